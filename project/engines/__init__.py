@@ -1,0 +1,44 @@
+"""MD engines for the Lennard-Jones protocol (GROMACS, OpenMM).
+
+Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, pressure bar.
+"""
+
+from __future__ import annotations
+
+from project.engines.base import Engine, EngineResult, Protocol, make_protocol
+
+#: Engine names accepted by :func:`get_engine`.
+ENGINE_NAMES = ("auto", "gromacs", "openmm")
+
+
+def get_engine(name: str = "auto") -> Engine:
+    """Return an engine by name.
+
+    Parameters
+    ----------
+    name : str
+        ``"auto"`` (GROMACS when ``gmx`` is on PATH, else OpenMM), ``"gromacs"`` or ``"openmm"``.
+
+    Returns
+    -------
+    Engine
+        A new engine instance.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`ENGINE_NAMES`.
+    """
+    key = str(name).strip().lower()
+    if key not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(ENGINE_NAMES)}")
+    from project.engines.gromacs import GromacsEngine
+
+    if key == "gromacs" or (key == "auto" and GromacsEngine.available()):
+        return GromacsEngine()
+    from project.engines.openmm_engine import OpenMMEngine
+
+    return OpenMMEngine()
+
+
+__all__ = ["ENGINE_NAMES", "Engine", "EngineResult", "Protocol", "get_engine", "make_protocol"]

@@ -1,0 +1,7 @@
+"""Entry point of ``python -m project``."""
+
+import sys
+
+from project.cli import main
+
+sys.exit(main())

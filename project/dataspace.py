@@ -1,0 +1,222 @@
+"""The data space: a signac project of Lennard-Jones jobs, job creation from designs, and queries.
+
+This is the only library module besides the workflow layer (``flow.py``) that knows signac. The data space lives
+at the repository root by default; every command takes ``--dataspace PATH`` or the environment variable
+``LJ_DATASPACE`` so a user can keep several.
+
+Queries use a compact state-point index (``.lj_index.npz`` at the data-space root, numpy arrays, rebuilt from
+signac's state-point cache whenever the workspace holds a different set of jobs) and derive each job's status
+from the product files in its folder, so a range query over 40,000 jobs reads no job document.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import signac
+
+from project.errors import StatePointError
+from project.statepoint import normalise
+from project.units import reduced_density, reduced_temperature
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "LJ_DATASPACE"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+INDEX_NAME = ".lj_index.npz"
+#: Numeric state-point columns kept in the query index, with units.
+INDEX_COLUMNS = {"sigma": "nm", "epsilon": "kJ/mol", "T": "K", "rho": "nm^-3", "N": "1", "mass": "amu",
+                 "cutoff": "sigma", "seed": "1", "replica": "1"}
+#: Columns a query can filter on by range (state-point keys plus the reduced T* and rho*).
+QUERY_COLUMNS = {**{k: v for k, v in INDEX_COLUMNS.items()}, "T_star": "1", "rho_star": "1"}
+#: Product files that define a job's status, checked in this order.
+FAILED_FILE = "failed.json"
+STATUS_FILES = (("failed", FAILED_FILE), ("done", "rdf.npz"), ("simulated", "simulate.json"))
+STATUSES = ("new", "simulated", "done", "failed")
+
+
+def dataspace_path(path: str | Path | None = None) -> Path:
+    """Return the data-space root: ``path``, else ``$LJ_DATASPACE``, else the repository root."""
+    if path is not None:
+        return Path(path).resolve()
+    env = os.environ.get(ENV_VAR)
+    return Path(env).resolve() if env else REPO_ROOT
+
+
+def get_project(path: str | Path | None = None, create: bool = False) -> signac.Project:
+    """Open (or with ``create=True`` initialise) the signac project of a data space."""
+    root = dataspace_path(path)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+        return signac.init_project(root)
+    try:
+        return signac.get_project(root, search=False)
+    except LookupError as exc:
+        raise FileNotFoundError(
+            f"no data space at {root}: create one with `python -m project init --dataspace {root}`") from exc
+
+
+def create_jobs(project: signac.Project, statepoints: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Validate every state point, then create the jobs that do not exist yet.
+
+    All state points are validated before anything is written: one bad state point refuses the whole batch and
+    leaves the workspace untouched.
+
+    Returns
+    -------
+    (created, existing) : tuple of int
+    """
+    canonical = []
+    for i, sp in enumerate(statepoints):
+        try:
+            canonical.append(normalise(sp))
+        except StatePointError as exc:
+            raise StatePointError(exc.field, f"{exc.args[0]} (state point #{i})") from None
+    created = existing = 0
+    workspace = Path(project.workspace)
+    for sp in canonical:
+        job = project.open_job(sp)
+        if (workspace / job.id).is_dir():
+            existing += 1
+            continue
+        job.init()
+        job.doc.setdefault("status", "new")
+        created += 1
+    if created:
+        project.update_cache()
+        build_index(project)
+    log.info("created %d jobs, %d already existed", created, existing)
+    return created, existing
+
+
+def _job_ids_on_disk(project: signac.Project) -> list[str]:
+    workspace = Path(project.workspace)
+    if not workspace.is_dir():
+        return []
+    return sorted(e.name for e in os.scandir(workspace) if e.is_dir() and len(e.name) == 32)
+
+
+def build_index(project: signac.Project) -> dict[str, np.ndarray]:
+    """Rebuild the state-point index from signac's state-point cache and write it atomically."""
+    ids = _job_ids_on_disk(project)
+    cols: dict[str, list] = {k: [] for k in INDEX_COLUMNS}
+    for jid in ids:
+        sp = project.open_job(id=jid).cached_statepoint
+        for k in INDEX_COLUMNS:
+            cols[k].append(sp.get(k, np.nan))
+    index = {"job_id": np.array(ids, dtype="U32")}
+    index.update({k: np.asarray(v, dtype=float) for k, v in cols.items()})
+    root = Path(project.path)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".lj_index.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **index)
+        os.replace(tmp, root / INDEX_NAME)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return index
+
+
+def load_index(project: signac.Project) -> dict[str, np.ndarray]:
+    """Return the state-point index, rebuilding it when the workspace holds a different set of jobs."""
+    path = Path(project.path) / INDEX_NAME
+    ids = _job_ids_on_disk(project)
+    if path.is_file():
+        try:
+            with np.load(path) as data:
+                index = {k: data[k] for k in data.files}
+            if len(index["job_id"]) == len(ids) and np.array_equal(index["job_id"], np.array(ids, dtype="U32")):
+                return index
+        except (OSError, ValueError, KeyError):
+            log.warning("state-point index %s unreadable; rebuilding", path)
+    project.update_cache()
+    return build_index(project)
+
+
+def job_status(job_dir: str | Path) -> str:
+    """Return ``new``, ``simulated``, ``done`` or ``failed`` from the product files in a job folder."""
+    try:
+        names = set(os.listdir(job_dir))
+    except FileNotFoundError:
+        return "new"
+    for status, fname in STATUS_FILES:
+        if fname in names:
+            return status
+    return "new"
+
+
+def query(project: signac.Project | str | Path | None = None, ranges: dict[str, tuple[float | None, float | None]] | None = None,
+          status: str | None = None) -> pd.DataFrame:
+    """Return the jobs whose state points lie in the given closed ranges.
+
+    Parameters
+    ----------
+    project : signac.Project, path or None
+        The data space (a path or None opens it with :func:`get_project`).
+    ranges : dict
+        Column -> (low, high), either bound may be None. Columns: sigma (nm), epsilon (kJ/mol), T (K),
+        rho (nm^-3), N, mass (amu), cutoff (sigma), seed, replica, T_star, rho_star (reduced).
+    status : str, optional
+        Keep only jobs with this status (new, simulated, done, failed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per job: job_id, the state-point columns, T_star, rho_star and status, sorted by job id.
+    """
+    if not isinstance(project, signac.Project):
+        project = get_project(project)
+    ranges = ranges or {}
+    for key in ranges:
+        if key not in QUERY_COLUMNS:
+            raise ValueError(f"query field '{key}': unknown; allowed: {', '.join(QUERY_COLUMNS)}")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"query field 'status': got {status!r}; allowed: {', '.join(STATUSES)}")
+    index = load_index(project)
+    table = {k: v for k, v in index.items()}
+    table["T_star"] = reduced_temperature(table["T"], table["epsilon"])
+    table["rho_star"] = reduced_density(table["rho"], table["sigma"])
+    mask = np.ones(len(table["job_id"]), dtype=bool)
+    for key, (lo, hi) in ranges.items():
+        col = table[key]
+        if lo is not None:
+            mask &= col >= lo
+        if hi is not None:
+            mask &= col <= hi
+    df = pd.DataFrame({k: v[mask] for k, v in table.items()})
+    for k in ("N", "seed", "replica"):
+        df[k] = df[k].astype(int)
+    workspace = str(project.workspace)
+    df["status"] = [job_status(os.path.join(workspace, jid)) for jid in df["job_id"]]
+    if status is not None:
+        df = df[df["status"] == status]
+    return df.reset_index(drop=True)
+
+
+def mark_failed(job_dir: str | Path, operation: str, reason: str) -> None:
+    """Write ``failed.json`` (operation, reason, time) into a job folder atomically."""
+    from project.provenance import now
+
+    payload = json.dumps({"operation": operation, "reason": reason, "time": now()}, indent=1)
+    fd, tmp = tempfile.mkstemp(dir=job_dir, prefix=".failed.", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(payload)
+    os.replace(tmp, Path(job_dir) / FAILED_FILE)
+
+
+def clear_failed(job_dir: str | Path) -> bool:
+    """Remove the failure marker of a job (for a resubmission); return True when one was removed."""
+    try:
+        os.unlink(Path(job_dir) / FAILED_FILE)
+        return True
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,149 @@
+"""Designs: sets of state points over (sigma, epsilon, T*, rho*).
+
+Corresponding states make the structure depend only on (T*, rho*) once the cutoff is given in units of sigma,
+so designs are drawn in (sigma, epsilon, T*, rho*) and converted to the physical T (K) and rho (nm^-3) of the
+state point. States outside the stable single-phase fluid (:mod:`project.eos`) are rejected.
+
+A design is a JSON-compatible mapping::
+
+    {"kind": "sobol" | "lhs" | "grid",
+     "n": 100,                        # sobol / lhs: number of accepted state points
+     "seed": 42,                      # sobol / lhs: design seed (the state points' own "seed" key is separate)
+     "sigma": [0.25, 0.45],           # nm; range for sobol / lhs, list of values for grid
+     "epsilon": [0.4, 2.5],           # kJ/mol
+     "T_star": [0.7, 2.5],            # reduced temperature k_B T / epsilon
+     "rho_star": [0.3, 0.95],         # reduced density rho sigma^3
+     "replicas": 1,                   # independent repeats of each state (replica key 0..replicas-1)
+     "fixed": {"N": 1000, "t_prod": 200.0}}   # other state-point keys, see the schema
+
+The same design always yields the same state points (and so the same job ids).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from project import eos
+from project.statepoint import normalise, round_sig
+from project.units import density_from_reduced, temperature_from_reduced
+
+log = logging.getLogger(__name__)
+
+DESIGN_DIR = Path(__file__).resolve().parent / "data" / "designs"
+#: The design domain of the platform (sigma nm, epsilon kJ/mol, reduced T* and rho*).
+DOMAIN = {"sigma": (0.25, 0.45), "epsilon": (0.4, 2.5), "T_star": (0.7, 2.5), "rho_star": (0.3, 0.95)}
+_AXES = ("sigma", "epsilon", "T_star", "rho_star")
+_KINDS = ("sobol", "lhs", "grid")
+
+
+def load_design(name_or_path: str | Path) -> dict[str, Any]:
+    """Load a design from a JSON file, or by name from the designs shipped in ``project/data/designs``."""
+    path = Path(name_or_path)
+    if not path.exists():
+        path = DESIGN_DIR / f"{name_or_path}.json"
+    if not path.exists():
+        shipped = sorted(p.stem for p in DESIGN_DIR.glob("*.json"))
+        raise FileNotFoundError(f"design '{name_or_path}' not found: give a JSON file or one of {shipped}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"design file {path} is not valid JSON: {exc}") from exc
+
+
+def _physical(sigma: float, epsilon: float, t_star: float, rho_star: float, fixed: dict, replica: int) -> dict:
+    sp = dict(fixed)
+    sp.update(
+        sigma=round_sig(sigma),
+        epsilon=round_sig(epsilon),
+        T=round_sig(temperature_from_reduced(t_star, round_sig(epsilon))),
+        rho=round_sig(density_from_reduced(rho_star, round_sig(sigma))),
+        replica=replica,
+    )
+    return sp
+
+
+def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the normalised state points of a design.
+
+    Parameters
+    ----------
+    design : dict
+        See the module docstring. ``kind`` is one of ``sobol``, ``lhs`` (space-filling random designs with
+        rejection of unstable states) or ``grid`` (Cartesian product; unstable combinations are skipped).
+
+    Returns
+    -------
+    list of dict
+        Canonical state points (see :func:`project.statepoint.normalise`), deterministic for a given design.
+    """
+    kind = design.get("kind")
+    if kind not in _KINDS:
+        raise ValueError(f"design field 'kind': got {kind!r}; allowed: {', '.join(_KINDS)}")
+    fixed = dict(design.get("fixed", {}))
+    replicas = int(design.get("replicas", 1))
+    if replicas < 1:
+        raise ValueError(f"design field 'replicas': got {replicas}; allowed: an integer >= 1")
+    if kind == "grid":
+        states = _grid_states(design)
+    else:
+        states = _random_states(design, kind)
+    points = []
+    for sigma, epsilon, t_star, rho_star in states:
+        for rep in range(replicas):
+            points.append(normalise(_physical(sigma, epsilon, t_star, rho_star, fixed, rep)))
+    return points
+
+
+def _grid_states(design: dict[str, Any]) -> list[tuple[float, ...]]:
+    axes = []
+    for key in _AXES:
+        values = design.get(key)
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"design field '{key}': a grid needs a non-empty list of values")
+        axes.append([float(v) for v in values])
+    mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(4, -1).T
+    states = [tuple(row) for row in mesh if eos.is_stable_fluid(row[2], row[3])]
+    skipped = len(mesh) - len(states)
+    if skipped:
+        log.info("grid design: skipped %d of %d combinations outside the stable fluid", skipped, len(mesh))
+    return states
+
+
+def _random_states(design: dict[str, Any], kind: str) -> list[tuple[float, ...]]:
+    n = int(design.get("n", 0))
+    if n < 1:
+        raise ValueError(f"design field 'n': got {design.get('n')!r}; allowed: an integer >= 1")
+    seed = int(design.get("seed", 0))
+    bounds = []
+    for key in _AXES:
+        lo, hi = design.get(key, DOMAIN[key])
+        if not lo <= hi:
+            raise ValueError(f"design field '{key}': range [{lo}, {hi}] must have lower <= upper")
+        bounds.append((float(lo), float(hi)))
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    sampler = qmc.Sobol(d=4, scramble=True, seed=seed) if kind == "sobol" else qmc.LatinHypercube(d=4, seed=seed)
+    accepted: list[tuple[float, ...]] = []
+    drawn = 0
+    while len(accepted) < n:
+        batch = max(64, 2 * (n - len(accepted)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Sobol balance warning for sizes that are not powers of two
+            unit = sampler.random(batch)
+        drawn += batch
+        for row in qmc.scale(unit, lo, hi):
+            if eos.is_stable_fluid(row[2], row[3]):
+                accepted.append(tuple(float(x) for x in row))
+                if len(accepted) == n:
+                    break
+        if drawn > 200 * n + 10_000:
+            raise ValueError("design: the ranges contain (almost) no stable fluid states; widen T_star or rho_star")
+    log.info("%s design: accepted %d of %d drawn states (stable single-phase fluid)", kind, n, drawn)
+    return accepted

@@ -1,0 +1,123 @@
+"""Phase boundaries and thermodynamics of the Lennard-Jones fluid in reduced units.
+
+The stable single-phase fluid is the region outside the vapour-liquid coexistence dome and below the freezing
+line. Both boundaries come from published equations:
+
+* Vapour-liquid coexistence: the reference equation of state of Thol et al., J. Phys. Chem. Ref. Data 45,
+  023101 (2016), through NIST's ``teqp`` package (critical point T*c = 1.32, rho*c = 0.31).
+* Freezing line (density of the liquid at freezing): Mastny & de Pablo, J. Chem. Phys. 127, 104504 (2007),
+  Eq. 21, rho*_f = beta^(-1/4) (0.90735 - 0.27120 b + 0.91784 b^2 - 1.16270 b^3 + 0.68012 b^4 - 0.15284 b^5)
+  with b = 1/T*; it gives rho*_f = 0.848 at the triple point T* = 0.7.
+
+All quantities here are reduced (T* = k_B T / epsilon, rho* = rho sigma^3); the full (untruncated) LJ potential.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+#: Coefficients of the Mastny & de Pablo (2007) liquid freezing density, Eq. 21.
+_MDP_LIQUID = (0.90735, -0.27120, 0.91784, -1.16270, 0.68012, -0.15284)
+#: Lowest reduced temperature for which the coexistence curve is tabulated (below the triple point 0.694).
+T_MIN_TABLE = 0.6
+
+
+@functools.lru_cache(maxsize=1)
+def _model():
+    import teqp
+
+    return teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
+
+
+@functools.lru_cache(maxsize=1)
+def critical_point() -> tuple[float, float]:
+    """Return the reduced critical point (T*c, rho*c) of the Thol et al. (2016) equation of state."""
+    Tc, rhoc = _model().solve_pure_critical(1.32, 0.31)
+    return float(Tc), float(rhoc)
+
+
+@functools.lru_cache(maxsize=1)
+def _coexistence_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tabulate (T*, rho*_vapour, rho*_liquid) from T_MIN_TABLE up to just below the critical point."""
+    model = _model()
+    z = np.array([1.0])
+    Tc, rhoc = critical_point()
+    temps = np.concatenate([np.linspace(T_MIN_TABLE, Tc - 0.02, 120), np.linspace(Tc - 0.0195, Tc - 1e-4, 60)])
+    rho_l, rho_v = 0.85, 1e-3
+    rows = []
+    for T in temps:
+        rl, rv = model.pure_VLE_T(float(T), rho_l, rho_v, 50, z)
+        if not (np.isfinite(rl) and np.isfinite(rv)) or abs(rl - rv) < 1e-6:
+            break
+        rho_l, rho_v = float(rl), float(rv)
+        rows.append((float(T), rho_v, rho_l))
+    rows.append((Tc, rhoc, rhoc))
+    arr = np.array(rows)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def coexistence_densities(T_star: float) -> tuple[float, float] | None:
+    """Return the saturated (vapour, liquid) reduced densities at T*, or None above the critical point.
+
+    Parameters
+    ----------
+    T_star : float
+        Reduced temperature k_B T / epsilon (dimensionless), at least 0.6.
+    """
+    Tc, _ = critical_point()
+    if T_star >= Tc:
+        return None
+    temps, rv, rl = _coexistence_table()
+    if T_star < temps[0]:
+        raise ValueError(f"T* = {T_star:g} is below the tabulated coexistence range (T* >= {temps[0]:g})")
+    return float(np.interp(T_star, temps, rv)), float(np.interp(T_star, temps, rl))
+
+
+def freezing_density(T_star: float) -> float:
+    """Return the reduced density of the liquid at freezing (Mastny & de Pablo 2007, Eq. 21).
+
+    Parameters
+    ----------
+    T_star : float
+        Reduced temperature k_B T / epsilon (dimensionless), > 0.
+    """
+    b = 1.0 / T_star
+    poly = sum(c * b**i for i, c in enumerate(_MDP_LIQUID))
+    return b**-0.25 * poly
+
+
+def phase_of(T_star: float, rho_star: float) -> str:
+    """Classify a reduced state as ``"fluid"``, ``"two-phase"`` or ``"solid"``.
+
+    Parameters
+    ----------
+    T_star : float
+        Reduced temperature (dimensionless).
+    rho_star : float
+        Reduced number density rho sigma^3 (dimensionless).
+    """
+    if rho_star >= freezing_density(T_star):
+        return "solid"
+    coex = coexistence_densities(T_star)
+    if coex is not None and coex[0] < rho_star < coex[1]:
+        return "two-phase"
+    return "fluid"
+
+
+def is_stable_fluid(T_star: float, rho_star: float) -> bool:
+    """Return True when (T*, rho*) lies in the stable single-phase fluid."""
+    return phase_of(T_star, rho_star) == "fluid"
+
+
+def thol_energy_pressure(T_star: float, rho_star: float) -> tuple[float, float]:
+    """Return (U*/N, P*) of the full LJ fluid from the Thol et al. (2016) equation of state.
+
+    U*/N = T* Ar10 and P* = rho* T* (1 + Ar01), both in reduced units.
+    """
+    model = _model()
+    z = np.array([1.0])
+    u = T_star * model.get_Ar10(T_star, rho_star, z)
+    p = rho_star * T_star * (1.0 + model.get_Ar01(T_star, rho_star, z))
+    return float(u), float(p)

@@ -1,0 +1,546 @@
+"""Single-species radial distribution function g(r) of a Lennard-Jones fluid trajectory.
+
+Units: distances in nm, volumes in nm^3, number density in nm^-3 (MDAnalysis works in Angstrom internally; this
+module converts at its boundary). No signac: the functions take plain file paths.
+
+The export grid
+---------------
+:data:`RDF_EDGES_NM` are the bin edges 0 to 1.2 nm in steps of 0.005 nm (240 bins) and :data:`RDF_GRID_NM` the
+bin centres (nm). Every job of the data space is histogrammed on this one grid so the RDFs stack into one
+``n_jobs x 240`` array without interpolation. Why these numbers:
+
+* **r_max = 1.2 nm.** The design covers sigma 0.25-0.45 nm, rho* up to 0.95 and N >= 1000, so the smallest box
+  is L = (N / rho)^(1/3) = (1000 / (0.95 / 0.25^3))^(1/3) nm = 2.54 nm and its half-length 1.27 nm > 1.2 nm:
+  the minimum-image histogram is valid up to 1.2 nm in every job. 1.2 nm is >= 2.6 sigma for the largest
+  sigma (0.45 nm), which covers the first two coordination shells (first peak ~1.1 sigma, second ~2.1 sigma).
+* **bin width 0.005 nm** is sigma/50 (sigma = 0.25 nm) to sigma/90 (sigma = 0.45 nm): fine enough to resolve
+  the first peak (width ~0.3 sigma) without smearing, coarse enough that a few hundred frames of N = 1000
+  give per-bin errors of a few per cent at the first peak.
+
+Normalisation
+-------------
+For N particles in volume V the RDF of one frame is ``g_k = 2 C_k V / (N (N - 1) V_k)`` where ``C_k`` is the
+number of unordered pairs with a minimum-image distance in bin k and ``V_k = 4/3 pi (r_{k+1}^3 - r_k^3)``
+the shell volume. The N(N-1) normalisation makes an ideal gas give g = 1 exactly (the N^2 convention gives
+1 - 1/N, i.e. 0.1 % low for N = 1000). Frames are averaged with equal weight. The coordination number uses the
+matching density (N - 1)/V, so it equals the mean number of neighbours counted in the integrated bins.
+
+Uncertainty
+-----------
+The frames are split into ``n_blocks`` contiguous blocks (default 5); ``g_err`` is the standard error of the
+block means, ``std(block means, ddof=1) / sqrt(n_blocks)``. With ``n_blocks = 1`` the error is undefined and
+``g_err`` is NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from project.errors import RDFError
+
+logger = logging.getLogger(__name__)
+
+#: Upper end of the export grid in nm.
+RDF_R_MAX_NM = 1.2
+#: Bin width of the export grid in nm.
+RDF_BIN_WIDTH_NM = 0.005
+#: Number of bins of the export grid (1.2 nm / 0.005 nm).
+RDF_N_BINS = 240
+#: Bin edges of the export grid in nm (241 values, 0 to 1.2 nm).
+RDF_EDGES_NM = np.linspace(0.0, RDF_R_MAX_NM, RDF_N_BINS + 1)
+#: Bin centres of the export grid in nm (240 values, 0.0025 to 1.1975 nm): the ``r`` of every exported RDF.
+RDF_GRID_NM = 0.5 * (RDF_EDGES_NM[:-1] + RDF_EDGES_NM[1:])
+
+#: Scalars stored in ``rdf.npz`` next to the arrays ``r_nm``, ``g``, ``g_err``; name -> unit.
+SCALAR_UNITS: dict[str, str] = {
+    "bin_width_nm": "nm",
+    "r_max_nm": "nm",
+    "n_frames": "1",
+    "n_atoms": "1",
+    "n_blocks": "1",
+    "start_frame": "1",
+    "mean_volume_nm3": "nm^3",
+    "density_nm3": "nm^-3",
+    "first_peak_r_nm": "nm",
+    "first_peak_g": "1",
+    "first_min_r_nm": "nm",
+    "first_min_g": "1",
+    "coordination_number": "1",
+}
+#: Integer-valued scalars among :data:`SCALAR_UNITS`.
+_INT_SCALARS = ("n_frames", "n_atoms", "n_blocks", "start_frame")
+_ARRAYS = ("r_nm", "g", "g_err")
+
+_NM_TO_A = 10.0
+#: Width (bins) of the triangular smoothing kernel used to locate the first peak and minimum.
+_SMOOTH_KERNEL = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
+#: The first minimum is searched in (r_peak, _MIN_SEARCH_FACTOR * r_peak]; for LJ fluids the first minimum
+#: sits near 1.4 r_peak and the second peak near 1.85 r_peak.
+_MIN_SEARCH_FACTOR = 1.75
+
+
+@dataclass
+class RDFResult:
+    """A computed RDF with its uncertainty and derived scalars.
+
+    Attributes
+    ----------
+    r_nm : numpy.ndarray
+        Bin centres in nm, shape (n_bins,).
+    g : numpy.ndarray
+        g(r), dimensionless, shape (n_bins,).
+    g_err : numpy.ndarray
+        Block-average standard error of g, dimensionless (NaN if ``n_blocks == 1``).
+    bin_width_nm : float
+        Bin width in nm.
+    r_max_nm : float
+        Upper edge of the last bin in nm.
+    n_frames : int
+        Number of frames averaged.
+    n_atoms : int
+        Number of particles N.
+    n_blocks : int
+        Number of blocks used for ``g_err``.
+    start_frame : int
+        Index of the first trajectory frame used.
+    mean_volume_nm3 : float
+        Mean box volume in nm^3.
+    density_nm3 : float
+        Mean number density N/V in nm^-3.
+    first_peak_r_nm : float
+        Position of the first peak in nm (see :func:`derived_quantities`).
+    first_peak_g : float
+        g at the first peak (raw bin value).
+    first_min_r_nm : float
+        Position of the first minimum after the first peak in nm (NaN if g has no minimum in the search window).
+    first_min_g : float
+        g at the first minimum (raw bin value, NaN if none).
+    coordination_number : float
+        Mean number of neighbours up to and including the first-minimum bin, ``4 pi rho int r^2 g dr``
+        evaluated on the histogram with rho = (N - 1)/V (NaN if no minimum).
+    """
+
+    r_nm: np.ndarray
+    g: np.ndarray
+    g_err: np.ndarray
+    bin_width_nm: float
+    r_max_nm: float
+    n_frames: int
+    n_atoms: int
+    n_blocks: int
+    start_frame: int
+    mean_volume_nm3: float
+    density_nm3: float
+    first_peak_r_nm: float = math.nan
+    first_peak_g: float = math.nan
+    first_min_r_nm: float = math.nan
+    first_min_g: float = math.nan
+    coordination_number: float = math.nan
+    extra: dict = field(default_factory=dict, repr=False)
+
+    def scalars(self) -> dict[str, float | int]:
+        """Return the scalar fields (see :data:`SCALAR_UNITS` for units) as a plain dict."""
+        data = asdict(self)
+        return {name: data[name] for name in SCALAR_UNITS}
+
+
+def box_half_width_nm(dimensions: np.ndarray) -> float:
+    """Return half the smallest perpendicular width of a periodic box in nm.
+
+    Parameters
+    ----------
+    dimensions : numpy.ndarray
+        MDAnalysis box ``[lx, ly, lz, alpha, beta, gamma]`` (Angstrom, degrees).
+
+    Returns
+    -------
+    float
+        Largest distance in nm up to which the minimum-image convention counts every pair exactly once.
+    """
+    from MDAnalysis.lib.mdamath import triclinic_vectors
+
+    vectors = triclinic_vectors(np.asarray(dimensions, dtype=np.float64))
+    volume = abs(np.linalg.det(vectors))
+    widths = [
+        volume / np.linalg.norm(np.cross(vectors[(i + 1) % 3], vectors[(i + 2) % 3])) for i in range(3)
+    ]
+    return float(min(widths)) / 2.0 / _NM_TO_A
+
+
+def _make_analysis_class():
+    """Build the AnalysisBase subclass lazily so importing this module does not import MDAnalysis."""
+    from MDAnalysis.analysis.base import AnalysisBase
+    from MDAnalysis.lib.distances import self_capped_distance
+
+    class SingleSpeciesRDF(AnalysisBase):
+        """Single-species g(r) of all atoms of an AtomGroup on a fixed grid (see module docstring).
+
+        Parameters
+        ----------
+        atomgroup : MDAnalysis.core.groups.AtomGroup
+            The particles (one species).
+        edges_nm : numpy.ndarray
+            Bin edges in nm, starting at 0.
+        n_blocks : int
+            Number of contiguous frame blocks for the uncertainty.
+        source : str
+            Name of the trajectory, for error messages.
+
+        Notes
+        -----
+        After ``run()``, ``results`` holds ``r_nm`` (bin centres, nm), ``g``, ``g_err`` (dimensionless),
+        ``g_frames`` (per-frame g, shape n_frames x n_bins), ``volumes_nm3`` (per-frame box volume, nm^3).
+        """
+
+        def __init__(self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "", **kwargs):
+            super().__init__(atomgroup.universe.trajectory, **kwargs)
+            self._ag = atomgroup
+            self._edges_nm = np.asarray(edges_nm, dtype=np.float64)
+            self._edges_a = self._edges_nm * _NM_TO_A
+            self._r_max_a = float(self._edges_a[-1])
+            self._n_blocks = int(n_blocks)
+            self._source = source
+            n = len(atomgroup)
+            # 2 V / (N (N - 1) V_k) per unit volume; multiplied by V per frame.
+            shell_nm3 = 4.0 / 3.0 * np.pi * np.diff(self._edges_nm**3)
+            self._norm = 2.0 / (n * (n - 1) * shell_nm3)
+
+        def _prepare(self):
+            n_bins = len(self._edges_nm) - 1
+            self.results.g_frames = np.zeros((self.n_frames, n_bins), dtype=np.float64)
+            self.results.volumes_nm3 = np.zeros(self.n_frames, dtype=np.float64)
+
+        def _single_frame(self):
+            dims = self._ts.dimensions
+            if dims is None or not np.all(np.asarray(dims[:3]) > 0):
+                raise RDFError(f"{self._source}: frame {self._ts.frame} has no periodic box; g(r) needs one")
+            half = box_half_width_nm(dims)
+            r_max_nm = self._r_max_a / _NM_TO_A
+            if r_max_nm > half + 1e-9:
+                raise RDFError(
+                    f"{self._source}: frame {self._ts.frame}: box half-width {half:.4f} nm "
+                    f"(box {dims[0] / _NM_TO_A:.4f} x {dims[1] / _NM_TO_A:.4f} x {dims[2] / _NM_TO_A:.4f} nm) "
+                    f"is smaller than r_max = {r_max_nm:.4f} nm; the box must be at least "
+                    f"{2 * r_max_nm:.4f} nm wide, or pass a shorter r_max"
+                )
+            _, dist = self_capped_distance(self._ag.positions, self._r_max_a, box=dims, return_distances=True)
+            counts, _ = np.histogram(dist, bins=self._edges_a)
+            volume_nm3 = self._ts.volume / _NM_TO_A**3
+            self.results.volumes_nm3[self._frame_index] = volume_nm3
+            self.results.g_frames[self._frame_index] = counts * self._norm * volume_nm3
+
+        def _conclude(self):
+            g_frames = self.results.g_frames
+            self.results.r_nm = 0.5 * (self._edges_nm[:-1] + self._edges_nm[1:])
+            self.results.g = g_frames.mean(axis=0)
+            if self._n_blocks > 1:
+                blocks = np.array_split(np.arange(len(g_frames)), self._n_blocks)
+                means = np.array([g_frames[b].mean(axis=0) for b in blocks])
+                self.results.g_err = means.std(axis=0, ddof=1) / np.sqrt(self._n_blocks)
+            else:
+                self.results.g_err = np.full(g_frames.shape[1], np.nan)
+
+    return SingleSpeciesRDF
+
+
+_ANALYSIS_CLASS = None
+
+
+def analysis_class():
+    """Return the :class:`MDAnalysis.analysis.base.AnalysisBase` subclass ``SingleSpeciesRDF``.
+
+    Returns
+    -------
+    type
+        The class (built on first use so that importing :mod:`project.rdf` stays cheap).
+    """
+    global _ANALYSIS_CLASS
+    if _ANALYSIS_CLASS is None:
+        _ANALYSIS_CLASS = _make_analysis_class()
+    return _ANALYSIS_CLASS
+
+
+def _smooth(g: np.ndarray) -> np.ndarray:
+    pad = len(_SMOOTH_KERNEL) // 2
+    padded = np.pad(g, pad, mode="edge")
+    return np.convolve(padded, _SMOOTH_KERNEL, mode="valid")
+
+
+def derived_quantities(r_nm: np.ndarray, g: np.ndarray, density_nm3: float, n_atoms: int) -> dict[str, float]:
+    """Locate the first peak and minimum of g(r) and integrate the coordination number.
+
+    The first peak is the first local maximum of g smoothed with a 5-bin triangular kernel whose smoothed
+    value is at least max(1, half the highest smoothed value) (this skips noise on the rising flank; for LJ
+    fluids it is the highest peak); the reported height is the raw g of that bin. The first minimum is the minimum
+    of the smoothed g in (r_peak, 1.75 r_peak]; if the smoothed g is still falling at the end of that window
+    there is no minimum and the minimum and coordination number are NaN.
+
+    Parameters
+    ----------
+    r_nm : numpy.ndarray
+        Bin centres in nm (uniform bins starting at 0).
+    g : numpy.ndarray
+        g(r), dimensionless.
+    density_nm3 : float
+        Number density N/V in nm^-3.
+    n_atoms : int
+        Number of particles N (the coordination number uses rho (N - 1)/N).
+
+    Returns
+    -------
+    dict
+        ``first_peak_r_nm`` (nm), ``first_peak_g``, ``first_min_r_nm`` (nm), ``first_min_g``,
+        ``coordination_number``.
+    """
+    out = {name: math.nan for name in ("first_peak_r_nm", "first_peak_g", "first_min_r_nm", "first_min_g",
+                                       "coordination_number")}
+    g = np.asarray(g, dtype=np.float64)
+    r_nm = np.asarray(r_nm, dtype=np.float64)
+    if len(g) < 3 or not np.any(g > 0):
+        return out
+    smooth = _smooth(g)
+    threshold = max(1.0, 0.5 * float(smooth.max()))
+    is_max = np.zeros(len(g), dtype=bool)
+    is_max[1:-1] = (smooth[1:-1] >= smooth[:-2]) & (smooth[1:-1] > smooth[2:]) & (smooth[1:-1] >= threshold)
+    candidates = np.nonzero(is_max)[0]
+    i_peak = int(candidates[0]) if len(candidates) else int(np.argmax(smooth))
+    out["first_peak_r_nm"] = float(r_nm[i_peak])
+    out["first_peak_g"] = float(g[i_peak])
+    width = float(r_nm[1] - r_nm[0])
+    window = np.nonzero((r_nm > r_nm[i_peak]) & (r_nm <= _MIN_SEARCH_FACTOR * r_nm[i_peak]))[0]
+    if len(window) == 0:
+        return out
+    i_min = int(window[np.argmin(smooth[window])])
+    at_end = i_min == window[-1]
+    if at_end and (i_min + 1 >= len(g) or smooth[i_min + 1] < smooth[i_min]):
+        logger.debug("no first minimum of g(r) in (%.4f, %.4f] nm", r_nm[i_peak], r_nm[window[-1]])
+        return out
+    out["first_min_r_nm"] = float(r_nm[i_min])
+    out["first_min_g"] = float(g[i_min])
+    edges = np.concatenate([r_nm - width / 2.0, [r_nm[-1] + width / 2.0]])
+    shell = 4.0 / 3.0 * np.pi * np.diff(edges**3)
+    rho_pair = density_nm3 * (n_atoms - 1) / n_atoms if n_atoms > 1 else density_nm3
+    out["coordination_number"] = float(rho_pair * np.sum(g[: i_min + 1] * shell[: i_min + 1]))
+    return out
+
+
+def compute_rdf(
+    topology: str | os.PathLike,
+    trajectory: str | os.PathLike | None,
+    r_max: float = RDF_R_MAX_NM,
+    bin_width: float = RDF_BIN_WIDTH_NM,
+    n_blocks: int = 5,
+    start: int = 0,
+    stop: int | None = None,
+    step: int | None = None,
+) -> RDFResult:
+    """Compute the single-species g(r) of a trajectory with block-averaged errors.
+
+    Parameters
+    ----------
+    topology : path
+        Topology readable by MDAnalysis (the job's ``topology.pdb``; coordinates in Angstrom as PDB requires).
+    trajectory : path or None
+        Trajectory (the job's ``traj.xtc``); None analyses the coordinates of the topology alone.
+    r_max : float
+        Upper edge of the last bin in nm (default 1.2 nm, the export grid). A shorter r_max is allowed for small
+        test systems; the box half-width must be >= r_max in every frame.
+    bin_width : float
+        Bin width in nm (default 0.005 nm). ``r_max / bin_width`` must be an integer.
+    n_blocks : int
+        Number of contiguous frame blocks for ``g_err`` (default 5; 1 gives NaN errors).
+    start, stop, step : int, optional
+        Frame selection (``start`` drops equilibration frames).
+
+    Returns
+    -------
+    RDFResult
+        g(r) on bin centres ``r_nm`` (nm), errors and derived scalars.
+
+    Raises
+    ------
+    RDFError
+        Missing or unreadable files (the message names the file), box half-width smaller than ``r_max``,
+        fewer than two particles, fewer frames than blocks, or an invalid grid.
+    """
+    if r_max <= 0 or bin_width <= 0:
+        raise RDFError(f"r_max ({r_max} nm) and bin_width ({bin_width} nm) must be positive")
+    n_bins_f = r_max / bin_width
+    n_bins = int(round(n_bins_f))
+    if n_bins < 1 or abs(n_bins_f - n_bins) > 1e-6:
+        raise RDFError(f"r_max = {r_max} nm is not an integer multiple of bin_width = {bin_width} nm")
+    if int(n_blocks) < 1:
+        raise RDFError(f"n_blocks must be >= 1, got {n_blocks}")
+    if start < 0:
+        raise RDFError(f"start must be >= 0, got {start}")
+    for name, path in (("topology", topology), ("trajectory", trajectory)):
+        if path is not None and not Path(path).is_file():
+            raise RDFError(f"{name} file {os.fspath(path)!r} does not exist")
+
+    import MDAnalysis as mda
+
+    source = os.fspath(trajectory if trajectory is not None else topology)
+    try:
+        if trajectory is None:
+            universe = mda.Universe(os.fspath(topology))
+        else:
+            universe = mda.Universe(os.fspath(topology), os.fspath(trajectory))
+    except Exception as exc:  # MDAnalysis raises many types for unreadable files
+        raise RDFError(f"cannot read topology {os.fspath(topology)!r} / trajectory {source!r}: {exc}") from exc
+
+    atoms = universe.atoms
+    if len(atoms) < 2:
+        raise RDFError(f"{source}: g(r) needs at least 2 particles, found {len(atoms)}")
+    n_total = len(universe.trajectory)
+    n_used = len(range(*slice(start, stop, step).indices(n_total)))
+    if n_used < 1:
+        raise RDFError(f"{source}: no frames selected (trajectory has {n_total}, start={start}, stop={stop})")
+    if n_used < n_blocks:
+        raise RDFError(f"{source}: {n_used} frame(s) selected but n_blocks = {n_blocks}; need >= n_blocks frames")
+
+    edges_nm = np.linspace(0.0, n_bins * bin_width, n_bins + 1)
+    analysis = analysis_class()(atoms, edges_nm, n_blocks=n_blocks, source=source)
+    try:
+        analysis.run(start=start, stop=stop, step=step)
+    except RDFError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise RDFError(f"{source}: reading the trajectory failed: {exc}") from exc
+
+    res = analysis.results
+    mean_volume = float(np.mean(res.volumes_nm3))
+    density = float(np.mean(len(atoms) / res.volumes_nm3))
+    derived = derived_quantities(res.r_nm, res.g, density, len(atoms))
+    result = RDFResult(
+        r_nm=np.asarray(res.r_nm, dtype=np.float64),
+        g=np.asarray(res.g, dtype=np.float64),
+        g_err=np.asarray(res.g_err, dtype=np.float64),
+        bin_width_nm=float(bin_width),
+        r_max_nm=float(n_bins * bin_width),
+        n_frames=int(n_used),
+        n_atoms=int(len(atoms)),
+        n_blocks=int(n_blocks),
+        start_frame=int(start),
+        mean_volume_nm3=mean_volume,
+        density_nm3=density,
+        **derived,
+    )
+    logger.info(
+        "g(r) of %s: %d frames, N=%d, first peak %.4f nm (g=%.3f), coordination %.2f",
+        source, result.n_frames, result.n_atoms, result.first_peak_r_nm, result.first_peak_g,
+        result.coordination_number,
+    )
+    return result
+
+
+def save_rdf(result: RDFResult, path: str | os.PathLike, *, fsync: bool = True) -> Path:
+    """Write an RDF to an ``.npz`` file atomically (temporary file in the same folder, then ``os.replace``).
+
+    The file holds the arrays ``r_nm`` (nm), ``g``, ``g_err`` and one 0-d array per scalar of
+    :data:`SCALAR_UNITS` (``first_peak_r_nm`` in nm, ``density_nm3`` in nm^-3, ...). A reader sees either the
+    old file or the complete new one.
+
+    Parameters
+    ----------
+    result : RDFResult
+        The RDF to write.
+    path : path
+        Destination, conventionally ``<job>/rdf.npz``.
+    fsync : bool
+        Flush the file to disk before the rename (default True; survives a crash of the node).
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    path = Path(path)
+    n = len(result.g)
+    if len(result.r_nm) != n or len(result.g_err) != n:
+        raise RDFError(
+            f"cannot save RDF to {path}: r_nm, g, g_err lengths differ ({len(result.r_nm)}, {n}, {len(result.g_err)})"
+        )
+    arrays: dict[str, np.ndarray] = {
+        "r_nm": np.asarray(result.r_nm, dtype=np.float64),
+        "g": np.asarray(result.g, dtype=np.float64),
+        "g_err": np.asarray(result.g_err, dtype=np.float64),
+    }
+    for name, value in result.scalars().items():
+        arrays[name] = np.asarray(value, dtype=np.int64 if name in _INT_SCALARS else np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_rdf(path: str | os.PathLike, *, expect_r_nm: np.ndarray | None = None) -> RDFResult:
+    """Read an RDF written by :func:`save_rdf`.
+
+    Parameters
+    ----------
+    path : path
+        The ``rdf.npz`` file.
+    expect_r_nm : numpy.ndarray, optional
+        Required bin centres in nm (e.g. :data:`RDF_GRID_NM`); a file on another grid raises.
+
+    Returns
+    -------
+    RDFResult
+        The stored RDF (scalars missing from older files are NaN / 0).
+
+    Raises
+    ------
+    RDFError
+        The file is missing, not a readable npz, lacks ``r_nm``/``g``/``g_err``, has arrays of different
+        lengths, or is not on ``expect_r_nm``. The message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RDFError(f"RDF file {os.fspath(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [name for name in _ARRAYS if name not in data.files]
+            if missing:
+                raise RDFError(f"RDF file {os.fspath(path)!r} lacks array(s) {missing}")
+            arrays = {name: np.asarray(data[name], dtype=np.float64) for name in _ARRAYS}
+            scalars = {name: data[name][()] for name in SCALAR_UNITS if name in data.files}
+    except RDFError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise RDFError(f"RDF file {os.fspath(path)!r} is corrupt or not an npz file: {exc}") from exc
+    lengths = {name: arrays[name].shape for name in _ARRAYS}
+    if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
+        raise RDFError(f"RDF file {os.fspath(path)!r}: r_nm, g, g_err must be 1-D of equal length, got {lengths}")
+    if expect_r_nm is not None:
+        expect = np.asarray(expect_r_nm, dtype=np.float64)
+        if arrays["r_nm"].shape != expect.shape:
+            raise RDFError(
+                f"RDF file {os.fspath(path)!r} has {arrays['r_nm'].shape[0]} bins, expected {expect.shape[0]} "
+                f"(grid {expect[0]:.4f}-{expect[-1]:.4f} nm)"
+            )
+        if not np.allclose(arrays["r_nm"], expect, rtol=0.0, atol=1e-6):
+            raise RDFError(f"RDF file {os.fspath(path)!r} is on a different r grid than expected")
+    kwargs: dict = {}
+    for name in SCALAR_UNITS:
+        if name in scalars:
+            kwargs[name] = int(scalars[name]) if name in _INT_SCALARS else float(scalars[name])
+        else:
+            kwargs[name] = 0 if name in _INT_SCALARS else math.nan
+    return RDFResult(**arrays, **kwargs)

@@ -1,0 +1,162 @@
+"""State-point schema: validation and normalisation of one Lennard-Jones system.
+
+The schema lives in ``schema/statepoint.schema.json`` (versioned). :func:`normalise` checks a state point
+against it, applies the defaults, converts every number to its canonical type and rounds floats to
+:data:`SIGNIFICANT_DIGITS` significant digits, so that the same physical system always maps to the same
+signac job id (``0.1 + 0.2`` and ``0.3`` give the same job). It then applies the physics checks the JSON schema
+cannot express: the reduced state (T*, rho*) must lie in the stable single-phase fluid (see :mod:`project.eos`),
+and the cubic box must be larger than twice the cutoff.
+
+Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, mass amu, cutoff in sigma, run lengths in tau.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from project import eos
+from project.errors import StatePointError
+from project.units import reduced_density, reduced_temperature
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "statepoint.schema.json"
+#: Floats in a state point are rounded to this many significant digits.
+SIGNIFICANT_DIGITS = 6
+
+
+@functools.lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """Return the state-point JSON schema (a copy shipped inside the package, same as ``schema/``)."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def schema_version() -> int:
+    """Return the version number of the state-point schema."""
+    return int(load_schema()["version"])
+
+
+def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """Round ``x`` to ``digits`` significant digits and return a plain Python float."""
+    return float(f"{float(x):.{digits}g}")
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    lo = ("> " + str(prop["exclusiveMinimum"])) if "exclusiveMinimum" in prop else (
+        (">= " + str(prop["minimum"])) if "minimum" in prop else None)
+    hi = ("<= " + str(prop["maximum"])) if "maximum" in prop else None
+    rng = " and ".join(x for x in (lo, hi) if x)
+    kind = "an integer" if prop.get("type") == "integer" else "a number"
+    units = prop.get("units", "")
+    unit_txt = f" {units}" if units and units != "1" else ""
+    return f"allowed: {kind}{(' ' + rng) if rng else ''}{unit_txt}"
+
+
+def _coerce(field: str, value: Any, prop: dict[str, Any]) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StatePointError(field, f"got {value!r} of type {type(value).__name__}; {_allowed(prop)}")
+    if not math.isfinite(value):
+        raise StatePointError(field, f"got {value!r}; {_allowed(prop)}")
+    if prop.get("type") == "integer":
+        if float(value) != int(value):
+            raise StatePointError(field, f"got {value!r}, not a whole number; {_allowed(prop)}")
+        return int(value)
+    return round_sig(value)
+
+
+def _check_range(field: str, value: float, prop: dict[str, Any]) -> None:
+    bad = (
+        ("minimum" in prop and value < prop["minimum"])
+        or ("exclusiveMinimum" in prop and value <= prop["exclusiveMinimum"])
+        or ("maximum" in prop and value > prop["maximum"])
+    )
+    if bad:
+        raise StatePointError(field, f"got {value!r}; {_allowed(prop)}")
+
+
+def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
+    """Validate a state point, apply defaults and return its canonical form.
+
+    Parameters
+    ----------
+    sp : dict
+        State point with at least ``sigma`` (nm), ``epsilon`` (kJ/mol), ``T`` (K) and ``rho`` (nm^-3); optional
+        ``N``, ``mass`` (amu), ``cutoff`` (sigma), ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed``,
+        ``replica``.
+    check_phase : bool
+        Refuse states outside the stable single-phase fluid (default True).
+
+    Returns
+    -------
+    dict
+        New dict with every schema key, ints as ``int`` and floats rounded to 6 significant digits.
+
+    Raises
+    ------
+    StatePointError
+        Naming the offending field and the allowed values. Nothing is modified.
+    """
+    if not isinstance(sp, dict):
+        raise StatePointError("<state point>", f"expected a mapping of field -> value, got {type(sp).__name__}")
+    schema = load_schema()
+    props = schema["properties"]
+    unknown = sorted(set(sp) - set(props))
+    if unknown:
+        raise StatePointError(unknown[0], f"unknown field; allowed fields: {', '.join(props)}")
+    for key in schema["required"]:
+        if key not in sp:
+            raise StatePointError(key, f"missing required field; {_allowed(props[key])}")
+    out: dict[str, Any] = {}
+    for key, prop in props.items():
+        value = sp[key] if key in sp else copy.deepcopy(prop["default"])
+        value = _coerce(key, value, prop)
+        _check_range(key, value, prop)
+        out[key] = value
+    if out["t_sample"] > out["t_prod"]:
+        raise StatePointError("t_sample", f"got {out['t_sample']} tau, longer than t_prod = {out['t_prod']} tau")
+    _check_reduced(out, schema["x-reduced-limits"], check_phase)
+    return out
+
+
+def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool) -> None:
+    t_star = reduced_temperature(sp["T"], sp["epsilon"])
+    rho_star = reduced_density(sp["rho"], sp["sigma"])
+    tl, rl = limits["T_star"], limits["rho_star"]
+    if not tl["minimum"] <= t_star <= tl["maximum"]:
+        raise StatePointError(
+            "T", f"T = {sp['T']} K gives T* = k_B T/epsilon = {t_star:.4g}; allowed: {tl['minimum']} <= T* <= "
+            f"{tl['maximum']}, i.e. {tl['minimum'] * sp['epsilon'] / 0.0083144626:.4g} K <= T <= "
+            f"{tl['maximum'] * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol")
+    if rho_star > rl["maximum"]:
+        raise StatePointError(
+            "rho", f"rho = {sp['rho']} nm^-3 gives rho* = rho sigma^3 = {rho_star:.4g}, beyond the densest fluid; "
+            f"allowed: rho* <= {rl['maximum']} ({rl['maximum'] / sp['sigma'] ** 3:.4g} nm^-3 for sigma = "
+            f"{sp['sigma']} nm)")
+    box = (sp["N"] / sp["rho"]) ** (1.0 / 3.0)
+    rc = sp["cutoff"] * sp["sigma"]
+    if box <= 2.0 * rc:
+        n_min = math.ceil(sp["rho"] * (2.0 * rc) ** 3) + 1
+        raise StatePointError(
+            "N", f"box edge {box:.3g} nm is not larger than twice the cutoff ({2 * rc:.3g} nm); allowed: N >= {n_min}"
+            " at this density")
+    if not check_phase:
+        return
+    phase = eos.phase_of(t_star, rho_star)
+    if phase == "two-phase":
+        rv, rl_ = eos.coexistence_densities(t_star)
+        raise StatePointError(
+            "rho", f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) lies inside the vapour-liquid coexistence region "
+            f"(Thol et al. 2016 EOS); allowed at this T*: rho* <= {rv:.4g} or {rl_:.4g} <= rho* < "
+            f"{eos.freezing_density(t_star):.4g}")
+    if phase == "solid":
+        raise StatePointError(
+            "rho", f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) is beyond the freezing line (Mastny & de Pablo 2007);"
+            f" allowed at this T*: rho* < {eos.freezing_density(t_star):.4g}")
+
+
+def reduced_state(sp: dict[str, Any]) -> tuple[float, float]:
+    """Return (T*, rho*) of a state point (T in K, epsilon in kJ/mol, rho in nm^-3, sigma in nm)."""
+    return reduced_temperature(sp["T"], sp["epsilon"]), reduced_density(sp["rho"], sp["sigma"])
