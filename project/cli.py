@@ -55,8 +55,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     created, existing = create_jobs(project, points)
     out = {"dataspace": str(project.path), "design": str(args.design), "jobs_in_design": len(points),
            "created": created, "existing": existing}
-    sys.stdout.write(json.dumps(out) + "\n" if args.json else
-                     f"{created} jobs created, {existing} already existed ({len(points)} in design) in {project.path}\n")
+    text = f"{created} jobs created, {existing} already existed ({len(points)} in design) in {project.path}"
+    sys.stdout.write((json.dumps(out) if args.json else text) + "\n")
     return 0
 
 

@@ -154,7 +154,8 @@ def job_status(job_dir: str | Path) -> str:
     return "new"
 
 
-def query(project: signac.Project | str | Path | None = None, ranges: dict[str, tuple[float | None, float | None]] | None = None,
+def query(project: signac.Project | str | Path | None = None,
+          ranges: dict[str, tuple[float | None, float | None]] | None = None,
           status: str | None = None) -> pd.DataFrame:
     """Return the jobs whose state points lie in the given closed ranges.
 

@@ -1,0 +1,155 @@
+"""signac-flow workflow: simulate -> compute_rdf -> aggregate.
+
+Each operation is thin: it checks its product (post-condition), calls one plain library function that knows
+nothing of signac, and records provenance in the job document. A failed operation writes ``failed.json`` (with
+the reason) into the job folder, so that ``status`` shows it, every other job goes on, and a rerun skips it until
+``python -m project reset-failed`` clears the marker. Finished products are never recomputed.
+
+Usage::
+
+    python flow.py run                  # all eligible operations, locally
+    python flow.py status --detailed    # per-job labels, failures included
+    python flow.py submit --bundle 20 --parallel   # on a SLURM cluster (see templates/ and README)
+
+The data space is the repository root by default; set ``LJ_DATASPACE=/path/to/project`` to use another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from flow import FlowProject, aggregator
+from project.dataspace import FAILED_FILE, dataspace_path, mark_failed
+
+log = logging.getLogger("flow.lj")
+
+EXPORT_NAME = os.path.join("export", "dataset.h5")
+
+
+class Project(FlowProject):
+    """The Lennard-Jones data space."""
+
+
+def _threads() -> int:
+    """Threads for the MD engine: $LJ_THREADS, else the SLURM allocation, else every core."""
+    for var in ("LJ_THREADS", "SLURM_CPUS_PER_TASK"):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def not_failed(job) -> bool:
+    """Pre-condition: the job carries no failure marker."""
+    return not job.isfile(FAILED_FILE)
+
+
+@Project.label
+def failed(job):
+    """Label: the failure reason of a failed job (shown by ``flow.py status``)."""
+    if not job.isfile(FAILED_FILE):
+        return False
+    try:
+        with open(job.fn(FAILED_FILE)) as fh:
+            info = json.load(fh)
+        return f"failed in {info.get('operation')}: {info.get('reason', '')[:60]}"
+    except (OSError, ValueError):
+        return "failed"
+
+
+def _walltime_hours(job) -> float:
+    """Wall time (h) for simulate, sized from N and the run length (conservative for 1 core at 2,000 steps/s)."""
+    sp = job.cached_statepoint
+    steps = (sp["t_equil"] + sp["t_prod"]) / sp["dt"]
+    seconds = steps * sp["N"] / 1000 / 2000.0
+    return round(max(0.25, 2.0 * seconds / 3600.0), 2)
+
+
+def _fail(job, operation: str, exc: Exception) -> None:
+    from project.provenance import now
+
+    log.error("job %s: %s failed: %s", job.id, operation, exc)
+    mark_failed(job.path, operation, str(exc))
+    job.doc["status"] = "failed"
+    job.doc["failure"] = {"operation": operation, "reason": str(exc), "time": now()}
+
+
+@Project.pre(not_failed)
+@Project.post.isfile("simulate.json")
+@Project.operation(directives={"np": 2, "walltime": _walltime_hours, "memory": "2G"})
+def simulate(job):
+    """Run the MD protocol (minimise, melt, equilibrate, NVT production) in the job folder."""
+    from project.errors import ProjectError
+    from project.provenance import now, provenance
+    from project.simulate import run_simulation
+
+    started = now()
+    job.doc["status"] = "running"
+    try:
+        summary = run_simulation(dict(job.cached_statepoint), job.path, engine=os.environ.get("LJ_ENGINE", "auto"),
+                                 threads=_threads())
+    except ProjectError as exc:
+        _fail(job, "simulate", exc)
+        return
+    engine = {"name": summary.get("engine"), "version": summary.get("engine_version")}
+    job.doc["simulate"] = {"summary": summary,
+                           "provenance": provenance(dict(job.cached_statepoint), started=started, engine=engine)}
+    job.doc["status"] = "simulated"
+
+
+@Project.pre(not_failed)
+@Project.pre.after(simulate)
+@Project.post.isfile("rdf.npz")
+@Project.operation(directives={"np": 1, "walltime": 0.25, "memory": "1G"})
+def compute_rdf(job):
+    """Compute g(r) with block-averaged uncertainties from the production trajectory."""
+    from project.errors import ProjectError
+    from project.provenance import now, provenance
+    from project.rdf import compute_rdf as rdf_of
+    from project.rdf import save_rdf
+
+    started = now()
+    try:
+        result = rdf_of(job.fn("topology.pdb"), job.fn("traj.xtc"))
+        save_rdf(result, job.fn("rdf.npz"))
+    except ProjectError as exc:
+        _fail(job, "compute_rdf", exc)
+        return
+    job.doc["compute_rdf"] = {"provenance": provenance(dict(job.cached_statepoint), started=started,
+                                                       inputs={"traj.xtc": job.fn("traj.xtc")})}
+    job.doc["status"] = "done"
+
+
+def _export_path(project) -> Path:
+    return Path(project.path) / EXPORT_NAME
+
+
+def _export_current(*jobs) -> bool:
+    """Post-condition of aggregate: the export holds exactly the jobs whose RDF is finished."""
+    from project.export import exported_job_ids
+
+    done = {job.id for job in jobs if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)}
+    if not done:
+        return True
+    return exported_job_ids(_export_path(jobs[0].project)) == done
+
+
+@Project.post(_export_current)
+@Project.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 1.0, "memory": "4G"})
+def aggregate(*jobs):
+    """Write the indexed HDF5 export of every finished job (incremental, atomic)."""
+    from project.export import ExportRecord, export_dataset
+    from project.provenance import code_version_string
+
+    records = [ExportRecord(job_id=job.id, statepoint=dict(job.cached_statepoint), rdf_path=job.fn("rdf.npz"),
+                            summary=job.doc.get("simulate", {}).get("summary"))
+               for job in jobs if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)]
+    report = export_dataset(records, _export_path(jobs[0].project), code_version=code_version_string())
+    log.info("export: %s", report)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Project.get_project(str(dataspace_path())).main()

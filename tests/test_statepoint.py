@@ -1,0 +1,114 @@
+"""State-point schema: accept and refuse cases, normalisation and job-id stability."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from project import eos
+from project.errors import StatePointError
+from project.statepoint import load_schema, normalise, reduced_state
+from project.units import KB
+
+
+def test_accepts_liquid_and_applies_defaults(argon_like):
+    sp = normalise(argon_like)
+    schema = load_schema()
+    assert set(sp) == set(schema["properties"])
+    assert sp["N"] == 1000 and isinstance(sp["N"], int)
+    assert sp["cutoff"] == 3.0
+    t_star, rho_star = reduced_state(sp)
+    # T* and rho* survive the 6-significant-digit rounding to 1e-5 relative
+    assert t_star == pytest.approx(1.0, rel=1e-5)
+    assert rho_star == pytest.approx(0.8, rel=1e-5)
+
+
+def test_float_noise_maps_to_same_statepoint(argon_like):
+    a = dict(argon_like, sigma=0.1 + 0.24, N=1000.0)
+    b = dict(argon_like, sigma=0.34, N=1000)
+    assert 0.1 + 0.24 != 0.34  # the float noise is real
+    assert json.dumps(normalise(a), sort_keys=True) == json.dumps(normalise(b), sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "fragment"),
+    [
+        ({"sigma": -0.3}, "sigma", "> 0.05"),
+        ({"T": 0}, "T", "> 0"),
+        ({"rho": "20"}, "rho", "type str"),
+        ({"N": 1000.5}, "N", "whole number"),
+        ({"N": True}, "N", "type bool"),
+        ({"epsilon": float("nan")}, "epsilon", "nan"),
+        ({"bogus": 1}, "bogus", "unknown field"),
+        ({"cutoff": 1.0}, "cutoff", ">= 2.0"),
+        ({"t_sample": 500.0}, "t_sample", "longer than t_prod"),
+    ],
+)
+def test_refuses_schema_violations(argon_like, change, field, fragment):
+    with pytest.raises(StatePointError) as err:
+        normalise(dict(argon_like, **change))
+    assert err.value.field == field
+    assert fragment in str(err.value)
+
+
+def test_refuses_missing_key(argon_like):
+    sp = dict(argon_like)
+    del sp["rho"]
+    with pytest.raises(StatePointError, match="'rho': missing required field"):
+        normalise(sp)
+
+
+def test_refuses_density_beyond_close_packing(argon_like):
+    with pytest.raises(StatePointError, match="rho\\* <= 1.2"):
+        normalise(dict(argon_like, rho=1.5 / 0.34**3))
+
+
+def test_refuses_two_phase_state(argon_like):
+    # T* = 0.85, rho* = 0.5 lies between the saturated densities 0.0096 and 0.776 (Thol 2016 EOS; the shared
+    # reference lists rho*_l = 0.776 at T* = 0.85)
+    sp = dict(argon_like, T=0.85 * 0.99 / KB, rho=0.5 / 0.34**3)
+    with pytest.raises(StatePointError, match="coexistence") as err:
+        normalise(sp)
+    assert err.value.field == "rho"
+
+
+def test_refuses_solid(argon_like):
+    sp = dict(argon_like, T=0.8 * 0.99 / KB, rho=0.95 / 0.34**3)
+    with pytest.raises(StatePointError, match="freezing line"):
+        normalise(sp)
+
+
+def test_refuses_temperature_below_triple_point(argon_like):
+    with pytest.raises(StatePointError, match="T\\* = k_B T/epsilon = 0.5"):
+        normalise(dict(argon_like, T=0.5 * 0.99 / KB))
+
+
+def test_refuses_box_smaller_than_twice_cutoff(argon_like):
+    with pytest.raises(StatePointError, match="twice the cutoff") as err:
+        normalise(dict(argon_like, N=100))
+    assert err.value.field == "N"
+
+
+def test_coexistence_matches_published_saturated_liquid():
+    # Saturated-liquid rho* from Thol et al. (shared/reference/nist_lj_configs.md): 0.821 at T*=0.75,
+    # 0.799 at 0.80, 0.776 at 0.85, 0.753 at 0.90 (rounded to 3 digits -> tolerance 1e-3)
+    for t_star, rho_l in [(0.75, 0.821), (0.80, 0.799), (0.85, 0.776), (0.90, 0.753)]:
+        assert eos.coexistence_densities(t_star)[1] == pytest.approx(rho_l, abs=1.5e-3)
+    tc, rhoc = eos.critical_point()
+    assert tc == pytest.approx(1.32, abs=0.01)  # Thol 2016 critical temperature
+    assert rhoc == pytest.approx(0.31, abs=0.01)
+
+
+def test_freezing_line_at_triple_point():
+    # Mastny & de Pablo (2007) liquid density at freezing; the triple-point liquid density is ~0.845
+    # (shared/reference/nist_lj_configs.md) at T* ~ 0.694
+    assert eos.freezing_density(0.694) == pytest.approx(0.845, abs=0.01)
+
+
+def test_thol_values_from_reference():
+    # Thol values quoted in shared/reference/nist_lj_configs.md (full LJ)
+    for t, r, u, p in [(1.0, 0.8, -5.5344, 1.0233), (2.0, 0.9, -5.0263, 9.0898), (2.0, 0.5, -3.1525, 1.0752)]:
+        uu, pp = eos.thol_energy_pressure(t, r)
+        assert uu == pytest.approx(u, abs=1e-3)
+        assert pp == pytest.approx(p, abs=1e-3)
