@@ -1,0 +1,77 @@
+"""Transfer learning: continue training a saved model on another export (for example a user's own jobs).
+
+The input grid and the scalers of the starting model are kept (so the fine-tuned model reads RDFs exactly as the
+original did); the Keras members are loaded from the model folder and trained further at a lower learning rate
+on the new export's jobs, with the same corresponding-states augmentation. All jobs of the new export are used
+for training except a validation fraction for early stopping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from project.model.features import scaled_rdf_batch
+from project.model.inverse import SHIPPED_MODEL, InverseModel
+from project.model.train import TrainSettings, augment, fit_members, labels
+
+
+def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs: int = 100,
+             learning_rate: float = 3e-4, seed: int = 11, val_fraction: float = 0.2) -> dict[str, Any]:
+    """Fine-tune a model on ``dataset`` (a loaded export) and save it to ``out_dir``.
+
+    Returns
+    -------
+    dict
+        ``settings`` (what was done) and ``meta`` of the new model.
+    """
+    import keras
+
+    from project.provenance import code_version_string, now
+
+    src = Path(model_dir) if model_dir else SHIPPED_MODEL
+    base = InverseModel.load(src)
+    members = [keras.saving.load_model(src / f"member_{m}.keras") for m in range(base.meta["n_members"])]
+    old = base.meta["settings"]
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    settings = TrainSettings(**{k: v for k, v in old.items() if k in known})
+    settings.epochs, settings.learning_rate, settings.seed = epochs, learning_rate, seed
+    settings.patience = max(10, epochs // 5)
+
+    tab = dataset.table
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(tab))
+    n_val = max(1, int(round(val_fraction * len(idx))))
+    val, train = np.sort(idx[:n_val]), np.sort(idx[n_val:])
+    if len(train) < 1:
+        raise ValueError(f"fine-tuning needs at least 2 jobs in the export, got {len(tab)}")
+    T_star, rho_star, sigma = (tab[c].to_numpy() for c in ("T_star", "rho_star", "sigma"))
+    g, g_err = dataset.g.astype(float), dataset.g_err.astype(float)
+    x_tr, y_tr = augment(dataset.r_nm, g[train], g_err[train], sigma[train], T_star[train], rho_star[train],
+                         settings.variants_per_job, settings.noise_scale, rng)
+    x_val = scaled_rdf_batch(dataset.r_nm, g[val], tab["rho"].to_numpy()[val])
+    y_val = labels(T_star[val], rho_star[val])
+    sx = lambda x: (x - base.x_mean) / base.x_std  # noqa: E731
+    sy = lambda y: (y - base.y_mean) / base.y_std  # noqa: E731
+    members, histories = fit_members(sx(x_tr), sy(y_tr), sx(x_val), sy(y_val), settings, init_members=members)
+    meta = dict(base.meta)
+    meta.update({
+        "created": now(), "code_version": code_version_string(),
+        "finetuned_from": {"model": str(src), "dataset": base.meta.get("dataset")},
+        "dataset": {"content_checksum": dataset.attrs.get("content_checksum"), "n_jobs": int(len(tab))},
+        "settings": dataclasses.asdict(settings), "histories": histories,
+        "split_job_ids": {"train": dataset.job_ids[train].tolist(), "val": dataset.job_ids[val].tolist(),
+                          "test": [], "transfer": []},
+    })
+    meta["domain"] = {**base.meta["domain"],
+                      "T_star": [min(base.meta["domain"]["T_star"][0], float(T_star[train].min())),
+                                 max(base.meta["domain"]["T_star"][1], float(T_star[train].max()))],
+                      "rho_star": [min(base.meta["domain"]["rho_star"][0], float(rho_star[train].min())),
+                                   max(base.meta["domain"]["rho_star"][1], float(rho_star[train].max()))]}
+    for k in ("meta_version", "n_members", "activations"):
+        meta.pop(k, None)
+    InverseModel.save(out_dir, meta, members, base.meta["activations"])
+    return {"settings": dataclasses.asdict(settings) | {"finetuned_from": str(src)}, "meta": meta}

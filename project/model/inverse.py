@@ -1,0 +1,201 @@
+"""The saved inverse model: RDF + T + rho -> sigma, epsilon, with an ensemble uncertainty.
+
+A model folder holds
+
+* ``meta.json``: input grid (x = r rho^(1/3)), input and target scalers (fitted on the training split only),
+  target definition and units, training domain, dataset checksum, settings and code version;
+* ``member_<i>.keras``: the Keras 3 ensemble members (for fine-tuning and inspection);
+* ``weights.npz``: the same weights as plain arrays, so that prediction runs in numpy in well under a millisecond
+  per RDF without importing TensorFlow.
+
+Targets are log(T*) and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T* kJ/mol follow from the
+given temperature (K) and number density (nm^-3). The reported value is the ensemble mean, the uncertainty the
+ensemble standard deviation (in nm and kJ/mol).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from project.errors import ProjectError
+from project.model.features import X_GRID, reduced_to_physical, scaled_rdf
+
+#: The model shipped with the package.
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v1"
+META_VERSION = 1
+
+
+def _act(name: str, x: np.ndarray) -> np.ndarray:
+    if name == "gelu":  # Keras default (approximate=False): x * Phi(x)
+        from scipy.special import erf
+
+        return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "swish" or name == "silu":
+        return x / (1.0 + np.exp(-x))
+    if name == "linear":
+        return x
+    raise ProjectError(f"model activation '{name}' is not supported by the numpy forward pass")
+
+
+@dataclass
+class Prediction:
+    """Prediction for one RDF. Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3."""
+
+    sigma: float
+    epsilon: float
+    sigma_std: float
+    epsilon_std: float
+    T_star: float
+    rho_star: float
+    in_domain: bool
+    warnings: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the prediction as a JSON-ready dict with units."""
+        return {"sigma": self.sigma, "epsilon": self.epsilon, "sigma_std": self.sigma_std,
+                "epsilon_std": self.epsilon_std, "T_star": self.T_star, "rho_star": self.rho_star,
+                "in_domain": self.in_domain, "warnings": list(self.warnings),
+                "units": {"sigma": "nm", "epsilon": "kJ/mol", "sigma_std": "nm", "epsilon_std": "kJ/mol",
+                          "T_star": "1", "rho_star": "1"}}
+
+
+class InverseModel:
+    """An ensemble inverse model loaded from a model folder (see the module docstring)."""
+
+    def __init__(self, meta: dict[str, Any], layers: list[list[tuple[np.ndarray, np.ndarray, str]]]) -> None:
+        self.meta = meta
+        self.layers = layers
+        self.x_grid = np.asarray(meta["x_grid"], dtype=float)
+        self.x_mean = np.asarray(meta["input_scaler"]["mean"], dtype=float)
+        self.x_std = np.asarray(meta["input_scaler"]["std"], dtype=float)
+        self.y_mean = np.asarray(meta["target_scaler"]["mean"], dtype=float)
+        self.y_std = np.asarray(meta["target_scaler"]["std"], dtype=float)
+
+    # ------------------------------------------------------------------ loading / saving
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> InverseModel:
+        """Load a model folder (default: the model shipped with the package)."""
+        path = Path(path) if path else SHIPPED_MODEL
+        meta_path, w_path = path / "meta.json", path / "weights.npz"
+        if not meta_path.is_file() or not w_path.is_file():
+            raise ProjectError(f"model folder {path}: meta.json or weights.npz missing (train one with "
+                               "`python -m project train`)")
+        try:
+            meta = json.loads(meta_path.read_text())
+            with np.load(w_path) as w:
+                arrays = {k: w[k] for k in w.files}
+        except (OSError, ValueError) as exc:
+            raise ProjectError(f"model folder {path}: unreadable ({exc})") from exc
+        if meta.get("meta_version") != META_VERSION:
+            raise ProjectError(f"model folder {path}: meta_version {meta.get('meta_version')} is not {META_VERSION}")
+        layers = []
+        for m in range(meta["n_members"]):
+            member = []
+            for li, act in enumerate(meta["activations"]):
+                member.append((arrays[f"m{m}_l{li}_W"], arrays[f"m{m}_l{li}_b"], act))
+            layers.append(member)
+        return cls(meta, layers)
+
+    @staticmethod
+    def save(path: str | Path, meta: dict[str, Any], keras_members: list, activations: list[str]) -> Path:
+        """Write a model folder atomically (to a temporary folder, then renamed)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        arrays = {}
+        for m, model in enumerate(keras_members):
+            dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+            for li, layer in enumerate(dense):
+                W, b = layer.get_weights()
+                arrays[f"m{m}_l{li}_W"] = W.astype(np.float32)
+                arrays[f"m{m}_l{li}_b"] = b.astype(np.float32)
+            model.save(tmp / f"member_{m}.keras")
+        meta = dict(meta, meta_version=META_VERSION, n_members=len(keras_members), activations=activations)
+        np.savez(tmp / "weights.npz", **arrays)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old.{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return path
+
+    # ------------------------------------------------------------------ prediction
+    def predict_scaled(self, gx: np.ndarray) -> np.ndarray:
+        """Return the ensemble predictions of (log T*, log rho*), shape (n_members, n, 2), from g on the x grid."""
+        z = (np.atleast_2d(gx) - self.x_mean) / self.x_std
+        out = []
+        for member in self.layers:
+            h = z
+            for W, b, act in member:
+                h = _act(act, h @ W + b)
+            out.append(h * self.y_std + self.y_mean)
+        return np.stack(out)
+
+    def predict_reduced(self, gx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (T*, rho*, T* std, rho* std) for rows of g on the x grid."""
+        ens = np.exp(self.predict_scaled(gx))
+        return ens[..., 0].mean(0), ens[..., 1].mean(0), ens[..., 0].std(0), ens[..., 1].std(0)
+
+    def predict_physical(self, gx: np.ndarray, T: np.ndarray, rho: np.ndarray) -> dict[str, np.ndarray]:
+        """Vectorised prediction: sigma (nm), epsilon (kJ/mol) and their ensemble std for rows of g(x)."""
+        ens = np.exp(self.predict_scaled(gx))  # (members, n, 2)
+        sig, eps = reduced_to_physical(ens[..., 0], ens[..., 1], np.asarray(T)[None, :], np.asarray(rho)[None, :])
+        return {"sigma": sig.mean(0), "epsilon": eps.mean(0), "sigma_std": sig.std(0), "epsilon_std": eps.std(0),
+                "T_star": ens[..., 0].mean(0), "rho_star": ens[..., 1].mean(0)}
+
+    def predict(self, r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, source: str = "RDF") -> Prediction:
+        """Predict sigma (nm) and epsilon (kJ/mol) of one RDF at temperature T (K) and density rho (nm^-3).
+
+        The result is flagged ``in_domain = False`` (with reasons in ``warnings``) when the predicted state lies
+        outside the training domain; the model is never silently extrapolated.
+        """
+        if not (np.isfinite(T) and T > 0):
+            raise ProjectError(f"{source}: temperature must be a positive number in K, got {T!r}")
+        gx = scaled_rdf(r_nm, g, rho, source)
+        p = self.predict_physical(gx[None, :], np.array([T]), np.array([rho]))
+        pred = Prediction(sigma=float(p["sigma"][0]), epsilon=float(p["epsilon"][0]),
+                          sigma_std=float(p["sigma_std"][0]), epsilon_std=float(p["epsilon_std"][0]),
+                          T_star=float(p["T_star"][0]), rho_star=float(p["rho_star"][0]), in_domain=True,
+                          warnings=[])
+        self._flag_domain(pred, gx)
+        return pred
+
+    def _flag_domain(self, pred: Prediction, gx: np.ndarray) -> None:
+        dom = self.meta["domain"]
+        checks = [("T_star", pred.T_star, "reduced temperature T*"), ("rho_star", pred.rho_star,
+                                                                       "reduced density rho*"),
+                  ("sigma", pred.sigma, "sigma (nm)"), ("epsilon", pred.epsilon, "epsilon (kJ/mol)")]
+        for key, value, label in checks:
+            lo, hi = dom[key]
+            if not lo <= value <= hi:
+                pred.warnings.append(f"{label} = {value:.4g} is outside the training range [{lo:.4g}, {hi:.4g}]")
+        # distance of the input from the training inputs, in units of the training spread
+        z = (gx - self.x_mean) / self.x_std
+        lim = self.meta.get("input_zmax")
+        if lim is not None and float(np.max(np.abs(z))) > lim:
+            pred.warnings.append(f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "
+                                 f"{lim:.3g}); it may not be a Lennard-Jones fluid")
+        rel = max(pred.sigma_std / pred.sigma, pred.epsilon_std / pred.epsilon)
+        if rel > self.meta.get("max_relative_std", 0.1):
+            pred.warnings.append(f"ensemble members disagree (relative std {rel:.3g})")
+        pred.in_domain = not pred.warnings
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The input grid x = r rho^(1/3) (dimensionless)."""
+        return X_GRID if self.x_grid is None else self.x_grid

@@ -1,0 +1,265 @@
+"""Training the inverse model (Keras 3 on TensorFlow) from the HDF5 export.
+
+Splits (by job, fixed by the seed):
+
+* ``transfer``: every job hotter than ``transfer_T_star`` (default T* > 2.5), never seen in training: the
+  transferability test of states outside the training range;
+* ``test``: a random fraction of the remaining jobs, held out;
+* ``val``: a random fraction of the rest, for early stopping;
+* ``train``: the rest. Input and target scalers are fitted on this split only.
+
+Augmentation by corresponding states: each training job (a curve g*(r/sigma; T*, rho*)) is re-expressed for
+random (sigma', epsilon') of the design domain on the export's r grid (nm) and resampled onto the model grid, so
+the network sees the discretisation of many physical systems per simulated one; Gaussian noise with the job's
+own block-averaged standard error (times a random factor in [0, noise_scale]) is added. Optionally
+(``mixup``) pairs of neighbouring jobs in (log T*, log rho*) are blended with their labels, which densifies the
+two-dimensional state space between simulated states.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from project.model.features import X_GRID, scaled_rdf_batch
+from project.units import KB
+
+log = logging.getLogger(__name__)
+
+#: Design domain of sigma (nm) and epsilon (kJ/mol) used to draw augmentation variants.
+SIGMA_RANGE = (0.25, 0.45)
+EPSILON_RANGE = (0.4, 2.5)
+
+
+@dataclass
+class TrainSettings:
+    """Training settings (all recorded in the model's meta.json and in the catalogue)."""
+
+    seed: int = 7
+    test_fraction: float = 0.15
+    val_fraction: float = 0.12
+    transfer_T_star: float = 2.5
+    n_members: int = 5
+    hidden: list[int] = field(default_factory=lambda: [256, 256, 128])
+    activation: str = "gelu"
+    variants_per_job: int = 24
+    noise_scale: float = 1.5
+    mixup: float = 0.5
+    mixup_neighbours: int = 6
+    epochs: int = 400
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    patience: int = 40
+    l2: float = 0.0
+
+
+@dataclass
+class Split:
+    """Row indices of the export for each split."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    transfer: np.ndarray
+
+    def as_dict(self) -> dict[str, list[int]]:
+        """Return the split as lists of row indices."""
+        return {k: v.tolist() for k, v in asdict(self).items()}
+
+
+def make_split(T_star: np.ndarray, settings: TrainSettings) -> Split:
+    """Split rows (one per job) into train / val / test / transfer (see the module docstring)."""
+    rng = np.random.default_rng(settings.seed)
+    idx = np.arange(len(T_star))
+    transfer = idx[T_star > settings.transfer_T_star]
+    rest = rng.permutation(idx[T_star <= settings.transfer_T_star])
+    n_test = int(round(settings.test_fraction * len(rest)))
+    n_val = int(round(settings.val_fraction * len(rest)))
+    test, val, train = rest[:n_test], rest[n_test:n_test + n_val], rest[n_test + n_val:]
+    return Split(np.sort(train), np.sort(val), np.sort(test), np.sort(transfer))
+
+
+def labels(T_star: np.ndarray, rho_star: np.ndarray) -> np.ndarray:
+    """Return the network targets (log T*, log rho*), shape (n, 2)."""
+    return np.stack([np.log(T_star), np.log(rho_star)], axis=1)
+
+
+def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
+            rho_star: np.ndarray, n_variants: int, noise_scale: float, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Corresponding-states augmentation: many physical systems per simulated job.
+
+    For each job (g on ``r_nm`` in nm for its own sigma in nm) draw sigma' in :data:`SIGMA_RANGE`, express the
+    same reduced curve on the r grid of a system with sigma' (g'(r) = g(r sigma/sigma')), add Gaussian noise
+    with the job's standard error times U(0, noise_scale), and resample onto the model grid with
+    rho' = rho*/sigma'^3. Epsilon' does not change the curve (T' = T* epsilon'/k_B), only the label mapping.
+
+    Returns
+    -------
+    (gx, y) : arrays of shape (n * n_variants, len(X_GRID)) and (n * n_variants, 2)
+    """
+    n = len(g)
+    gx = np.empty((n * n_variants, len(X_GRID)))
+    y = np.empty((n * n_variants, 2))
+    k = 0
+    for i in range(n):
+        r_red = r_nm / sigma[i]
+        for _ in range(n_variants):
+            s_new = rng.uniform(*SIGMA_RANGE)
+            gi = np.interp(r_nm / s_new, r_red, g[i], right=np.nan)
+            err = np.interp(r_nm / s_new, r_red, g_err[i], right=0.0)
+            gi = gi + rng.normal(size=gi.shape) * err * rng.uniform(0, noise_scale)
+            rho_new = rho_star[i] / s_new**3
+            x = r_nm * rho_new ** (1 / 3)
+            ok = np.isfinite(gi)
+            gx[k] = np.interp(X_GRID, x[ok], np.clip(gi[ok], 0, None))
+            y[k] = (np.log(T_star[i]), np.log(rho_star[i]))
+            k += 1
+    return gx, y
+
+
+def mixup(gx: np.ndarray, y: np.ndarray, n_samples: int, k: int, rng: np.random.Generator
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Blend each sample with one of its k nearest neighbours in (log T*, log rho*) (labels blended alike)."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(y / y.std(0))
+    _, nb = tree.query(y / y.std(0), k=min(k + 1, len(y)))
+    a = rng.integers(0, len(y), n_samples)
+    b = nb[a, rng.integers(1, nb.shape[1], n_samples)]
+    lam = rng.uniform(0, 1, (n_samples, 1))
+    return lam * gx[a] + (1 - lam) * gx[b], lam * y[a] + (1 - lam) * y[b]
+
+
+def build_member(n_in: int, settings: TrainSettings, seed: int):
+    """Return one compiled Keras MLP member: g(x) (scaled) -> (log T*, log rho*) (scaled)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    reg = keras.regularizers.L2(settings.l2) if settings.l2 else None
+    inputs = keras.Input(shape=(n_in,), name="g_x")
+    h = inputs
+    for width in settings.hidden:
+        h = keras.layers.Dense(width, activation=settings.activation, kernel_regularizer=reg)(h)
+    out = keras.layers.Dense(2, activation="linear", name="log_Tstar_log_rhostar")(h)
+    model = keras.Model(inputs, out)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
+    return model
+
+
+def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+                settings: TrainSettings, init_members: list | None = None, verbose: int = 0) -> tuple[list, list]:
+    """Train (or continue training) the ensemble on scaled arrays; return (members, per-member history)."""
+    import keras
+
+    from project.model.progress import TqdmEpochs
+
+    members, histories = [], []
+    for m in range(settings.n_members):
+        seed = settings.seed * 1000 + m
+        keras.utils.set_random_seed(seed)
+        if init_members is not None:
+            model = init_members[m]
+            model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
+        else:
+            model = build_member(x_train.shape[1], settings, seed)
+        rng = np.random.default_rng(seed)
+        boot = rng.integers(0, len(x_train), len(x_train))  # bootstrap: members see different data
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(5, settings.patience // 3),
+                                              min_lr=1e-5),
+            TqdmEpochs(settings.epochs, desc=f"member {m + 1}/{settings.n_members}"),
+        ]
+        hist = model.fit(x_train[boot], y_train[boot], validation_data=(x_val, y_val), epochs=settings.epochs,
+                         batch_size=settings.batch_size, verbose=verbose, callbacks=callbacks, shuffle=True)
+        members.append(model)
+        histories.append({"epochs": len(hist.history["loss"]), "best_val_loss": float(min(hist.history["val_loss"]))})
+    return members, histories
+
+
+def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = None,
+                dataset_path: str | None = None) -> dict[str, Any]:
+    """Train an ensemble on an export and save it (see :mod:`project.model.inverse` for the folder layout).
+
+    Parameters
+    ----------
+    dataset : project.export.Dataset
+        The loaded export (``project.export.load_dataset``).
+    out_dir : path
+        Model folder to write.
+    settings : TrainSettings, optional
+    dataset_path : str, optional
+        Recorded in the model's metadata.
+
+    Returns
+    -------
+    dict
+        ``meta`` (the saved metadata), ``split`` and ``wall_s``.
+    """
+    from project.model.inverse import InverseModel
+    from project.provenance import code_version_string, now
+
+    settings = settings or TrainSettings()
+    t0 = time.perf_counter()
+    tab = dataset.table
+    T_star, rho_star = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
+    split = make_split(T_star, settings)
+    if len(split.train) < 5 or len(split.val) < 1:
+        raise ValueError(f"training needs at least 5 training and 1 validation job, got {len(split.train)} and "
+                         f"{len(split.val)} (export has {len(tab)} jobs, {len(split.transfer)} with T* > "
+                         f"{settings.transfer_T_star})")
+    rng = np.random.default_rng(settings.seed)
+    sigma = tab["sigma"].to_numpy()
+    g, g_err, r = dataset.g.astype(float), dataset.g_err.astype(float), dataset.r_nm
+
+    tr = split.train
+    x_tr, y_tr = augment(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings.variants_per_job,
+                         settings.noise_scale, rng)
+    if settings.mixup > 0:
+        xm, ym = mixup(x_tr, y_tr, int(settings.mixup * len(x_tr)), settings.mixup_neighbours, rng)
+        x_tr, y_tr = np.concatenate([x_tr, xm]), np.concatenate([y_tr, ym])
+    x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
+    y_val = labels(T_star[split.val], rho_star[split.val])
+
+    x_mean, x_std = x_tr.mean(0), x_tr.std(0) + 1e-3
+    y_mean, y_std = y_tr.mean(0), y_tr.std(0)
+    members, histories = fit_members((x_tr - x_mean) / x_std, (y_tr - y_mean) / y_std, (x_val - x_mean) / x_std,
+                                     (y_val - y_mean) / y_std, settings)
+    z_train = np.abs((x_tr - x_mean) / x_std).max()
+    meta = {
+        "created": now(),
+        "code_version": code_version_string(),
+        "dataset": {"path": dataset_path, "content_checksum": dataset.attrs.get("content_checksum"),
+                    "n_jobs": int(len(tab))},
+        "x_grid": X_GRID.tolist(),
+        "x_definition": "x = r * rho^(1/3) with r in nm and rho in nm^-3 (dimensionless)",
+        "input_scaler": {"mean": x_mean.tolist(), "std": x_std.tolist(), "fitted_on": "train split (augmented)"},
+        "target_scaler": {"mean": y_mean.tolist(), "std": y_std.tolist(), "fitted_on": "train split (augmented)"},
+        "targets": ["log(T_star)", "log(rho_star)"],
+        "outputs": {"sigma": "nm, (rho_star / rho)^(1/3)", "epsilon": "kJ/mol, k_B T / T_star"},
+        "units": {"r": "nm", "T": "K", "rho": "nm^-3", "sigma": "nm", "epsilon": "kJ/mol", "k_B": f"{KB} kJ/mol/K"},
+        "domain": _domain(tab.iloc[split.train]),
+        "input_zmax": float(1.5 * z_train),
+        "max_relative_std": 0.1,
+        "settings": asdict(settings),
+        "split_job_ids": {k: dataset.job_ids[v].tolist() for k, v in asdict(split).items()},
+        "histories": histories,
+        "train_wall_s": time.perf_counter() - t0,
+    }
+    activations = [settings.activation] * len(settings.hidden) + ["linear"]
+    InverseModel.save(out_dir, meta, members, activations)
+    log.info("trained %d members on %d jobs (%d samples) in %.1f s", settings.n_members, len(tr), len(x_tr),
+             meta["train_wall_s"])
+    return {"meta": meta, "split": split, "wall_s": meta["train_wall_s"]}
+
+
+def _domain(tab) -> dict[str, list[float]]:
+    return {"T_star": [float(tab["T_star"].min()), float(tab["T_star"].max())],
+            "rho_star": [float(tab["rho_star"].min()), float(tab["rho_star"].max())],
+            "sigma": list(SIGMA_RANGE), "epsilon": list(EPSILON_RANGE)}
