@@ -1,22 +1,19 @@
 # Deep inverse liquid-state theory: common tasks. Units: GROMACS (nm, ps, kJ/mol, K, amu, nm^-3).
 PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
+export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: install install-system demo test lint bench clean-demo
+.PHONY: setup demo test lint bench clean-demo
 
-install:                ## Python packages
-	$(PYTHON) -m pip install -r requirements.txt
+setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
+	bash .ci/install
 
-install-system:         ## Debian packages the engines and tests use (root)
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gromacs slurm-wlm munge chromium
-
-demo:                   ## the main job end to end on the embedded default design
+demo: setup             ## the main job end to end on the embedded default design (a few minutes on 2 cores)
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project init default
-	LJ_DATASPACE=$(DATASPACE) SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment $(PYTHON) flow.py run
+	LJ_DATASPACE=$(DATASPACE) $(PYTHON) flow.py run
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project query --limit 0
 
-test:                   ## the test suite
+test: setup             ## the test suite
 	$(PYTHON) -m pytest -q tests
 
 lint:
@@ -24,6 +21,7 @@ lint:
 
 bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_query.py
+	$(PYTHON) benchmarks/bench_export.py
 
 clean-demo:
 	rm -rf $(DATASPACE)

@@ -19,10 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
-from flow import FlowProject, aggregator
-from project.dataspace import FAILED_FILE, dataspace_path, mark_failed
+# This file is named flow.py like the layout asks, which would shadow the signac-flow package ``flow`` when run as a
+# script: import the package with this folder off the path, then put the folder back for ``project``.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+from flow import FlowProject, aggregator  # noqa: E402, I001
+
+sys.path.insert(0, _HERE)
+from project.dataspace import FAILED_FILE, dataspace_path, mark_failed  # noqa: E402
 
 log = logging.getLogger("flow.lj")
 
@@ -128,12 +135,18 @@ def _export_path(project) -> Path:
 
 def _export_current(*jobs) -> bool:
     """Post-condition of aggregate: the export holds exactly the jobs whose RDF is finished."""
-    from project.export import exported_job_ids
+    from project.errors import ExportError
+    from project.export import open_export
 
     done = {job.id for job in jobs if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)}
     if not done:
         return True
-    return exported_job_ids(_export_path(jobs[0].project)) == done
+    try:
+        with open_export(_export_path(jobs[0].project)) as f:
+            exported = {j.decode("ascii") for j in f["job_id"][()]}
+    except (ExportError, KeyError):
+        return False
+    return done <= exported
 
 
 @Project.post(_export_current)
