@@ -174,6 +174,45 @@ def register_fit(sub) -> None:
     p.set_defaults(func=cmd_fit)
 
 
+# ---------------------------------------------------------------------------------------------------- predict
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict sigma and epsilon of every exported job with a model and compare with the true values."""
+    from project.export import load_dataset
+    from project.model.evaluate import ape
+    from project.model.features import scaled_rdf_batch
+    from project.model.inverse import InverseModel
+
+    ds = load_dataset(_export_path(args))
+    model = InverseModel.load(args.model)
+    tab = ds.table
+    gx = scaled_rdf_batch(ds.r_nm, ds.g.astype(float), tab["rho"].to_numpy())
+    p = model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
+    out = tab[["sigma", "epsilon", "T_star", "rho_star"]].copy()
+    out["pred_sigma"], out["pred_sigma_std"] = p["sigma"], p["sigma_std"]
+    out["pred_epsilon"], out["pred_epsilon_std"] = p["epsilon"], p["epsilon_std"]
+    out["sigma_err_pct"] = ape(p["sigma"], out["sigma"])
+    out["epsilon_err_pct"] = ape(p["epsilon"], out["epsilon"])
+    if args.json:
+        sys.stdout.write(out.reset_index().to_json(orient="records") + "\n")
+        return 0
+    shown = out.rename(columns={"sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol", "pred_sigma": "pred_sigma_nm",
+                                "pred_sigma_std": "std_nm", "pred_epsilon": "pred_epsilon_kJ_mol",
+                                "pred_epsilon_std": "std_kJ_mol"})
+    sys.stdout.write(shown.to_string(float_format=lambda x: f"{x:.4g}") + "\n")
+    sys.stdout.write(f"{len(out)} jobs: sigma MAPE {out['sigma_err_pct'].mean():.3f} %, epsilon MAPE "
+                     f"{out['epsilon_err_pct'].mean():.3f} % (model {model.meta.get('created')}, one-shot)\n")
+    return 0
+
+
+def register_predict(sub) -> None:
+    p = sub.add_parser("predict", help="predict sigma/epsilon of every exported job and compare with the truth")
+    _add_dataspace(p)
+    p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="JSON records")
+    p.set_defaults(func=cmd_predict)
+
+
 # ---------------------------------------------------------------------------------------------------- finetune
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Continue training a model on another export (transfer learning); record it."""
@@ -231,5 +270,5 @@ def register_catalogue(sub) -> None:
     p.set_defaults(func=cmd_catalogue)
 
 
-_EXTRA_COMMANDS.extend([register_export, register_train, register_evaluate, register_fit, register_finetune,
-                        register_catalogue])
+_EXTRA_COMMANDS.extend([register_export, register_train, register_evaluate, register_fit, register_predict,
+                        register_finetune, register_catalogue])

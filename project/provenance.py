@@ -104,7 +104,8 @@ def provenance(sp: dict[str, Any], *, started: str, engine: dict[str, Any] | Non
     """
     hashes = {"statepoint": hash_statepoint(sp)}
     for name, path in (inputs or {}).items():
-        hashes[name] = hash_file(path) if Path(path).is_file() else None
+        # signac documents refuse dots in keys: "traj.xtc" is stored as "traj_xtc"
+        hashes[name.replace(".", "_")] = hash_file(path) if Path(path).is_file() else None
     return {
         "code": code_version(),
         "packages": package_versions(),
