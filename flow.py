@@ -85,7 +85,8 @@ def _fail(job, operation: str, exc: Exception) -> None:
 
 @Project.pre(not_failed)
 @Project.post.isfile("simulate.json")
-@Project.operation(directives={"np": 2, "walltime": _walltime_hours, "memory": "2G"})
+@Project.operation(directives={"np": 2, "walltime": _walltime_hours, "memory": "2G",
+                               "ngpu": lambda job: int(os.environ.get("LJ_NGPU", "0"))})
 def simulate(job):
     """Run the MD protocol (minimise, melt, equilibrate, NVT production) in the job folder."""
     from project.errors import ProjectError

@@ -6,11 +6,12 @@ Reduced units use sigma (nm), epsilon (kJ/mol) and tau = sigma sqrt(m / epsilon)
 The protocol shared by every engine (see :func:`make_protocol`):
 
 1. start configuration: a simple-cubic lattice with ``ceil(N^(1/3))^3`` sites in the cubic box
-   ``L = (N / rho)^(1/3)`` nm, ``N`` sites drawn at random (seeded), each jittered by up to 5 % of the spacing,
-   so no two particles overlap;
+   ``L = (N / rho)^(1/3)`` nm, ``N`` sites drawn at random (seeded), each jittered by up to 5 % of the
+   spacing, so no two particles overlap;
 2. energy minimisation (steepest descent);
 3. melting + equilibration for ``t_equil`` with a stochastic thermostat: the first quarter at
-   ``T_melt = max(T, 2 epsilon / k_B)``, a linear ramp to ``T`` over the second quarter, the second half at ``T``;
+   ``T_melt = max(T, 2 epsilon / k_B)``, a linear ramp to ``T`` over the second quarter, the second half
+   at ``T``;
 4. NVT production for ``t_prod`` at ``T``, a frame and a thermo row every ``t_sample``.
 
 LJ 12-6 truncated (not shifted) at ``cutoff * sigma`` with the analytic long-range (dispersion) correction for
@@ -144,8 +145,22 @@ def make_protocol(sp: dict) -> Protocol:
     seed = (int(sp.get("seed", 0)) * 1_000_003 + int(sp.get("replica", 0)) * 7919 + 12345) % (2**31 - 2) + 1
     T_melt = max(T, units.temperature_from_reduced(MELT_T_STAR, epsilon))
     return Protocol(
-        sigma=sigma, epsilon=epsilon, mass=mass, T=T, T_melt=T_melt, rho=rho, N=N, box=box, rc=rc, tau=tau,
-        dt=dt, n_equil=n_equil, n_prod=n_prod, n_sample=n_sample, tau_t=THERMOSTAT_TAU * tau, seed=seed,
+        sigma=sigma,
+        epsilon=epsilon,
+        mass=mass,
+        T=T,
+        T_melt=T_melt,
+        rho=rho,
+        N=N,
+        box=box,
+        rc=rc,
+        tau=tau,
+        dt=dt,
+        n_equil=n_equil,
+        n_prod=n_prod,
+        n_sample=n_sample,
+        tau_t=THERMOSTAT_TAU * tau,
+        seed=seed,
     )
 
 
@@ -164,7 +179,8 @@ def initial_positions(N: int, box: float, seed: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(N, 3)`` positions in nm inside ``[0, box)``; nearest neighbours are at least 0.9 lattice spacings apart.
+        ``(N, 3)`` positions in nm inside ``[0, box)``; nearest neighbours are at least 0.9 lattice
+        spacings apart.
     """
     rng = np.random.default_rng(seed)
     n = math.ceil(N ** (1.0 / 3.0) - 1e-9)
@@ -176,7 +192,7 @@ def initial_positions(N: int, box: float, seed: int) -> np.ndarray:
 
 
 def lrc_energy_per_particle(rho: float, sigma: float, epsilon: float, rc: float) -> float:
-    """Analytic LJ long-range energy correction per particle in kJ/mol (rho nm^-3, sigma/rc nm, eps kJ/mol)."""
+    """Analytic LJ long-range energy correction per particle, kJ/mol (rho nm^-3, sigma/rc nm, eps kJ/mol)."""
     x = sigma / rc
     return (8.0 / 3.0) * math.pi * rho * sigma**3 * epsilon * (x**9 / 3.0 - x**3)
 
@@ -236,7 +252,7 @@ def write_thermo_csv(path: Path, rows: np.ndarray) -> None:
 
 
 def read_thermo_csv(path: Path) -> np.ndarray:
-    """Read ``thermo.csv`` into an ``(n, 4)`` array (time ps, potential kJ/mol, pressure bar, temperature K)."""
+    """Read ``thermo.csv`` as an ``(n, 4)`` array: time ps, potential kJ/mol, pressure bar, temperature K."""
     data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     return data.reshape(-1, 4)
 

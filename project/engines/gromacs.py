@@ -12,9 +12,10 @@ with the Verlet buffer set by ``verlet-buffer-tolerance`` (GROMACS applies the e
 the buffer only sets the pair-list radius) and ``DispCorr = EnerPres`` for the long-range correction to energy
 and pressure. The thermostat is GROMACS ``sd`` (Langevin, inverse friction ``tau-t``).
 
-A watchdog polls ``md.log`` while ``mdrun`` runs and kills it (then raises ``SimulationError("blew up: ...")``)
-on NaN/inf or huge energies or temperatures, or when the run falls far behind the expected speed: a blown-up
-GROMACS LJ run can keep running at a crawl instead of exiting.
+A watchdog polls ``md.log`` while ``mdrun`` runs and kills it (then raises
+``SimulationError("blew up: ...")``) on NaN/inf or huge energies or temperatures, when its log shows no new
+step for a while, or when it falls far behind the expected speed: a blown-up GROMACS LJ run can keep running
+at a crawl instead of exiting (it also ignores SIGTERM then, so the watchdog sends SIGKILL).
 """
 
 from __future__ import annotations
@@ -31,17 +32,31 @@ from pathlib import Path
 
 import numpy as np
 
-from project.engines.base import Engine, EngineResult, Protocol, write_pdb, write_thermo_csv
+from project.engines.base import (
+    Engine,
+    EngineResult,
+    Protocol,
+    write_pdb,
+    write_thermo_csv,
+)
 from project.errors import SimulationError
 
 logger = logging.getLogger(__name__)
 
-#: mdrun checkpoint interval in minutes.
+#: mdrun checkpoint interval in minutes (env ``PROJECT_GMX_CHECKPOINT_MIN`` overrides).
 CHECKPOINT_MINUTES = 1.0
 #: Kill a run that is this many times slower than the rough speed estimate (env ``PROJECT_MD_SLOW_FACTOR``).
 SLOW_FACTOR = 25.0
 #: Grace period (s) before the speed watchdog applies (start-up, slow machines).
 GRACE_S = 60.0
+#: Kill a run whose md.log shows no new step for this long (s; env ``PROJECT_MD_STALL_S``), or for
+#: ``SLOW_FACTOR`` times the expected time of one log interval when that is longer.
+STALL_S = 30.0
+#: Verlet buffer tolerance in reduced units (epsilon / tau per particle). GROMACS' default 0.005 kJ/mol/ps
+#: with its automatic nstlist increase and dynamic pruning let hot, dilute systems (T* ~ 1.8, rho* ~ 0.3)
+#: blow up within a few hundred steps at dt = 0.004 tau (measured: KE 1e13 by step 600); 2e-4 epsilon/tau keeps
+#: them stable and is faster than a fixed nstlist = 10 list (1630 vs 1150 ns/day on that system).
+VERLET_TOL_REDUCED = 2e-4
 #: Poll interval of the watchdog (s).
 POLL_S = 0.5
 #: A potential energy above this many epsilon per particle, or a temperature above this many times the
@@ -60,7 +75,7 @@ def _env() -> dict[str, str]:
 
 
 def estimated_steps_per_s(p: Protocol, threads: int) -> float:
-    """Rough GROMACS speed (steps/s) for the protocol: ~7,500 steps/s for N=1000, rho*=0.8, rc=3 sigma, 2 cores.
+    """Rough GROMACS speed (steps/s): ~7,500 steps/s for N=1000, rho*=0.8, rc=3 sigma on 2 cores.
 
     Parameters
     ----------
@@ -90,7 +105,7 @@ def _mdp_common(p: Protocol, nsteps: int, integrator: str) -> list[str]:
         "cutoff-scheme            = Verlet",
         "pbc                      = xyz",
         "nstlist                  = 10",
-        "verlet-buffer-tolerance  = 0.005",
+        f"verlet-buffer-tolerance  = {_fmt(VERLET_TOL_REDUCED * p.epsilon / p.tau)}",
         "vdwtype                  = Cut-off",
         "vdw-modifier             = None",
         f"rvdw                     = {_fmt(p.rc)}",
@@ -124,13 +139,17 @@ def make_mdp(p: Protocol, stage: str) -> str:
     """
     if stage == "em":
         lines = _mdp_common(p, 5000, "steep")
-        lines += [f"emtol                    = {_fmt(10.0 * p.epsilon / p.sigma)}", "emstep = 0.001",
-                  "nstenergy = 0", "nstlog = 100"]
+        lines += [
+            f"emtol                    = {_fmt(10.0 * p.epsilon / p.sigma)}",
+            "emstep = 0.001",
+            "nstenergy = 0",
+            "nstlog = 100",
+        ]
         return "\n".join(lines) + "\n"
     nsteps = p.n_equil if stage == "equil" else p.n_prod
     nst_out = p.n_sample
     nstcalc = _divisor_at_most(nst_out, 100)
-    nstlog = nst_out * max(1, round(2000 / nst_out))
+    nstlog = nstcalc * max(1, 500 // nstcalc)  # frequent log blocks: the watchdog's progress signal
     lines = _mdp_common(p, nsteps, "sd")
     lines += [
         f"dt                       = {_fmt(p.dt)}",
@@ -139,7 +158,7 @@ def make_mdp(p: Protocol, stage: str) -> str:
         "tc-grps                  = System",
         f"tau-t                    = {_fmt(p.tau_t)}",
         f"ref-t                    = {_fmt(p.T)}",
-        f"ld-seed                  = {p.seed}",
+        f"ld-seed                  = {p.seed if stage == 'equil' else p.seed + 1}",
         f"nstcalcenergy            = {nstcalc}",
         f"nstlog                   = {nstlog}",
     ]
@@ -192,7 +211,9 @@ def read_gro(path: Path) -> tuple[np.ndarray, float]:
     """Read positions (nm, ``(N, 3)``) and the cubic box edge (nm) from a .gro file."""
     lines = Path(path).read_text().splitlines()
     n = int(lines[1])
-    pos = np.array([[float(line[20:28]), float(line[28:36]), float(line[36:44])] for line in lines[2:2 + n]])
+    pos = np.array(
+        [[float(line[20:28]), float(line[28:36]), float(line[36:44])] for line in lines[2 : 2 + n]]
+    )
     box = float(lines[2 + n].split()[0])
     return pos, box
 
@@ -216,8 +237,8 @@ def _parse_log_energies(text: str) -> tuple[int | None, list[dict[str, float]]]:
                 names, vals = lines[j], lines[j + 1]
                 ncol = (len(names) + 14) // 15
                 for k in range(ncol):
-                    name = names[15 * k:15 * k + 15].strip()
-                    sval = vals[15 * k:15 * k + 15].strip()
+                    name = names[15 * k : 15 * k + 15].strip()
+                    sval = vals[15 * k : 15 * k + 15].strip()
                     if name:
                         try:
                             block[name] = float(sval)
@@ -248,8 +269,14 @@ class GromacsEngine(Engine):
         """Return the GROMACS version string, e.g. ``"2022.5-Debian_2022.5_2"``."""
         if self._version is None:
             try:
-                out = subprocess.run([self.gmx, "--version"], capture_output=True, text=True, env=_env(),
-                                     timeout=60, check=False).stdout
+                out = subprocess.run(
+                    [self.gmx, "--version"],
+                    capture_output=True,
+                    text=True,
+                    env=_env(),
+                    timeout=60,
+                    check=False,
+                ).stdout
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise SimulationError(f"cannot run '{self.gmx} --version': {exc}") from exc
             m = re.search(r"GROMACS version:\s*(\S+)", out)
@@ -258,21 +285,48 @@ class GromacsEngine(Engine):
 
     # ------------------------------------------------------------------ helpers
     def _grompp(self, d: Path, stage: str, conf: str, checkpoint: str | None = None) -> None:
-        cmd = [self.gmx, "grompp", "-f", f"{stage}.mdp", "-c", conf, "-p", "topol.top", "-o", f"{stage}.tpr",
-               "-po", f"{stage}_out.mdp", "-maxwarn", "0"]
+        cmd = [
+            self.gmx,
+            "grompp",
+            "-f",
+            f"{stage}.mdp",
+            "-c",
+            conf,
+            "-p",
+            "topol.top",
+            "-o",
+            f"{stage}.tpr",
+            "-po",
+            f"{stage}_out.mdp",
+            "-maxwarn",
+            "0",
+        ]
         if checkpoint:
             cmd += ["-t", checkpoint]
         with open(d / f"grompp_{stage}.log", "w") as log:
-            rc = subprocess.run(cmd, cwd=d, stdout=log, stderr=subprocess.STDOUT, env=_env(), check=False,
-                                timeout=600).returncode
+            rc = subprocess.run(
+                cmd, cwd=d, stdout=log, stderr=subprocess.STDOUT, env=_env(), check=False, timeout=600
+            ).returncode
         if rc != 0:
             tail = (d / f"grompp_{stage}.log").read_text()[-1500:]
             raise SimulationError(f"gmx grompp failed for stage '{stage}' (exit {rc}); log tail:\n{tail}")
 
     def mdrun_command(self, stage: str, threads: int) -> list[str]:
         """Return the ``gmx mdrun`` command line of a stage (run in the engine folder)."""
-        cmd = [self.gmx, "mdrun", "-deffnm", stage, "-nt", str(threads), "-ntmpi", "1",
-               "-cpi", f"{stage}.cpt", "-cpt", str(CHECKPOINT_MINUTES)]
+        cmd = [
+            self.gmx,
+            "mdrun",
+            "-deffnm",
+            stage,
+            "-nt",
+            str(threads),
+            "-ntmpi",
+            "1",
+            "-cpi",
+            f"{stage}.cpt",
+            "-cpt",
+            os.environ.get("PROJECT_GMX_CHECKPOINT_MIN", str(CHECKPOINT_MINUTES)),
+        ]
         if stage == "prod":
             cmd += ["-x", "prod.xtc"]
         return cmd
@@ -286,7 +340,10 @@ class GromacsEngine(Engine):
         log_path = d / f"{stage}.log"
         start_off = log_path.stat().st_size if log_path.exists() else 0
         slow = float(os.environ.get("PROJECT_MD_SLOW_FACTOR", SLOW_FACTOR))
-        deadline_s = GRACE_S + slow * nsteps / estimated_steps_per_s(p, threads)
+        rate = estimated_steps_per_s(p, threads)
+        deadline_s = GRACE_S + slow * nsteps / rate
+        nstlog = _mdp_value(d / f"{stage}.mdp", "nstlog", 100)
+        stall_s = max(float(os.environ.get("PROJECT_MD_STALL_S", STALL_S)), slow * nstlog / rate)
         t_max = MAX_T_FACTOR * max(p.T, p.T_melt)
         u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
         t0 = time.monotonic()
@@ -295,24 +352,34 @@ class GromacsEngine(Engine):
             reason = None
             off = start_off
             buf = ""
+            last_step, t_progress = None, t0
             try:
                 while proc.poll() is None:
                     time.sleep(POLL_S)
+                    now = time.monotonic()
                     if log_path.exists():
                         with open(log_path, "rb") as fh:
                             fh.seek(off)
-                            chunk = fh.read().decode(errors="replace")
-                        off += len(chunk.encode(errors="replace"))
-                        buf = (buf + chunk)[-20000:]
+                            raw = fh.read()
+                        off += len(raw)
+                        buf = (buf + raw.decode(errors="replace"))[-200000:]
                         cut = buf.rfind("\n\n")
                         if cut > 0:
-                            _, blocks = _parse_log_energies(buf[:cut])
+                            step, blocks = _parse_log_energies(buf[:cut])
                             buf = buf[cut:]
                             reason = _check_blocks(blocks, u_max, t_max)
-                    elapsed = time.monotonic() - t0
-                    if reason is None and elapsed > deadline_s:
-                        reason = (f"mdrun stage '{stage}' still running after {elapsed:.0f} s, more than "
-                                  f"{slow:g}x the expected time for {nsteps} steps")
+                            if step is not None and step != last_step:
+                                last_step, t_progress = step, now
+                    if reason is None and now - t_progress > stall_s:
+                        reason = (
+                            f"mdrun stage '{stage}' made no progress for {now - t_progress:.0f} s after step "
+                            f"{last_step} (log every {nstlog} steps, expected ~{rate:.0f} steps/s)"
+                        )
+                    if reason is None and now - t0 > deadline_s:
+                        reason = (
+                            f"mdrun stage '{stage}' still running after {now - t0:.0f} s, more than "
+                            f"{slow:g}x the expected time for {nsteps} steps"
+                        )
                     if reason is not None:
                         _kill(proc)
                         break
@@ -333,14 +400,24 @@ class GromacsEngine(Engine):
             raise SimulationError(f"blew up: {reason}")
         if proc.returncode != 0 or "Finished mdrun" not in log_text:
             tail = (d / f"mdrun_{stage}.out").read_text(errors="replace")[-2000:]
-            raise SimulationError(f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}")
+            raise SimulationError(
+                f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}"
+            )
         return wall, resumed
 
     def _extract_thermo(self, d: Path) -> np.ndarray:
         with open(d / "energy.log", "w") as log:
-            rc = subprocess.run([self.gmx, "energy", "-f", "prod.edr", "-o", "energy.xvg"], cwd=d,
-                                input="Potential\nPressure\nTemperature\n\n", text=True, stdout=log,
-                                stderr=subprocess.STDOUT, env=_env(), check=False, timeout=600).returncode
+            rc = subprocess.run(
+                [self.gmx, "energy", "-f", "prod.edr", "-o", "energy.xvg"],
+                cwd=d,
+                input="Potential\nPressure\nTemperature\n\n",
+                text=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_env(),
+                check=False,
+                timeout=600,
+            ).returncode
         if rc != 0:
             raise SimulationError(f"gmx energy failed (exit {rc}); see {d / 'energy.log'}")
         legends: list[str] = []
@@ -372,9 +449,11 @@ class GromacsEngine(Engine):
             (d / "start.gro").write_text(make_gro(initial_positions(p.N, p.box, p.seed), p.box))
         resumed = False
         prod_wall, prod_steps = 0.0, 0
-        for stage, conf, cpt, nsteps in (("em", "start.gro", None, 5000),
-                                         ("equil", "em.gro", None, p.n_equil),
-                                         ("prod", "equil.gro", "equil.cpt", p.n_prod)):
+        for stage, conf, cpt, nsteps in (
+            ("em", "start.gro", None, 5000),
+            ("equil", "em.gro", None, p.n_equil),
+            ("prod", "equil.gro", "equil.cpt", p.n_prod),
+        ):
             if (d / f"{stage}.done").exists():
                 continue
             if stage == "equil" and p.n_equil == 0:
@@ -399,7 +478,18 @@ class GromacsEngine(Engine):
         tmp = Path(workdir) / ".traj.xtc.tmp"
         shutil.copyfile(d / "prod.xtc", tmp)
         os.replace(tmp, Path(workdir) / "traj.xtc")
-        return EngineResult(n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed)
+        return EngineResult(
+            n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed
+        )
+
+
+def _mdp_value(path: Path, key: str, default: int) -> int:
+    """Integer value of ``key`` in an .mdp file (``default`` when absent)."""
+    for line in Path(path).read_text().splitlines():
+        k, _, v = line.partition("=")
+        if k.strip().replace("_", "-") == key.replace("_", "-"):
+            return int(v.split(";")[0])
+    return default
 
 
 def _checkpoint_step(d: Path, stage: str) -> int:
@@ -437,4 +527,4 @@ def _kill(proc: subprocess.Popen, graceful: bool = False) -> None:
     logger.warning("killed gmx mdrun (pid %d)", proc.pid)
 
 
-__all__ = ["GromacsEngine", "make_mdp", "make_top", "make_gro", "read_gro", "estimated_steps_per_s"]
+__all__ = ["GromacsEngine", "estimated_steps_per_s", "make_gro", "make_mdp", "make_top", "read_gro"]

@@ -1,0 +1,274 @@
+"""Browser benchmark of the dashboard on a synthetic export (default 40,000 jobs).
+
+Builds (or reuses, ``--workdir``) a synthetic data space through the real code paths: job folders with
+``rdf.npz`` / ``simulate.json`` (:func:`bench_export.make_jobs`), the HDF5 export (:func:`project.export.
+export_dataset`), and a results catalogue with one ``train`` run (synthetic ``predictions.csv``) and one
+``cg_fit`` run (``rdf_csv``). Then serves ``dashboards/app.py`` with ``panel serve`` on 127.0.0.1 (free port)
+and drives headless Chromium with Playwright:
+
+1. first render: from ``page.goto`` until the count pane reads ``Jobs matching filters: N of N``
+   (target < 3 s); measured on a fresh page per repeat (the first page of the server also pays the
+   one-off export load, reported separately);
+2. filter update: drag the lower handle of the T* slider, from mouse release until the count text changes
+   (target < 1 s).
+
+Figures are printed (s, median and max of ``--repeat`` runs). Chromium: ``/usr/bin/chromium`` (override with
+``$CHROMIUM``).
+
+Usage: ``python benchmarks/bench_dashboard.py [--n 40000] [--workdir DIR] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT, ROOT / "benchmarks"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+logger = logging.getLogger("bench_dashboard")
+
+TARGETS = {"first_render_s": 3.0, "filter_update_s": 1.0}
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+COUNT_RE = re.compile(r"Jobs matching filters: (\d+) of (\d+)")
+
+
+# ------------------------------------------------------------------------------------------ synthetic data
+def make_export(work: Path, n: int, seed: int = 1) -> Path:
+    """Create ``n`` synthetic job folders under ``work`` and export them to ``work/export/dataset.h5``.
+
+    Reuses an existing export with ``n`` jobs. Returns the export path.
+    """
+    from bench_export import make_jobs
+
+    from project.export import export_dataset, load_dataset, record_from_job_dir
+
+    path = work / "export" / "dataset.h5"
+    if path.exists():
+        with contextlib.suppress(Exception):
+            if len(load_dataset(path, verify=False).job_ids) == n:
+                return path
+    make_jobs(work, 0, n, seed=seed)
+    manifest = json.loads((work / "manifest.json").read_text())
+    records = [record_from_job_dir(j, sp, work / "workspace" / j) for j, sp in list(manifest.items())[:n]]
+    export_dataset(records, path, prune=True)
+    return path
+
+
+def make_catalogue(export_path: Path, folder: Path, seed: int = 2) -> Path:
+    """Write a catalogue with one ``train`` run (synthetic predictions) and one ``cg_fit`` run (AA/CG RDFs).
+
+    Predictions: every job of the export, splits 70/15/15 train/val/test, nn = true x (1 + noise). Returns the
+    catalogue path (``folder/results/catalogue.sqlite``); an existing one is replaced.
+    """
+    from project.catalogue import Catalogue
+    from project.export import load_dataset
+
+    ds = load_dataset(export_path, verify=False)
+    rng = np.random.default_rng(seed)
+    tab = ds.table
+    n = len(tab)
+    pred = tab[["sigma", "epsilon", "T", "rho", "T_star", "rho_star"]].copy()
+    pred["split"] = rng.choice(["train", "val", "test"], size=n, p=[0.7, 0.15, 0.15])
+    for k in ("sigma", "epsilon"):
+        pred[f"nn_{k}"] = tab[k] * (1 + rng.normal(0, 0.02, n))
+        pred[f"nn_{k}_std"] = 0.02 * tab[k]
+        pred[f"baseline_{k}"] = tab[k] * (1 + rng.normal(0, 0.05, n))
+    pred["nn_T_star"] = tab["T_star"] * (1 + rng.normal(0, 0.02, n))
+    pred["nn_rho_star"] = tab["rho_star"] * (1 + rng.normal(0, 0.02, n))
+    results = folder / "results"
+    (results / "train_1").mkdir(parents=True, exist_ok=True)
+    pred_path = results / "train_1" / "predictions.csv"
+    pred_path.write_text("# sigma nm, epsilon kJ/mol, T K, rho nm^-3; synthetic\n" + pred.to_csv(index_label="job_id"))
+    r = ds.r_nm.astype(float)
+    g_aa = ds.g[0].astype(float)
+    cg = pd.DataFrame({"r_nm": r, "g_aa": g_aa, "g_cg": g_aa * (1 + 0.03 * np.sin(r * 20))})
+    cg_path = results / "cg_1" / "rdf.csv"
+    cg_path.parent.mkdir(parents=True, exist_ok=True)
+    cg.to_csv(cg_path, index=False)
+    cat_path = results / "catalogue.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(cat_path) + suffix).unlink(missing_ok=True)
+    cat = Catalogue(cat_path)
+    checksum = ds.attrs.get("content_checksum")
+    cat.record("train", checksum, {"model": "mlp", "epochs": 10}, {"test.nn.mape_sigma": 1.6, "train_wall_s": 12.0},
+               {"predictions": str(pred_path), "model": str(results / "train_1")})
+    cat.record("cg_fit", checksum, {"method": "ibi"}, {"rdf_rmse": 0.012, "iterations": 20},
+               {"rdf_csv": str(cg_path)})
+    return cat_path
+
+
+# ------------------------------------------------------------------------------------------------- server
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dashboard_server(
+    export: Path, catalogue: Path, timeout_s: float = 60.0, backend: str = "webgl"
+) -> Iterator[str]:
+    """Run ``panel serve dashboards/app.py --warm`` on 127.0.0.1 (free port); yield its URL; stop it on exit.
+
+    ``--warm`` runs the app once at start-up, so the export is already in the loader cache for the first page.
+    """
+    port = free_port()
+    cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "dashboards" / "app.py"), "--address", "127.0.0.1",
+           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-procs", "1", "--warm",
+           "--args", "--export", str(export), "--catalogue", str(catalogue), "--backend", backend]
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/app"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"panel serve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"panel serve did not listen on port {port} within {timeout_s} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def launch_chromium(playwright):  # noqa: ANN001, ANN201 - playwright objects
+    """Launch headless Debian Chromium; raise RuntimeError with a clear message when it is missing."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set $CHROMIUM")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def count_text(page) -> str:  # noqa: ANN001
+    """Return the text of the job-count pane."""
+    return page.get_by_text(COUNT_RE).first.inner_text()
+
+
+def wait_count(page, pattern: str, timeout_ms: float = 30_000) -> None:  # noqa: ANN001
+    """Wait until the count pane matches ``pattern`` (a regex)."""
+    page.get_by_text(re.compile(pattern)).first.wait_for(state="visible", timeout=timeout_ms)
+
+
+def drag_slider_handle(page, label: str, fraction: float, handle: int = 0) -> None:  # noqa: ANN001
+    """Drag a handle (0 lower, 1 upper) of the range slider titled ``label`` to ``fraction`` of its track."""
+    slider = page.locator(".bk-slider-title", has_text=label).first.locator("xpath=..")
+    track = slider.locator(".noUi-target").first
+    box = track.bounding_box()
+    h = slider.locator(".noUi-handle").nth(handle).bounding_box()
+    page.mouse.move(h["x"] + h["width"] / 2, h["y"] + h["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + fraction * box["width"], h["y"] + h["height"] / 2, steps=5)
+    page.mouse.up()
+
+
+def measure(url: str, n: int, repeat: int) -> dict:
+    """Time first render and filter updates in headless Chromium; return the figures (s)."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict = {"first_render_s": [], "filter_update_s": []}
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            for k in range(repeat + 1):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(url)
+                wait_count(page, rf"Jobs matching filters: {n} of {n}", timeout_ms=60_000)
+                t_render = time.perf_counter() - t0
+                if k == 0:
+                    out["first_page_s"] = t_render  # browser cache cold
+                else:
+                    out["first_render_s"].append(t_render)
+                before = count_text(page)
+                drag_slider_handle(page, "T*", 0.3 + 0.05 * k)
+                t0 = time.perf_counter()
+                page.wait_for_function(
+                    """([before]) => {
+                        const walk = (root) => {
+                          for (const el of root.querySelectorAll('*')) {
+                            if (el.shadowRoot) { const t = walk(el.shadowRoot); if (t) return t; }
+                          }
+                          const m = (root.textContent || '').match(/Jobs matching filters: \\d+ of \\d+/);
+                          return m ? m[0] : null;
+                        };
+                        const t = walk(document);
+                        return t !== null && t !== before;
+                    }""",
+                    arg=[before], timeout=30_000, polling=20,
+                )
+                out["filter_update_s"].append(time.perf_counter() - t0)
+                out.setdefault("after_filter", count_text(page))
+                page.close()
+        finally:
+            browser.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=40_000, help="jobs in the synthetic export")
+    parser.add_argument("--workdir", type=Path, default=None, help="folder of the synthetic data (reused if present)")
+    parser.add_argument("--repeat", type=int, default=3, help="measured page loads (after one warm-up load)")
+    parser.add_argument("--backend", choices=("webgl", "canvas"), default="webgl", help="Bokeh backend of the map")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_dashboard_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        export = make_export(work, args.n)
+        catalogue = make_catalogue(export, work)
+        size_mib = export.stat().st_size / 2**20
+        print(f"setup: {args.n} jobs, export {size_mib:.1f} MiB in {time.perf_counter() - t0:.1f} s")
+        with dashboard_server(export, catalogue, backend=args.backend) as url:
+            res = measure(url, args.n, args.repeat)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"backend {args.backend}; first page of the server (browser cache cold): {res['first_page_s']:.2f} s")
+    print(f"after the filter: {res['after_filter']}")
+    print(f"{'figure':<18}{'median s':>10}{'max s':>10}{'target s':>10}  ok")
+    ok = True
+    for name, target in TARGETS.items():
+        vals = res[name]
+        med, mx = statistics.median(vals), max(vals)
+        ok &= mx < target
+        print(f"{name:<18}{med:>10.2f}{mx:>10.2f}{target:>10.1f}  {'yes' if mx < target else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

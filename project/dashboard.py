@@ -1,0 +1,950 @@
+"""Interactive Panel dashboard of the data space: state-space map, RDFs, model predictions, runs and CG fits.
+
+It reads two files only (never job folders one by one): the HDF5 export (:func:`project.export.load_dataset`,
+default ``<dataspace>/export/dataset.h5``) and the results catalogue (:class:`project.catalogue.Catalogue`,
+default ``<dataspace>/results/catalogue.sqlite``), plus the artefacts the catalogue names (``predictions.csv``
+of training / evaluation runs, ``rdf_csv`` of coarse-graining fits).
+
+Design
+------
+* :class:`Dashboard` is a :class:`param.Parameterized` holding the state (plot axes, one range filter per
+  state variable, selected job ids). Its state methods (:meth:`Dashboard.filtered_mask`,
+  :meth:`Dashboard.selection_csv`, :meth:`Dashboard.select`, ...) work without a server; :meth:`Dashboard.view`
+  builds the Panel layout and keeps the Bokeh models in sync with the state.
+* Loaders are cached with :func:`functools.lru_cache` keyed on path, size and modification time, so every
+  browser session of one server shares one copy of the 40,000-job export and a rewritten file is re-read.
+* 40,000 points: one webgl Bokeh scatter whose ``ColumnDataSource`` is sent once; a filter change only sends
+  the indices of the visible points (``IndexFilter``) and the first page of a remotely paginated Tabulator.
+  Sliders act on ``value_throttled`` (on release).
+* Everything a browser test must read (job counts, selected job ids, run shown) is in text panes, because
+  Bokeh draws titles on a canvas. Missing or empty data shows a message in the page, never a traceback.
+
+Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3; T* and rho* dimensionless; r in nm.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import param
+
+from project.errors import ExportError
+
+logger = logging.getLogger(__name__)
+
+#: State variables that can be plotted and filtered: name -> axis label (with units).
+AXES: dict[str, str] = {
+    "sigma": "sigma (nm)",
+    "epsilon": "epsilon (kJ/mol)",
+    "T": "T (K)",
+    "rho": "rho (nm^-3)",
+    "T_star": "T* = kB T / epsilon",
+    "rho_star": "rho* = rho sigma^3",
+}
+#: Columns of the jobs table (and their titles).
+TABLE_COLUMNS: dict[str, str] = {
+    "job_id": "job id",
+    "sigma": "sigma nm",
+    "epsilon": "epsilon kJ/mol",
+    "T": "T K",
+    "rho": "rho nm^-3",
+    "T_star": "T*",
+    "rho_star": "rho*",
+    "N": "N",
+    "first_peak_r_nm": "1st peak r nm",
+}
+#: At most this many RDFs are overlaid.
+MAX_OVERLAY = 8
+#: Line colours of the overlaid RDFs.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+#: Colours of the prediction splits.
+SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "transfer": "#d62728"}
+#: Catalogue kinds whose artefacts may hold ``predictions`` (predictions.csv).
+PREDICTION_KINDS = ("train", "evaluate", "finetune")
+
+
+def default_paths(dataspace: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Return the default ``(export, catalogue)`` paths of a data space.
+
+    Parameters
+    ----------
+    dataspace : path, optional
+        Data-space folder (default ``$LJ_DATASPACE`` or the repository root, see
+        :func:`project.dataspace.dataspace_path`).
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        ``<dataspace>/export/dataset.h5`` and ``<dataspace>/results/catalogue.sqlite``.
+    """
+    from project.dataspace import dataspace_path
+
+    root = dataspace_path(dataspace)
+    return root / "export" / "dataset.h5", root / "results" / "catalogue.sqlite"
+
+
+# ------------------------------------------------------------------------------------------------ loaders
+def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
+    """Return ``(resolved path, mtime_ns, size)``; raise FileNotFoundError if absent."""
+    p = Path(path).resolve()
+    st = p.stat()  # raises FileNotFoundError
+    return str(p), st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _load_export(path: str, mtime_ns: int, size: int) -> Any:
+    from project.export import load_dataset
+
+    logger.info("dashboard: loading export %s", path)
+    return load_dataset(path)
+
+
+def load_export(path: str | os.PathLike) -> Any:
+    """Load the HDF5 export, cached on path, size and modification time.
+
+    Parameters
+    ----------
+    path : path
+        The export file.
+
+    Returns
+    -------
+    project.export.Dataset
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    project.errors.ExportError
+        Corrupt or incompatible file.
+    """
+    return _load_export(*_file_key(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_runs(path: str, key: tuple) -> pd.DataFrame:
+    from project.catalogue import Catalogue
+
+    return Catalogue(path).list()
+
+
+def load_runs(path: str | os.PathLike) -> pd.DataFrame:
+    """List all runs of the results catalogue, cached on the database (and WAL) file size and mtime.
+
+    Parameters
+    ----------
+    path : path
+        The SQLite catalogue. It is not created when absent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :meth:`project.catalogue.Catalogue.list` of all runs (index ``run_id``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No catalogue at ``path``.
+    """
+    name, mtime, size = _file_key(path)
+    wal = Path(name + "-wal")
+    wal_key = (wal.stat().st_mtime_ns, wal.stat().st_size) if wal.exists() else None
+    return _load_runs(name, (mtime, size, wal_key))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_csv(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    return pd.read_csv(path, comment="#")
+
+
+def load_predictions(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a ``predictions.csv`` (leading ``#`` comment line), cached on path, size and mtime.
+
+    Parameters
+    ----------
+    path : path
+        The file written by :func:`project.model.evaluate.evaluate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``job_id, sigma, epsilon, T, rho, T_star, rho_star, split, nn_sigma, nn_epsilon, ...``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing file.
+    ValueError
+        The file lacks the columns needed for the plots.
+    """
+    df = _read_csv(*_file_key(path))
+    missing = [c for c in ("job_id", "sigma", "epsilon", "nn_sigma", "nn_epsilon") if c not in df.columns]
+    if missing:
+        raise ValueError(f"predictions file {path} lacks columns {missing}")
+    return df
+
+
+def load_cg_rdf(path: str | os.PathLike) -> pd.DataFrame:
+    """Read the AA vs CG RDF table of a coarse-graining fit (columns ``r_nm, g_aa, g_cg``), cached.
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing file.
+    ValueError
+        Missing columns.
+    """
+    df = _read_csv(*_file_key(path))
+    missing = [c for c in ("r_nm", "g_aa", "g_cg") if c not in df.columns]
+    if missing:
+        raise ValueError(f"CG RDF file {path} lacks columns {missing}")
+    return df
+
+
+def clear_caches() -> None:
+    """Forget every cached file (the caches also refresh by themselves when a file changes)."""
+    for fn in (_load_export, _load_runs, _read_csv):
+        fn.cache_clear()
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def csv_column_name(name: str, unit: str | None) -> str:
+    """Return a CSV header name that carries the unit: ``sigma`` + ``nm`` -> ``sigma_nm``.
+
+    Dimensionless columns (unit ``"1"`` or empty) keep their name, as do names already ending with the unit.
+
+    Examples
+    --------
+    >>> csv_column_name("epsilon", "kJ/mol"), csv_column_name("rho", "nm^-3"), csv_column_name("T_star", "1")
+    ('epsilon_kJ_mol', 'rho_nm-3', 'T_star')
+    """
+    if not unit or unit == "1":
+        return name
+    token = unit.replace("/", "_").replace("^", "").replace(" ", "")
+    return name if name.endswith("_" + token) else f"{name}_{token}"
+
+
+def prediction_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Return the runs that have a ``predictions`` artefact, newest first.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        :func:`load_runs` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Subset of ``runs`` with a ``predictions`` column (path).
+    """
+    if runs.empty:
+        return runs.assign(predictions=pd.Series(dtype=object))
+    paths = runs["artefacts"].map(lambda a: a.get("predictions") if isinstance(a, dict) else None)
+    sub = runs.assign(predictions=paths)
+    sub = sub[sub["predictions"].notna()]
+    return sub.sort_values("created", ascending=False, kind="stable")
+
+
+def cg_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Return the ``cg_fit`` runs, newest first."""
+    if runs.empty:
+        return runs
+    return runs[runs["kind"] == "cg_fit"].sort_values("created", ascending=False, kind="stable")
+
+
+def relative_errors(pred: pd.DataFrame) -> pd.DataFrame:
+    """Add ``err_sigma_pct`` and ``err_epsilon_pct``: 100 (nn - true) / true."""
+    out = pred.copy()
+    for k in ("sigma", "epsilon"):
+        out[f"err_{k}_pct"] = 100.0 * (out[f"nn_{k}"] - out[k]) / out[k]
+    return out
+
+
+def _metric_summary(metrics: Any, limit: int = 4) -> str:
+    if not isinstance(metrics, dict) or not metrics:
+        return ""
+    keys = [k for k in metrics if "test" in k and "nn" in k] or list(metrics)
+    parts = []
+    for k in keys[:limit]:
+        v = metrics[k]
+        parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
+    return ", ".join(parts)
+
+
+@dataclass
+class _Loaded:
+    """What the loaders returned, with the user-facing messages of what is missing."""
+
+    dataset: Any = None
+    export_message: str = ""
+    runs: pd.DataFrame | None = None
+    catalogue_message: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- the app
+class Dashboard(param.Parameterized):
+    """State and views of the data-space dashboard.
+
+    Parameters
+    ----------
+    export_path : path
+        HDF5 export (see :mod:`project.export`).
+    catalogue_path : path
+        SQLite results catalogue (see :mod:`project.catalogue`); not created when absent.
+
+    Notes
+    -----
+    Range filters are ``(low, high)`` in the units of :data:`AXES` (None: no filter); a job passes when every
+    filtered value lies within its closed range.
+    """
+
+    x_axis = param.Selector(default="T_star", objects=list(AXES), doc="x axis of the state-space map")
+    y_axis = param.Selector(default="rho_star", objects=list(AXES), doc="y axis of the state-space map")
+    sigma_range = param.Range(default=None, allow_None=True, doc="sigma filter (nm)")
+    epsilon_range = param.Range(default=None, allow_None=True, doc="epsilon filter (kJ/mol)")
+    T_range = param.Range(default=None, allow_None=True, doc="T filter (K)")
+    rho_range = param.Range(default=None, allow_None=True, doc="rho filter (nm^-3)")
+    T_star_range = param.Range(default=None, allow_None=True, doc="T* filter")
+    rho_star_range = param.Range(default=None, allow_None=True, doc="rho* filter")
+    selected = param.List(default=[], item_type=str, doc="selected job ids (RDFs overlaid), newest last")
+    prediction_run = param.Integer(default=None, allow_None=True, doc="catalogue run whose predictions are shown")
+    split = param.Selector(default="all", objects=["all", "train", "val", "test", "transfer"],
+                           doc="prediction split shown")
+    error_axis = param.Selector(default="T_star", objects=list(AXES), doc="state variable of the error plot")
+    cg_run = param.Integer(default=None, allow_None=True, doc="cg_fit run whose AA vs CG RDFs are shown")
+    message = param.String(default="", doc="last user-facing notice (e.g. an unknown job id)")
+    predictions_filtered = param.Boolean(default=False,
+                                         doc="show only the predictions of jobs matching the range filters")
+    backend = param.Selector(default="webgl", objects=["webgl", "canvas"],
+                             doc="Bokeh output backend of the point plots (canvas renders faster without a GPU)")
+
+    def __init__(self, export_path: str | os.PathLike, catalogue_path: str | os.PathLike, **params: Any) -> None:
+        super().__init__(**params)
+        self.export_path = Path(export_path)
+        self.catalogue_path = Path(catalogue_path)
+        self._loaded = self._load()
+        ds = self._loaded.dataset
+        if ds is not None:
+            tab = ds.table
+            self._columns = {k: tab[k].to_numpy(dtype=float) for k in AXES}
+            self._bounds = {k: (float(np.nanmin(v)), float(np.nanmax(v))) for k, v in self._columns.items()}
+        else:
+            self._columns, self._bounds = {}, {}
+        pruns = self.prediction_runs()
+        if self.prediction_run is None and not pruns.empty:
+            self.prediction_run = int(pruns.index[0])
+        cruns = self.cg_runs()
+        if self.cg_run is None and not cruns.empty:
+            self.cg_run = int(cruns.index[0])
+        self._ui: dict[str, Any] = {}
+        self._syncing = False
+
+    # ----------------------------------------------------------------------------------------- loading
+    def _load(self) -> _Loaded:
+        out = _Loaded()
+        try:
+            ds = load_export(self.export_path)
+        except FileNotFoundError:
+            out.export_message = (f"No export found at `{self.export_path}`. Create it with "
+                                  "`python -m project export` once jobs have finished.")
+        except (ExportError, OSError, ValueError) as exc:
+            out.export_message = f"The export at `{self.export_path}` cannot be read: {exc}"
+        else:
+            if len(ds.job_ids) == 0:
+                out.export_message = f"The export at `{self.export_path}` contains no jobs yet."
+            else:
+                out.dataset = ds
+        try:
+            out.runs = load_runs(self.catalogue_path)
+        except FileNotFoundError:
+            out.catalogue_message = (f"No results catalogue at `{self.catalogue_path}`. Train a model with "
+                                     "`python -m project train` to see predictions here.")
+        except (OSError, ValueError) as exc:
+            out.catalogue_message = f"The results catalogue at `{self.catalogue_path}` cannot be read: {exc}"
+        for msg in (out.export_message, out.catalogue_message):
+            if msg:
+                logger.warning("dashboard: %s", msg)
+        return out
+
+    @property
+    def dataset(self) -> Any:
+        """The loaded :class:`project.export.Dataset`, or None when missing or empty."""
+        return self._loaded.dataset
+
+    @property
+    def n_jobs(self) -> int:
+        """Number of jobs in the export (0 when missing)."""
+        return 0 if self.dataset is None else len(self.dataset.job_ids)
+
+    @property
+    def export_message(self) -> str:
+        """Why the export is not shown ('' when it is)."""
+        return self._loaded.export_message
+
+    @property
+    def catalogue_message(self) -> str:
+        """Why the catalogue is not shown ('' when it is)."""
+        return self._loaded.catalogue_message
+
+    def bounds(self, axis: str) -> tuple[float, float]:
+        """Return the data range ``(min, max)`` of a state variable."""
+        return self._bounds.get(axis, (0.0, 1.0))
+
+    # ------------------------------------------------------------------------------------------- state
+    def ranges(self) -> dict[str, tuple[float, float] | None]:
+        """Return the range filter of every axis (None: no filter)."""
+        return {k: getattr(self, f"{k}_range") for k in AXES}
+
+    def filtered_mask(self) -> np.ndarray:
+        """Return a boolean mask over the export rows that pass every range filter."""
+        mask = np.ones(self.n_jobs, dtype=bool)
+        for k, rng in self.ranges().items():
+            if rng is None or self.n_jobs == 0:
+                continue
+            col = self._columns[k]
+            mask &= (col >= rng[0]) & (col <= rng[1])
+        return mask
+
+    def filtered_table(self) -> pd.DataFrame:
+        """Return the table rows (index ``job_id``) that pass the filters."""
+        if self.dataset is None:
+            return pd.DataFrame(columns=list(TABLE_COLUMNS)[1:], index=pd.Index([], name="job_id"))
+        return self.dataset.table[self.filtered_mask()]
+
+    def count_text(self) -> str:
+        """Return the job-count line shown in the page (``Jobs matching filters: n of N``)."""
+        return f"Jobs matching filters: {int(self.filtered_mask().sum())} of {self.n_jobs}"
+
+    def select(self, job_ids: Sequence[str], append: bool = False) -> list[str]:
+        """Select jobs whose RDFs are overlaid; unknown ids are reported in :attr:`message`.
+
+        Parameters
+        ----------
+        job_ids : sequence of str
+            Job ids (at most :data:`MAX_OVERLAY` are kept, the last ones).
+        append : bool
+            Add to the current selection instead of replacing it.
+
+        Returns
+        -------
+        list of str
+            The new selection.
+        """
+        known, unknown = [], []
+        for j in job_ids:
+            j = str(j).strip()
+            if not j:
+                continue
+            (known if self._has_job(j) else unknown).append(j)
+        new = (list(self.selected) if append else []) + [j for j in known if not append or j not in self.selected]
+        dropped = max(0, len(new) - MAX_OVERLAY)
+        new = new[-MAX_OVERLAY:]
+        notes = []
+        if unknown:
+            notes.append(f"Unknown job id(s): {', '.join(unknown)}")
+        if dropped:
+            notes.append(f"{dropped} older selection(s) dropped: at most {MAX_OVERLAY} RDFs are overlaid")
+        self.message = "; ".join(notes)
+        self.selected = new
+        return new
+
+    def _has_job(self, job_id: str) -> bool:
+        if self.dataset is None:
+            return False
+        try:
+            self.dataset.row(job_id)
+        except KeyError:
+            return False
+        return True
+
+    def selection_text(self) -> str:
+        """Return the Markdown describing the selected jobs (ids, state points, colours)."""
+        if self.dataset is None:
+            return "Selected jobs: none"
+        if not self.selected:
+            return "Selected jobs: none (click a point on the map or a row of the table)"
+        tab = self.dataset.table
+        lines = [f"Selected jobs ({len(self.selected)}):", ""]
+        for i, j in enumerate(self.selected):
+            r = tab.loc[j]
+            colour = PALETTE[i % len(PALETTE)]
+            lines.append(
+                f"- <span style='color:{colour}'>&#9632;</span> `{j}` sigma {r['sigma']:.4g} nm, "
+                f"epsilon {r['epsilon']:.4g} kJ/mol, T {r['T']:.4g} K, rho {r['rho']:.4g} nm^-3 "
+                f"(T* {r['T_star']:.3g}, rho* {r['rho_star']:.3g})"
+            )
+        return "\n".join(lines)
+
+    def rdf_curves(self) -> list[dict[str, np.ndarray]]:
+        """Return ``{"job_id", "r", "g", "lo", "hi"}`` (r in nm, g -/+ g_err) of each selected job."""
+        ds = self.dataset
+        if ds is None:
+            return []
+        out = []
+        for j in self.selected:
+            i = ds.row(j)
+            g = ds.g[i].astype(float)
+            e = ds.g_err[i].astype(float)
+            out.append({"job_id": j, "r": ds.r_nm.astype(float), "g": g, "lo": g - e, "hi": g + e})
+        return out
+
+    def selection_csv(self) -> str:
+        """Return the filtered jobs as CSV; header names carry units (``sigma_nm``, ``epsilon_kJ_mol``, ...)."""
+        tab = self.filtered_table()
+        first = [c for c in TABLE_COLUMNS if c in tab.columns]
+        tab = tab[first + [c for c in tab.columns if c not in first]]
+        units = self.dataset.units if self.dataset is not None else {}
+        out = tab.rename(columns={c: csv_column_name(c, units.get(c)) for c in tab.columns})
+        return out.to_csv(index_label="job_id", float_format="%.8g")
+
+    def selected_rdfs_csv(self) -> str:
+        """Return the RDFs of the selected jobs as CSV: ``r_nm``, then ``g_<id>``, ``g_err_<id>`` per job."""
+        curves = self.rdf_curves()
+        if not curves:
+            return "r_nm\n"
+        data = {"r_nm": curves[0]["r"]}
+        for c in curves:
+            data[f"g_{c['job_id']}"] = c["g"]
+            data[f"g_err_{c['job_id']}"] = c["hi"] - c["g"]
+        return pd.DataFrame(data).to_csv(index=False, float_format="%.6g")
+
+    # ----------------------------------------------------------------------------- predictions and runs
+    def runs(self) -> pd.DataFrame:
+        """All catalogue runs (empty when the catalogue is missing)."""
+        return self._loaded.runs if self._loaded.runs is not None else pd.DataFrame()
+
+    def prediction_runs(self) -> pd.DataFrame:
+        """Runs with a predictions artefact, newest first."""
+        return prediction_runs(self.runs())
+
+    def cg_runs(self) -> pd.DataFrame:
+        """``cg_fit`` runs, newest first."""
+        return cg_runs(self.runs())
+
+    def predictions(self) -> tuple[pd.DataFrame | None, str]:
+        """Return the predictions of :attr:`prediction_run` (split applied, relative errors added) and a text.
+
+        Returns
+        -------
+        (pandas.DataFrame or None, str)
+            The frame (None when unavailable) and the Markdown line shown above the plots (or why nothing is).
+        """
+        if self.catalogue_message:
+            return None, self.catalogue_message
+        pruns = self.prediction_runs()
+        if pruns.empty or self.prediction_run is None or self.prediction_run not in pruns.index:
+            return None, ("No training or evaluation run with predictions in the catalogue yet "
+                          "(`python -m project train` / `evaluate`).")
+        run = pruns.loc[self.prediction_run]
+        try:
+            pred = relative_errors(load_predictions(run["predictions"]))
+        except FileNotFoundError:
+            return None, f"The predictions file `{run['predictions']}` of run {self.prediction_run} is missing."
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            return None, f"The predictions of run {self.prediction_run} cannot be read: {exc}"
+        n_all = len(pred)
+        if self.split != "all" and "split" in pred.columns:
+            pred = pred[pred["split"] == self.split]
+        where = f"split {self.split}"
+        if self.predictions_filtered and self.dataset is not None:
+            pred = pred[pred["job_id"].astype(str).isin(self.filtered_table().index)]
+            where += ", matching the filters"
+        if pred.empty:
+            return pred, f"Predictions of run {self.prediction_run}: no jobs ({where})."
+        mape_s = float(np.nanmean(np.abs(pred["err_sigma_pct"])))
+        mape_e = float(np.nanmean(np.abs(pred["err_epsilon_pct"])))
+        text = (f"Predictions of run {self.prediction_run} ({run['kind']}, {str(run['created'])[:19]}): "
+                f"{len(pred)} of {n_all} jobs ({where}); MAPE sigma {mape_s:.2f} %, "
+                f"epsilon {mape_e:.2f} %")
+        return pred, text
+
+    def cg_curves(self) -> tuple[pd.DataFrame | None, str]:
+        """Return the AA vs CG RDF table of :attr:`cg_run` and a Markdown line (or why nothing is shown)."""
+        if self.catalogue_message:
+            return None, self.catalogue_message
+        cruns = self.cg_runs()
+        if cruns.empty or self.cg_run is None or self.cg_run not in cruns.index:
+            return None, "No coarse-graining fit (kind `cg_fit`) in the catalogue yet."
+        run = cruns.loc[self.cg_run]
+        path = run["artefacts"].get("rdf_csv") if isinstance(run["artefacts"], dict) else None
+        if not path:
+            return None, f"CG fit run {self.cg_run} has no `rdf_csv` artefact."
+        try:
+            df = load_cg_rdf(path)
+        except FileNotFoundError:
+            return None, f"The RDF file `{path}` of CG fit run {self.cg_run} is missing."
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            return None, f"The RDF file of CG fit run {self.cg_run} cannot be read: {exc}"
+        return df, f"AA vs CG RDF of CG fit run {self.cg_run}: {_metric_summary(run['metrics'], 6)}"
+
+    def runs_table(self) -> pd.DataFrame:
+        """Return the catalogue runs as a display table (train / evaluate / finetune / cg_fit first)."""
+        runs = self.runs()
+        cols = ["run_id", "created", "kind", "dataset", "metrics", "note"]
+        if runs.empty:
+            return pd.DataFrame(columns=cols)
+        runs = runs.reset_index()
+        return pd.DataFrame({
+            "run_id": runs["run_id"].astype(int),
+            "created": runs["created"].astype(str).str.slice(0, 19),
+            "kind": runs["kind"],
+            "dataset": runs["dataset_checksum"].fillna("").astype(str).str.slice(0, 12),
+            "metrics": runs["metrics"].map(_metric_summary),
+            "note": runs["note"].fillna(""),
+        }).sort_values("run_id", ascending=False).reset_index(drop=True)
+
+    # -------------------------------------------------------------------------------------------- view
+    def view(self) -> Any:
+        """Build the Panel layout (call once per browser session).
+
+        Returns
+        -------
+        panel.viewable.Viewable
+        """
+        import panel as pn
+
+        header = pn.pane.Markdown(
+            f"## LJ data space\nExport `{self.export_path}` &middot; catalogue `{self.catalogue_path}`",
+            sizing_mode="stretch_width",
+        )
+        self._ui["notice"] = pn.pane.Alert(self.message, alert_type="warning", visible=bool(self.message),
+                                           sizing_mode="stretch_width")
+        self.param.watch(self._on_message, "message")
+        # The other tabs are built when first opened: a shorter first render.
+        lazy = {1: (pn.Column(sizing_mode="stretch_width"), self._predictions_view),
+                2: (pn.Column(sizing_mode="stretch_width"), self._runs_view)}
+        tabs = pn.Tabs(
+            ("State space", self._state_view()),
+            ("Model predictions", lazy[1][0]),
+            ("Runs and CG fits", lazy[2][0]),
+            dynamic=True,
+            sizing_mode="stretch_width",
+        )
+
+        def on_tab(event: param.parameterized.Event) -> None:
+            holder, build = lazy.get(event.new, (None, None))
+            if holder is not None and not holder.objects:
+                holder.objects = [build()]
+
+        tabs.param.watch(on_tab, "active")
+        self._ui["tabs"] = tabs
+        return pn.Column(header, self._ui["notice"], tabs, sizing_mode="stretch_width")
+
+    def _on_message(self, event: param.parameterized.Event) -> None:
+        self._ui["notice"].object = event.new
+        self._ui["notice"].visible = bool(event.new)
+
+    # state-space tab
+    def _state_view(self) -> Any:
+        import panel as pn
+
+        if self.dataset is None:
+            return pn.Column(pn.pane.Alert(self.export_message, alert_type="danger"),
+                             pn.pane.Markdown(self.count_text(), name="count"))
+        from bokeh.core.property.validation import validate
+        from bokeh.models import CDSView, ColumnDataSource, IndexFilter, TapTool
+        from bokeh.plotting import figure
+
+        mask = self.filtered_mask()
+        src = ColumnDataSource({"x": self._columns[self.x_axis], "y": self._columns[self.y_axis]})
+        with validate(False):  # element-wise validation of 40,000 indices costs 0.2 s
+            view = CDSView(filter=IndexFilter(indices=np.flatnonzero(mask).astype(np.int32)))
+        fig = figure(height=420, sizing_mode="stretch_width", output_backend=self.backend,
+                     tools="pan,wheel_zoom,box_zoom,tap,reset", active_scroll="wheel_zoom",
+                     x_axis_label=AXES[self.x_axis], y_axis_label=AXES[self.y_axis],
+                     title="State-space map (click a point to select a job)")
+        fig.scatter("x", "y", source=src, view=view, size=3, alpha=0.5, color="#1f77b4",
+                    selection_color="#d62728", selection_alpha=1.0, nonselection_alpha=0.5)
+        fig.select_one(TapTool).behavior = "select"
+        src.selected.on_change("indices", self._on_tap)
+        self._ui.update(src=src, view=view, map=fig)
+
+        rdf = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
+                     title="RDF of the selected jobs (band: g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
+        # One patches (bands) and one multi_line (curves) renderer for all selected jobs: few Bokeh models.
+        rdf_src = ColumnDataSource({"xs": [], "ys": [], "bx": [], "by": [], "color": []})
+        rdf.patches("bx", "by", source=rdf_src, fill_color="color", fill_alpha=0.25, line_alpha=0)
+        rdf.multi_line("xs", "ys", source=rdf_src, line_color="color", line_width=1.5)
+        self._ui.update(rdf=rdf, rdf_src=rdf_src)
+
+        x_sel = pn.widgets.Select.from_param(self.param.x_axis, label="x axis")
+        y_sel = pn.widgets.Select.from_param(self.param.y_axis, label="y axis")
+        sliders = []
+        for k, label in AXES.items():
+            lo, hi = self.bounds(k)
+            cur = getattr(self, f"{k}_range") or (lo, hi)
+            step = (hi - lo) / 200 if hi > lo else 1.0
+            s = pn.widgets.RangeSlider(label=label, start=lo, end=hi, value=cur, step=step, format="0.[000]",
+                                       sizing_mode="stretch_width")
+            s.param.watch(functools.partial(self._on_slider, k), "value_throttled")
+            sliders.append(s)
+        self._ui["sliders"] = sliders
+        count = pn.pane.Markdown(self.count_text(), name="count", sizing_mode="stretch_width")
+        selection = pn.pane.Markdown(self.selection_text(), sizing_mode="stretch_width")
+        job_input = pn.widgets.TextInput(label="Select job id(s)", placeholder="job id, comma separated")
+        job_input.param.watch(self._on_job_input, "value")
+        clear = pn.widgets.Button(label="Clear selection")
+        clear.on_click(lambda _event: self.select([]))
+        download = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.selection_csv()),
+                                           filename="jobs_selection.csv", label="Download filtered jobs (CSV)",
+                                           color="primary", embed=False)
+        download_rdf = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.selected_rdfs_csv()),
+                                               filename="selected_rdfs.csv", embed=False,
+                                               label="Download RDFs of selected jobs (CSV)")
+        table = pn.widgets.Tabulator(self._table_frame(mask), pagination="remote", page_size=15,
+                                     selectable=1, show_index=False, disabled=True, titles=TABLE_COLUMNS,
+                                     formatters=self._number_formatters(), sizing_mode="stretch_width")
+        table.param.watch(self._on_table_select, "selection")
+        self._ui.update(count=count, selection=selection, table=table, job_input=job_input)
+        self.param.watch(self._on_filters, [f"{k}_range" for k in AXES])
+        self.param.watch(self._on_axes, ["x_axis", "y_axis"])
+        self.param.watch(self._on_selected, "selected")
+        self._on_selected()
+        controls = pn.Column(x_sel, y_sel, *sliders, count, download, job_input, clear, download_rdf, width=320)
+        plots = pn.Column(pn.pane.Bokeh(fig, sizing_mode="stretch_width"), selection,
+                          pn.pane.Bokeh(rdf, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        return pn.Column(pn.Row(controls, plots, sizing_mode="stretch_width"), table, sizing_mode="stretch_width")
+
+    @staticmethod
+    def _number_formatters() -> dict[str, Any]:
+        from bokeh.models.widgets.tables import NumberFormatter
+
+        fmt = NumberFormatter(format="0.0000")
+        return {k: fmt for k in ("sigma", "epsilon", "T", "rho", "T_star", "rho_star", "first_peak_r_nm")}
+
+    def _table_frame(self, mask: np.ndarray) -> pd.DataFrame:
+        cols = [c for c in TABLE_COLUMNS if c != "job_id" and c in self.dataset.table.columns]
+        return self.dataset.table.loc[mask, cols].reset_index()
+
+    def _on_slider(self, axis: str, event: param.parameterized.Event) -> None:
+        lo, hi = self.bounds(axis)
+        new = tuple(event.new)
+        # A slider at its full extent means "no filter" (keeps NaN rows and avoids rounding at the ends).
+        setattr(self, f"{axis}_range", None if new[0] <= lo and new[1] >= hi else new)
+
+    def _on_filters(self, *_events: param.parameterized.Event) -> None:
+        mask = self.filtered_mask()
+        from bokeh.core.property.validation import validate
+
+        with validate(False):
+            self._ui["view"].filter.indices = np.flatnonzero(mask).astype(np.int32)
+        self._ui["table"].value = self._table_frame(mask)
+        self._ui["count"].object = self.count_text()
+
+    def _on_axes(self, *_events: param.parameterized.Event) -> None:
+        self._ui["src"].data.update(x=self._columns[self.x_axis], y=self._columns[self.y_axis])
+        fig = self._ui["map"]
+        fig.xaxis.axis_label = AXES[self.x_axis]
+        fig.yaxis.axis_label = AXES[self.y_axis]
+
+    def _on_tap(self, _attr: str, _old: list[int], new: list[int]) -> None:
+        if self._syncing:
+            return
+        ids = [str(self.dataset.job_ids[i]) for i in new[-MAX_OVERLAY:]]
+        self.select(ids)
+
+    def _on_table_select(self, event: param.parameterized.Event) -> None:
+        if self._syncing or not event.new:
+            return
+        table = self._ui["table"]
+        ids = [str(table.value["job_id"].iloc[i]) for i in event.new if i < len(table.value)]
+        self.select(ids, append=True)
+
+    def _on_job_input(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            self.select([s for s in event.new.replace(",", " ").split()], append=True)
+
+    def _on_selected(self, *_events: param.parameterized.Event) -> None:
+        curves = self.rdf_curves()
+        self._ui["rdf_src"].data = {
+            "xs": [c["r"] for c in curves],
+            "ys": [c["g"] for c in curves],
+            "bx": [np.concatenate([c["r"], c["r"][::-1]]) for c in curves],
+            "by": [np.concatenate([c["lo"], c["hi"][::-1]]) for c in curves],
+            "color": [PALETTE[i % len(PALETTE)] for i in range(len(curves))],
+        }
+        self._ui["selection"].object = self.selection_text()
+        rows = [self.dataset.row(j) for j in self.selected]
+        self._syncing = True
+        try:
+            self._ui["src"].selected.indices = rows
+            if not self.selected:
+                self._ui["table"].selection = []
+        finally:
+            self._syncing = False
+
+    # predictions tab
+    def _predictions_view(self) -> Any:
+        import panel as pn
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
+        text = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._ui["pred_text"] = text
+        pruns = self.prediction_runs()
+        if self.catalogue_message or pruns.empty:
+            text.object = self.predictions()[1]
+            return pn.pane.Alert(text.object, alert_type="info", sizing_mode="stretch_width")
+        options = {f"run {rid} ({r['kind']}, {str(r['created'])[:19]})": int(rid) for rid, r in pruns.iterrows()}
+        run_sel = pn.widgets.Select.from_param(self.param.prediction_run, label="Run", options=options)
+        split_sel = pn.widgets.Select.from_param(self.param.split, label="Split")
+        axis_sel = pn.widgets.Select.from_param(self.param.error_axis, label="Error against")
+        only = pn.widgets.Checkbox.from_param(self.param.predictions_filtered,
+                                              label="Only jobs matching the state-space filters")
+        figs, srcs = {}, {}
+        for q, unit in (("sigma", "nm"), ("epsilon", "kJ/mol")):
+            f = figure(height=340, width=360, output_backend=self.backend, x_axis_label=f"true {q} ({unit})",
+                       y_axis_label=f"predicted {q} ({unit})", title=f"Parity: {q}",
+                       tools="pan,wheel_zoom,box_zoom,reset")
+            srcs[f"parity_{q}_line"] = ColumnDataSource({"x": [], "y": []})
+            f.line("x", "y", source=srcs[f"parity_{q}_line"], line_color="black", line_dash="dashed")
+            for split, c in SPLIT_COLOURS.items():
+                s = ColumnDataSource({"x": [], "y": []})
+                f.scatter("x", "y", source=s, size=3, alpha=0.5, color=c, legend_label=split)
+                srcs[f"parity_{q}_{split}"] = s
+            f.legend.location = "top_left"
+            figs[q] = f
+        h = figure(height=340, width=360, x_axis_label="relative error (%)", y_axis_label="jobs",
+                   title="Error histograms", tools="pan,wheel_zoom,box_zoom,reset")
+        for q, c in (("sigma", "#1f77b4"), ("epsilon", "#d62728")):
+            s = ColumnDataSource({"left": [], "right": [], "top": []})
+            h.quad(left="left", right="right", bottom=0, top="top", source=s, fill_color=c, fill_alpha=0.4,
+                   line_color=c, legend_label=q)
+            srcs[f"hist_{q}"] = s
+        e = figure(height=340, sizing_mode="stretch_width", output_backend=self.backend, y_axis_label="|error| (%)",
+                   title="Error against state", tools="pan,wheel_zoom,box_zoom,reset")
+        for q, c in (("sigma", "#1f77b4"), ("epsilon", "#d62728")):
+            s = ColumnDataSource({"x": [], "y": []})
+            e.scatter("x", "y", source=s, size=3, alpha=0.4, color=c, legend_label=q)
+            srcs[f"err_{q}"] = s
+        self._ui.update(pred_srcs=srcs, err_fig=e)
+        self.param.watch(self._on_predictions, ["prediction_run", "split", "error_axis", "predictions_filtered"])
+        self.param.watch(self._on_filters_predictions, [f"{k}_range" for k in AXES])
+        self._on_predictions()
+        return pn.Column(
+            pn.Row(run_sel, split_sel, axis_sel, only), text,
+            pn.Row(pn.pane.Bokeh(figs["sigma"]), pn.pane.Bokeh(figs["epsilon"]), pn.pane.Bokeh(h)),
+            pn.pane.Bokeh(e, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+        )
+
+    def _on_filters_predictions(self, *_events: param.parameterized.Event) -> None:
+        if self.predictions_filtered:
+            self._on_predictions()
+
+    def _on_predictions(self, *_events: param.parameterized.Event) -> None:
+        pred, text = self.predictions()
+        self._ui["pred_text"].object = text
+        srcs = self._ui["pred_srcs"]
+        empty = {"x": [], "y": []}
+        if pred is None or pred.empty:
+            for k, s in srcs.items():
+                s.data = {"left": [], "right": [], "top": []} if k.startswith("hist") else empty
+            return
+        errs = np.concatenate([pred[f"err_{q}_pct"].to_numpy(float) for q in ("sigma", "epsilon")])
+        errs = errs[np.isfinite(errs)]
+        edges = None
+        if len(errs):  # common bins for both histograms; the 0.5 % tails on each side are left out
+            rng = (float(np.percentile(errs, 0.5)), float(np.percentile(errs, 99.5)))
+            if rng[1] <= rng[0]:
+                rng = (rng[0] - 0.5, rng[0] + 0.5)
+            edges = np.linspace(rng[0], rng[1], 41)
+        for q in ("sigma", "epsilon"):
+            lo = float(np.nanmin(pred[[q, f"nn_{q}"]].to_numpy()))
+            hi = float(np.nanmax(pred[[q, f"nn_{q}"]].to_numpy()))
+            srcs[f"parity_{q}_line"].data = {"x": [lo, hi], "y": [lo, hi]}
+            for split in SPLIT_COLOURS:
+                sub = pred[pred["split"] == split] if "split" in pred.columns else pred.iloc[:0]
+                srcs[f"parity_{q}_{split}"].data = {"x": sub[q].to_numpy(float), "y": sub[f"nn_{q}"].to_numpy(float)}
+            err = pred[f"err_{q}_pct"].to_numpy(float)
+            if edges is not None:
+                counts, _ = np.histogram(err[np.isfinite(err)], bins=edges)
+                srcs[f"hist_{q}"].data = {"left": edges[:-1], "right": edges[1:], "top": counts}
+            x = pred[self.error_axis].to_numpy(float) if self.error_axis in pred.columns else np.zeros(len(pred))
+            srcs[f"err_{q}"].data = {"x": x, "y": np.abs(pred[f"err_{q}_pct"].to_numpy(float))}
+        self._ui["err_fig"].xaxis.axis_label = AXES[self.error_axis]
+
+    # runs tab
+    def _runs_view(self) -> Any:
+        import panel as pn
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
+        if self.catalogue_message:
+            return pn.pane.Alert(self.catalogue_message, alert_type="info")
+        runs = pn.widgets.Tabulator(self.runs_table(), pagination="local", page_size=12, show_index=False,
+                                    disabled=True, selectable=1, sizing_mode="stretch_width")
+        cg_text = pn.pane.Markdown("", sizing_mode="stretch_width")
+        f = figure(height=340, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
+                   title="AA vs CG RDF", tools="pan,wheel_zoom,box_zoom,reset")
+        src = ColumnDataSource({"r": [], "aa": [], "cg": []})
+        f.line("r", "aa", source=src, line_color="black", line_width=2, legend_label="all-atom")
+        f.line("r", "cg", source=src, line_color="#d62728", line_dash="dashed", line_width=2, legend_label="CG")
+        self._ui.update(cg_text=cg_text, cg_src=src, runs_table=runs)
+
+        def on_run(event: param.parameterized.Event) -> None:
+            if event.new:
+                rid = int(runs.value["run_id"].iloc[event.new[0]])
+                if rid in self.cg_runs().index:
+                    self.cg_run = rid
+                elif rid in self.prediction_runs().index:
+                    self.prediction_run = rid
+
+        runs.param.watch(on_run, "selection")
+        self.param.watch(self._on_cg, "cg_run")
+        self._on_cg()
+        return pn.Column(pn.pane.Markdown("Select a `cg_fit` row for its AA vs CG RDF, a training or evaluation "
+                                          "row for its predictions (Model predictions tab)."),
+                         runs, cg_text, pn.pane.Bokeh(f, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+    def _on_cg(self, *_events: param.parameterized.Event) -> None:
+        df, text = self.cg_curves()
+        self._ui["cg_text"].object = text
+        if df is None:
+            self._ui["cg_src"].data = {"r": [], "aa": [], "cg": []}
+        else:
+            self._ui["cg_src"].data = {"r": df["r_nm"].to_numpy(float), "aa": df["g_aa"].to_numpy(float),
+                                       "cg": df["g_cg"].to_numpy(float)}
+
+
+def serve(export_path: str | os.PathLike, catalogue_path: str | os.PathLike, port: int = 5006,
+          address: str = "127.0.0.1", show: bool = False, backend: str = "webgl", **kwargs: Any) -> Any:
+    """Serve the dashboard with :func:`panel.serve` (blocks until interrupted).
+
+    Parameters
+    ----------
+    export_path, catalogue_path : path
+        Files read by :class:`Dashboard`.
+    port : int
+        TCP port (0: a free one).
+    address : str
+        Interface to bind; the default serves this machine only.
+    show : bool
+        Open a browser tab.
+    backend : {"webgl", "canvas"}
+        Bokeh output backend of the point plots.
+    **kwargs
+        Passed to :func:`panel.serve`.
+
+    Returns
+    -------
+    The Bokeh server (once stopped).
+    """
+    import panel as pn
+
+    try:
+        load_export(export_path)  # warm the shared cache before the first session
+    except (FileNotFoundError, ExportError, OSError, ValueError) as exc:
+        logger.warning("dashboard: export not loaded: %s", exc)
+    origins = [f"{address}:{port}", f"localhost:{port}"] if port else None
+    logger.info("dashboard: serving on http://%s:%s/", address, port)
+    return pn.serve(lambda: Dashboard(export_path, catalogue_path, backend=backend).view(), port=port,
+                    address=address, show=show, title="LJ data space", websocket_origin=origins, **kwargs)

@@ -1,0 +1,34 @@
+"""``python -m project dashboard``: serve the Panel dashboard (see :mod:`project.dashboard`) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted."""
+    from project.dashboard import default_paths, serve
+
+    export, catalogue = default_paths(args.dataspace)
+    serve(Path(args.export or export), Path(args.catalogue or catalogue), port=args.port, address=args.address,
+          show=args.show, backend=args.backend)
+    return 0
+
+
+def register_dashboard(sub: argparse._SubParsersAction) -> None:
+    """Add the ``dashboard`` sub-command to the sub-parsers of ``python -m project``."""
+    from project.cli import _add_dataspace
+
+    p = sub.add_parser("dashboard", help="serve the interactive dashboard (export, predictions, runs) on localhost")
+    _add_dataspace(p)
+    p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
+    p.add_argument("--catalogue", default=None,
+                   help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)")
+    p.add_argument("--port", type=int, default=5006, help="TCP port (0: a free one); default 5006")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--backend", choices=("webgl", "canvas"), default="webgl",
+                   help="Bokeh backend of the point plots (canvas renders faster without a GPU)")
+    p.set_defaults(func=cmd_dashboard)

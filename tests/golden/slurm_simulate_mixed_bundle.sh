@@ -1,0 +1,38 @@
+#!/bin/bash
+#SBATCH --job-name="Project/bundle/<BUNDLE>"
+#SBATCH --mem=6G
+#SBATCH -t 01:10:12
+#SBATCH --nodes=1
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=6
+
+set -e
+set -u
+
+cd <DATASPACE>
+
+# Lennard-Jones data space: engine threads come from each operation's np directive (LJ_THREADS).
+export LJ_DATASPACE=<DATASPACE>
+echo "flow bundle Project/bundle/<BUNDLE> on $(hostname), scheduler job ${SLURM_JOB_ID:-${PBS_JOBID:-none}}, cores 6"
+
+# simulate(8c6db83785b847246a944af500b91df0)
+export LJ_THREADS=2
+<PYTHON> <REPO>/flow.py run -o simulate -j 8c6db83785b847246a944af500b91df0 &
+# Eligible to run:
+# <PYTHON> <REPO>/flow.py exec simulate 8c6db83785b847246a944af500b91df0
+
+# simulate(b2598fd93a953789ceee04fc725b6181)
+export LJ_THREADS=2
+<PYTHON> <REPO>/flow.py run -o simulate -j b2598fd93a953789ceee04fc725b6181 &
+# Eligible to run:
+# <PYTHON> <REPO>/flow.py exec simulate b2598fd93a953789ceee04fc725b6181
+
+# simulate(ef19f768dc9a4b73af15534af8ac7138)
+export LJ_THREADS=2
+<PYTHON> <REPO>/flow.py run -o simulate -j ef19f768dc9a4b73af15534af8ac7138 &
+# Eligible to run:
+# <PYTHON> <REPO>/flow.py exec simulate ef19f768dc9a4b73af15534af8ac7138
+wait
+
+
+# Submit command: sbatch

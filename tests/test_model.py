@@ -1,0 +1,165 @@
+"""The inverse model: shipped model accuracy, corresponding states, fit CLI, training reproducibility.
+
+Reference values: the true sigma (nm) and epsilon (kJ/mol) of the jobs in the shipped dataset
+(``project/data/reference/lj_library.h5``), simulated by this project's own pipeline (GROMACS, N = 1000,
+100 tau production); the accuracy targets are those of the inverse-model issue (held-out jobs: sigma MAPE <= 0.5 %,
+epsilon MAPE <= 2 %; states hotter than the training range: sigma <= 1 %, epsilon <= 4 %).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from project.export import load_dataset
+from project.model.evaluate import ape
+from project.model.features import X_GRID, scaled_rdf, scaled_rdf_batch
+from project.model.inverse import SHIPPED_MODEL, InverseModel
+from project.units import KB
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_DATA = REPO / "project" / "data" / "reference" / "lj_library.h5"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    ds = load_dataset(SHIPPED_DATA)
+    model = InverseModel.load()
+    return ds, model
+
+
+def _split_predictions(ds, model, split):
+    ids = model.meta["split_job_ids"][split]
+    rows = np.array([ds.row(j) for j in ids])
+    tab = ds.table.iloc[rows]
+    gx = scaled_rdf_batch(ds.r_nm, ds.g[rows].astype(float), tab["rho"].to_numpy())
+    p = model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
+    return tab, p
+
+
+def test_shipped_model_meets_heldout_targets(shipped):
+    ds, model = shipped
+    assert model.meta["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
+    tab, p = _split_predictions(ds, model, "test")
+    assert len(tab) >= 30
+    assert ape(p["sigma"], tab["sigma"]).mean() <= 0.5
+    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 2.0
+
+
+def test_shipped_model_transferability(shipped):
+    ds, model = shipped
+    tab, p = _split_predictions(ds, model, "transfer")
+    assert len(tab) >= 20 and tab["T_star"].min() > 2.5
+    assert ape(p["sigma"], tab["sigma"]).mean() <= 1.0
+    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 4.0
+
+
+def test_splits_are_disjoint_and_scalers_from_training(shipped):
+    ds, model = shipped
+    s = model.meta["split_job_ids"]
+    sets = [set(s[k]) for k in ("train", "val", "test", "transfer")]
+    assert sum(len(x) for x in sets) == len(set().union(*sets))
+    assert "train" in model.meta["input_scaler"]["fitted_on"]
+    assert model.meta["units"]["sigma"] == "nm" and model.meta["units"]["epsilon"] == "kJ/mol"
+    assert np.allclose(model.meta["x_grid"], X_GRID)
+
+
+def test_corresponding_states_exact(shipped):
+    """Re-expressing one RDF for another (sigma, epsilon) must move the prediction by exactly that scaling."""
+    ds, model = shipped
+    i = ds.row(model.meta["split_job_ids"]["test"][0])
+    sp = ds.table.iloc[i]
+    r = ds.r_nm
+    g = ds.g[i].astype(float)
+    p1 = model.predict(r, g, sp["T"], sp["rho"])
+    # the same reduced state with sigma scaled by 1.1 and epsilon by 0.8: g'(r) = g(r/1.1), rho' = rho/1.331
+    r2 = r * 1.1
+    p2 = model.predict(r2, g, sp["T"] * 0.8, sp["rho"] / 1.1**3)
+    assert p2.sigma == pytest.approx(1.1 * p1.sigma, rel=1e-9)
+    assert p2.epsilon == pytest.approx(0.8 * p1.epsilon, rel=1e-9)
+
+
+def test_fit_cli_on_xvg(shipped, tmp_path):
+    ds, model = shipped
+    jid = model.meta["split_job_ids"]["test"][1]
+    i = ds.row(jid)
+    sp = ds.table.iloc[i]
+    path = tmp_path / "rdf.xvg"
+    path.write_text('# gmx rdf\n@    title "g(r)"\n' + "".join(f"{a:.4f} {b:.5f}\n" for a, b in zip(ds.r_nm, ds.g[i])))
+    out = subprocess.run([sys.executable, "-m", "project", "fit", str(path), "--temperature", str(sp["T"]),
+                          "--density", str(sp["rho"]), "--json"], capture_output=True, text=True, cwd=REPO,
+                         check=True).stdout
+    res = json.loads(out)
+    assert set(res) >= {"sigma", "epsilon", "sigma_std", "epsilon_std", "in_domain", "warnings"}
+    # a held-out job: within 3x the MAPE targets
+    assert res["sigma"] == pytest.approx(sp["sigma"], rel=0.015)
+    assert res["epsilon"] == pytest.approx(sp["epsilon"], rel=0.06)
+    assert res["in_domain"] is True
+
+
+def test_fit_cli_bad_file(tmp_path):
+    path = tmp_path / "bad.xvg"
+    path.write_text("0.1 1.0\n0.2 nan\n" * 10)
+    res = subprocess.run([sys.executable, "-m", "project", "fit", str(path), "-T", "120", "-rho", "20"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 2
+    assert "NaN" in res.stderr and str(path) in res.stderr
+
+
+def test_out_of_domain_is_flagged(shipped):
+    ds, model = shipped
+    # an ideal gas is no LJ liquid of the training domain
+    r = np.arange(0.0025, 1.5, 0.005)
+    pred = model.predict(r, np.ones_like(r), 120.0, 20.0)
+    assert not pred.in_domain and pred.warnings
+    # a real RDF given a temperature 5x too high: T* far above the training range
+    i = ds.row(model.meta["split_job_ids"]["test"][2])
+    sp = ds.table.iloc[i]
+    hot = model.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"])
+    assert hot.epsilon == pytest.approx(KB * sp["T"] / hot.T_star)
+
+
+def test_inference_is_fast(shipped):
+    import time
+
+    ds, model = shipped
+    i = 0
+    sp = ds.table.iloc[i]
+    gx = scaled_rdf(ds.r_nm, ds.g[i].astype(float), float(sp["rho"]))
+    t0 = time.perf_counter()
+    for _ in range(50):
+        model.predict_physical(gx[None, :], np.array([sp["T"]]), np.array([sp["rho"]]))
+    per = (time.perf_counter() - t0) / 50
+    assert per < 0.05  # generous bound for a loaded CI machine; benchmarks/bench_model.py reports the real figure
+
+
+@pytest.mark.slow
+def test_training_is_seeded_and_recorded(tmp_path, shipped):
+    """Two short trainings with the same seed give the same weights; the catalogue records the run."""
+    ds, _ = shipped
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    settings = json.dumps({"epochs": 3, "n_members": 1, "variants_per_job": 2, "mixup": 0.0, "hidden": [32]})
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"m{k}"
+        subprocess.run([sys.executable, "-m", "project", "train", "--export", str(SHIPPED_DATA), "--out", str(out),
+                        "--settings", settings, "--seed", "3", "--dataspace", str(tmp_path),
+                        "--catalogue", str(tmp_path / "cat.sqlite")], env=env, check=True, capture_output=True)
+        outs.append(out)
+    w0, w1 = np.load(outs[0] / "weights.npz"), np.load(outs[1] / "weights.npz")
+    for k in w0.files:
+        np.testing.assert_array_equal(w0[k], w1[k])
+    meta = json.loads((outs[0] / "meta.json").read_text())
+    assert meta["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
+    listing = subprocess.run([sys.executable, "-m", "project", "catalogue", "--kind", "train", "--json",
+                              "--catalogue", str(tmp_path / "cat.sqlite"), "--dataspace", str(tmp_path)],
+                             env=env, check=True, capture_output=True, text=True).stdout
+    assert len(json.loads(listing)) == 2
+    assert InverseModel.load(outs[0]).meta["n_members"] == 1
+    assert SHIPPED_MODEL.exists()
