@@ -7,6 +7,7 @@ Paths default to the data space: the export is ``<dataspace>/export/dataset.h5``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -272,3 +273,11 @@ def register_catalogue(sub) -> None:
 
 _EXTRA_COMMANDS.extend([register_export, register_train, register_evaluate, register_fit, register_predict,
                         register_finetune, register_catalogue])
+
+from project.dashboard_cli import register_dashboard  # noqa: E402
+
+_EXTRA_COMMANDS.append(register_dashboard)
+if importlib.util.find_spec("project.cg_cli") is not None:  # coarse-graining commands (project/cg_cli.py)
+    from project.cg_cli import register_cg
+
+    _EXTRA_COMMANDS.append(register_cg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import MDAnalysis as mda  # noqa: E402
 import numpy as np
 import pytest
 
@@ -20,8 +21,6 @@ from project.rdf import (
     load_rdf,
     save_rdf,
 )
-
-mda = pytest.importorskip("MDAnalysis")
 
 
 def write_system(

@@ -10,7 +10,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,14 +27,6 @@ from project.simulate import block_average, load_summary, run_simulation, xtc_fr
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
-needs_gmx = pytest.mark.skipif(shutil.which("gmx") is None, reason="GROMACS (gmx) not on PATH")
-try:
-    import openmm  # noqa: F401
-
-    HAVE_OPENMM = True
-except ImportError:  # pragma: no cover
-    HAVE_OPENMM = False
-needs_openmm = pytest.mark.skipif(not HAVE_OPENMM, reason="OpenMM not installed")
 
 # Argon-like units; the corresponding-states test uses a second, methane-like set.
 SIGMA, EPS, MASS = 0.34, 1.0, 39.948
@@ -88,7 +79,7 @@ def nist_reference(T_star: float, rho_star: float) -> tuple[float, float]:
 
 def thol_reference(T_star: float, rho_star: float) -> tuple[float, float]:
     """(U*/N, P*) of the full LJ fluid from the Thol et al. (2016) EOS via teqp."""
-    teqp = pytest.importorskip("teqp")
+    import teqp
     model = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
     z = np.array([1.0])
     u = T_star * model.get_Ar10(T_star, rho_star, z)
@@ -125,8 +116,6 @@ def assert_close(value: float, ref: float, stderr: float, tol: float, what: str)
 @pytest.fixture(scope="module")
 def gmx_dense(tmp_path_factory) -> tuple[Path, dict, dict]:
     """GROMACS, N=500, T*=0.85, rho*=0.86, 200 tau production (40,000 steps)."""
-    if shutil.which("gmx") is None:
-        pytest.skip("GROMACS not available")
     sp = make_sp(0.85, 0.86)
     d = tmp_path_factory.mktemp("gmx_dense")
     return d, sp, run_simulation(sp, d, engine="gromacs")
@@ -135,8 +124,6 @@ def gmx_dense(tmp_path_factory) -> tuple[Path, dict, dict]:
 @pytest.fixture(scope="module")
 def omm_dense(tmp_path_factory) -> tuple[Path, dict, dict]:
     """OpenMM, N=500, T*=0.85, rho*=0.86, 60 tau production (12,000 steps: OpenMM CPU is ~5x slower)."""
-    if not HAVE_OPENMM:
-        pytest.skip("OpenMM not available")
     sp = make_sp(0.85, 0.86, t_equil=15.0, t_prod=60.0)
     d = tmp_path_factory.mktemp("omm_dense")
     return d, sp, run_simulation(sp, d, engine="openmm")
@@ -148,13 +135,11 @@ def test_get_engine_names(monkeypatch):
         get_engine("lammps")
     assert ENGINE_NAMES == ("auto", "gromacs", "openmm")
     assert get_engine("GROMACS").name == "gromacs"
-    if HAVE_OPENMM:
-        assert get_engine("openmm").name == "openmm"
-        monkeypatch.setenv("PATH", "/nonexistent")  # no gmx: auto falls back to OpenMM
-        assert get_engine("auto").name == "openmm"
+    assert get_engine("openmm").name == "openmm"
+    monkeypatch.setenv("PATH", "/nonexistent")  # no gmx: auto falls back to OpenMM
+    assert get_engine("auto").name == "openmm"
 
 
-@needs_gmx
 def test_auto_prefers_gromacs():
     eng = get_engine()
     assert eng.name == "gromacs"
@@ -179,7 +164,6 @@ def test_block_average_white_noise():
 
 
 # --------------------------------------------------------------------------------------------- products
-@needs_gmx
 def test_gromacs_products_and_idempotence(gmx_dense):
     d, sp, s = gmx_dense
     p = make_protocol(sp)
@@ -202,7 +186,6 @@ def test_gromacs_products_and_idempotence(gmx_dense):
 
 
 # --------------------------------------------------------------------------------------------- physics
-@needs_gmx
 def test_gromacs_nist_dense_liquid(gmx_dense):
     # Reference: NIST SRSW MC, LJ truncated at 3 sigma + LRC, T*=0.85 rho*=0.86: U/N -6.0305, P* 1.2660.
     # 200 tau of N=500 gives block stderrs ~0.002 (U/N) and ~0.01 (P*); tolerances 0.02 / 0.05 (issue targets)
@@ -214,7 +197,6 @@ def test_gromacs_nist_dense_liquid(gmx_dense):
     assert s["T_mean_K"] == pytest.approx(units.temperature_from_reduced(0.85, EPS), rel=0.01)
 
 
-@needs_gmx
 def test_gromacs_nist_second_state(tmp_path):
     # Reference: NIST SRSW, T*=0.90 rho*=0.82: U/N -5.7456, P* 0.82386; same tolerances as above.
     s = run_simulation(make_sp(0.90, 0.82, t_prod=150.0, seed=3), tmp_path, engine="gromacs")
@@ -223,7 +205,6 @@ def test_gromacs_nist_second_state(tmp_path):
     assert_close(s["P_star"], p_ref, s["P_star_stderr"], 0.05, "P*")
 
 
-@needs_gmx
 @pytest.mark.parametrize(("T_star", "rho_star"), [(1.5, 0.8), (2.0, 0.5)])
 def test_gromacs_thol_supercritical(tmp_path, T_star, rho_star):
     # Reference: Thol et al. 2016 full-LJ EOS (teqp). It differs from rc=3 + LRC by ~0.002 (U) / 0.003 (P)
@@ -234,7 +215,6 @@ def test_gromacs_thol_supercritical(tmp_path, T_star, rho_star):
     assert_close(s["P_star"], p_ref, s["P_star_stderr"], 0.05, "P*")
 
 
-@needs_openmm
 def test_openmm_nist_dense_liquid(omm_dense):
     # Reference: NIST SRSW, T*=0.85 rho*=0.86 (as the GROMACS test). OpenMM on CPU is ~5x slower, so the run
     # is 60 tau (3.3x shorter): stderrs grow ~1.8x; tolerances 0.03 (U/N) and 0.1 (P*), or 3 block stderrs.
@@ -245,8 +225,6 @@ def test_openmm_nist_dense_liquid(omm_dense):
     assert_close(s["P_star"], p_ref, s["P_star_stderr"], 0.1, "P*")
 
 
-@needs_gmx
-@needs_openmm
 def test_engines_rdf_agree(gmx_dense, omm_dense):
     # Same state (T*=0.85, rho*=0.86) with both engines: g(r) must agree within the combined block stderr.
     # Bound: RMS difference <= 3 x RMS combined stderr + 0.01 (0.01: XTC precision 0.001 nm / binning).
@@ -259,7 +237,6 @@ def test_engines_rdf_agree(gmx_dense, omm_dense):
     assert g1.max() > 2.5 and np.all(np.abs(g1[-10:] - 1.0) < 0.15)  # dense-liquid first peak; g -> 1
 
 
-@needs_gmx
 def test_corresponding_states_rdf(gmx_dense, tmp_path):
     # Two jobs with different (sigma, epsilon, mass, T, rho) but the same (T*, rho*) must give the same
     # g(r/sigma) and reduced thermodynamics within noise (law of corresponding states for a pure LJ fluid).
@@ -329,7 +306,6 @@ def _wait_for(cond, timeout: float, proc: subprocess.Popen) -> None:
         time.sleep(0.1)
 
 
-@needs_gmx
 def test_gromacs_kill_and_resume(tmp_path):
     # 60,000 production steps (~5-10 s), checkpoint every 0.6 s; SIGKILL the whole process group once the
     # production has written two checkpoints, then rerun: mdrun must resume (-cpi, -append), not start over.
@@ -360,7 +336,6 @@ def test_gromacs_kill_and_resume(tmp_path):
     assert len(thermo) == 151 and np.all(np.diff(thermo[:, 0]) > 0)
 
 
-@needs_openmm
 def test_openmm_kill_and_resume(tmp_path):
     # Kill the OpenMM run in production after a checkpoint, rerun: it resumes at the checkpointed step and
     # the XTC (truncated to the checkpoint's size, then appended) has every frame exactly once.
@@ -387,7 +362,6 @@ def test_openmm_kill_and_resume(tmp_path):
     np.testing.assert_allclose(times, np.arange(p.n_frames) * p.n_sample * p.dt, rtol=1e-5)
 
 
-@needs_gmx
 def test_gromacs_blowup_is_killed(tmp_path, monkeypatch):
     # dt = 0.05 tau at T* = 2.5 (25x the safe step): GROMACS does not exit but crawls forever (even ignoring
     # SIGTERM), as seen in shared/notes/environment.md. The watchdog must SIGKILL it and raise quickly.
@@ -401,7 +375,6 @@ def test_gromacs_blowup_is_killed(tmp_path, monkeypatch):
     assert not _mdrun_alive_in(tmp_path)
 
 
-@needs_openmm
 def test_openmm_blowup_raises(tmp_path):
     sp = make_sp(2.5, 0.8, N=256, dt=0.05, t_equil=20.0, t_prod=50.0)
     with pytest.raises(SimulationError, match="blew up"):

@@ -57,6 +57,8 @@ STALL_S = 30.0
 #: blow up within a few hundred steps at dt = 0.004 tau (measured: KE 1e13 by step 600); 2e-4 epsilon/tau keeps
 #: them stable and is faster than a fixed nstlist = 10 list (1630 vs 1150 ns/day on that system).
 VERLET_TOL_REDUCED = 2e-4
+#: Pair-list buffer (in sigma) of the fixed-list fallback used when the tolerance's buffer does not fit the box.
+FIXED_BUFFER_SIGMA = 0.1
 #: Poll interval of the watchdog (s).
 POLL_S = 0.5
 #: A potential energy above this many epsilon per particle, or a temperature above this many times the
@@ -98,14 +100,21 @@ def _fmt(x: float) -> str:
     return f"{x:.10g}"
 
 
-def _mdp_common(p: Protocol, nsteps: int, integrator: str) -> list[str]:
+def _mdp_common(p: Protocol, nsteps: int, integrator: str, fixed_list: bool = False) -> list[str]:
+    if fixed_list:  # pair list rebuilt every 10 steps with a buffer of 0.1 sigma (kept below half the box)
+        rlist = min(p.rc + FIXED_BUFFER_SIGMA * p.sigma, 0.49 * p.box)
+        pairlist = ["nstlist                  = 10", "verlet-buffer-tolerance  = -1", f"rlist = {_fmt(rlist)}"]
+    else:
+        pairlist = [
+            "nstlist                  = 10",
+            f"verlet-buffer-tolerance  = {_fmt(VERLET_TOL_REDUCED * p.epsilon / p.tau)}",
+        ]
     return [
         f"integrator               = {integrator}",
         f"nsteps                   = {nsteps}",
         "cutoff-scheme            = Verlet",
         "pbc                      = xyz",
-        "nstlist                  = 10",
-        f"verlet-buffer-tolerance  = {_fmt(VERLET_TOL_REDUCED * p.epsilon / p.tau)}",
+        *pairlist,
         "vdwtype                  = Cut-off",
         "vdw-modifier             = None",
         f"rvdw                     = {_fmt(p.rc)}",
@@ -122,7 +131,7 @@ def _divisor_at_most(n: int, cap: int) -> int:
     return 1
 
 
-def make_mdp(p: Protocol, stage: str) -> str:
+def make_mdp(p: Protocol, stage: str, fixed_list: bool = False) -> str:
     """Return the .mdp text of a stage (``"em"``, ``"equil"`` or ``"prod"``).
 
     Parameters
@@ -131,6 +140,9 @@ def make_mdp(p: Protocol, stage: str) -> str:
         Run parameters (times in ps, temperatures in K, lengths in nm).
     stage : str
         Stage name.
+    fixed_list : bool
+        Pair list every 10 steps with a fixed buffer of ``FIXED_BUFFER_SIGMA`` sigma (nm) instead of GROMACS'
+        tolerance-based buffer; the fallback for boxes too small for that buffer.
 
     Returns
     -------
@@ -138,7 +150,7 @@ def make_mdp(p: Protocol, stage: str) -> str:
         The .mdp file content.
     """
     if stage == "em":
-        lines = _mdp_common(p, 5000, "steep")
+        lines = _mdp_common(p, 5000, "steep", fixed_list)
         lines += [
             f"emtol                    = {_fmt(10.0 * p.epsilon / p.sigma)}",
             "emstep = 0.001",
@@ -150,7 +162,7 @@ def make_mdp(p: Protocol, stage: str) -> str:
     nst_out = p.n_sample
     nstcalc = _divisor_at_most(nst_out, 100)
     nstlog = nstcalc * max(1, 500 // nstcalc)  # frequent log blocks: the watchdog's progress signal
-    lines = _mdp_common(p, nsteps, "sd")
+    lines = _mdp_common(p, nsteps, "sd", fixed_list)
     lines += [
         f"dt                       = {_fmt(p.dt)}",
         "tinit                    = 0",
@@ -461,7 +473,15 @@ class GromacsEngine(Engine):
                 raise SimulationError("t_equil = 0 is not supported: melting needs a non-zero t_equil")
             (d / f"{stage}.mdp").write_text(make_mdp(p, stage))
             if not (d / f"{stage}.tpr").exists() or not (d / f"{stage}.cpt").exists():
-                self._grompp(d, stage, conf, cpt)
+                try:
+                    self._grompp(d, stage, conf, cpt)
+                except SimulationError as exc:
+                    if "pair-list cut-off" not in str(exc):
+                        raise
+                    # small box: the buffer for the tolerance does not fit; use a fixed list instead
+                    logger.warning("stage %s: Verlet buffer does not fit the box; fixed rlist, nstlist 10", stage)
+                    (d / f"{stage}.mdp").write_text(make_mdp(p, stage, fixed_list=True))
+                    self._grompp(d, stage, conf, cpt)
             logger.info("gromacs stage %s: %d steps in %s", stage, nsteps, d)
             steps_before = _checkpoint_step(d, stage) if stage == "prod" else 0
             wall, res = self._mdrun(d, p, stage, nsteps, threads)

@@ -1,0 +1,15 @@
+"""Coarse-graining of small-molecule liquids to single Lennard-Jones beads (issue 6).
+
+Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the CLI ``project/cg_cli.py``):
+
+* :mod:`project.cg.molecules` - published all-atom / two-centre models and their GROMACS topologies;
+* :mod:`project.cg.aa` - the all-atom NVT protocol with GROMACS (PME, constraints, sd thermostat);
+* :mod:`project.cg.com_rdf` - centre-of-mass g(r) with MDAnalysis;
+* :mod:`project.cg.metrics` - total deviation and Kullback-Leibler divergence between two RDFs;
+* :mod:`project.cg.lj` - single-bead LJ CG simulations (``project.simulate.run_simulation``) with caching;
+* :mod:`project.cg.oneshot`, :mod:`project.cg.ibi`, :mod:`project.cg.relent`, :mod:`project.cg.simplex` -
+  the one-shot inverse model and the three iterative baselines;
+* :mod:`project.cg.compare` - the comparison table, overlay plots and catalogue record.
+
+Units: nm, ps, kJ/mol, K, amu, e, number density nm^-3. See docs/coarse_graining.md.
+"""
