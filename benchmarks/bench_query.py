@@ -1,14 +1,19 @@
-"""Benchmark: build a synthetic 40,000-job data space and time state-point queries (target < 0.5 s).
+"""Benchmark: build a synthetic 40,000-job data space, time state-point queries (target < 0.5 s) and
+``python flow.py status`` (target < 15 s).
 
-Usage: python benchmarks/bench_query.py [--n 40000] [--dataspace /tmp/bench_space]
-Prints the time to build the data space, to query by ranges (sigma nm, T*), by status, and all jobs.
+Usage: python benchmarks/bench_query.py [--n 40000] [--dataspace /tmp/bench_space] [--no-flow]
+Prints the time to build the data space, to query by ranges (sigma nm, T*), by status, and all jobs; then marks
+a third of the jobs simulated, a third done and 1 % failed (empty product files, as the status only looks at
+which files exist) and times ``python flow.py status`` in a fresh process (wall time in s, start-up included).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from project.dataspace import create_jobs, get_project, query  # noqa: E402
+from project.dataspace import FAILED_FILE, create_jobs, get_project, query  # noqa: E402
 from project.design import load_design, make_design  # noqa: E402
 
 
@@ -29,10 +34,33 @@ def _time(fn, repeat: int = 5) -> tuple[float, int]:
     return statistics.median(times), n
 
 
+def flow_status(space: Path) -> None:
+    """Mark jobs simulated / done / failed by their product files and time ``python flow.py status``."""
+    t0 = time.perf_counter()
+    for i, job in enumerate(get_project(space)):
+        if i % 3 >= 1:
+            Path(job.fn("simulate.json")).write_text("{}")
+        if i % 3 == 2:
+            Path(job.fn("rdf.npz")).touch()
+        if i % 100 == 0:
+            Path(job.fn(FAILED_FILE)).write_text('{"operation": "simulate", "reason": "synthetic"}')
+    print(f"marked products in {time.perf_counter() - t0:.1f} s")
+    env = dict(os.environ, LJ_DATASPACE=str(space), SIGNAC_FLOW_ENVIRONMENT="StandardEnvironment")
+    flow_py = Path(__file__).resolve().parents[1] / "flow.py"
+    for label, extra in [("flow.py status", []), ("flow.py status --detailed", ["--detailed"])]:
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, str(flow_py), "status", *extra], env=env, capture_output=True,
+                             text=True, check=True)
+        t = time.perf_counter() - t0
+        verdict = "OK" if t < 15.0 else "OVER TARGET"
+        print(f"{label}: {t:.1f} s, {len(out.stdout.splitlines())} lines [target < 15 s: {verdict}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40000, help="number of jobs")
     parser.add_argument("--dataspace", default=None, help="folder (default: a temporary folder, removed after)")
+    parser.add_argument("--no-flow", action="store_true", help="skip the flow.py status timing")
     args = parser.parse_args()
     root = Path(args.dataspace) if args.dataspace else Path(tempfile.mkdtemp(prefix="bench_query_"))
     try:
@@ -56,6 +84,8 @@ def main() -> None:
             t, n = _time(lambda kw=kwargs: query(fresh, **kw))
             verdict = "OK" if t < 0.5 else "OVER TARGET"
             print(f"{label}: {t:.3f} s median of 5 ({n} jobs) [target < 0.5 s: {verdict}]")
+        if not args.no_flow:
+            flow_status(root / "space")
     finally:
         if not args.dataspace:
             shutil.rmtree(root, ignore_errors=True)
