@@ -124,6 +124,27 @@ class AAParams:
         return round(self.t_equil_ps / self.dt_ps), n_prod, n_sample
 
 
+def statepoint(params: AAParams) -> dict:
+    """Return the signac state point of a CG-workflow job: the resolved :class:`AAParams` as a dict.
+
+    Floats are rounded to 6 significant digits (:func:`project.statepoint.round_sig`) so that equal runs map to
+    the same job id.
+    """
+    from project.statepoint import round_sig
+
+    d = dataclasses.asdict(params.resolved())
+    return {k: (round_sig(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def params_from_statepoint(sp: dict) -> AAParams:
+    """Inverse of :func:`statepoint` (unknown keys raise :class:`ProjectError` naming them)."""
+    names = {f.name for f in dataclasses.fields(AAParams)}
+    unknown = sorted(set(sp) - names)
+    if unknown:
+        raise ProjectError(f"{unknown[0]}: unknown AA parameter; allowed: {', '.join(sorted(names))}")
+    return AAParams(**dict(sp)).resolved()
+
+
 def make_mdp(p: AAParams, stage: str) -> str:
     """Return the ``.mdp`` text of a stage (``em``, ``equil`` or ``prod``) of a resolved :class:`AAParams`."""
     n_equil, n_prod, n_sample = p.steps()
@@ -302,4 +323,4 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None,
     return summary
 
 
-__all__ = ["AAParams", "load_summary", "make_mdp", "run_aa"]
+__all__ = ["AAParams", "load_summary", "make_mdp", "params_from_statepoint", "run_aa", "statepoint"]

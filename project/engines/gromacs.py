@@ -50,8 +50,10 @@ SLOW_FACTOR = 25.0
 #: Grace period (s) before the speed watchdog applies (start-up, slow machines).
 GRACE_S = 60.0
 #: Kill a run whose md.log shows no new step for this long (s; env ``PROJECT_MD_STALL_S``), or for
-#: ``SLOW_FACTOR`` times the expected time of one log interval when that is longer.
-STALL_S = 30.0
+#: ``SLOW_FACTOR`` times the expected time of one log interval when that is longer. Generous on purpose: two
+#: multi-threaded mdrun processes sharing two cores slow each other down 20-30x (measured: 440 steps/s instead
+#: of 12,000), which a 30 s limit mistook for a blow-up. Real blow-ups show up earlier as huge log energies.
+STALL_S = 300.0
 #: Verlet buffer tolerance in reduced units (epsilon / tau per particle). GROMACS' default 0.005 kJ/mol/ps
 #: with its automatic nstlist increase and dynamic pruning let hot, dilute systems (T* ~ 1.8, rho* ~ 0.3)
 #: blow up within a few hundred steps at dt = 0.004 tau (measured: KE 1e13 by step 600); 2e-4 epsilon/tau keeps
