@@ -39,6 +39,11 @@ EXPORT_NAME = os.path.join("export", "dataset.h5")
 class Project(FlowProject):
     """The Lennard-Jones data space."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # flow looks for templates/ in the data space; the submission templates live beside this file.
+        self._template_dir = os.path.join(_HERE, "templates")
+
 
 def _threads() -> int:
     """Threads for the MD engine: $LJ_THREADS, else the SLURM allocation, else every core."""
