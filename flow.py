@@ -71,12 +71,49 @@ def failed(job):
         return "failed"
 
 
+#: simulate speed assumed for the wall time (steps/s per core at N = 1000): GROMACS measured ~3,500-4,400 per
+#: core (shared/notes/environment.md), OpenMM on CPUs ~600; a GPU counts as one fast core.
+_STEPS_PER_S_PER_CORE = {"gromacs": 2000.0, "openmm": 500.0, "gpu": 2000.0}
+
+
+def _ngpu(job) -> int:
+    """GPUs for simulate: $LJ_NGPU when you submit (0 by default; see docs/cluster.md)."""
+    return int(os.environ.get("LJ_NGPU", "0"))
+
+
+def _cores(job) -> int:
+    """Cores for simulate: $LJ_SIM_CORES when you submit, else by N (1 up to 2,000 particles, 2 up to 10,000, 4).
+
+    Small LJ systems scale poorly over threads: many 1-core runs side by side (``submit --bundle K --parallel``)
+    use a node best.
+    """
+    if os.environ.get("LJ_SIM_CORES"):
+        return int(os.environ["LJ_SIM_CORES"])
+    n = job.cached_statepoint["N"]
+    return 1 if n <= 2000 else 2 if n <= 10000 else 4
+
+
 def _walltime_hours(job) -> float:
-    """Wall time (h) for simulate, sized from N and the run length (conservative for 1 core at 2,000 steps/s)."""
+    """Wall time (h) for simulate from N, the run length and the cores: twice the estimate, 6 min at least."""
     sp = job.cached_statepoint
     steps = (sp["t_equil"] + sp["t_prod"]) / sp["dt"]
-    seconds = steps * sp["N"] / 1000 / 2000.0
-    return round(max(0.25, 2.0 * seconds / 3600.0), 2)
+    engine = "gpu" if _ngpu(job) else os.environ.get("LJ_ENGINE", "gromacs")
+    rate = _STEPS_PER_S_PER_CORE.get(engine, 2000.0) * (1 if engine == "gpu" else _cores(job))
+    seconds = steps * sp["N"] / 1000.0 / rate
+    return round(max(0.1, 2.0 * seconds / 3600.0), 2)
+
+
+def _memory_gb(job) -> float:
+    """Memory (GB) for simulate: 1 GB plus 0.5 GB per 10,000 particles (N = 300 took 0.14 GB)."""
+    return round(1.0 + 0.5 * job.cached_statepoint["N"] / 10000.0, 1)
+
+
+def _rdf_walltime_hours(job) -> float:
+    """Wall time (h) for compute_rdf: twice (30 s + 2e-7 s per frame, particle and neighbour within 1.2 nm), 6 min
+    at least (N = 300, 301 frames, 92 neighbours took 1 s plus 1.5 s of imports)."""
+    sp = job.cached_statepoint
+    pairs = sp["t_prod"] / sp["t_sample"] * sp["N"] * sp["rho"] * 4.0 / 3.0 * 3.14159 * 1.2**3
+    return round(max(0.1, 2.0 * (30.0 + 2e-7 * pairs) / 3600.0), 2)
 
 
 def _fail(job, operation: str, exc: Exception) -> None:
@@ -90,8 +127,7 @@ def _fail(job, operation: str, exc: Exception) -> None:
 
 @Project.pre(not_failed)
 @Project.post.isfile("simulate.json")
-@Project.operation(directives={"np": 2, "walltime": _walltime_hours, "memory": "2G",
-                               "ngpu": lambda job: int(os.environ.get("LJ_NGPU", "0"))})
+@Project.operation(directives={"np": _cores, "walltime": _walltime_hours, "memory": _memory_gb, "ngpu": _ngpu})
 def simulate(job):
     """Run the MD protocol (minimise, melt, equilibrate, NVT production) in the job folder."""
     from project.errors import ProjectError
@@ -115,7 +151,7 @@ def simulate(job):
 @Project.pre(not_failed)
 @Project.pre.after(simulate)
 @Project.post.isfile("rdf.npz")
-@Project.operation(directives={"np": 1, "walltime": 0.25, "memory": "1G"})
+@Project.operation(directives={"np": 1, "walltime": _rdf_walltime_hours, "memory": "1G"})
 def compute_rdf(job):
     """Compute g(r) with block-averaged uncertainties from the production trajectory."""
     from project.errors import ProjectError
@@ -156,7 +192,8 @@ def _export_current(*jobs) -> bool:
 
 
 @Project.post(_export_current)
-@Project.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 1.0, "memory": "4G"})
+@Project.operation(aggregator=aggregator(),
+                   directives={"np": 1, "walltime": 1.0, "memory": "4G", "failure_marker": False})
 def aggregate(*jobs):
     """Write the indexed HDF5 export of every finished job (incremental, atomic)."""
     from project.export import ExportRecord, export_dataset

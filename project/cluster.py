@@ -9,14 +9,14 @@ which calls them) find the cluster through the environment variable ``SLURM_CONF
 Needs root (slurmd starts jobs as their owner) and the Debian packages ``slurm-wlm`` and ``munge``.
 Measured settings that work with SLURM 22.05 are in ``shared/notes/environment.md``: no cgroups
 (``proctrack/linuxproc``, ``task/none``), ``select/cons_tres`` with ``CR_Core_Memory`` and a default memory per
-CPU (without it each job takes the whole node), and a node declared with more CPUs than the machine has
-(``SlurmdParameters=config_overrides``) so that bundles of a few operations fit.
+CPU (without it each job takes the whole node), and ``SlurmdParameters=config_overrides`` so that the node takes
+the CPUs and memory of ``slurm.conf`` whatever the machine has (a job asking for more than that stays pending).
 
 Example::
 
     from project.cluster import LocalSlurm
 
-    with LocalSlurm("/tmp/mycluster", cpus=8) as slurm:
+    with LocalSlurm("/tmp/mycluster", cpus=2) as slurm:
         env = {**os.environ, **slurm.env()}
         subprocess.run(["python", "flow.py", "submit", "--", "--wait"], env=env, check=True)
 """
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 #: Executables a local cluster needs, with the Debian package that ships each.
 REQUIRED_BINARIES = {"munged": "munge", "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-wlm",
-                     "squeue": "slurm-wlm", "sinfo": "slurm-wlm", "scontrol": "slurm-wlm"}
+                     "squeue": "slurm-wlm", "sinfo": "slurm-wlm", "scontrol": "slurm-wlm", "scancel": "slurm-wlm"}
 #: Partition of the local cluster.
 PARTITION = "debug"
 #: Name of the node (``slurmd -N``).
@@ -94,7 +94,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def slurm_conf_text(root: Path, *, munge_socket: Path, ctld_port: int, slurmd_port: int, cpus: int = 8,
+def slurm_conf_text(root: Path, *, munge_socket: Path, ctld_port: int, slurmd_port: int, cpus: int = 2,
                     memory_mb: int = 8000, cluster_name: str = "ljtest") -> str:
     """Return the text of a ``slurm.conf`` for a single-node cluster on localhost.
 
@@ -107,7 +107,7 @@ def slurm_conf_text(root: Path, *, munge_socket: Path, ctld_port: int, slurmd_po
     ctld_port, slurmd_port : int
         TCP ports of slurmctld and slurmd.
     cpus : int
-        CPUs the node declares (may exceed the real count: a bundle asking for more than this stays pending).
+        CPUs the node declares (a job asking for more than this stays pending).
     memory_mb : int
         Memory (MB) the node declares.
     cluster_name : str
@@ -163,15 +163,15 @@ class LocalSlurm:
     ----------
     root : str or Path
         Folder for ``slurm.conf``, state, spool, logs and pid files (created).
-    cpus : int
-        CPUs the node declares (default 8).
+    cpus : int, optional
+        CPUs the node declares (default: the cores of this machine).
     memory_mb : int
         Memory (MB) the node declares (default 8000).
     """
 
-    def __init__(self, root: str | Path, cpus: int = 8, memory_mb: int = 8000) -> None:
+    def __init__(self, root: str | Path, cpus: int | None = None, memory_mb: int = 8000) -> None:
         self.root = Path(root).resolve()
-        self.cpus = int(cpus)
+        self.cpus = int(cpus or os.cpu_count() or 1)
         self.memory_mb = int(memory_mb)
         self.conf = self.root / "slurm.conf"
         self.munge_dir: Path | None = None
@@ -305,6 +305,25 @@ class LocalSlurm:
             time.sleep(poll)
         raise ClusterError(f"jobs still queued after {timeout:.0f} s:\n{self.squeue()}")
 
+    def scancel(self, *job_ids: str) -> None:
+        """Cancel jobs of this cluster (all of them when no id is given): SIGTERM, SIGKILL after ``KillWait``.
+
+        Raises
+        ------
+        ClusterError
+            If ``scancel`` fails.
+        """
+        cmd = [self._bin.get("scancel", "scancel"), *job_ids] if job_ids else \
+            [self._bin.get("scancel", "scancel"), f"--partition={PARTITION}"]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=self._client_env(), timeout=30)
+        if res.returncode != 0:
+            raise ClusterError(f"scancel {' '.join(job_ids) or 'all'} failed: {res.stderr.strip()}")
+
+    def job_ids(self) -> list[str]:
+        """Return the ids of the jobs pending or running on this cluster."""
+        return [line.split()[0] for line in self.squeue().splitlines() if line.strip()
+                and line.split()[0].isdigit()]
+
     def log_tail(self, n: int = 15) -> str:
         """Return the last ``n`` lines of every daemon log (for error messages)."""
         parts = []
@@ -317,7 +336,19 @@ class LocalSlurm:
         return "\n".join(parts)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the daemons this object started (by PID: SIGTERM, then SIGKILL) and remove the munge folder."""
+        """Cancel the cluster's jobs, stop the daemons this object started and remove the munge folder.
+
+        Jobs still queued or running are cancelled first (while slurmctld and slurmd run), so that no job step
+        outlives the cluster. The daemons are stopped by PID: SIGTERM, then SIGKILL after ``timeout`` seconds.
+        """
+        ctld, slurmd = self._procs.get("slurmctld"), self._procs.get("slurmd")
+        if ctld is not None and slurmd is not None and ctld.poll() is None and slurmd.poll() is None:
+            try:
+                if self.job_ids():
+                    self.scancel()
+                    self.wait_empty(timeout=timeout)
+            except (ClusterError, OSError, subprocess.SubprocessError) as exc:
+                log.warning("could not cancel the jobs of %s: %s", self.root, exc)
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self._procs.pop(name, None)
             if proc is None:

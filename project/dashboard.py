@@ -3,7 +3,7 @@
 It reads two files only (never job folders one by one): the HDF5 export (:func:`project.export.load_dataset`,
 default ``<dataspace>/export/dataset.h5``) and the results catalogue (:class:`project.catalogue.Catalogue`,
 default ``<dataspace>/results/catalogue.sqlite``), plus the artefacts the catalogue names (``predictions.csv``
-of training / evaluation runs, ``rdf_csv`` of coarse-graining fits).
+of training / evaluation runs; the AA and CG RDFs of ``cg_fit`` runs, see :func:`cg_overlays`).
 
 Design
 ------
@@ -13,9 +13,10 @@ Design
   builds the Panel layout and keeps the Bokeh models in sync with the state.
 * Loaders are cached with :func:`functools.lru_cache` keyed on path, size and modification time, so every
   browser session of one server shares one copy of the 40,000-job export and a rewritten file is re-read.
-* 40,000 points: one webgl Bokeh scatter whose ``ColumnDataSource`` is sent once; a filter change only sends
-  the indices of the visible points (``IndexFilter``) and the first page of a remotely paginated Tabulator.
-  Sliders act on ``value_throttled`` (on release).
+* 40,000 points: one Bokeh scatter (canvas, or webgl) whose ``ColumnDataSource`` is sent once; a filter sends
+  the indices of the visible points (``IndexFilter``) and the first page of a remotely paginated Tabulator,
+  which is built once the page has rendered (``pn.state.onload``). Sliders act on ``value_throttled`` (on
+  release). The other tabs are built when first opened.
 * Everything a browser test must read (job counts, selected job ids, run shown) is in text panes, because
   Bokeh draws titles on a canvas. Missing or empty data shows a message in the page, never a traceback.
 
@@ -193,8 +194,36 @@ def load_predictions(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+@dataclass
+class CGOverlay:
+    """AA vs CG RDFs of one system (molecule) of a coarse-graining fit.
+
+    Attributes
+    ----------
+    label : str
+        System label (molecule name; ``""`` when the record names one system only).
+    r_nm : numpy.ndarray
+        Bin centres of the AA RDF in nm.
+    g_aa : numpy.ndarray
+        All-atom (centre-of-mass) g(r).
+    g_aa_err : numpy.ndarray or None
+        Standard error of ``g_aa`` (None when unknown).
+    cg : dict
+        CG curve name (method, or ``"CG"``) -> ``(r_nm, g)``.
+    """
+
+    label: str
+    r_nm: np.ndarray
+    g_aa: np.ndarray
+    g_aa_err: np.ndarray | None
+    cg: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
 def load_cg_rdf(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the AA vs CG RDF table of a coarse-graining fit (columns ``r_nm, g_aa, g_cg``), cached.
+    """Read an AA vs CG RDF table (CSV), cached on path, size and modification time.
+
+    Columns: ``r_nm`` (nm), ``g_aa``, optionally ``g_aa_err``, and one or more CG columns ``g_cg`` or
+    ``g_cg__<method>``.
 
     Raises
     ------
@@ -204,15 +233,122 @@ def load_cg_rdf(path: str | os.PathLike) -> pd.DataFrame:
         Missing columns.
     """
     df = _read_csv(*_file_key(path))
-    missing = [c for c in ("r_nm", "g_aa", "g_cg") if c not in df.columns]
+    missing = [c for c in ("r_nm", "g_aa") if c not in df.columns]
+    if not any(c == "g_cg" or c.startswith("g_cg__") for c in df.columns):
+        missing.append("g_cg or g_cg__<method>")
     if missing:
         raise ValueError(f"CG RDF file {path} lacks columns {missing}")
     return df
 
 
+@functools.lru_cache(maxsize=64)
+def _read_rdf_npz(path: str, mtime_ns: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from project.rdf import load_rdf
+
+    res = load_rdf(path)
+    return np.asarray(res.r_nm, float), np.asarray(res.g, float), np.asarray(res.g_err, float)
+
+
+def load_rdf_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read an ``.npz`` RDF written by :func:`project.rdf.save_rdf`; return ``(r_nm, g, g_err)`` (r in nm).
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing file.
+    project.errors.RDFError
+        Unreadable file.
+    """
+    return _read_rdf_npz(*_file_key(path))
+
+
+def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[str]]:
+    """Collect the AA vs CG RDFs named by the artefacts of a ``cg_fit`` catalogue record.
+
+    The convention (``artefacts`` maps a name to a path; ``<label>`` is a molecule name, ``<method>`` a CG
+    method; ``__`` separates the parts, as in the metric names of :mod:`project.cg.compare`):
+
+    * ``rdf_csv`` or ``rdf_csv__<label>``: a CSV table read by :func:`load_cg_rdf` (``r_nm`` in nm, ``g_aa``,
+      optional ``g_aa_err``, ``g_cg`` or ``g_cg__<method>`` columns);
+    * ``rdf_aa__<label>``: the AA (centre-of-mass) RDF as an ``.npz`` of :func:`project.rdf.save_rdf`, with
+      ``rdf_cg__<label>__<method>`` (or ``rdf_cg__<label>``): the CG RDFs, same format;
+    * ``plot_<label>``: a PNG image, shown when the record has no RDF arrays for that label.
+
+    Parameters
+    ----------
+    artefacts : dict
+        The record's artefacts (name -> path).
+
+    Returns
+    -------
+    (list of CGOverlay, dict, list of str)
+        Overlays sorted by label, PNG images without arrays (label -> path), and the problems met (missing or
+        unreadable files), one sentence each.
+    """
+    from project.errors import RDFError
+
+    if not isinstance(artefacts, dict):
+        return [], {}, []
+    overlays: dict[str, CGOverlay] = {}
+    problems: list[str] = []
+    cg_npz: dict[str, dict[str, str]] = {}
+    for name, path in sorted(artefacts.items()):
+        if not isinstance(path, str):
+            continue
+        try:
+            if name == "rdf_csv" or name.startswith("rdf_csv__"):
+                label = name[len("rdf_csv__"):] if name != "rdf_csv" else ""
+                df = load_cg_rdf(path)
+                cg = {(c[len("g_cg__"):] if c != "g_cg" else "CG"): (df["r_nm"].to_numpy(float),
+                                                                     df[c].to_numpy(float))
+                      for c in df.columns if c == "g_cg" or c.startswith("g_cg__")}
+                err = df["g_aa_err"].to_numpy(float) if "g_aa_err" in df.columns else None
+                overlays[label] = CGOverlay(label, df["r_nm"].to_numpy(float), df["g_aa"].to_numpy(float), err, cg)
+            elif name.startswith("rdf_aa__"):
+                label = name[len("rdf_aa__"):]
+                r, g, e = load_rdf_npz(path)
+                old = overlays.get(label)
+                overlays[label] = CGOverlay(label, r, g, e, old.cg if old else {})
+            elif name.startswith("rdf_cg__"):
+                label, _, method = name[len("rdf_cg__"):].partition("__")
+                cg_npz.setdefault(label, {})[method or "CG"] = path
+        except FileNotFoundError:
+            problems.append(f"`{name}`: file `{path}` is missing.")
+        except (OSError, ValueError, RDFError, pd.errors.ParserError) as exc:
+            problems.append(f"`{name}`: {exc}")
+    for label, methods in cg_npz.items():
+        if label not in overlays:
+            problems.append(f"CG RDFs of `{label}` have no AA RDF (`rdf_aa__{label}`).")
+            continue
+        for method, path in sorted(methods.items()):
+            try:
+                r, g, _e = load_rdf_npz(path)
+            except FileNotFoundError:
+                problems.append(f"`rdf_cg__{label}__{method}`: file `{path}` is missing.")
+                continue
+            except (OSError, ValueError, RDFError) as exc:
+                problems.append(f"`rdf_cg__{label}__{method}`: {exc}")
+                continue
+            overlays[label].cg[method] = (r, g)
+    for label in [k for k, o in overlays.items() if not o.cg]:
+        problems.append(f"`{label or 'rdf'}`: an AA RDF without CG RDFs is not shown.")
+        del overlays[label]
+    images = {}
+    for name, path in sorted(artefacts.items()):
+        label = name[len("plot_"):]
+        if not name.startswith("plot_") or not isinstance(path, str) or not path.lower().endswith(".png") \
+                or label in overlays:
+            continue
+        if Path(path).is_file():
+            images[label] = path
+        else:
+            problems.append(f"`{name}`: file `{path}` is missing.")
+    return [overlays[k] for k in sorted(overlays)], images, problems
+
+
 def clear_caches() -> None:
     """Forget every cached file (the caches also refresh by themselves when a file changes)."""
-    for fn in (_load_export, _load_runs, _read_csv):
+    for fn in (_load_export, _load_runs, _read_csv, _read_rdf_npz):
         fn.cache_clear()
 
 
@@ -324,8 +460,8 @@ class Dashboard(param.Parameterized):
     message = param.String(default="", doc="last user-facing notice (e.g. an unknown job id)")
     predictions_filtered = param.Boolean(default=False,
                                          doc="show only the predictions of jobs matching the range filters")
-    backend = param.Selector(default="webgl", objects=["webgl", "canvas"],
-                             doc="Bokeh output backend of the point plots (canvas renders faster without a GPU)")
+    backend = param.Selector(default="canvas", objects=["canvas", "webgl"],
+                             doc="Bokeh output backend of the point plots (webgl pans faster with a GPU)")
 
     def __init__(self, export_path: str | os.PathLike, catalogue_path: str | os.PathLike, **params: Any) -> None:
         super().__init__(**params)
@@ -346,6 +482,7 @@ class Dashboard(param.Parameterized):
         if self.cg_run is None and not cruns.empty:
             self.cg_run = int(cruns.index[0])
         self._ui: dict[str, Any] = {}
+        self._cg_overlays: dict[str, CGOverlay] = {}
         self._syncing = False
 
     # ----------------------------------------------------------------------------------------- loading
@@ -567,24 +704,37 @@ class Dashboard(param.Parameterized):
                 f"epsilon {mape_e:.2f} %")
         return pred, text
 
-    def cg_curves(self) -> tuple[pd.DataFrame | None, str]:
-        """Return the AA vs CG RDF table of :attr:`cg_run` and a Markdown line (or why nothing is shown)."""
+    def cg_curves(self) -> tuple[list[CGOverlay], dict[str, str], str]:
+        """Return the AA vs CG RDFs of :attr:`cg_run` (see :func:`cg_overlays`) and a Markdown text.
+
+        Returns
+        -------
+        (list of CGOverlay, dict, str)
+            The overlays, the PNG images shown instead where a system has no RDF arrays (label -> path), and the
+            text shown above the plot (what is shown, or why nothing is).
+        """
         if self.catalogue_message:
-            return None, self.catalogue_message
+            return [], {}, self.catalogue_message
         cruns = self.cg_runs()
         if cruns.empty or self.cg_run is None or self.cg_run not in cruns.index:
-            return None, "No coarse-graining fit (kind `cg_fit`) in the catalogue yet."
+            return [], {}, "No coarse-graining fit (kind `cg_fit`) in the catalogue yet."
         run = cruns.loc[self.cg_run]
-        path = run["artefacts"].get("rdf_csv") if isinstance(run["artefacts"], dict) else None
-        if not path:
-            return None, f"CG fit run {self.cg_run} has no `rdf_csv` artefact."
-        try:
-            df = load_cg_rdf(path)
-        except FileNotFoundError:
-            return None, f"The RDF file `{path}` of CG fit run {self.cg_run} is missing."
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            return None, f"The RDF file of CG fit run {self.cg_run} cannot be read: {exc}"
-        return df, f"AA vs CG RDF of CG fit run {self.cg_run}: {_metric_summary(run['metrics'], 6)}"
+        overlays, images, problems = cg_overlays(run["artefacts"])
+        head = f"CG fit run {self.cg_run} ({str(run['created'])[:19]})"
+        if overlays:
+            labels = ", ".join(o.label or "fit" for o in overlays)
+            text = f"AA vs CG RDF of {head}: {labels}."
+        elif images:
+            text = f"{head}: no RDF arrays recorded; its RDF plots are shown."
+        else:
+            text = (f"{head} records no AA vs CG RDFs (artefacts `rdf_csv`, `rdf_aa__<molecule>` + "
+                    "`rdf_cg__<molecule>__<method>` or `plot_<molecule>`).")
+        summary = _metric_summary(run["metrics"], 6)
+        if summary:
+            text += f" Metrics: {summary}"
+        if problems:
+            text += "\n\n" + "\n".join(f"- {p}" for p in problems)
+        return overlays, images, text
 
     def runs_table(self) -> pd.DataFrame:
         """Return the catalogue runs as a display table (train / evaluate / finetune / cg_fit first)."""
@@ -658,7 +808,7 @@ class Dashboard(param.Parameterized):
         src = ColumnDataSource({"x": self._columns[self.x_axis], "y": self._columns[self.y_axis]})
         with validate(False):  # element-wise validation of 40,000 indices costs 0.2 s
             view = CDSView(filter=IndexFilter(indices=np.flatnonzero(mask).astype(np.int32)))
-        fig = figure(height=420, sizing_mode="stretch_width", output_backend=self.backend,
+        fig = figure(height=420, sizing_mode="stretch_width", output_backend=self.backend, name="state_map",
                      tools="pan,wheel_zoom,box_zoom,tap,reset", active_scroll="wheel_zoom",
                      x_axis_label=AXES[self.x_axis], y_axis_label=AXES[self.y_axis],
                      title="State-space map (click a point to select a job)")
@@ -671,13 +821,14 @@ class Dashboard(param.Parameterized):
         rdf = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
                      title="RDF of the selected jobs (band: g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
         # One patches (bands) and one multi_line (curves) renderer for all selected jobs: few Bokeh models.
-        rdf_src = ColumnDataSource({"xs": [], "ys": [], "bx": [], "by": [], "color": []})
+        rdf_src = ColumnDataSource({"xs": [], "ys": [], "bx": [], "by": [], "color": []}, name="rdf_source")
         rdf.patches("bx", "by", source=rdf_src, fill_color="color", fill_alpha=0.25, line_alpha=0)
         rdf.multi_line("xs", "ys", source=rdf_src, line_color="color", line_width=1.5)
         self._ui.update(rdf=rdf, rdf_src=rdf_src)
 
-        x_sel = pn.widgets.Select.from_param(self.param.x_axis, label="x axis")
-        y_sel = pn.widgets.Select.from_param(self.param.y_axis, label="y axis")
+        axis_options = {label: key for key, label in AXES.items()}
+        x_sel = pn.widgets.Select.from_param(self.param.x_axis, label="x axis", options=axis_options)
+        y_sel = pn.widgets.Select.from_param(self.param.y_axis, label="y axis", options=axis_options)
         sliders = []
         for k, label in AXES.items():
             lo, hi = self.bounds(k)
@@ -700,11 +851,9 @@ class Dashboard(param.Parameterized):
         download_rdf = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.selected_rdfs_csv()),
                                                filename="selected_rdfs.csv", embed=False,
                                                label="Download RDFs of selected jobs (CSV)")
-        table = pn.widgets.Tabulator(self._table_frame(mask), pagination="remote", page_size=15,
-                                     selectable=1, show_index=False, disabled=True, titles=TABLE_COLUMNS,
-                                     formatters=self._number_formatters(), sizing_mode="stretch_width")
-        table.param.watch(self._on_table_select, "selection")
-        self._ui.update(count=count, selection=selection, table=table, job_input=job_input)
+        # The jobs table is built once the page has rendered (pn.state.onload): a shorter first render.
+        table_holder = pn.Column(pn.pane.Markdown("Loading the jobs table ..."), sizing_mode="stretch_width")
+        self._ui.update(count=count, selection=selection, table_holder=table_holder, job_input=job_input)
         self.param.watch(self._on_filters, [f"{k}_range" for k in AXES])
         self.param.watch(self._on_axes, ["x_axis", "y_axis"])
         self.param.watch(self._on_selected, "selected")
@@ -712,7 +861,21 @@ class Dashboard(param.Parameterized):
         controls = pn.Column(x_sel, y_sel, *sliders, count, download, job_input, clear, download_rdf, width=320)
         plots = pn.Column(pn.pane.Bokeh(fig, sizing_mode="stretch_width"), selection,
                           pn.pane.Bokeh(rdf, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-        return pn.Column(pn.Row(controls, plots, sizing_mode="stretch_width"), table, sizing_mode="stretch_width")
+        pn.state.onload(self._build_table)
+        return pn.Column(pn.Row(controls, plots, sizing_mode="stretch_width"), table_holder,
+                         sizing_mode="stretch_width")
+
+    def _build_table(self) -> None:
+        """Build the remotely paginated jobs table (after the first render of a served page)."""
+        import panel as pn
+
+        table = pn.widgets.Tabulator(self._table_frame(self.filtered_mask()), pagination="remote", page_size=15,
+                                     selectable=1, show_index=False, disabled=True, titles=TABLE_COLUMNS,
+                                     formatters=self._number_formatters(), sizing_mode="stretch_width")
+        table.param.watch(self._on_table_select, "selection")
+        self._ui["table"] = table
+        self._ui["table_holder"].objects = [
+            pn.pane.Markdown("Jobs matching the filters (click a row to add it to the selection):"), table]
 
     @staticmethod
     def _number_formatters() -> dict[str, Any]:
@@ -737,7 +900,8 @@ class Dashboard(param.Parameterized):
 
         with validate(False):
             self._ui["view"].filter.indices = np.flatnonzero(mask).astype(np.int32)
-        self._ui["table"].value = self._table_frame(mask)
+        if "table" in self._ui:
+            self._ui["table"].value = self._table_frame(mask)
         self._ui["count"].object = self.count_text()
 
     def _on_axes(self, *_events: param.parameterized.Event) -> None:
@@ -777,7 +941,7 @@ class Dashboard(param.Parameterized):
         self._syncing = True
         try:
             self._ui["src"].selected.indices = rows
-            if not self.selected:
+            if not self.selected and "table" in self._ui:
                 self._ui["table"].selection = []
         finally:
             self._syncing = False
@@ -797,7 +961,8 @@ class Dashboard(param.Parameterized):
         options = {f"run {rid} ({r['kind']}, {str(r['created'])[:19]})": int(rid) for rid, r in pruns.iterrows()}
         run_sel = pn.widgets.Select.from_param(self.param.prediction_run, label="Run", options=options)
         split_sel = pn.widgets.Select.from_param(self.param.split, label="Split")
-        axis_sel = pn.widgets.Select.from_param(self.param.error_axis, label="Error against")
+        axis_sel = pn.widgets.Select.from_param(self.param.error_axis, label="Error against",
+                                                options={label: key for key, label in AXES.items()})
         only = pn.widgets.Checkbox.from_param(self.param.predictions_filtered,
                                               label="Only jobs matching the state-space filters")
         figs, srcs = {}, {}
@@ -808,7 +973,7 @@ class Dashboard(param.Parameterized):
             srcs[f"parity_{q}_line"] = ColumnDataSource({"x": [], "y": []})
             f.line("x", "y", source=srcs[f"parity_{q}_line"], line_color="black", line_dash="dashed")
             for split, c in SPLIT_COLOURS.items():
-                s = ColumnDataSource({"x": [], "y": []})
+                s = ColumnDataSource({"x": [], "y": []}, name=f"parity_{q}_{split}")
                 f.scatter("x", "y", source=s, size=3, alpha=0.5, color=c, legend_label=split)
                 srcs[f"parity_{q}_{split}"] = s
             f.legend.location = "top_left"
@@ -879,16 +1044,26 @@ class Dashboard(param.Parameterized):
         from bokeh.plotting import figure
 
         if self.catalogue_message:
-            return pn.pane.Alert(self.catalogue_message, alert_type="info")
+            return pn.pane.Alert(f"{self.catalogue_message} No runs or CG fits to show.", alert_type="info",
+                                 sizing_mode="stretch_width")
         runs = pn.widgets.Tabulator(self.runs_table(), pagination="local", page_size=12, show_index=False,
                                     disabled=True, selectable=1, sizing_mode="stretch_width")
         cg_text = pn.pane.Markdown("", sizing_mode="stretch_width")
-        f = figure(height=340, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
-                   title="AA vs CG RDF", tools="pan,wheel_zoom,box_zoom,reset")
-        src = ColumnDataSource({"r": [], "aa": [], "cg": []})
-        f.line("r", "aa", source=src, line_color="black", line_width=2, legend_label="all-atom")
-        f.line("r", "cg", source=src, line_color="#d62728", line_dash="dashed", line_width=2, legend_label="CG")
-        self._ui.update(cg_text=cg_text, cg_src=src, runs_table=runs)
+        curves_text = pn.pane.Markdown("", sizing_mode="stretch_width")
+        system = pn.widgets.Select(label="System", options=[], width=240)
+        f = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
+                   title="AA vs CG RDF (band: AA g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
+        aa_src = ColumnDataSource({"r": [], "g": [], "lo": [], "hi": []}, name="cg_aa_source")
+        cg_src = ColumnDataSource({"xs": [], "ys": [], "color": [], "method": []}, name="cg_source")
+        f.varea("r", "lo", "hi", source=aa_src, fill_color="black", fill_alpha=0.15)
+        f.line("r", "g", source=aa_src, line_color="black", line_width=2.5, legend_label="all-atom")
+        f.multi_line("xs", "ys", source=cg_src, line_color="color", line_width=1.8, line_dash="dashed",
+                     legend_field="method")
+        f.legend.location = "top_right"
+        images = pn.Column(sizing_mode="stretch_width")
+        plot = pn.pane.Bokeh(f, sizing_mode="stretch_width")
+        self._ui.update(cg_text=cg_text, cg_curves_text=curves_text, cg_system=system, cg_aa_src=aa_src,
+                        cg_src=cg_src, cg_images=images, cg_plot=plot, runs_table=runs)
 
         def on_run(event: param.parameterized.Event) -> None:
             if event.new:
@@ -899,24 +1074,52 @@ class Dashboard(param.Parameterized):
                     self.prediction_run = rid
 
         runs.param.watch(on_run, "selection")
+        system.param.watch(lambda _event: self._draw_cg(), "value")
         self.param.watch(self._on_cg, "cg_run")
         self._on_cg()
         return pn.Column(pn.pane.Markdown("Select a `cg_fit` row for its AA vs CG RDF, a training or evaluation "
                                           "row for its predictions (Model predictions tab)."),
-                         runs, cg_text, pn.pane.Bokeh(f, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+                         runs, cg_text, system, curves_text, plot, images, sizing_mode="stretch_width")
 
     def _on_cg(self, *_events: param.parameterized.Event) -> None:
-        df, text = self.cg_curves()
+        import panel as pn
+
+        overlays, images, text = self.cg_curves()
+        self._cg_overlays = {o.label: o for o in overlays}
         self._ui["cg_text"].object = text
-        if df is None:
-            self._ui["cg_src"].data = {"r": [], "aa": [], "cg": []}
-        else:
-            self._ui["cg_src"].data = {"r": df["r_nm"].to_numpy(float), "aa": df["g_aa"].to_numpy(float),
-                                       "cg": df["g_cg"].to_numpy(float)}
+        system = self._ui["cg_system"]
+        labels = [o.label for o in overlays]
+        system.options = {(label or "fit"): label for label in labels}
+        system.visible = len(labels) > 1
+        self._ui["cg_plot"].visible = bool(labels)
+        if labels and system.value not in labels:
+            system.value = labels[0]  # triggers _draw_cg
+        self._draw_cg()
+        self._ui["cg_images"].objects = [
+            pn.Column(pn.pane.Markdown(f"RDF plot of `{label}` (`{path}`)"), pn.pane.PNG(path, width=640))
+            for label, path in images.items()
+        ]
+
+    def _draw_cg(self) -> None:
+        ov = self._cg_overlays.get(self._ui["cg_system"].value) if self._cg_overlays else None
+        if ov is None:
+            self._ui["cg_aa_src"].data = {"r": [], "g": [], "lo": [], "hi": []}
+            self._ui["cg_src"].data = {"xs": [], "ys": [], "color": [], "method": []}
+            self._ui["cg_curves_text"].object = ""
+            return
+        err = ov.g_aa_err if ov.g_aa_err is not None else np.zeros_like(ov.g_aa)
+        self._ui["cg_aa_src"].data = {"r": ov.r_nm, "g": ov.g_aa, "lo": ov.g_aa - err, "hi": ov.g_aa + err}
+        methods = list(ov.cg)
+        colours = [PALETTE[1:][i % (len(PALETTE) - 1)] for i in range(len(methods))]
+        self._ui["cg_src"].data = {"xs": [ov.cg[m][0] for m in methods], "ys": [ov.cg[m][1] for m in methods],
+                                   "color": colours, "method": methods}
+        lines = [f"Shown: `{ov.label or 'fit'}`: all-atom (black) vs CG"]
+        lines += [f"- <span style='color:{c}'>&#9632;</span> {m}" for m, c in zip(methods, colours)]
+        self._ui["cg_curves_text"].object = "\n".join(lines)
 
 
 def serve(export_path: str | os.PathLike, catalogue_path: str | os.PathLike, port: int = 5006,
-          address: str = "127.0.0.1", show: bool = False, backend: str = "webgl", **kwargs: Any) -> Any:
+          address: str = "127.0.0.1", show: bool = False, backend: str = "canvas", **kwargs: Any) -> Any:
     """Serve the dashboard with :func:`panel.serve` (blocks until interrupted).
 
     Parameters
@@ -929,7 +1132,7 @@ def serve(export_path: str | os.PathLike, catalogue_path: str | os.PathLike, por
         Interface to bind; the default serves this machine only.
     show : bool
         Open a browser tab.
-    backend : {"webgl", "canvas"}
+    backend : {"canvas", "webgl"}
         Bokeh output backend of the point plots.
     **kwargs
         Passed to :func:`panel.serve`.

@@ -29,6 +29,6 @@ def register_dashboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", default="127.0.0.1",
                    help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
-    p.add_argument("--backend", choices=("webgl", "canvas"), default="webgl",
-                   help="Bokeh backend of the point plots (canvas renders faster without a GPU)")
+    p.add_argument("--backend", choices=("canvas", "webgl"), default="canvas",
+                   help="Bokeh backend of the point plots (default canvas; webgl pans faster with a GPU)")
     p.set_defaults(func=cmd_dashboard)

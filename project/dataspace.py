@@ -79,7 +79,7 @@ def create_jobs(project: signac.Project, statepoints: Iterable[dict[str, Any]]) 
         try:
             canonical.append(normalise(sp))
         except StatePointError as exc:
-            raise StatePointError(exc.field, f"{exc.args[0]} (state point #{i})") from None
+            raise StatePointError(exc.field, f"{exc.message} (state point #{i})") from None
     created = existing = 0
     workspace = Path(project.workspace)
     for sp in canonical:

@@ -23,6 +23,7 @@ class StatePointError(ProjectError, ValueError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"state point field '{field}': {message}")
 
 

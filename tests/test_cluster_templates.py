@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,7 @@ UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
 SMALL_DESIGN = {"kind": "grid", "sigma": [0.25], "epsilon": [1.0], "T_star": [2.0],
                 "rho_star": [0.3, 0.35, 0.4, 0.45],
                 "fixed": {"N": 300, "dt": 0.004, "t_equil": 2, "t_prod": 10, "t_sample": 0.5}}
-#: One large, long job: its wall time (from flow.py's callable) exceeds the 15 min floor.
+#: One large, long job: 2 cores, and a wall time (from flow.py's callable) above the 6 min floor.
 BIG_DESIGN = {"kind": "grid", "sigma": [0.25], "epsilon": [1.0], "T_star": [2.0], "rho_star": [0.5],
               "fixed": {"N": 8000, "dt": 0.002, "t_equil": 50, "t_prod": 1000, "t_sample": 0.5}}
 
@@ -43,7 +45,8 @@ CASES = {
                                        {}),
     "slurm_simulate_bundle_serial": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2"], {}),
     "slurm_simulate_big_single": (SLURM, ["-o", "simulate", "-f", "N", "8000"], {}),
-    "slurm_simulate_mixed_bundle": (SLURM, ["-o", "simulate", "--bundle", "3", "--parallel"], {}),
+    # np differs (1 core for N = 300, 2 for N = 8000): flow asks for --force
+    "slurm_simulate_mixed_bundle": (SLURM, ["-o", "simulate", "--bundle", "3", "--parallel", "--force"], {}),
     "slurm_simulate_gpu": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel", "--force"],
                            {"LJ_NGPU": "1", "LJ_ENGINE": "openmm"}),
     "slurm_compute_rdf": (SLURM, ["-o", "compute_rdf"], {}),
@@ -90,7 +93,7 @@ def stub_bin(tmp_path_factory) -> Path:
 
 def render(dataspace: Path, stub_bin: Path, environment: str, args: list[str], extra: dict[str, str]) -> str:
     """Return the stdout of ``flow.py submit --pretend`` (the submission scripts)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("LJ_NGPU", "LJ_ENGINE", "SLURM_CONF")}
+    env = {k: v for k, v in os.environ.items() if k not in ("LJ_NGPU", "LJ_ENGINE", "LJ_SIM_CORES", "SLURM_CONF")}
     env.update({"LJ_DATASPACE": str(dataspace), "SIGNAC_FLOW_ENVIRONMENT": environment,
                 "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}", **extra})
     res = subprocess.run([sys.executable, str(REPO / "flow.py"), "submit", "--pretend", *args], cwd=dataspace,
@@ -143,11 +146,11 @@ def _split_submit(text: str) -> list[str]:
 
 
 def _sort_operations(script: str) -> str:
-    """Sort the operation blocks of one script (header comment, exports, command, eligible-operation comments)."""
+    """Sort the operation blocks of one script (header comment, exports, command; no blank line inside)."""
     starts = [m.start() for m in _OP_HEADER.finditer(script)]
     if len(starts) < 2:
         return script
-    end = script.find("\n# Wait for every operation", starts[-1])
+    end = script.find("\n\n", starts[-1])
     end = len(script) if end < 0 else end + 1
     blocks = [script[a:b].rstrip("\n") + "\n" for a, b in zip(starts, starts[1:] + [end])]
     return script[:starts[0]] + "\n".join(sorted(blocks)) + script[end:]
@@ -177,9 +180,13 @@ def test_rendered_script_matches_golden(case: str, dataspace: Path, stub_bin: Pa
                                         "regenerate with UPDATE_GOLDEN=1")
 
 
+_OP_LINE = re.compile(r"^(?P<bg>\(trap 'lj_term=1' TERM; )?(?P<cmd>\S*python\S* \S*flow\.py run -o (?P<op>\w+) "
+                      r"-j (?P<id>\S+)) \|\| lj_failed (?P=op) (?P<dir>\S+) \$\?(?(bg); exit \$lj_status\) &)$", re.M)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rendered_script_semantics(case: str, dataspace: Path, stub_bin: Path) -> None:
-    """Checks that hold whatever the golden files say: valid bash, threads and cores from the np directive."""
+    """Checks that hold whatever the golden files say: valid bash, cores from np, failure recording per job."""
     environment, args, extra = CASES[case]
     scripts = scripts_of(render_case(case, dataspace, stub_bin))
     assert scripts, "no submission script rendered"
@@ -188,26 +195,149 @@ def test_rendered_script_semantics(case: str, dataspace: Path, stub_bin: Path) -
         res = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
         assert res.returncode == 0, f"bash syntax error: {res.stderr}\n{script}"
         threads = [int(n) for n in re.findall(r"^export LJ_THREADS=(\d+)$", script, re.M)]
-        commands = re.findall(r"^\S*python\S* \S*flow\.py run -o (\w+)", script, re.M)
-        assert threads and len(threads) == len(commands), "every operation must export LJ_THREADS"
+        ops = list(_OP_LINE.finditer(script))
+        assert threads and len(threads) == len(ops), f"every operation must export LJ_THREADS:\n{script}"
+        assert all(bool(m["bg"]) == parallel for m in ops), "parallel bundles run operations in the background"
+        for m in ops:
+            if m["id"].startswith("agg-"):
+                assert m["dir"] == "-", "an aggregate failure must not mark a job"
+            else:
+                assert m["dir"] == str(dataspace / "workspace" / m["id"])
         cores = sum(threads) if parallel else max(threads)
         assert re.search(rf"^export LJ_DATASPACE={re.escape(str(dataspace))}$", script, re.M)
+        assert script.rstrip().endswith("exit $lj_status")
+        gpu = "LJ_NGPU" in extra
+        assert ('export LJ_ENGINE="${LJ_ENGINE:-openmm}"' in script) == gpu
         if environment == SLURM:
             assert f"#SBATCH --cpus-per-task={cores}\n" in script
             assert "#SBATCH --nodes=1\n" in script and "#SBATCH --ntasks=1\n" in script
             assert re.search(r"^#SBATCH -t \d+:\d\d:\d\d$", script, re.M)
             assert re.search(r"^#SBATCH --mem=\d+[MG]$", script, re.M)
-            assert ("#SBATCH --gres=gpu:1" in script) == ("LJ_NGPU" in extra)
+            assert ("#SBATCH --gres=gpu:1\n" in script) == gpu
         else:
             assert re.search(rf"^#PBS -l nodes=1:ppn={cores}$", script, re.M)
             assert re.search(r"^#PBS -l walltime=\d+:\d\d:\d\d$", script, re.M)
-        if parallel:
-            assert script.rstrip().endswith("exit $lj_status")
 
 
-def test_walltime_from_statepoint(dataspace: Path, stub_bin: Path) -> None:
-    """The big job's wall time comes from flow.py's callable (N, run length), a bundle takes the longest."""
+def test_directives_from_statepoint(dataspace: Path, stub_bin: Path) -> None:
+    """Cores, memory and wall time of simulate come from flow.py's callables of N and the run length."""
     big = render(dataspace, stub_bin, SLURM, ["-o", "simulate", "-f", "N", "8000"], {})
-    assert "#SBATCH -t 01:10:12" in big  # 2 x 525,000 steps x 8 / 2000 s = 1.17 h
+    # 2 cores for N = 8000; wall time 2 x 525,000 steps x (8000 / 1000) / (2,000 steps/s/core x 2 cores) = 2100 s
+    # (0.58 h after rounding); memory 1 GB + 0.5 GB x 8000 / 10,000 = 1.4 GB
+    assert "#SBATCH --cpus-per-task=2\n" in big and "export LJ_THREADS=2\n" in big
+    assert "#SBATCH -t 00:34:48\n" in big
+    assert "#SBATCH --mem=1434M\n" in big
     small = render(dataspace, stub_bin, SLURM, ["-o", "simulate", "-f", "N", "300", "-n", "1"], {})
-    assert "#SBATCH -t 00:15:00" in small
+    assert "#SBATCH --cpus-per-task=1\n" in small and "#SBATCH -t 00:06:00\n" in small  # the 6 min floor
+    # a serial bundle adds the wall times, a parallel one takes the longest and adds the memory
+    serial = render(dataspace, stub_bin, SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2"], {})
+    assert "#SBATCH -t 00:12:00\n" in serial and "#SBATCH --mem=1G\n" in serial
+    # compute_rdf from frames x N x neighbours: N = 8000, 2000 frames at rho = 32 nm^-3 -> 3.7e9 pairs,
+    # 2 x (30 s + 2e-7 s x 3.7e9) = 1544 s = 0.43 h
+    rdf = render(dataspace, stub_bin, SLURM, ["-o", "compute_rdf", "-f", "N", "8000", "--ignore-conditions", "pre"], {})
+    assert "#SBATCH -t 00:25:48\n" in rdf, rdf
+    cores = render(dataspace, stub_bin, SLURM, ["-o", "simulate", "-f", "N", "300", "-n", "1"], {"LJ_SIM_CORES": "4"})
+    assert "#SBATCH --cpus-per-task=4\n" in cores and "export LJ_THREADS=4\n" in cores
+
+
+def test_gpu_submission_needs_force(dataspace: Path, stub_bin: Path) -> None:
+    """flow's generic SLURM environment knows no GPU partition: GPUs need --force (docs/cluster.md says so)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LJ_ENGINE", "LJ_SIM_CORES", "SLURM_CONF")}
+    env.update({"LJ_DATASPACE": str(dataspace), "SIGNAC_FLOW_ENVIRONMENT": SLURM, "LJ_NGPU": "1",
+                "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}"})
+    res = subprocess.run([sys.executable, str(REPO / "flow.py"), "submit", "--pretend", "-o", "simulate", "-n", "1"],
+                         cwd=dataspace, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "Cannot request GPU's on nonGPU partition" in res.stderr, res.stderr
+
+
+# --- the failure handling of the rendered script, run by bash (no scheduler; the flow commands are replaced) ---
+
+
+@pytest.fixture()
+def two_jobs(tmp_path: Path) -> Path:
+    """A fresh data space with two small jobs (the scripts below write failure markers into it)."""
+    design = dict(SMALL_DESIGN, rho_star=[0.3, 0.35])
+    ds = tmp_path / "dataspace"
+    _init(design, tmp_path / "design.json", ds)
+    return ds
+
+
+def _script_with_commands(ds: Path, stub_bin: Path, args: list[str], commands: list[str]) -> tuple[str, list[str]]:
+    """Render ``submit --pretend ARGS`` and replace the i-th operation's flow command by ``commands[i]``."""
+    scripts = scripts_of(render(ds, stub_bin, SLURM, args, {}))
+    assert len(scripts) == 1
+    ids = [m["id"] for m in _OP_LINE.finditer(scripts[0])]
+    it = iter(commands)
+    script = _OP_LINE.sub(lambda m: m[0].replace(m["cmd"], next(it)), scripts[0])
+    return script, ids
+
+
+def test_script_records_a_crash_and_goes_on(two_jobs: Path, stub_bin: Path, tmp_path: Path) -> None:
+    """Serial bundle: the first operation crashes (exit 3), the second still runs, the script exits 3."""
+    done = tmp_path / "second_ran"
+    script, ids = _script_with_commands(two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2"],
+                                        ["sh -c 'exit 3'", f"touch {done}"])
+    res = subprocess.run(["bash", "-c", script], env={**os.environ, "SLURM_JOB_ID": "77"}, capture_output=True,
+                         text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 3, res.stderr
+    assert done.is_file(), "the rest of the bundle must run after a crash"
+    failed = json.loads((two_jobs / "workspace" / ids[0] / "failed.json").read_text())
+    assert failed["operation"] == "simulate"
+    assert failed["reason"] == "exited with status 3 in scheduler job 77 (see its output file)"
+    assert not (two_jobs / "workspace" / ids[1] / "failed.json").exists()
+    assert not list((two_jobs / "workspace" / ids[0]).glob(".failed.*")), "temporary marker left behind"
+    # the job's status is 'failed' for the query layer and for `flow.py status`
+    from project.dataspace import job_status
+
+    assert job_status(str(two_jobs / "workspace" / ids[0])) == "failed"
+    assert job_status(str(two_jobs / "workspace" / ids[1])) == "new"
+
+
+def test_script_records_sigterm_of_a_parallel_bundle(two_jobs: Path, stub_bin: Path, tmp_path: Path) -> None:
+    """Parallel bundle: SIGTERM to every process (as SLURM does at the time limit) marks both jobs and exits 143."""
+    script, ids = _script_with_commands(two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2", "--parallel"],
+                                        ["sleep 60", "sleep 60"])
+    proc = subprocess.Popen(["bash", "-c", script], env={**os.environ, "SLURM_JOB_ID": "78"}, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(proc.pid)) < 2:  # both operations started
+            assert time.monotonic() < deadline, "operations did not start"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)  # the whole process group, like slurmstepd
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, err
+    for job_id in ids:
+        failed = json.loads((two_jobs / "workspace" / job_id / "failed.json").read_text())
+        assert failed["reason"] == "killed by SIGTERM in scheduler job 78 (time limit or scancel)", failed
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the ``sleep`` processes below ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            comm = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if comm == "sleep" and _descends(int(fields[1]), pid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _descends(ppid: int, ancestor: int) -> bool:
+    for _ in range(10):
+        if ppid == ancestor:
+            return True
+        if ppid <= 1:
+            return False
+        try:
+            ppid = int(Path(f"/proc/{ppid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            return False
+    return False

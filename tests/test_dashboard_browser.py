@@ -14,11 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from project.rdf import RDF_N_BINS
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "benchmarks") not in sys.path:
     sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_dashboard import (  # noqa: E402
+    CG_METHODS,
     COUNT_RE,
     count_text,
     dashboard_server,
@@ -26,7 +29,9 @@ from bench_dashboard import (  # noqa: E402
     launch_chromium,
     make_catalogue,
     make_export,
+    source_lengths,
     wait_count,
+    wait_source_length,
 )
 
 N_JOBS = 60
@@ -49,11 +54,16 @@ def browser() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_space(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(export, catalogue) of a synthetic data space of N_JOBS jobs."""
     work = tmp_path_factory.mktemp("dash_browser")
     export = make_export(work, N_JOBS)
-    catalogue = make_catalogue(export, work)
-    with dashboard_server(export, catalogue) as url:
+    return export, make_catalogue(export, work)
+
+
+@pytest.fixture(scope="module")
+def served(served_space: tuple[Path, Path]) -> Iterator[str]:
+    with dashboard_server(*served_space) as url:
         yield url
 
 
@@ -85,6 +95,11 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path
     selection = page.get_by_text("Selected jobs (1):").first
     selection.wait_for()
     page.get_by_text(job_id).first.wait_for()
+    # its RDF reached the browser: one curve of len(r) points in the plot's data source
+    wait_source_length(page, "rdf_source", "xs", 1)
+    n_bins = page.evaluate("""() => { for (const d of Bokeh.documents) { const m = d.get_model_by_name('rdf_source');
+                                      if (m) return m.data.ys[0].length; } return -1; }""")
+    assert n_bins == RDF_N_BINS
     page.screenshot(path=str(tmp_path / "state_space.png"), full_page=True)
 
     # download the filtered jobs as CSV
@@ -105,13 +120,22 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path
     # model predictions: parity plots and the text line
     page.get_by_text("Model predictions", exact=True).first.click()
     page.get_by_text(re.compile(r"Predictions of run 1 \(train")).first.wait_for()
-    page.wait_for_timeout(500)
+    # the parity plots hold every job once, split by train/val/test (make_catalogue predicts every job)
+    names = [f"parity_{q}_{split}" for q in ("sigma", "epsilon") for split in ("train", "val", "test")]
+    page.wait_for_function("""(names) => names.every((n) => Bokeh.documents.some((d) => d.get_model_by_name(n)))""",
+                           arg=names)
+    lengths = source_lengths(page, names, "x")
+    assert sum(lengths[:3]) == N_JOBS and sum(lengths[3:]) == N_JOBS, lengths
+    page.wait_for_timeout(300)
     page.screenshot(path=str(tmp_path / "predictions.png"), full_page=True)
 
-    # runs and CG fits: AA vs CG overlay of the cg_fit run
+    # runs and CG fits: AA vs CG overlay of the cg_fit run (first system, both methods)
     page.get_by_text("Runs and CG fits", exact=True).first.click()
     page.get_by_text(re.compile(r"AA vs CG RDF of CG fit run 2")).first.wait_for()
     page.get_by_text("cg_fit").first.wait_for()
+    page.get_by_text(re.compile(r"Shown: .?ethane")).first.wait_for()
+    wait_source_length(page, "cg_source", "xs", len(CG_METHODS))
+    wait_source_length(page, "cg_aa_source", "g", RDF_N_BINS)
     page.wait_for_timeout(300)
     page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
     content = page.content()
@@ -120,17 +144,92 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path
     page.close()
 
 
-def test_missing_data_shows_message(browser, tmp_path: Path) -> None:  # noqa: ANN001
-    with dashboard_server(tmp_path / "absent.h5", tmp_path / "absent.sqlite") as url:
+@pytest.mark.parametrize("case", ["absent", "empty"])
+def test_missing_data_shows_message(browser, tmp_path: Path, case: str) -> None:  # noqa: ANN001
+    export = tmp_path / "dataset.h5"
+    expected = "No export found"
+    if case == "empty":
+        from project.export import export_dataset
+
+        export_dataset([], export)
+        expected = "contains no jobs yet"
+    with dashboard_server(export, tmp_path / "absent.sqlite") as url:
         errors: list[str] = []
         page = _page(browser, errors)
         page.goto(url)
-        page.get_by_text("No export found").first.wait_for()
+        page.get_by_text(expected).first.wait_for()
         page.get_by_text("Jobs matching filters: 0 of 0").first.wait_for()
         page.get_by_text("Model predictions", exact=True).first.click()
         page.get_by_text("No results catalogue").first.wait_for()
-        page.screenshot(path=str(tmp_path / "missing.png"), full_page=True)
+        page.get_by_text("Runs and CG fits", exact=True).first.click()
+        page.get_by_text("No runs or CG fits to show").first.wait_for()
+        page.screenshot(path=str(tmp_path / f"missing_{case}.png"), full_page=True)
         assert "Traceback" not in page.content()
         assert errors == [], errors
         page.close()
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+def _non_loopback_ipv4() -> str:
+    """This machine's outgoing IPv4 address (a UDP connect sends nothing)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError as exc:
+            pytest.fail(f"this test needs a network interface besides loopback: {exc}")
+
+
+def test_remote_browser_gets_notice_not_data(browser, served_space, tmp_path: Path) -> None:  # noqa: ANN001
+    """Bound to every interface, the app still shows its data only to browsers on this machine."""
+    ip = _non_loopback_ipv4()
+    assert not ip.startswith("127."), ip
+    with dashboard_server(*served_space, address="0.0.0.0", origins=("127.0.0.1", ip)) as url:
+        errors: list[str] = []
+        page = _page(browser, errors)
+        page.goto(url.replace("127.0.0.1", ip))
+        page.get_by_text("This dashboard serves its own machine only").first.wait_for()
+        assert "Jobs matching filters" not in page.content()
+        page.goto(url)  # from this machine: the data
+        wait_count(page, rf"Jobs matching filters: {N_JOBS} of {N_JOBS}")
+        assert errors == [], errors
+        page.close()
+
+
+def test_cli_serves_on_localhost_only(served_space: tuple[Path, Path]) -> None:
+    """``python -m project dashboard`` answers on 127.0.0.1 and listens on no other interface."""
+    import contextlib
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from bench_dashboard import free_port
+
+    port = free_port()
+    export, catalogue = served_space
+    proc = subprocess.Popen([sys.executable, "-m", "project", "dashboard", "--export", str(export), "--catalogue",
+                             str(catalogue), "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"python -m project dashboard exited with {proc.returncode}"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            assert time.monotonic() < deadline, "the dashboard did not listen within 60 s"
+            time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:
+            assert resp.status == 200 and b"bokeh" in resp.read().lower()
+        ip = _non_loopback_ipv4()
+        with pytest.raises(OSError), socket.create_connection((ip, port), timeout=2):
+            pass
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "benchmarks") not in sys.path:
     sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_dashboard import make_catalogue, make_export  # noqa: E402
+from bench_dashboard import CG_METHODS, CG_SYSTEMS, make_catalogue, make_export  # noqa: E402
 
 from project.dashboard import (  # noqa: E402
     MAX_OVERLAY,
@@ -128,14 +128,82 @@ def test_predictions_and_cg(dash: Dashboard) -> None:
     pred, text = dash.predictions()
     assert pred is not None and len(pred) == N_JOBS
     assert text.startswith("Predictions of run 1 (train") and "MAPE sigma" in text
-    assert {"err_sigma_pct", "err_epsilon_pct"} <= set(pred.columns)
+    # relative error definition: 100 (nn - true) / true, checked on one row by hand
+    row = pred.iloc[3]
+    assert row["err_sigma_pct"] == pytest.approx(100 * (row["nn_sigma"] - row["sigma"]) / row["sigma"], rel=1e-12)
     dash.split = "test"
     pred, _ = dash.predictions()
     assert set(pred["split"]) <= {"test"}
-    df, text = dash.cg_curves()
-    assert list(df.columns) == ["r_nm", "g_aa", "g_cg"] and "CG fit run 2" in text
+    overlays, images, text = dash.cg_curves()
+    assert [o.label for o in overlays] == list(CG_SYSTEMS) and images == {}
+    assert "AA vs CG RDF of CG fit run 2" in text
+    ethane = overlays[0]
+    assert list(ethane.cg) == list(CG_METHODS)
+    # write_cg_rdfs: AA = export row 0, CG of method m = AA * (1 + 0.03 (m + 1) sin(20 r))
+    np.testing.assert_allclose(ethane.g_aa, dash.dataset.g[0], rtol=1e-6)
+    np.testing.assert_allclose(ethane.g_aa_err, dash.dataset.g_err[0], rtol=1e-6)
+    r, g = ethane.cg["oneshot"]
+    np.testing.assert_allclose(g, dash.dataset.g[0] * (1 + 0.06 * np.sin(20 * r)), rtol=1e-5, atol=1e-7)
     runs = dash.runs_table()
     assert set(runs["kind"]) == {"train", "cg_fit"}
+
+
+def _cg_catalogue(folder: Path, artefacts: dict) -> Path:
+    from project.catalogue import Catalogue
+
+    cat = Catalogue(folder / "catalogue.sqlite")
+    cat.record("cg_fit", None, {"methods": ["ibi"]}, {"methanol__ibi__kl_divergence": 0.004}, artefacts)
+    return cat.path
+
+
+def test_cg_overlay_from_csv_and_view(space: tuple[Path, Path], tmp_path: Path) -> None:
+    """The ``rdf_csv__<label>`` convention: r_nm, g_aa, g_aa_err, g_cg__<method> columns."""
+    r = np.linspace(0.3, 1.5, 50)
+    g_aa = 1 + 0.5 * np.exp(-(r - 0.4)) * np.cos(12 * r)
+    table = pd.DataFrame({"r_nm": r, "g_aa": g_aa, "g_aa_err": np.full(50, 0.02), "g_cg__ibi": g_aa + 0.01,
+                          "g_cg__oneshot": g_aa - 0.03})
+    csv = tmp_path / "methanol_rdf.csv"
+    table.to_csv(csv, index=False)
+    dash = Dashboard(space[0], _cg_catalogue(tmp_path, {"rdf_csv__methanol": str(csv)}))
+    overlays, images, text = dash.cg_curves()
+    assert len(overlays) == 1 and overlays[0].label == "methanol" and images == {}
+    assert list(overlays[0].cg) == ["ibi", "oneshot"]
+    np.testing.assert_allclose(overlays[0].cg["oneshot"][1], g_aa - 0.03, rtol=1e-12)
+    assert "methanol" in text and "kl_divergence=0.004" in text
+    dash.view()
+    dash._ui["tabs"].active = 2  # builds the runs tab
+    ui = dash._ui
+    assert ui["cg_src"].data["method"] == ["ibi", "oneshot"]
+    np.testing.assert_allclose(ui["cg_aa_src"].data["hi"] - ui["cg_aa_src"].data["g"], 0.02, rtol=1e-12)
+    assert "oneshot" in ui["cg_curves_text"].object
+
+
+def test_cg_png_fallback_and_missing_files(space: tuple[Path, Path], tmp_path: Path) -> None:
+    """A record as project.cg.compare writes it (PNG plots, no arrays) shows the images; missing files are named."""
+    png = tmp_path / "rdf_ethanol.png"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.figure(figsize=(2, 2))
+    plt.savefig(png)
+    plt.close("all")
+    artefacts = {"csv": str(tmp_path / "comparison.csv"), "plot_ethanol": str(png),
+                 "rdf_aa__water": str(tmp_path / "gone.npz"), "rdf_cg__water__ibi": str(tmp_path / "gone2.npz")}
+    dash = Dashboard(space[0], _cg_catalogue(tmp_path, artefacts))
+    overlays, images, text = dash.cg_curves()
+    assert overlays == [] and images == {"ethanol": str(png)}
+    assert "its RDF plots are shown" in text and "gone.npz` is missing" in text
+    dash.view()
+    dash._ui["tabs"].active = 2
+    assert len(dash._ui["cg_images"].objects) == 1 and not dash._ui["cg_plot"].visible
+
+
+def test_cg_record_without_rdfs(space: tuple[Path, Path], tmp_path: Path) -> None:
+    dash = Dashboard(space[0], _cg_catalogue(tmp_path, {"markdown": str(tmp_path / "comparison.md")}))
+    overlays, images, text = dash.cg_curves()
+    assert overlays == [] and images == {} and "records no AA vs CG RDFs" in text
 
 
 def test_missing_export_and_catalogue_give_messages(tmp_path: Path) -> None:
@@ -145,7 +213,7 @@ def test_missing_export_and_catalogue_give_messages(tmp_path: Path) -> None:
     assert not (tmp_path / "none.sqlite").exists()  # the dashboard never creates a catalogue
     assert dash.count_text() == "Jobs matching filters: 0 of 0"
     assert dash.predictions()[0] is None and "No results catalogue" in dash.predictions()[1]
-    assert dash.cg_curves()[0] is None
+    assert dash.cg_curves()[:2] == ([], {})
     dash.select(["abc"])
     assert dash.selected == [] and "Unknown job id" in dash.message
     assert dash.selection_csv().startswith("job_id")
@@ -159,6 +227,17 @@ def test_corrupt_export_message(tmp_path: Path) -> None:
     assert "cannot be read" in dash.export_message
 
 
+def test_corrupt_catalogue_message(space: tuple[Path, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "catalogue.sqlite"
+    bad.write_bytes(b"this is not an SQLite database" * 100)
+    dash = Dashboard(space[0], bad)
+    assert "cannot be read" in dash.catalogue_message and dash.n_jobs == N_JOBS
+    assert dash.predictions()[0] is None and "cannot be read" in dash.predictions()[1]
+    dash.view()
+    dash._ui["tabs"].active = 1
+    dash._ui["tabs"].active = 2  # both tabs build, showing the message
+
+
 def test_catalogue_without_predictions(space: tuple[Path, Path], tmp_path: Path) -> None:
     from project.catalogue import Catalogue
 
@@ -167,7 +246,7 @@ def test_catalogue_without_predictions(space: tuple[Path, Path], tmp_path: Path)
     dash = Dashboard(space[0], cat.path)
     pred, text = dash.predictions()
     assert pred is None and "is missing" in text
-    assert "No coarse-graining fit" in dash.cg_curves()[1]
+    assert "No coarse-graining fit" in dash.cg_curves()[2]
 
 
 def test_export_cache_is_shared(space: tuple[Path, Path]) -> None:

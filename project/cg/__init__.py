@@ -9,6 +9,7 @@ Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the 
 * :mod:`project.cg.lj` - single-bead LJ CG simulations (``project.simulate.run_simulation``) with caching;
 * :mod:`project.cg.oneshot`, :mod:`project.cg.ibi`, :mod:`project.cg.relent`, :mod:`project.cg.simplex` -
   the one-shot inverse model and the three iterative baselines;
+* :mod:`project.cg.pipeline` - the steps on one molecule folder (AA RDF, methods, results);
 * :mod:`project.cg.compare` - the comparison table, overlay plots and catalogue record.
 
 Units: nm, ps, kJ/mol, K, amu, e, number density nm^-3. See docs/coarse_graining.md.

@@ -45,15 +45,16 @@ logger = logging.getLogger(__name__)
 
 #: mdrun checkpoint interval in minutes (env ``PROJECT_GMX_CHECKPOINT_MIN`` overrides).
 CHECKPOINT_MINUTES = 1.0
-#: Kill a run that is this many times slower than the rough speed estimate (env ``PROJECT_MD_SLOW_FACTOR``).
+#: Kill a run that needs this many times the CPU time of the rough speed estimate (env ``PROJECT_MD_SLOW_FACTOR``).
 SLOW_FACTOR = 25.0
-#: Grace period (s) before the speed watchdog applies (start-up, slow machines).
+#: CPU seconds allowed on top of the speed estimate (start-up, slow machines).
 GRACE_S = 60.0
-#: Kill a run whose md.log shows no new step for this long (s; env ``PROJECT_MD_STALL_S``), or for
-#: ``SLOW_FACTOR`` times the expected time of one log interval when that is longer. Generous on purpose: two
-#: multi-threaded mdrun processes sharing two cores slow each other down 20-30x (measured: 440 steps/s instead
-#: of 12,000), which a 30 s limit mistook for a blow-up. Real blow-ups show up earlier as huge log energies.
-STALL_S = 300.0
+#: Kill a run whose md.log shows no new step while mdrun used this much CPU time (s; env
+#: ``PROJECT_MD_STALL_S``; counted from the first logged step, start-up is covered by the overall limit), or
+#: ``SLOW_FACTOR`` times the expected CPU time of one log interval when that is longer. The limits count CPU
+#: seconds, not wall seconds: mdrun processes sharing oversubscribed cores slow each other down 20-30x in wall
+#: time (measured: 440 steps/s instead of 12,000), which wall-clock limits mistook for blow-ups.
+STALL_S = 60.0
 #: Verlet buffer tolerance in reduced units (epsilon / tau per particle). GROMACS' default 0.005 kJ/mol/ps
 #: with its automatic nstlist increase and dynamic pruning let hot, dilute systems (T* ~ 1.8, rho* ~ 0.3)
 #: blow up within a few hundred steps at dt = 0.004 tau (measured: KE 1e13 by step 600); 2e-4 epsilon/tau keeps
@@ -355,9 +356,11 @@ class GromacsEngine(Engine):
         start_off = log_path.stat().st_size if log_path.exists() else 0
         slow = float(os.environ.get("PROJECT_MD_SLOW_FACTOR", SLOW_FACTOR))
         rate = estimated_steps_per_s(p, threads)
-        deadline_s = GRACE_S + slow * nsteps / rate
+        # limits in CPU seconds of mdrun: a crawling blown-up run burns CPU without progress, while a healthy run
+        # on oversubscribed cores mostly waits (its wall time grows, its CPU time hardly)
+        deadline_cpu = GRACE_S + slow * threads * nsteps / rate
         nstlog = _mdp_value(d / f"{stage}.mdp", "nstlog", 100)
-        stall_s = max(float(os.environ.get("PROJECT_MD_STALL_S", STALL_S)), slow * nstlog / rate)
+        stall_cpu = max(float(os.environ.get("PROJECT_MD_STALL_S", STALL_S)), slow * threads * nstlog / rate)
         t_max = MAX_T_FACTOR * max(p.T, p.T_melt)
         u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
         t0 = time.monotonic()
@@ -366,11 +369,11 @@ class GromacsEngine(Engine):
             reason = None
             off = start_off
             buf = ""
-            last_step, t_progress = None, t0
+            last_step, cpu_progress = None, 0.0
             try:
                 while proc.poll() is None:
                     time.sleep(POLL_S)
-                    now = time.monotonic()
+                    cpu = _cpu_seconds(proc.pid, t0)
                     if log_path.exists():
                         with open(log_path, "rb") as fh:
                             fh.seek(off)
@@ -383,16 +386,16 @@ class GromacsEngine(Engine):
                             buf = buf[cut:]
                             reason = _check_blocks(blocks, u_max, t_max)
                             if step is not None and step != last_step:
-                                last_step, t_progress = step, now
-                    if reason is None and now - t_progress > stall_s:
+                                last_step, cpu_progress = step, cpu
+                    if reason is None and last_step is not None and cpu - cpu_progress > stall_cpu:
                         reason = (
-                            f"mdrun stage '{stage}' made no progress for {now - t_progress:.0f} s after step "
+                            f"mdrun stage '{stage}' made no progress for {cpu - cpu_progress:.0f} CPU s after step "
                             f"{last_step} (log every {nstlog} steps, expected ~{rate:.0f} steps/s)"
                         )
-                    if reason is None and now - t0 > deadline_s:
+                    if reason is None and cpu > deadline_cpu:
                         reason = (
-                            f"mdrun stage '{stage}' still running after {now - t0:.0f} s, more than "
-                            f"{slow:g}x the expected time for {nsteps} steps"
+                            f"mdrun stage '{stage}' used {cpu:.0f} CPU s, more than {slow:g}x the expected "
+                            f"CPU time for {nsteps} steps"
                         )
                     if reason is not None:
                         _kill(proc)
@@ -503,6 +506,15 @@ class GromacsEngine(Engine):
         return EngineResult(
             n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed
         )
+
+
+def _cpu_seconds(pid: int, t0: float) -> float:
+    """CPU time (user + system, s) used so far by process ``pid``; wall time since ``t0`` where /proc is absent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return time.monotonic() - t0
 
 
 def _mdp_value(path: Path, key: str, default: int) -> int:

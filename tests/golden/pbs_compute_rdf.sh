@@ -1,6 +1,6 @@
 #PBS -N Project/fc2ea0addd036bca558262dc05d068c4/compute_rdf/<OPHASH>
 #PBS -l mem=1GB
-#PBS -l walltime=00:15:00
+#PBS -l walltime=00:06:00
 #PBS -V
 #PBS -l nodes=1:ppn=1
 
@@ -9,15 +9,40 @@ set -u
 
 cd <DATASPACE>
 
-# Lennard-Jones data space: engine threads come from each operation's np directive (LJ_THREADS).
+# Lennard-Jones data space (docs/cluster.md): engine threads come from each operation's np directive.
 export LJ_DATASPACE=<DATASPACE>
 echo "flow bundle Project/fc2ea0addd036bca558262dc05d068c4/compute_rdf/<OPHASH> on $(hostname), scheduler job ${SLURM_JOB_ID:-${PBS_JOBID:-none}}, cores 1"
 
+# A crash or a kill by the scheduler leaves no failure marker: lj_failed writes failed.json into the job folder
+# (shown by `flow.py status`, cleared by `python -m project reset-failed`). On SIGTERM (time limit, scancel)
+# each operation is left to stop, recorded, and the script exits.
+lj_status=0
+lj_term=
+lj_pids=
+trap 'lj_term=1' TERM
+lj_failed() {  # lj_failed OPERATION JOB_FOLDER|- EXIT_STATUS
+    local job="${SLURM_JOB_ID:-${PBS_JOBID:-?}}" reason tmp
+    case "$3" in
+        143) reason="killed by SIGTERM in scheduler job $job (time limit or scancel)" ;;
+        137) reason="killed by SIGKILL in scheduler job $job (out of memory, or did not stop in time)" ;;
+        *) if [ "$3" -gt 128 ]; then reason="killed by signal $(($3 - 128)) in scheduler job $job"
+           else reason="exited with status $3 in scheduler job $job (see its output file)"; fi ;;
+    esac
+    echo "operation $1 failed: $reason" >&2
+    if [ "$2" != - ] && [ -d "$2" ] && [ ! -e "$2/failed.json" ]; then
+        tmp="$2/.failed.$$.json"
+        printf '{"operation": "%s", "reason": "%s", "time": "%s"}\n' "$1" "$reason" \
+            "$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" > "$tmp" && mv -f "$tmp" "$2/failed.json"
+    fi
+    lj_status=$3
+    if [ -n "$lj_term" ]; then exit "$3"; fi
+}
+
 # compute_rdf(fc2ea0addd036bca558262dc05d068c4)
 export LJ_THREADS=1
-<PYTHON> <REPO>/flow.py run -o compute_rdf -j fc2ea0addd036bca558262dc05d068c4
-# Eligible to run:
-# <PYTHON> <REPO>/flow.py exec compute_rdf fc2ea0addd036bca558262dc05d068c4
+<PYTHON> <REPO>/flow.py run -o compute_rdf -j fc2ea0addd036bca558262dc05d068c4 || lj_failed compute_rdf <DATASPACE>/workspace/fc2ea0addd036bca558262dc05d068c4 $?
+
+exit $lj_status
 
 
 # Submit command: qsub

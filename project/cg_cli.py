@@ -1,0 +1,174 @@
+"""``python -m project cg ...``: coarse-graining of CH4, F2 and CO liquids to single LJ beads (issue 6).
+
+The CG data space is a signac project, default ``<repo>/cg_space`` (env ``LJ_CG_DATASPACE``), with one job per
+molecule. The same steps run through ``flow_cg.py`` (signac-flow, local or SLURM); these commands call the same
+library functions in-process. Units: nm, ps, kJ/mol, K, amu, nm^-3.
+
+Commands::
+
+    python -m project cg init                       # create the three molecule jobs (idempotent)
+    python -m project cg topology CO --out DIR       # GROMACS topology + start configuration of a model
+    python -m project cg run [--molecule CO] [--method relent ...] [--model PATH]
+    python -m project cg compare [--out DIR]         # table (markdown, CSV), plots, catalogue record
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cg_dataspace(path: str | os.PathLike | None = None) -> Path:
+    """The CG data-space folder: ``path``, else ``$LJ_CG_DATASPACE``, else ``<repo>/cg_space``."""
+    return Path(path or os.environ.get("LJ_CG_DATASPACE") or REPO / "cg_space").resolve()
+
+
+def get_cg_project(path: str | os.PathLike | None = None, create: bool = False):
+    """Open (or create) the CG signac project."""
+    import signac
+
+    from project.errors import ProjectError
+
+    root = cg_dataspace(path)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+        return signac.init_project(str(root))
+    try:
+        return signac.get_project(str(root), search=False)
+    except LookupError as exc:
+        raise ProjectError(f"no CG data space at {root}; run `python -m project cg init` first") from exc
+
+
+def init_jobs(project, molecules: list[str], n_molecules: int = 500, t_prod_ps: float = 300.0) -> list:
+    """Create (idempotently) one job per molecule with the AA state point of :func:`project.cg.aa.statepoint`."""
+    from project.cg.aa import AAParams, statepoint
+
+    return [project.open_job(statepoint(AAParams(m, n_molecules=n_molecules, t_prod_ps=t_prod_ps))).init()
+            for m in molecules]
+
+
+def _jobs(project, molecules: list[str] | None):
+    jobs = sorted(project, key=lambda j: j.cached_statepoint["molecule"])
+    if molecules:
+        jobs = [j for j in jobs if j.cached_statepoint["molecule"] in molecules]
+    return jobs
+
+
+def _settings(args: argparse.Namespace):
+    from project.cg.lj import CGSettings
+
+    return CGSettings(N=args.n_beads, t_prod=args.t_prod, threads=args.threads)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    project = get_cg_project(args.cg_dataspace, create=True)
+    jobs = init_jobs(project, args.molecule or ["CH4", "F2", "CO"], args.n_molecules, args.aa_t_prod)
+    out = {"cg_dataspace": str(project.path), "jobs": {j.cached_statepoint["molecule"]: j.id for j in jobs}}
+    sys.stdout.write(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+def cmd_topology(args: argparse.Namespace) -> int:
+    from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
+
+    mol = get_molecule(args.name)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pos, box = start_configuration(mol, args.n_molecules, mol.rho_liquid, 1)
+    (out / f"{mol.name}.top").write_text(make_topology(mol, args.n_molecules))
+    (out / f"{mol.name}.gro").write_text(make_gro(mol, pos, box))
+    sys.stdout.write(f"wrote {out / (mol.name + '.top')} and {out / (mol.name + '.gro')} (box {box:.4f} nm)\n")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from project.cg.aa import params_from_statepoint, run_aa
+    from project.cg.pipeline import AA_RDF_NAME, METHODS, compute_aa_rdf, run_method
+    from project.errors import ProjectError
+
+    project = get_cg_project(args.cg_dataspace)
+    methods = args.method or list(METHODS)
+    failures = 0
+    for job in _jobs(project, args.molecule):
+        sp = dict(job.cached_statepoint)
+        run_aa(params_from_statepoint(sp), job.path, threads=args.threads)
+        if not job.isfile(AA_RDF_NAME):
+            compute_aa_rdf(job.path)
+        for method in methods:
+            try:
+                res = run_method(job.path, method, _settings(args), model_path=args.model)
+            except ProjectError as exc:
+                failures += 1
+                log.error("%s %s: %s", sp["molecule"], method, exc)
+                continue
+            sys.stdout.write(json.dumps({k: res.get(k) for k in (
+                "molecule", "method", "sigma", "epsilon", "total_deviation_nm", "kl_divergence", "n_simulations",
+                "wall_s", "converged")}) + "\n")
+    return 1 if failures else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from project.cg.compare import write_comparison
+    from project.provenance import code_version_string
+
+    project = get_cg_project(args.cg_dataspace)
+    out = Path(args.out) if args.out else Path(project.path) / "results"
+    cat = Path(args.catalogue) if args.catalogue else Path(project.path) / "results" / "catalogue.sqlite"
+    rep = write_comparison([j.path for j in _jobs(project, args.molecule)], out, None if args.no_catalogue else cat,
+                           code_version=code_version_string())
+    sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
+    sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
+    return 0
+
+
+def register_cg(sub) -> None:
+    """Add the ``cg`` sub-command (with its own sub-commands) to ``python -m project``."""
+    p = sub.add_parser("cg", help="coarse-grain CH4, F2, CO liquids to single LJ beads (see docs/coarse_graining.md)")
+    cg = p.add_subparsers(dest="cg_command", required=True)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--cg-dataspace", default=None,
+                       help="CG data space (signac project); default $LJ_CG_DATASPACE or <repo>/cg_space")
+        q.add_argument("--molecule", action="append", choices=("CH4", "F2", "CO"),
+                       help="restrict to this molecule (repeatable); default all")
+
+    q = cg.add_parser("init", help="create one job per molecule (idempotent)")
+    common(q)
+    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the AA box (default 500)")
+    q.add_argument("--aa-t-prod", type=float, default=300.0, help="AA production time in ps (default 300 ps)")
+    q.set_defaults(func=cmd_init)
+
+    q = cg.add_parser("topology", help="write the GROMACS topology (.top) and a start configuration (.gro)")
+    q.add_argument("name", choices=("CH4", "F2", "CO"), help="molecule")
+    q.add_argument("--out", required=True, help="output folder")
+    q.add_argument("--n-molecules", type=int, default=500, help="number of molecules (default 500)")
+    q.set_defaults(func=cmd_topology)
+
+    q = cg.add_parser("run", help="run the AA simulation, COM RDF and CG methods of the jobs (resumable)")
+    common(q)
+    q.add_argument("--method", action="append", choices=("oneshot", "ibi", "ibi_lj", "relent", "simplex"),
+                   help="method to run (repeatable, in order); default all")
+    q.add_argument("--model", default=None, help="inverse-model folder for oneshot (default: the shipped model)")
+    q.add_argument("--threads", type=int, default=None, help="MD threads per run (default: every core)")
+    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
+    q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")
+    q.set_defaults(func=cmd_run)
+
+    q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
+    common(q)
+    q.add_argument("--out", default=None, help="output folder (default <cg_dataspace>/results)")
+    q.add_argument("--catalogue", default=None,
+                   help="results catalogue, SQLite (default <cg_dataspace>/results/catalogue.sqlite)")
+    q.add_argument("--no-catalogue", action="store_true", help="do not record the comparison in the catalogue")
+    q.set_defaults(func=cmd_compare)
+
+
+__all__ = ["cg_dataspace", "get_cg_project", "init_jobs", "register_cg"]

@@ -1,0 +1,362 @@
+"""Coarse-graining (issue 6): metrics, topologies, COM RDF, relative-entropy gradient, IBI tables, one-shot, table.
+
+References: analytic integrals (metrics), the published model parameters in ../shared/reference/molecules.md
+(charges, site positions, quadrupoles, masses), GROMACS grompp (topologies), a brute-force numpy minimum-image
+COM g(r) (COM RDF), central finite differences (LJ parameter derivatives), and short real GROMACS LJ runs
+(relative-entropy gradient signs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from project.cg import metrics
+from project.cg.aa import AAParams, run_aa
+from project.cg.com_rdf import compute_com_rdf
+from project.cg.ibi import finish_table, ibi_update, initial_potential
+from project.cg.lj import CGSettings, run_lj
+from project.cg.molecules import E_NM2_TO_D_ANGSTROM, MOLECULES, get_molecule, make_topology, start_configuration
+from project.cg.relent import lj_parameter_derivatives, relent_gradient
+from project.errors import ProjectError, RDFError, StatePointError
+from project.units import KB
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+def _grid(r_max: float = 1.2, dr: float = 0.001) -> np.ndarray:
+    return (np.arange(round(r_max / dr)) + 0.5) * dr
+
+
+def test_metrics_identical_rdfs_are_zero():
+    r = _grid()
+    g = 1.0 + 0.5 * np.sin(10 * r) * np.exp(-r) + 0.5
+    assert metrics.total_deviation(r, g, g) == 0.0
+    assert abs(metrics.kl_divergence(r, g, g)) < 1e-14
+
+
+def test_total_deviation_of_known_functions():
+    r = _grid(1.0)
+    # |1 - (1 + 0.5)| over [0, 1] nm = 0.5 nm exactly
+    assert metrics.total_deviation(r, np.ones_like(r), np.full_like(r, 1.5)) == pytest.approx(0.5, rel=1e-12)
+    # integral_0^1 |0.3 sin(2 pi r)| dr = 0.3 * 2/pi (analytic); midpoint rule with 1000 bins
+    assert metrics.total_deviation(r, np.ones_like(r), 1 + 0.3 * np.sin(2 * np.pi * r)) == pytest.approx(
+        0.6 / np.pi, rel=1e-5)
+    # r_max restricts the range: |1 - 1.5| over [0, 0.5] nm
+    assert metrics.total_deviation(r, np.ones_like(r), np.full_like(r, 1.5), r_max=0.5) == pytest.approx(0.25,
+                                                                                                          rel=1e-3)
+
+
+def test_kl_divergence_analytic_step():
+    # g_ref = 1 on [0, R]; g = 2 on [0, R/2), 1 beyond. p ~ r^2 g. Analytic: KL = ln(9/8) - ln(2)/8 = 0.0311396
+    r = _grid(1.0, 0.0005)
+    g = np.where(r < 0.5, 2.0, 1.0)
+    expected = math.log(9 / 8) - math.log(2) / 8
+    assert metrics.kl_divergence(r, np.ones_like(r), g) == pytest.approx(expected, rel=1e-5)
+    # KL is not symmetric; the reverse direction, analytic: ln(8/9) + (2/9 ... ) evaluated below
+    p_cg_low = 2 * 0.5**3 / 3 / (9 / 8 / 3)  # probability of r < R/2 under p (= 2/9)
+    reverse = p_cg_low * math.log(2 / (9 / 8)) + (1 - p_cg_low) * math.log(1 / (9 / 8))
+    assert metrics.kl_divergence(r, g, np.ones_like(r)) == pytest.approx(reverse, rel=1e-5)
+
+
+def test_metrics_reject_bad_input():
+    r = _grid()
+    g = np.ones_like(r)
+    with pytest.raises(RDFError, match="shape"):
+        metrics.total_deviation(r, g, g[:-1])
+    with pytest.raises(RDFError, match="negative"):
+        metrics.kl_divergence(r, g, -g)
+    with pytest.raises(RDFError, match="uniformly"):
+        metrics.total_deviation(r**2, g, g)
+    with pytest.raises(RDFError, match="zero everywhere"):
+        metrics.kl_divergence(r, np.zeros_like(r), g)
+    with pytest.raises(RDFError, match="non-finite"):
+        metrics.total_deviation(r, g, np.full_like(r, np.nan))
+
+
+# ------------------------------------------------------------------------------------------------ topologies
+@pytest.mark.parametrize("name, mass", [("CH4", 16.043), ("F2", 37.996), ("CO", 28.010)])
+def test_topology_charge_and_mass(name, mass):
+    mol = get_molecule(name)
+    assert abs(mol.net_charge) < 1e-12
+    assert mol.mass == pytest.approx(mass, abs=1e-9)  # sum of the published site masses (molecules.md)
+
+
+@pytest.mark.parametrize("name", ["F2", "CO"])
+def test_quadrupole_of_charge_set_matches_published(name):
+    mol = get_molecule(name)
+    q = mol.quadrupole() * E_NM2_TO_D_ANGSTROM
+    assert q == pytest.approx(mol.quadrupole_published, rel=0.005)  # molecules.md: 0.8920 / 1.9170 D Angstrom
+    assert mol.n_sites == 3 and mol.sites[2].virtual and mol.sites[2].mass == 0.0
+
+
+def test_co_com_offset_uses_real_masses():
+    mol = get_molecule("CO")
+    pos = mol.positions()
+    # COM from C: L * m_O / (m_C + m_O) with L = 0.1111 nm
+    assert np.linalg.norm(pos[0]) == pytest.approx(0.1111 * 15.999 / 28.010, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(MOLECULES))
+def test_topology_passes_grompp(tmp_path, name):
+    mol = get_molecule(name)
+    n = 200
+    pos, box = start_configuration(mol, n, mol.rho_liquid, 3)
+    from project.cg.molecules import make_gro
+
+    (tmp_path / "topol.top").write_text(make_topology(mol, n))
+    (tmp_path / "conf.gro").write_text(make_gro(mol, pos, box))
+    (tmp_path / "em.mdp").write_text("integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\ncoulombtype = PME\n"
+                                     "rcoulomb = 0.7\nrvdw = 0.7\n")
+    out = subprocess.run(["gmx", "grompp", "-f", "em.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "em.tpr",
+                          "-maxwarn", "0"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    m = re.search(r"System has non-zero total charge", out.stderr)
+    assert m is None
+    assert f"{mol.name} liquid" in (tmp_path / "topol.top").read_text()
+
+
+def test_unknown_molecule_and_bad_params(tmp_path):
+    with pytest.raises(ProjectError, match="allowed: CH4, F2, CO"):
+        get_molecule("N2")
+    with pytest.raises(ProjectError, match="n_molecules"):
+        AAParams("CO", n_molecules=50).resolved()
+    with pytest.raises(ProjectError, match="t_prod_ps"):
+        run_aa(AAParams("CO", t_prod_ps=-1.0), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------------------------------------ COM RDF
+@pytest.fixture(scope="module")
+def tiny_co(tmp_path_factory):
+    d = tmp_path_factory.mktemp("co_aa")
+    params = AAParams("CO", n_molecules=100, t_equil_ps=6.0, t_prod_ps=2.0, t_sample_ps=0.2, rc_nm=0.7,
+                      melt_factor=1.5)
+    summary = run_aa(params, d, threads=1)
+    return d, summary
+
+
+def test_aa_run_products_and_temperature(tiny_co):
+    d, s = tiny_co
+    for f in ("aa.json", "aa_topology.tpr", "aa_traj.xtc", "aa_thermo.csv"):
+        assert (d / f).is_file()
+    assert s["n_frames"] == 11
+    assert s["T_mean_K"] == pytest.approx(81.64, rel=0.05)  # thermostat at the CO boiling point
+    assert s["box_nm"] == pytest.approx((100 / 17.054) ** (1 / 3), rel=1e-9)
+
+
+def test_com_rdf_matches_brute_force(tiny_co):
+    import MDAnalysis as mda
+
+    d, _ = tiny_co
+    res = compute_com_rdf(d / "aa_topology.tpr", d / "aa_traj.xtc", r_max=0.9, bin_width=0.01, n_blocks=2)
+    assert res.n_atoms == 100 and res.n_frames == 11
+    assert res.density_nm3 == pytest.approx(17.054, rel=1e-4)
+    u = mda.Universe(str(d / "aa_topology.tpr"), str(d / "aa_traj.xtc"))
+    mass = np.array([12.011, 15.999])
+    counts = np.zeros(90)
+    for ts in u.trajectory:
+        x = u.atoms.positions.reshape(100, 3, 3)[:, :2] / 10.0  # nm; C, O (virtual site dropped)
+        box = ts.dimensions[:3] / 10.0
+        dx = x[:, 1] - x[:, 0]
+        dx -= box * np.round(dx / box)
+        assert np.allclose(np.linalg.norm(dx, axis=1), 0.1111, atol=2e-3)  # rigid bond, made whole
+        com = x[:, 0] + dx * mass[1] / mass.sum()
+        diff = com[:, None, :] - com[None, :, :]
+        diff -= box * np.round(diff / box)
+        dist = np.linalg.norm(diff, axis=-1)[np.triu_indices(100, 1)]
+        counts += np.histogram(dist, bins=np.linspace(0, 0.9, 91))[0]
+    shell = 4 / 3 * np.pi * np.diff(np.linspace(0, 0.9, 91) ** 3)
+    g_ref = 2 * counts / len(u.trajectory) * (box.prod()) / (100 * 99 * shell)
+    assert np.max(np.abs(res.g - g_ref)) < 1e-3
+    assert res.g[:25].max() == 0.0  # no two CO centres closer than 0.25 nm
+    assert 0.35 < res.first_peak_r_nm < 0.45
+
+
+def test_com_rdf_bad_input(tiny_co, tmp_path):
+    d, _ = tiny_co
+    with pytest.raises(RDFError, match="does not exist"):
+        compute_com_rdf(tmp_path / "nope.tpr", d / "aa_traj.xtc")
+    with pytest.raises(RDFError, match="half-width"):
+        compute_com_rdf(d / "aa_topology.tpr", d / "aa_traj.xtc", r_max=1.2, n_blocks=2)
+
+
+# ------------------------------------------------------------------------------------------------ relative entropy
+def test_lj_parameter_derivatives_match_finite_differences():
+    from project.cg.lj import lj_potential
+
+    r = np.linspace(0.3, 1.0, 50)
+    s, e, h = 0.34, 1.0, 1e-6
+    d1, d2 = lj_parameter_derivatives(r, s, e)
+    fd_s = (lj_potential(r, s + h, e) - lj_potential(r, s - h, e)) / (2 * h)
+    fd_e = (lj_potential(r, s, e + h) - lj_potential(r, s, e - h)) / (2 * h)
+    assert np.allclose(d1[0], fd_s, rtol=1e-5, atol=1e-6)
+    assert np.allclose(d1[1], fd_e, rtol=1e-6, atol=1e-9)
+    fd_ss = (lj_parameter_derivatives(r, s + h, e)[0][0] - lj_parameter_derivatives(r, s - h, e)[0][0]) / (2 * h)
+    assert np.allclose(d2[0, 0], fd_ss, rtol=1e-4, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def lj_runs(tmp_path_factory):
+    """Short real GROMACS LJ runs: target (sigma 0.34 nm, T* 1.0), a replica, and perturbed sigma / epsilon."""
+    root = tmp_path_factory.mktemp("lj")
+    st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
+    T, rho, mass = 1.0 / KB, 0.8 / 0.34**3, 39.948
+    target = run_lj(0.34, 1.0, T, rho, mass, st, root)
+    replica = run_lj(0.34, 1.0, T, rho, mass, CGSettings(**{**st.__dict__, "seed": 2}), root)
+    small_sigma = run_lj(0.33, 1.0, T, rho, mass, st, root)
+    low_eps = run_lj(0.34, 0.8, T, rho, mass, st, root)
+    return {"target": target, "replica": replica, "small_sigma": small_sigma, "low_eps": low_eps, "T": T}
+
+
+def _grad(runs, key):
+    cg = runs[key]
+    sp = cg.statepoint
+    return relent_gradient(cg.rdf.r_nm, runs["target"].rdf.g, cg.rdf.g, sp["sigma"], sp["epsilon"], runs["T"],
+                           sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"])
+
+
+def test_relent_gradient_zero_at_target_and_signs(lj_runs):
+    g_target = _grad({**lj_runs, "x": lj_runs["target"]}, "x")
+    assert np.all(g_target == 0.0)  # identical RDFs: exactly zero
+    g_rep = _grad(lj_runs, "replica")
+    g_sig = _grad(lj_runs, "small_sigma")
+    g_eps = _grad(lj_runs, "low_eps")
+    # sigma too small -> S_rel decreases when sigma grows -> dS/dsigma < 0; epsilon too small -> dS/deps < 0
+    assert g_sig[0] < 0
+    assert g_eps[1] < 0
+    # a replica at the target parameters differs only by noise: its gradient is much smaller
+    assert abs(g_rep[0]) < 0.2 * abs(g_sig[0])
+    assert abs(g_rep[1]) < 0.2 * abs(g_eps[1])
+
+
+def test_run_lj_rejects_unphysical_state(tmp_path):
+    with pytest.raises(StatePointError, match="T"):
+        run_lj(0.34, 10.0, 50.0, 20.0, 39.9, CGSettings(), tmp_path)  # T* = 0.04
+    assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------------------------------ IBI tables
+def test_ibi_initial_potential_and_update():
+    r = (np.arange(240) + 0.5) * 0.005
+    T = 100.0
+    kT = KB * T
+    g = np.where(r < 0.3, 0.0, 1.0 + 0.5 * np.exp(-((r - 0.4) / 0.05) ** 2))
+    u0 = initial_potential(r, g, T, rc=0.9)
+    m = (r > 0.32) & (r < 0.7)
+    assert np.allclose(u0[m], -kT * np.log(g[m]) + kT * np.log(np.interp(0.9, r, g)), atol=1e-9)
+    assert np.all(u0[r >= 0.9] == 0.0)
+    assert np.all(np.diff(u0[r < 0.3]) < 0)  # repulsive core continuation
+    assert np.allclose(ibi_update(r, u0, g, g, T, 0.9), u0, atol=1e-12)  # converged: no change
+    u1 = ibi_update(r, u0, g * 1.1, g, T, 0.9, alpha=1.0)  # CG 10 % too structured everywhere -> U rises
+    assert np.all(u1[(r > 0.35) & (r < 0.75)] - u0[(r > 0.35) & (r < 0.75)] > 0)
+    with pytest.raises(ProjectError, match="fewer than 4"):
+        finish_table(r, np.zeros_like(r), np.zeros_like(r, bool), kT, 0.9)
+
+
+# ------------------------------------------------------------------------------------------------ one-shot
+def _linear_model(folder: Path, t_star: float, rho_star: float) -> Path:
+    """A valid model folder whose single linear member predicts a constant (T*, rho*)."""
+    from project.model.features import X_GRID
+
+    folder.mkdir(parents=True)
+    n = len(X_GRID)
+    meta = {"meta_version": 1, "n_members": 1, "activations": ["linear"], "x_grid": X_GRID.tolist(),
+            "input_scaler": {"mean": [0.0] * n, "std": [1.0] * n}, "target_scaler": {"mean": [0, 0], "std": [1, 1]},
+            "domain": {"T_star": [0.5, 5], "rho_star": [0.1, 1.0], "sigma": [0.1, 1], "epsilon": [0.01, 10]}}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    np.savez(folder / "weights.npz", m0_l0_W=np.zeros((n, 2), np.float32),
+             m0_l0_b=np.log([t_star, rho_star]).astype(np.float32))
+    return folder
+
+
+def test_oneshot_prediction_converts_reduced_state(tmp_path):
+    from project.cg.oneshot import predict_bead
+
+    model = _linear_model(tmp_path / "m", 0.8, 0.82)
+    r = (np.arange(240) + 0.5) * 0.005
+    g = np.where(r < 0.3, 0.0, 1.0)
+    T, rho = 81.64, 17.054
+    p = predict_bead(r, g, T, rho, model)
+    assert p["sigma"] == pytest.approx((0.82 / rho) ** (1 / 3), rel=1e-6)  # sigma = (rho*/rho)^(1/3)
+    assert p["epsilon"] == pytest.approx(KB * T / 0.8, rel=1e-6)  # epsilon = k_B T / T*
+    with pytest.raises(ProjectError, match="meta.json"):
+        predict_bead(r, g, T, rho, tmp_path / "missing")
+
+
+# ------------------------------------------------------------------------------------------------ pipeline / table
+def test_run_method_rejects_unknown_method(tmp_path):
+    from project.cg.pipeline import run_method
+
+    with pytest.raises(ProjectError, match="allowed: oneshot, ibi, ibi_lj, relent, simplex"):
+        run_method(tmp_path, "annealing")
+    with pytest.raises(ProjectError, match="AA run"):
+        run_method(tmp_path, "relent")
+
+
+def test_comparison_table_and_target_check(tmp_path):
+    from project.catalogue import Catalogue
+    from project.cg.compare import write_comparison
+    from project.rdf import RDFResult, save_rdf
+
+    r = (np.arange(240) + 0.5) * 0.005
+    g = np.where(r < 0.3, 0.0, 1.0)
+    job = tmp_path / "job"
+
+    def rdf(gg):
+        return RDFResult(r_nm=r, g=gg, g_err=np.zeros_like(r), bin_width_nm=0.005, r_max_nm=1.2, n_frames=1,
+                         n_atoms=500, n_blocks=1, start_frame=0, mean_volume_nm3=29.3, density_nm3=17.054)
+
+    save_rdf(rdf(g), job / "com_rdf.npz")
+    rows = {"oneshot": (0.105, 0.0105, 1), "relent": (0.100, 0.0100, 8), "simplex": (0.110, 0.0090, 30),
+            "ibi": (0.020, 0.0010, 12)}
+    for method, (dev, kl, nsim) in rows.items():
+        d = job / "cg" / method
+        save_rdf(rdf(g * 1.01), d / "rdf_cg.npz")
+        (d / "result.json").write_text(json.dumps({
+            "molecule": "CO", "method": method, "sigma": 0.36, "epsilon": 0.6, "T_star": 1.1, "rho_star": 0.8,
+            "total_deviation_nm": dev, "kl_divergence": kl, "n_simulations": nsim, "wall_s": 10.0 * nsim,
+            "converged": True}))
+    rep = write_comparison([job], tmp_path / "out", tmp_path / "cat.sqlite", code_version="test")
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert list(df.method) == ["ibi", "oneshot", "relent", "simplex"]
+    assert "total_deviation_nm" in df.columns and "wall_s" in df.columns
+    chk = rep["target_check"][0]
+    assert chk["oneshot_over_best_total_deviation_nm"] == pytest.approx(1.05)  # 0.105 / 0.100 (relent)
+    assert chk["oneshot_over_best_kl_divergence"] == pytest.approx(0.0105 / 0.0090)  # simplex has the best KL
+    assert chk["simulation_ratio"] == 8.0  # fewest iterative (relent, 8) / one-shot (1)
+    assert chk["target_met"] is False  # KL 17 % worse and only 8x fewer simulations
+    assert (tmp_path / "out" / "rdf_CO.png").stat().st_size > 1000
+    assert "| CO | oneshot |" in (tmp_path / "out" / "comparison.md").read_text()
+    run = Catalogue(tmp_path / "cat.sqlite").get(rep["catalogue_run_id"])
+    assert run.kind == "cg_fit" and run.metrics["CO__oneshot__n_simulations"] == 1
+
+
+def test_cli_topology_and_flow_status(tmp_path):
+    env = {"LJ_CG_DATASPACE": str(tmp_path / "space"), "SIGNAC_FLOW_ENVIRONMENT": "StandardEnvironment",
+           "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    import os
+
+    env = {**os.environ, **env}
+    out = subprocess.run([sys.executable, "-m", "project", "cg", "topology", "F2", "--out", str(tmp_path / "top"),
+                          "--n-molecules", "10"], cwd=REPO, capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "[ virtual_sites2 ]" in (tmp_path / "top" / "F2.top").read_text()
+    out = subprocess.run([sys.executable, "-m", "project", "cg", "init", "--molecule", "CO"], cwd=REPO,
+                         capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert set(json.loads(out.stdout)["jobs"]) == {"CO"}
+    out = subprocess.run([sys.executable, "flow_cg.py", "status", "--detailed"], cwd=REPO, capture_output=True,
+                         text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "aa_simulate" in out.stdout

@@ -1,0 +1,98 @@
+"""The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> compute_rdf ->
+aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a rerun repeats
+nothing. Engines and analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the 1.2 nm RDF range at rho* = 0.8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from project import units
+from project.dataspace import create_jobs, get_project, query
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _sp(T_star: float, rho_star: float, **extra) -> dict:
+    sigma, eps = 0.34, 0.99
+    sp = {"sigma": sigma, "epsilon": eps, "T": units.temperature_from_reduced(T_star, eps),
+          "rho": units.density_from_reduced(rho_star, sigma), "N": 400, "t_equil": 5.0, "t_prod": 20.0,
+          "t_sample": 0.5, "seed": 3}
+    sp.update(extra)
+    return sp
+
+
+def _flow(space: Path, *args: str) -> subprocess.CompletedProcess:
+    # the blown-up run crawls; a 5 CPU-s no-progress limit (default 300 s) stops it quickly
+    env = dict(os.environ, LJ_DATASPACE=str(space), SIGNAC_FLOW_ENVIRONMENT="StandardEnvironment",
+               PROJECT_MD_STALL_S="5")
+    return subprocess.run([sys.executable, str(REPO / "flow.py"), *args], env=env, capture_output=True, text=True,
+                          cwd=REPO, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    space = tmp_path_factory.mktemp("wf") / "space"
+    project = get_project(space, create=True)
+    good = [_sp(1.0, 0.8), _sp(2.0, 0.5)]
+    # dt = 0.01 tau (the schema's largest) at T* = 9.9, rho* = 1.1 blows up in GROMACS (it then crawls);
+    # the watchdog must stop it and mark only this job failed
+    bad = _sp(9.9, 1.1, dt=0.01, N=300)
+    assert create_jobs(project, [*good, bad]) == (3, 0)
+    first = _flow(space, "run")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return space, project, first
+
+
+def test_run_finishes_good_jobs_and_exports_them(ran):
+    space, project, _ = ran
+    df = query(project).set_index("job_id")
+    assert sorted(df["status"]) == ["done", "done", "failed"]
+    done = sorted(df.index[df["status"] == "done"])
+    with h5py.File(space / "export" / "dataset.h5", "r") as f:  # plain h5py, as an outside tool would
+        assert sorted(j.decode() for j in f["job_id"][()]) == done
+        g = f["g"][()]
+        assert f.attrs["schema_version"] == 1
+    # g(r) of a fluid tends to 1 at large r: the last 20 bins (0.96-1.2 nm, about 3 sigma) within 0.05
+    assert np.all(np.abs(g[:, -20:].mean(axis=1) - 1.0) < 0.05)
+
+
+def test_provenance_and_failure_reason(ran):
+    _, project, _ = ran
+    for job in project:
+        doc = job.document()
+        if job.isfile("rdf.npz"):
+            prov = doc["simulate"]["provenance"]
+            assert prov["engine"]["name"] == "gromacs" and prov["engine"]["version"].startswith("20")
+            assert {"commit", "dirty"} <= set(prov["code"]) and prov["seed"] == 3
+            assert prov["started"] <= prov["finished"]
+            assert "statepoint" in prov["input_hashes"]
+            assert "provenance" in doc["compute_rdf"]
+        else:
+            assert doc["status"] == "failed"
+            assert doc["failure"]["operation"] == "simulate" and "blew up" in doc["failure"]["reason"]
+            info = json.loads(Path(job.fn("failed.json")).read_text())
+            assert "blew up" in info["reason"]
+            assert not job.isfile("traj.xtc") and not job.isfile("simulate.json")
+
+
+def test_status_shows_failure_and_rerun_repeats_nothing(ran):
+    space, project, _ = ran
+    status = _flow(space, "status", "--detailed")
+    assert status.returncode == 0 and "failed in simulate: blew up" in status.stdout
+    mtimes = {p: p.stat().st_mtime_ns for p in Path(project.workspace).glob("*/*") if p.is_file()}
+    export = space / "export" / "dataset.h5"
+    export_mtime = export.stat().st_mtime_ns
+    again = _flow(space, "run")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Execute operation" not in again.stderr + again.stdout
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+    assert export.stat().st_mtime_ns == export_mtime
