@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo
+.PHONY: setup demo test lint bench clean-demo library model
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -16,12 +16,29 @@ demo: setup             ## the main job end to end on the embedded default desig
 test: setup             ## the test suite
 	$(PYTHON) -m pytest -q tests
 
+LIBRARY ?= $(CURDIR)/library_space
+SHIPPED_DATA := project/data/reference/lj_library.h5
+SHIPPED_MODEL := project/data/models/lj_inverse_v1
+
+library: setup          ## regenerate the shipped reference dataset (360 jobs; about an hour on 2 idle cores)
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init training
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init transfer
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) flow.py run
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project export --export $(SHIPPED_DATA)
+
+model: setup            ## retrain and evaluate the shipped model on the shipped dataset (recorded in the catalogue)
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project train --export $(SHIPPED_DATA) --out $(SHIPPED_MODEL)
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project evaluate --export $(SHIPPED_DATA) --model $(SHIPPED_MODEL)
+
 lint:
 	$(PYTHON) -m ruff check .
 
 bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_query.py
 	$(PYTHON) benchmarks/bench_export.py
+	$(PYTHON) benchmarks/bench_simulate.py
+	$(PYTHON) benchmarks/bench_model.py
+	$(PYTHON) benchmarks/bench_dashboard.py
 
 clean-demo:
 	rm -rf $(DATASPACE)

@@ -812,11 +812,16 @@ class Dashboard(param.Parameterized):
                      tools="pan,wheel_zoom,box_zoom,tap,reset", active_scroll="wheel_zoom",
                      x_axis_label=AXES[self.x_axis], y_axis_label=AXES[self.y_axis],
                      title="State-space map (click a point to select a job)")
-        fig.scatter("x", "y", source=src, view=view, size=3, alpha=0.5, color="#1f77b4",
-                    selection_color="#d62728", selection_alpha=1.0, nonselection_alpha=0.5)
+        # No marker outlines: stroking 40,000 canvas markers costs as much as filling them.
+        style = {"fill_color": "#1f77b4", "fill_alpha": 0.5, "line_color": None}
+        fig.scatter("x", "y", source=src, view=view, size=4, **style, **{f"selection_{k}": v for k, v in style.items()},
+                    **{f"nonselection_{k}": v for k, v in style.items()})
+        # The selected jobs: larger outlined markers on top.
+        sel_src = ColumnDataSource({"x": [], "y": [], "color": []}, name="map_selected")
+        fig.scatter("x", "y", source=sel_src, size=10, fill_color="color", line_color="black", line_width=1.5)
         fig.select_one(TapTool).behavior = "select"
         src.selected.on_change("indices", self._on_tap)
-        self._ui.update(src=src, view=view, map=fig)
+        self._ui.update(src=src, view=view, map=fig, sel_src=sel_src)
 
         rdf = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
                      title="RDF of the selected jobs (band: g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
@@ -909,6 +914,13 @@ class Dashboard(param.Parameterized):
         fig = self._ui["map"]
         fig.xaxis.axis_label = AXES[self.x_axis]
         fig.yaxis.axis_label = AXES[self.y_axis]
+        self._draw_selected_points()
+
+    def _draw_selected_points(self) -> None:
+        """Mark the selected jobs on the map in their RDF colours."""
+        rows = [self.dataset.row(j) for j in self.selected]
+        self._ui["sel_src"].data = {"x": self._columns[self.x_axis][rows], "y": self._columns[self.y_axis][rows],
+                                    "color": [PALETTE[i % len(PALETTE)] for i in range(len(rows))]}
 
     def _on_tap(self, _attr: str, _old: list[int], new: list[int]) -> None:
         if self._syncing:
@@ -937,6 +949,7 @@ class Dashboard(param.Parameterized):
             "color": [PALETTE[i % len(PALETTE)] for i in range(len(curves))],
         }
         self._ui["selection"].object = self.selection_text()
+        self._draw_selected_points()
         rows = [self.dataset.row(j) for j in self.selected]
         self._syncing = True
         try:
@@ -974,7 +987,7 @@ class Dashboard(param.Parameterized):
             f.line("x", "y", source=srcs[f"parity_{q}_line"], line_color="black", line_dash="dashed")
             for split, c in SPLIT_COLOURS.items():
                 s = ColumnDataSource({"x": [], "y": []}, name=f"parity_{q}_{split}")
-                f.scatter("x", "y", source=s, size=3, alpha=0.5, color=c, legend_label=split)
+                f.scatter("x", "y", source=s, size=3, fill_alpha=0.5, fill_color=c, line_color=None, legend_label=split)
                 srcs[f"parity_{q}_{split}"] = s
             f.legend.location = "top_left"
             figs[q] = f
@@ -989,7 +1002,7 @@ class Dashboard(param.Parameterized):
                    title="Error against state", tools="pan,wheel_zoom,box_zoom,reset")
         for q, c in (("sigma", "#1f77b4"), ("epsilon", "#d62728")):
             s = ColumnDataSource({"x": [], "y": []})
-            e.scatter("x", "y", source=s, size=3, alpha=0.4, color=c, legend_label=q)
+            e.scatter("x", "y", source=s, size=3, fill_alpha=0.4, fill_color=c, line_color=None, legend_label=q)
             srcs[f"err_{q}"] = s
         self._ui.update(pred_srcs=srcs, err_fig=e)
         self.param.watch(self._on_predictions, ["prediction_run", "split", "error_axis", "predictions_filtered"])

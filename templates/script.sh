@@ -6,6 +6,8 @@ It extends the scheduler's base template (`base_script`: slurm.sh, pbs.sh, base_
   asks for one node, one task and np cores (sum of np with --parallel, max without), memory and wall time from
   the directives (flow sums memory and takes the longest wall time with --parallel, sums wall times without), and
   GPUs (`ngpu`, max over the bundle: the operations of a parallel bundle share them);
+- output: SLURM writes the job's output to <data space>/slurm-<id>.out wherever you submit from (unless
+  --job-output says otherwise);
 - environment: LJ_DATASPACE is pinned to the data space the script was made for; LJ_THREADS is exported from
   each operation's `np` so the MD engine uses exactly the cores allocated to it; an operation with ngpu > 0 runs
   OpenMM on CUDA unless LJ_ENGINE / PROJECT_OPENMM_PLATFORM say otherwise (set LJ_ENGINE=gromacs for a GPU build
@@ -25,6 +27,9 @@ It extends the scheduler's base template (`base_script`: slurm.sh, pbs.sh, base_
 #SBATCH --cpus-per-task={{ resources.ncpu_tasks }}
         {% if ngpu_bundle %}
 #SBATCH --gres=gpu:{{ ngpu_bundle }}
+        {% endif %}
+        {% if not job_output %}
+#SBATCH --output={{ (project.path ~ '/slurm-%j.out')|quote_argument }}
         {% endif %}
     {% elif scheduler == "PBSScheduler" %}
 #PBS -l nodes=1:ppn={{ resources.ncpu_tasks }}{{ (':gpus=%d'|format(ngpu_bundle)) if ngpu_bundle else '' }}

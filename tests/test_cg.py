@@ -238,6 +238,22 @@ def test_relent_gradient_zero_at_target_and_signs(lj_runs):
     assert abs(g_rep[1]) < 0.2 * abs(g_eps[1])
 
 
+def test_relent_damping_limits_step_and_reduced_temperature():
+    from project.cg.relent import MAX_T_STAR, MIN_T_STAR, damp, newton_step
+
+    T = 100.0
+    step = damp(np.array([0.1, 0.0]), 0.34, 0.5, T)  # 29 % in sigma -> scaled to the 3 % trust region
+    assert step[0] == pytest.approx(0.03 * 0.34, rel=1e-12)
+    assert 0.09 + damp(np.array([0.0, -0.05]), 0.34, 0.09, T)[1] == pytest.approx(KB * T / MAX_T_STAR, rel=1e-12)
+    assert 1.1 + damp(np.array([0.0, 1.0]), 0.34, 1.1, T)[1] <= KB * T / MIN_T_STAR + 1e-12
+    # positive-definite Hessian: exact Newton step -H^-1 g; indefinite: gradient step scaled by |diag H|
+    h = np.array([[4.0, 1.0], [1.0, 2.0]])
+    s, kind = newton_step(np.array([1.0, 1.0]), h, 0.34, 1.0)
+    assert kind == "newton" and np.allclose(h @ s, [-1.0, -1.0])
+    s, kind = newton_step(np.array([1.0, 1.0]), np.array([[1.0, 3.0], [3.0, 1.0]]), 0.34, 1.0)
+    assert kind == "gradient" and np.allclose(s, [-1.0, -1.0])
+
+
 def test_run_lj_rejects_unphysical_state(tmp_path):
     with pytest.raises(StatePointError, match="T"):
         run_lj(0.34, 10.0, 50.0, 20.0, 39.9, CGSettings(), tmp_path)  # T* = 0.04

@@ -214,6 +214,7 @@ def test_rendered_script_semantics(case: str, dataspace: Path, stub_bin: Path) -
             assert re.search(r"^#SBATCH -t \d+:\d\d:\d\d$", script, re.M)
             assert re.search(r"^#SBATCH --mem=\d+[MG]$", script, re.M)
             assert ("#SBATCH --gres=gpu:1\n" in script) == gpu
+            assert f"#SBATCH --output={dataspace}/slurm-%j.out\n" in script
         else:
             assert re.search(rf"^#PBS -l nodes=1:ppn={cores}$", script, re.M)
             assert re.search(r"^#PBS -l walltime=\d+:\d\d:\d\d$", script, re.M)

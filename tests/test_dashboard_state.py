@@ -117,11 +117,13 @@ def test_view_widgets_follow_state(dash: Dashboard) -> None:
     ui["job_input"].value = job
     assert dash.selected == [job] and job in ui["selection"].object
     assert list(ui["src"].selected.indices) == [4]
+    np.testing.assert_allclose(ui["sel_src"].data["x"], [tab["T_star"].iloc[4]], rtol=1e-12)
     assert len(ui["rdf_src"].data["xs"]) == 1
     ui["src"].selected.indices = [7]  # a tap on the map
     assert dash.selected == [str(dash.dataset.job_ids[7])]
     dash.x_axis = "sigma"
     np.testing.assert_allclose(ui["src"].data["x"], tab["sigma"])
+    np.testing.assert_allclose(ui["sel_src"].data["x"], [tab["sigma"].iloc[7]], rtol=1e-12)
 
 
 def test_predictions_and_cg(dash: Dashboard) -> None:
@@ -293,3 +295,26 @@ def test_dashboard_subcommand_parses() -> None:
     register_dashboard(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["dashboard", "--dataspace", "/tmp/x", "--port", "0"])
     assert args.func is cmd_dashboard and args.port == 0 and args.address == "127.0.0.1"
+
+
+def test_cg_run_switch_updates_overlay(space: tuple[Path, Path], tmp_path: Path) -> None:
+    """Two cg_fit records: the newest is shown first; choosing the other one redraws its RDFs."""
+    from project.catalogue import Catalogue
+
+    r = np.linspace(0.3, 1.5, 30)
+    cat = Catalogue(tmp_path / "catalogue.sqlite")
+    for k, label in ((1, "argon"), (2, "krypton")):
+        path = tmp_path / f"{label}.csv"
+        pd.DataFrame({"r_nm": r, "g_aa": np.full(30, float(k)), "g_cg": np.full(30, k + 0.1)}).to_csv(path, index=False)
+        cat.record("cg_fit", None, {}, {}, {f"rdf_csv__{label}": str(path)})
+    dash = Dashboard(space[0], cat.path)
+    assert dash.cg_run == 2
+    dash.view()
+    dash._ui["tabs"].active = 2
+    ui = dash._ui
+    assert ui["cg_system"].value == "krypton"
+    np.testing.assert_allclose(ui["cg_aa_src"].data["g"], 2.0)
+    np.testing.assert_allclose(ui["cg_src"].data["ys"][0], 2.1)
+    dash.cg_run = 1
+    assert ui["cg_system"].value == "argon" and "CG fit run 1" in ui["cg_text"].object
+    np.testing.assert_allclose(ui["cg_aa_src"].data["g"], 1.0)

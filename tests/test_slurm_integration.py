@@ -79,8 +79,9 @@ def _env(slurm: LocalSlurm, dataspace: Path) -> dict[str, str]:
 
 
 def flow(slurm: LocalSlurm, dataspace: Path, *args: str, timeout: float = 300) -> str:
-    """Run ``python flow.py ARGS`` against the cluster; return stdout + stderr (assert it succeeded)."""
-    res = subprocess.run([sys.executable, str(REPO / "flow.py"), *args], cwd=dataspace, env=_env(slurm, dataspace),
+    """Run ``python flow.py ARGS`` against the cluster from outside the data space; return stdout + stderr."""
+    res = subprocess.run([sys.executable, str(REPO / "flow.py"), *args], cwd=dataspace.parent,
+                         env=_env(slurm, dataspace),
                          capture_output=True, text=True, timeout=timeout)
     out = res.stdout + res.stderr
     assert res.returncode == 0, f"flow.py {' '.join(args)} failed ({res.returncode}):\n{out}\n{_logs(dataspace)}"
@@ -102,6 +103,7 @@ def reset_failed(dataspace: Path) -> str:
 
 
 def _logs(dataspace: Path) -> str:
+    """The scheduler output files, which the script puts into the data space wherever one submits from."""
     return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
                      for p in sorted(dataspace.glob("slurm-*.out")))
 

@@ -1,6 +1,7 @@
 """The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> compute_rdf ->
 aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a rerun repeats
-nothing. Engines and analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the 1.2 nm RDF range at rho* = 0.8).
+nothing. Engines and analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the
+smallest whose box holds the 1.2 nm RDF range at rho* = 0.8).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ whose first term is the same RDF integral with d2u/dlambda_i dlambda_j and whose
 the per-frame sums of du/dlambda over the pairs of the CG trajectory. Each iteration runs one CG simulation at the
 current lambda and takes a damped Newton step ``-H^-1 grad``: the step is scaled so that sigma changes by at most
 :data:`MAX_REL_STEP_SIGMA` and epsilon by at most :data:`MAX_REL_STEP_EPS` (relative), and epsilon is kept at
-T* >= :data:`MIN_T_STAR`; if H is not positive definite a gradient step with the diagonal of H is used instead.
+:data:`MIN_T_STAR` <= T* <= :data:`MAX_T_STAR`; if H is not positive definite a gradient step with the diagonal of
+H is used instead.
 
 Convergence: the proposed (undamped) Newton step changes sigma by less than ``sigma_tol`` (default 0.2 %) and
 epsilon by less than ``eps_tol`` (default 2 %); the parameters of the last simulated iterate are the result.
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 MAX_REL_STEP_SIGMA = 0.03
 MAX_REL_STEP_EPS = 0.25
 MIN_T_STAR = 0.72
+#: Upper limit of T* kept by the steps (the state-point schema allows T* <= 10).
+MAX_T_STAR = 9.5
 
 
 def lj_parameter_derivatives(r: np.ndarray, sigma: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,13 +157,12 @@ def newton_step(grad: np.ndarray, hess: np.ndarray, sigma: float, epsilon: float
 
 
 def damp(step: np.ndarray, sigma: float, epsilon: float, T: float) -> np.ndarray:
-    """Scale a step to the trust region (relative limits on sigma and epsilon) and keep T* >= MIN_T_STAR."""
+    """Scale a step to the trust region (relative limits on sigma and epsilon); keep MIN_T_STAR <= T* <= MAX_T_STAR."""
     scale = max(abs(step[0]) / (MAX_REL_STEP_SIGMA * sigma), abs(step[1]) / (MAX_REL_STEP_EPS * epsilon), 1.0)
     step = step / scale
-    eps_max = KB * T / MIN_T_STAR
-    if epsilon + step[1] > eps_max:
-        step = np.array([step[0], eps_max - epsilon])
-    return step
+    eps_max, eps_min = KB * T / MIN_T_STAR, KB * T / MAX_T_STAR
+    new_eps = min(max(epsilon + step[1], eps_min), eps_max)
+    return np.array([step[0], new_eps - epsilon])
 
 
 def run_relent(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: float, start: tuple[float, float],

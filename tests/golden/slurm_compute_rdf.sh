@@ -5,6 +5,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
+#SBATCH --output=<DATASPACE>/slurm-%j.out
 
 set -e
 set -u
