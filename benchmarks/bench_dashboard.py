@@ -4,14 +4,17 @@ Builds (or reuses, ``--workdir``) a synthetic data space through the real code p
 ``rdf.npz`` / ``simulate.json`` (:func:`bench_export.make_jobs`), the HDF5 export (:func:`project.export.
 export_dataset`), and a results catalogue with one ``train`` run (synthetic ``predictions.csv``) and one
 ``cg_fit`` run (AA and CG ``rdf.npz`` files). Then serves ``dashboards/app.py`` with ``panel serve`` on 127.0.0.1
-(free port) and drives headless Chromium with Playwright:
+(free port) and drives headless Chromium with Playwright.
 
-1. first render: from ``page.goto`` until the count pane reads ``Jobs matching filters: N of N`` and the
-   state-space map has drawn its N points (target < 3 s); measured on a fresh page per repeat after one warm-up
-   page (the first page, browser cache cold, is reported separately). The jobs table is built once the page
-   has rendered; the time until its first row shows is reported too (no target);
-2. filter update: drag the lower handle of the T* slider, from mouse release until the count text changes and
-   the map's index filter in the browser holds the new count (target < 1 s).
+Both times are taken on the page's own clock (``performance.now()``, by a probe installed before the page's
+scripts), so the Python side of Playwright does not add to them:
+
+1. first render: from navigation start (``page.goto``) until the count pane shows ``Jobs matching filters: N of
+   N`` and the state-space map is drawn (idle) with N points in its index filter (target < 3 s); a fresh page per
+   repeat after one warm-up page (the first page, browser cache cold, is reported separately). The jobs table
+   is built once the page has rendered; when its first row shows is reported too (no target);
+2. filter update: drag the lower handle of the T* slider; from the mouse release until the count text changes
+   and the map's index filter in the browser holds the new count, drawn (target < 1 s).
 
 Figures are printed (s, median and max of ``--repeat`` runs). Chromium: ``/usr/bin/chromium`` (override with
 ``$CHROMIUM``).
@@ -256,34 +259,54 @@ def drag_slider_handle(page, label: str, fraction: float, handle: int = 0) -> No
     page.mouse.up()
 
 
-#: JavaScript predicate: the state-space map's scatter has drawn (its glyph view holds the data, the canvas has size).
-_MAP_DRAWN = """() => {
-  if (!window.Bokeh || !Bokeh.index || !Bokeh.index.find_one) return false;
-  for (const doc of Bokeh.documents) {
+#: In-page probe (installed before the page's scripts): ``window.__bench_state()`` returns the count text shown in
+#: the page and the number of map points in the browser's index filter, once the count pane is rendered and the
+#: state-space map is drawn and idle (else null). It records, on the page's own clock (ms since navigation start):
+#: ``first`` when the count reads "N of N" with N points in the map, and ``filter`` from the mouse release on a
+#: slider until the count text changed and the map holds that many points.
+_PROBE = r"""
+(() => {
+  const RE = /Jobs matching filters: (\d+) of (\d+)/;
+  const bench = window.__bench = {first: null, up: null, filter: null, before: null};
+  let count = null;
+  const state = () => {
+    if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length || !Bokeh.index || !Bokeh.index.find_one)
+      return null;
+    const doc = Bokeh.documents[0];
+    if (!count) count = [...doc.all_models].find((m) => typeof m.text === 'string' && RE.test(m.text)) || null;
     const fig = doc.get_model_by_name('state_map');
-    const view = fig ? Bokeh.index.find_one(fig) : null;
-    if (view && view.canvas_view && view.canvas_view.bbox.width > 0 && view.is_idle) return true;
-  }
-  return false;
-}"""
-
-
-#: JavaScript predicate: the map's index filter in the browser holds ``n`` points and the map is drawn.
-_MAP_FILTERED = """(n) => {
-  for (const doc of Bokeh.documents) {
-    const fig = doc.get_model_by_name('state_map');
-    if (!fig) continue;
-    const ok = fig.renderers.some((r) => r.view && r.view.filter && r.view.filter.indices
-                                         && r.view.filter.indices.length === n);
-    const view = Bokeh.index.find_one(fig);
-    if (ok && view && view.is_idle) return true;
-  }
-  return false;
-}"""
+    if (!count || !fig) return null;
+    const cv = Bokeh.index.find_one(count), fv = Bokeh.index.find_one(fig);
+    if (!cv || !cv.container || !fv || !fv.is_idle || !fv.canvas_view || fv.canvas_view.bbox.width <= 0) return null;
+    const m = (cv.container.textContent || '').match(RE);
+    if (!m) return null;
+    const r = fig.renderers.find((x) => x.view && x.view.filter && x.view.filter.indices);
+    return {text: m[0], shown: +m[1], total: +m[2], in_map: r ? r.view.filter.indices.length : -1};
+  };
+  window.__bench_state = state;
+  const first = () => {
+    const st = state();
+    if (st && st.shown === st.total && st.in_map === st.total) bench.first = performance.now();
+    else setTimeout(first, 5);
+  };
+  first();
+  const updated = () => {
+    const st = state();
+    if (st && st.text !== bench.before && st.in_map === st.shown) bench.filter = performance.now() - bench.up;
+    else setTimeout(updated, 5);
+  };
+  document.addEventListener('pointerdown', () => { const st = state(); bench.before = st ? st.text : null; }, true);
+  document.addEventListener('pointerup', () => {
+    if (bench.before === null || bench.up !== null) return;
+    bench.up = performance.now();
+    updated();
+  }, true);
+})();
+"""
 
 
 def measure(url: str, n: int, repeat: int) -> dict:
-    """Time first render and filter updates in headless Chromium; return the figures (s)."""
+    """Time first render and filter updates in headless Chromium on the page's clock; return the figures (s)."""
     from playwright.sync_api import sync_playwright
 
     out: dict = {"first_render_s": [], "filter_update_s": [], "table_ready_s": []}
@@ -292,39 +315,23 @@ def measure(url: str, n: int, repeat: int) -> dict:
         try:
             for k in range(repeat + 1):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
+                page.add_init_script(_PROBE)
                 page.goto(url)
-                wait_count(page, rf"Jobs matching filters: {n} of {n}", timeout_ms=60_000)
-                page.wait_for_function(_MAP_DRAWN, timeout=60_000, polling=20)
-                t_render = time.perf_counter() - t0
+                page.wait_for_function("() => window.__bench && window.__bench.first !== null", timeout=60_000)
+                t_render = page.evaluate("window.__bench.first") / 1000
                 page.locator(".tabulator-row").first.wait_for(state="visible", timeout=60_000)
-                t_table = time.perf_counter() - t0
+                t_table = page.evaluate("performance.now()") / 1000
                 if k == 0:
                     out["first_page_s"] = t_render  # browser cache cold
                 else:
                     out["first_render_s"].append(t_render)
                     out["table_ready_s"].append(t_table)
-                before = count_text(page)
                 drag_slider_handle(page, "T*", 0.3 + 0.05 * k)
-                t0 = time.perf_counter()
-                page.wait_for_function(
-                    """([before]) => {
-                        const walk = (root) => {
-                          for (const el of root.querySelectorAll('*')) {
-                            if (el.shadowRoot) { const t = walk(el.shadowRoot); if (t) return t; }
-                          }
-                          const m = (root.textContent || '').match(/Jobs matching filters: \\d+ of \\d+/);
-                          return m ? m[0] : null;
-                        };
-                        const t = walk(document);
-                        return t !== null && t !== before;
-                    }""",
-                    arg=[before], timeout=30_000, polling=20,
-                )
-                m = int(COUNT_RE.search(count_text(page)).group(1))
-                page.wait_for_function(_MAP_FILTERED, arg=m, timeout=30_000, polling=20)
-                out["filter_update_s"].append(time.perf_counter() - t0)
-                out.setdefault("after_filter", count_text(page))
+                page.wait_for_function("() => window.__bench.filter !== null", timeout=30_000)
+                out["filter_update_s"].append(page.evaluate("window.__bench.filter") / 1000)
+                st = page.evaluate("window.__bench_state()")
+                assert st["shown"] < n and st["in_map"] == st["shown"], st
+                out.setdefault("after_filter", st["text"])
                 page.close()
         finally:
             browser.close()

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import os
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,28 +135,55 @@ def load_export(path: str | os.PathLike) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _load_runs(path: str, key: tuple) -> pd.DataFrame:
-    from project.catalogue import Catalogue
-
-    return Catalogue(path).list()
+    # Read-only: opening it with project.catalogue.Catalogue would write (schema, pragmas) into a file that
+    # training runs own. Same frame as Catalogue.list(): index run_id, JSON columns decoded, oldest first.
+    try:
+        con = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=10.0)
+    except sqlite3.Error as exc:
+        raise OSError(f"cannot open {path}: {exc}") from exc
+    try:
+        con.row_factory = sqlite3.Row
+        rows = con.execute("SELECT * FROM runs ORDER BY created, run_id").fetchall()
+    except sqlite3.Error as exc:
+        raise OSError(f"{path} is not a results catalogue: {exc}") from exc
+    finally:
+        con.close()
+    cols = ["created", "kind", "dataset_checksum", "code_version", "note", "settings", "metrics", "artefacts"]
+    records = []
+    for row in rows:
+        rec = {"run_id": int(row["run_id"])}
+        for c in cols:
+            value = row[c] if c in row.keys() else None
+            if c in ("settings", "metrics", "artefacts"):
+                try:
+                    value = json.loads(value) if value else {}
+                except ValueError:
+                    value = {}
+            rec[c] = value
+        records.append(rec)
+    return pd.DataFrame.from_records(records, columns=["run_id", *cols]).set_index("run_id")
 
 
 def load_runs(path: str | os.PathLike) -> pd.DataFrame:
-    """List all runs of the results catalogue, cached on the database (and WAL) file size and mtime.
+    """List all runs of the results catalogue (read-only), cached on the database (and WAL) file size and mtime.
 
     Parameters
     ----------
     path : path
-        The SQLite catalogue. It is not created when absent.
+        The SQLite catalogue (:mod:`project.catalogue`). It is opened read-only, never created or changed.
 
     Returns
     -------
     pandas.DataFrame
-        :meth:`project.catalogue.Catalogue.list` of all runs (index ``run_id``).
+        Index ``run_id``; columns ``created``, ``kind``, ``dataset_checksum``, ``code_version``, ``note`` and
+        ``settings`` / ``metrics`` / ``artefacts`` (dicts), as :meth:`project.catalogue.Catalogue.list`.
 
     Raises
     ------
     FileNotFoundError
         No catalogue at ``path``.
+    OSError
+        Not a readable catalogue.
     """
     name, mtime, size = _file_key(path)
     wal = Path(name + "-wal")

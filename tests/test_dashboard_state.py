@@ -318,3 +318,21 @@ def test_cg_run_switch_updates_overlay(space: tuple[Path, Path], tmp_path: Path)
     dash.cg_run = 1
     assert ui["cg_system"].value == "argon" and "CG fit run 1" in ui["cg_text"].object
     np.testing.assert_allclose(ui["cg_aa_src"].data["g"], 1.0)
+
+
+def test_catalogue_is_read_only(space: tuple[Path, Path]) -> None:
+    """The dashboard opens the catalogue read-only: the files are byte-for-byte the same afterwards."""
+    import hashlib
+
+    from project.dashboard import clear_caches
+
+    def snapshot() -> dict[str, str]:
+        folder = space[1].parent
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob(space[1].name + "*"))}
+
+    before = snapshot()
+    clear_caches()
+    dash = Dashboard(*space)
+    assert len(dash.runs()) == 2 and dash.catalogue_message == ""
+    dash.view()
+    assert snapshot() == before
