@@ -245,6 +245,8 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
         "outputs": {"sigma": "nm, (rho_star / rho)^(1/3)", "epsilon": "kJ/mol, k_B T / T_star"},
         "units": {"r": "nm", "T": "K", "rho": "nm^-3", "sigma": "nm", "epsilon": "kJ/mol", "k_B": f"{KB} kJ/mol/K"},
         "domain": _domain(tab.iloc[split.train]),
+        "simulated_time_ns": {"train_and_val": simulated_time_ns(tab.iloc[np.concatenate([split.train, split.val])]),
+                              "all_jobs_in_export": simulated_time_ns(tab)},
         "input_zmax": float(1.5 * z_train),
         "max_relative_std": 0.1,
         "settings": asdict(settings),
@@ -257,6 +259,12 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     log.info("trained %d members on %d jobs (%d samples) in %.1f s", settings.n_members, len(tr), len(x_tr),
              meta["train_wall_s"])
     return {"meta": meta, "split": split, "wall_s": meta["train_wall_s"]}
+
+
+def simulated_time_ns(tab) -> float:
+    """Total MD time (ns) behind the jobs of a state-point table: sum of (t_equil + t_prod) tau, tau in ps."""
+    tau_ps = tab["sigma"].to_numpy() * np.sqrt(tab["mass"].to_numpy() / tab["epsilon"].to_numpy())
+    return float(((tab["t_equil"].to_numpy() + tab["t_prod"].to_numpy()) * tau_ps).sum() / 1000.0)
 
 
 def _domain(tab) -> dict[str, list[float]]:
