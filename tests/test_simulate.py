@@ -336,6 +336,18 @@ def test_gromacs_kill_and_resume(tmp_path):
     assert len(thermo) == 151 and np.all(np.diff(thermo[:, 0]) > 0)
 
 
+def test_gromacs_rerun_after_kill_between_mdrun_and_marker(tmp_path):
+    # Killed after mdrun finished production but before prod.done / simulate.json were written: the rerun resumes
+    # from the final checkpoint (GROMACS truncates and appends to the log) and must finish, not fail.
+    sp = make_sp(1.0, 0.8, N=300, t_equil=2.0, t_prod=10.0, t_sample=1.0, seed=4)
+    run_simulation(sp, tmp_path, engine="gromacs")
+    for name in ("gromacs/prod.done", "simulate.json", "traj.xtc", "thermo.csv"):
+        (tmp_path / name).unlink()
+    s = run_simulation(sp, tmp_path, engine="gromacs")
+    assert s["resumed"] is True and (tmp_path / "simulate.json").exists()
+    assert len(xtc_frame_times(tmp_path / "traj.xtc", sp["N"])) == make_protocol(sp).n_frames
+
+
 def test_openmm_kill_and_resume(tmp_path):
     # Kill the OpenMM run in production after a checkpoint, rerun: it resumes at the checkpointed step and
     # the XTC (truncated to the checkpoint's size, then appended) has every frame exactly once.

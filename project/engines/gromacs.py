@@ -353,7 +353,8 @@ class GromacsEngine(Engine):
             logger.info("gromacs %s: resuming from checkpoint %s", stage, d / f"{stage}.cpt")
         cmd = self.mdrun_command(stage, threads)
         log_path = d / f"{stage}.log"
-        start_off = log_path.stat().st_size if log_path.exists() else 0
+        # a resumed run appends to the log after GROMACS truncated it to the checkpoint's position: read it whole
+        start_off = log_path.stat().st_size if log_path.exists() and not resumed else 0
         slow = float(os.environ.get("PROJECT_MD_SLOW_FACTOR", SLOW_FACTOR))
         rate = estimated_steps_per_s(p, threads)
         # limits in CPU seconds of mdrun: a crawling blown-up run burns CPU without progress, while a healthy run
@@ -415,7 +416,7 @@ class GromacsEngine(Engine):
             for f in (f"{stage}.cpt", f"{stage}_prev.cpt"):
                 (d / f).unlink(missing_ok=True)
             raise SimulationError(f"blew up: {reason}")
-        if proc.returncode != 0 or "Finished mdrun" not in log_text:
+        if proc.returncode != 0 or "Finished mdrun" not in log_text[-5000:]:
             tail = (d / f"mdrun_{stage}.out").read_text(errors="replace")[-2000:]
             raise SimulationError(
                 f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}"
