@@ -356,6 +356,11 @@ def test_comparison_table_and_target_check(tmp_path):
     assert "| CO | oneshot |" in (tmp_path / "out" / "comparison.md").read_text()
     run = Catalogue(tmp_path / "cat.sqlite").get(rep["catalogue_run_id"])
     assert run.kind == "cg_fit" and run.metrics["CO__oneshot__n_simulations"] == 1
+    assert run.artefacts["rdf_cg__CO__relent"].endswith("relent/rdf_cg.npz")
+    from project.dashboard import cg_overlays
+
+    overlays, _, problems = cg_overlays(run.artefacts)
+    assert problems == [] and overlays[0].label == "CO" and set(overlays[0].cg) == set(rows)
 
 
 def test_cli_topology_and_flow_status(tmp_path):

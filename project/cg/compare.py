@@ -147,6 +147,10 @@ def write_comparison(job_dirs: list[Path | str], out_dir: Path | str, catalogue_
     """Write ``comparison.md``, ``comparison.csv``, ``target_check.csv`` and ``rdf_<molecule>.png`` to ``out_dir``
     and record the run in the results catalogue (kind ``cg_fit``) if a path is given.
 
+    The catalogue artefacts name these files plus the RDF arrays the dashboard overlays
+    (``rdf_aa__<molecule>``: the AA COM RDF, ``rdf_cg__<molecule>__<method>``: each method's final CG RDF, both
+    ``.npz`` files of :func:`project.rdf.save_rdf`).
+
     Returns
     -------
     dict
@@ -180,7 +184,14 @@ def write_comparison(job_dirs: list[Path | str], out_dir: Path | str, catalogue_
         res = next((load_result(d, m) for m in METHODS if load_result(d, m) is not None), None)
         if res is None:
             continue
-        paths[f"plot_{res['molecule']}"] = overlay_plot(d, out_dir / f"rdf_{res['molecule']}.png")
+        mol = res["molecule"]
+        paths[f"plot_{mol}"] = overlay_plot(d, out_dir / f"rdf_{mol}.png")
+        # RDF arrays for the dashboard (project.dashboard.cg_overlays): rdf_aa__<mol>, rdf_cg__<mol>__<method>
+        paths[f"rdf_aa__{mol}"] = d / AA_RDF_NAME
+        for method in METHODS:
+            f = d / "cg" / method / "rdf_cg.npz"
+            if load_result(d, method) is not None and f.is_file():
+                paths[f"rdf_cg__{mol}__{method}"] = f
     run_id = None
     if catalogue_path is not None:
         from project.catalogue import Catalogue

@@ -83,6 +83,19 @@ def scaled_rdf_batch(r_nm: np.ndarray, g: np.ndarray, rho: np.ndarray) -> np.nda
     return out
 
 
+def model_inputs(gx: np.ndarray, log_floor: float | None) -> np.ndarray:
+    """Network inputs from g on the x grid: g itself and, when ``log_floor`` is set, ln(max(g, log_floor)).
+
+    In the repulsive core ln g(r) = -u(r) / (k_B T) + ln y(r) with a smooth cavity function y, so ln g is linear in
+    1/T*: these inputs let the network (and its extrapolation to hotter states) follow the Boltzmann factor. The
+    floor (dimensionless) keeps the noisy, nearly empty bins at the edge of the core from dominating.
+    """
+    gx = np.atleast_2d(np.asarray(gx, dtype=float))
+    if log_floor is None:
+        return gx
+    return np.concatenate([gx, np.log(np.clip(gx, log_floor, None))], axis=1)
+
+
 def reduced_to_physical(t_star: np.ndarray, rho_star: np.ndarray, T: np.ndarray, rho: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Return (sigma in nm, epsilon in kJ/mol) from (T*, rho*) and the known T (K) and rho (nm^-3)."""

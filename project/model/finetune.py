@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from project.model.features import scaled_rdf_batch
+from project.model.features import model_inputs, scaled_rdf_batch
 from project.model.inverse import SHIPPED_MODEL, InverseModel
 from project.model.train import TrainSettings, augment, fit_members, labels
 
@@ -51,9 +51,10 @@ def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs:
     T_star, rho_star, sigma = (tab[c].to_numpy() for c in ("T_star", "rho_star", "sigma"))
     g, g_err = dataset.g.astype(float), dataset.g_err.astype(float)
     x_tr, y_tr = augment(dataset.r_nm, g[train], g_err[train], sigma[train], T_star[train], rho_star[train],
-                         settings.variants_per_job, settings.noise_scale, rng)
+                         settings.variants_per_job, settings.noise_scale, rng, settings.T_target)
     x_val = scaled_rdf_batch(dataset.r_nm, g[val], tab["rho"].to_numpy()[val])
-    y_val = labels(T_star[val], rho_star[val])
+    y_val = labels(T_star[val], rho_star[val], settings.T_target)
+    x_tr, x_val = model_inputs(x_tr, settings.log_floor), model_inputs(x_val, settings.log_floor)
     sx = lambda x: (x - base.x_mean) / base.x_std  # noqa: E731
     sy = lambda y: (y - base.y_mean) / base.y_std  # noqa: E731
     members, histories = fit_members(sx(x_tr), sy(y_tr), sx(x_val), sy(y_val), settings, init_members=members)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from project.errors import ProjectError
-from project.model.features import X_GRID, reduced_to_physical, scaled_rdf
+from project.model.features import X_GRID, model_inputs, reduced_to_physical, scaled_rdf
 
 #: The model shipped with the package.
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v1"
@@ -77,6 +77,8 @@ class InverseModel:
     def __init__(self, meta: dict[str, Any], layers: list[list[tuple[np.ndarray, np.ndarray, str]]]) -> None:
         self.meta = meta
         self.layers = layers
+        #: per member, the (W, b) of the optional linear path from the scaled inputs to the outputs
+        self.skips: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(layers)
         self.x_grid = np.asarray(meta["x_grid"], dtype=float)
         self.x_mean = np.asarray(meta["input_scaler"]["mean"], dtype=float)
         self.x_std = np.asarray(meta["input_scaler"]["std"], dtype=float)
@@ -101,12 +103,16 @@ class InverseModel:
         if meta.get("meta_version") != META_VERSION:
             raise ProjectError(f"model folder {path}: meta_version {meta.get('meta_version')} is not {META_VERSION}")
         layers = []
+        skips = []
         for m in range(meta["n_members"]):
             member = []
             for li, act in enumerate(meta["activations"]):
                 member.append((arrays[f"m{m}_l{li}_W"], arrays[f"m{m}_l{li}_b"], act))
             layers.append(member)
-        return cls(meta, layers)
+            skips.append((arrays[f"m{m}_skip_W"], arrays[f"m{m}_skip_b"]) if f"m{m}_skip_W" in arrays else None)
+        model = cls(meta, layers)
+        model.skips = skips
+        return model
 
     @staticmethod
     def save(path: str | Path, meta: dict[str, Any], keras_members: list, activations: list[str]) -> Path:
@@ -117,6 +123,11 @@ class InverseModel:
         arrays = {}
         for m, model in enumerate(keras_members):
             dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+            skip = [layer for layer in dense if layer.name == "linear_skip"]
+            dense = [layer for layer in dense if layer.name != "linear_skip"]
+            if skip:  # linear path from the inputs added to the MLP output
+                W, b = skip[0].get_weights()
+                arrays[f"m{m}_skip_W"], arrays[f"m{m}_skip_b"] = W.astype(np.float32), b.astype(np.float32)
             for li, layer in enumerate(dense):
                 W, b = layer.get_weights()
                 arrays[f"m{m}_l{li}_W"] = W.astype(np.float32)
@@ -136,24 +147,35 @@ class InverseModel:
 
     # ------------------------------------------------------------------ prediction
     def predict_scaled(self, gx: np.ndarray) -> np.ndarray:
-        """Return the ensemble predictions of (log T*, log rho*), shape (n_members, n, 2), from g on the x grid."""
-        z = (np.atleast_2d(gx) - self.x_mean) / self.x_std
+        """Return the members' raw targets (log T* or 1/T*, log rho*), shape (n_members, n, 2), from g(x)."""
+        z = (model_inputs(gx, self.meta.get("log_floor")) - self.x_mean) / self.x_std
         out = []
-        for member in self.layers:
+        for member, skip in zip(self.layers, self.skips):
             h = z
             for W, b, act in member:
                 h = _act(act, h @ W + b)
+            if skip is not None:
+                h = h + z @ skip[0] + skip[1]
             out.append(h * self.y_std + self.y_mean)
         return np.stack(out)
 
+    def predict_ensemble(self, gx: np.ndarray) -> np.ndarray:
+        """Return every member's (T*, rho*), shape (n_members, n, 2), for rows of g on the x grid."""
+        y = self.predict_scaled(gx)
+        if self.meta.get("targets", ["log(T_star)"])[0] == "1/T_star":
+            t_star = 1.0 / np.clip(y[..., 0], 1e-3, None)
+        else:
+            t_star = np.exp(y[..., 0])
+        return np.stack([t_star, np.exp(y[..., 1])], axis=-1)
+
     def predict_reduced(self, gx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return (T*, rho*, T* std, rho* std) for rows of g on the x grid."""
-        ens = np.exp(self.predict_scaled(gx))
+        ens = self.predict_ensemble(gx)
         return ens[..., 0].mean(0), ens[..., 1].mean(0), ens[..., 0].std(0), ens[..., 1].std(0)
 
     def predict_physical(self, gx: np.ndarray, T: np.ndarray, rho: np.ndarray) -> dict[str, np.ndarray]:
         """Vectorised prediction: sigma (nm), epsilon (kJ/mol) and their ensemble std for rows of g(x)."""
-        ens = np.exp(self.predict_scaled(gx))  # (members, n, 2)
+        ens = self.predict_ensemble(gx)  # (members, n, 2)
         sig, eps = reduced_to_physical(ens[..., 0], ens[..., 1], np.asarray(T)[None, :], np.asarray(rho)[None, :])
         return {"sigma": sig.mean(0), "epsilon": eps.mean(0), "sigma_std": sig.std(0), "epsilon_std": eps.std(0),
                 "T_star": ens[..., 0].mean(0), "rho_star": ens[..., 1].mean(0)}
@@ -185,7 +207,7 @@ class InverseModel:
             if not lo <= value <= hi:
                 pred.warnings.append(f"{label} = {value:.4g} is outside the training range [{lo:.4g}, {hi:.4g}]")
         # distance of the input from the training inputs, in units of the training spread
-        z = (gx - self.x_mean) / self.x_std
+        z = (model_inputs(gx, self.meta.get("log_floor")) - self.x_mean) / self.x_std
         lim = self.meta.get("input_zmax")
         if lim is not None and float(np.max(np.abs(z))) > lim:
             pred.warnings.append(f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "

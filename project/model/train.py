@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from project.model.features import X_GRID, scaled_rdf_batch
+from project.model.features import X_GRID, model_inputs, scaled_rdf_batch
 from project.units import KB
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ class TrainSettings:
     learning_rate: float = 2e-3
     patience: int = 40
     l2: float = 0.0
+    #: target for the temperature: "log" (log T*) or "inverse" (1/T*, which varies more linearly with the
+    #: structure at high T* and extrapolates better to hotter states)
+    T_target: str = "log"
+    #: add ln(max(g, log_floor)) to the inputs (None: g only); see project.model.features.model_inputs
+    log_floor: float | None = None
+    #: add a linear path from the inputs to the outputs beside the MLP (extrapolates linearly beyond the data)
+    linear_skip: bool = False
 
 
 @dataclass
@@ -84,14 +91,17 @@ def make_split(T_star: np.ndarray, settings: TrainSettings) -> Split:
     return Split(np.sort(train), np.sort(val), np.sort(test), np.sort(transfer))
 
 
-def labels(T_star: np.ndarray, rho_star: np.ndarray) -> np.ndarray:
-    """Return the network targets (log T*, log rho*), shape (n, 2)."""
-    return np.stack([np.log(T_star), np.log(rho_star)], axis=1)
+def labels(T_star: np.ndarray, rho_star: np.ndarray, T_target: str = "log") -> np.ndarray:
+    """Return the network targets (log T* or 1/T*, log rho*), shape (n, 2)."""
+    if T_target not in ("log", "inverse"):
+        raise ValueError(f"T_target must be 'log' or 'inverse', got {T_target!r}")
+    t = np.log(T_star) if T_target == "log" else 1.0 / np.asarray(T_star, dtype=float)
+    return np.stack([t, np.log(rho_star)], axis=1)
 
 
 def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
-            rho_star: np.ndarray, n_variants: int, noise_scale: float, rng: np.random.Generator
-            ) -> tuple[np.ndarray, np.ndarray]:
+            rho_star: np.ndarray, n_variants: int, noise_scale: float, rng: np.random.Generator,
+            T_target: str = "log") -> tuple[np.ndarray, np.ndarray]:
     """Corresponding-states augmentation: many physical systems per simulated job.
 
     For each job (g on ``r_nm`` in nm for its own sigma in nm) draw sigma' in :data:`SIGMA_RANGE`, express the
@@ -118,7 +128,7 @@ def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarra
             x = r_nm * rho_new ** (1 / 3)
             ok = np.isfinite(gi)
             gx[k] = np.interp(X_GRID, x[ok], np.clip(gi[ok], 0, None))
-            y[k] = (np.log(T_star[i]), np.log(rho_star[i]))
+            y[k] = labels(T_star[i:i + 1], rho_star[i:i + 1], T_target)[0]
             k += 1
     return gx, y
 
@@ -146,7 +156,9 @@ def build_member(n_in: int, settings: TrainSettings, seed: int):
     h = inputs
     for width in settings.hidden:
         h = keras.layers.Dense(width, activation=settings.activation, kernel_regularizer=reg)(h)
-    out = keras.layers.Dense(2, activation="linear", name="log_Tstar_log_rhostar")(h)
+    out = keras.layers.Dense(2, activation="linear", name="targets")(h)
+    if settings.linear_skip:
+        out = keras.layers.Add()([out, keras.layers.Dense(2, activation="linear", name="linear_skip")(inputs)])
     model = keras.Model(inputs, out)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
     return model
@@ -220,12 +232,13 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
 
     tr = split.train
     x_tr, y_tr = augment(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings.variants_per_job,
-                         settings.noise_scale, rng)
+                         settings.noise_scale, rng, settings.T_target)
     if settings.mixup > 0:
         xm, ym = mixup(x_tr, y_tr, int(settings.mixup * len(x_tr)), settings.mixup_neighbours, rng)
         x_tr, y_tr = np.concatenate([x_tr, xm]), np.concatenate([y_tr, ym])
     x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
-    y_val = labels(T_star[split.val], rho_star[split.val])
+    y_val = labels(T_star[split.val], rho_star[split.val], settings.T_target)
+    x_tr, x_val = model_inputs(x_tr, settings.log_floor), model_inputs(x_val, settings.log_floor)
 
     x_mean, x_std = x_tr.mean(0), x_tr.std(0) + 1e-3
     y_mean, y_std = y_tr.mean(0), y_tr.std(0)
@@ -239,9 +252,10 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
                     "n_jobs": int(len(tab))},
         "x_grid": X_GRID.tolist(),
         "x_definition": "x = r * rho^(1/3) with r in nm and rho in nm^-3 (dimensionless)",
+        "log_floor": settings.log_floor,
         "input_scaler": {"mean": x_mean.tolist(), "std": x_std.tolist(), "fitted_on": "train split (augmented)"},
         "target_scaler": {"mean": y_mean.tolist(), "std": y_std.tolist(), "fitted_on": "train split (augmented)"},
-        "targets": ["log(T_star)", "log(rho_star)"],
+        "targets": ["log(T_star)" if settings.T_target == "log" else "1/T_star", "log(rho_star)"],
         "outputs": {"sigma": "nm, (rho_star / rho)^(1/3)", "epsilon": "kJ/mol, k_B T / T_star"},
         "units": {"r": "nm", "T": "K", "rho": "nm^-3", "sigma": "nm", "epsilon": "kJ/mol", "k_B": f"{KB} kJ/mol/K"},
         "domain": _domain(tab.iloc[split.train]),
@@ -255,6 +269,7 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
         "train_wall_s": time.perf_counter() - t0,
     }
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
+    meta["linear_skip"] = settings.linear_skip
     InverseModel.save(out_dir, meta, members, activations)
     log.info("trained %d members on %d jobs (%d samples) in %.1f s", settings.n_members, len(tr), len(x_tr),
              meta["train_wall_s"])
