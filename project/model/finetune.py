@@ -28,16 +28,14 @@ def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs:
     dict
         ``settings`` (what was done) and ``meta`` of the new model.
     """
-    import keras
-
     from project.provenance import code_version_string, now
 
     src = Path(model_dir) if model_dir else SHIPPED_MODEL
     base = InverseModel.load(src)
-    members = [keras.saving.load_model(src / f"member_{m}.keras") for m in range(base.meta["n_members"])]
     old = base.meta["settings"]
     known = {f.name for f in dataclasses.fields(TrainSettings)}
     settings = TrainSettings(**{k: v for k, v in old.items() if k in known})
+    members = [base.keras_member(m, settings) for m in range(base.meta["n_members"])]
     settings.epochs, settings.learning_rate, settings.seed = epochs, learning_rate, seed
     settings.patience = max(10, epochs // 5)
 

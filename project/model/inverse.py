@@ -132,7 +132,6 @@ class InverseModel:
                 W, b = layer.get_weights()
                 arrays[f"m{m}_l{li}_W"] = W.astype(np.float32)
                 arrays[f"m{m}_l{li}_b"] = b.astype(np.float32)
-            model.save(tmp / f"member_{m}.keras")
         meta = dict(meta, meta_version=META_VERSION, n_members=len(keras_members), activations=activations)
         np.savez(tmp / "weights.npz", **arrays)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -144,6 +143,19 @@ class InverseModel:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return path
+
+    def keras_member(self, m: int, settings) -> Any:
+        """Rebuild member ``m`` as a Keras model with the stored weights (for fine-tuning)."""
+        from project.model.train import build_member
+
+        model = build_member(len(self.x_mean), settings, seed=m)
+        dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+        for layer in dense:
+            if layer.name == "linear_skip":
+                layer.set_weights(list(self.skips[m]))
+        for (W, b, _), layer in zip(self.layers[m], [x for x in dense if x.name != "linear_skip"], strict=True):
+            layer.set_weights([W, b])
+        return model
 
     # ------------------------------------------------------------------ prediction
     def predict_scaled(self, gx: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ class TrainSettings:
     l2: float = 0.0
     #: target for the temperature: "log" (log T*) or "inverse" (1/T*, which varies more linearly with the
     #: structure at high T* and extrapolates better to hotter states)
-    T_target: str = "log"
+    T_target: str = "inverse"
     #: add ln(max(g, log_floor)) to the inputs (None: g only); see project.model.features.model_inputs
     log_floor: float | None = None
     #: add a linear path from the inputs to the outputs beside the MLP (extrapolates linearly beyond the data)
