@@ -12,6 +12,7 @@ demo: setup             ## the main job end to end on the embedded default desig
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project init default
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) flow.py run
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project query --limit 0
+	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project predict
 
 test: setup             ## the test suite
 	$(PYTHON) -m pytest -q tests
@@ -20,8 +21,9 @@ LIBRARY ?= $(CURDIR)/library_space
 SHIPPED_DATA := project/data/reference/lj_library.h5
 SHIPPED_MODEL := project/data/models/lj_inverse_v1
 
-library: setup          ## regenerate the shipped reference dataset (360 jobs; about an hour on 2 idle cores)
+library: setup          ## regenerate the shipped reference dataset (400 jobs; about an hour on 2 idle cores)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init training
+	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init liquid
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init transfer
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) flow.py run
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project export --export $(SHIPPED_DATA)
