@@ -29,7 +29,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
 sys.path.insert(0, _HERE)
-from project.dataspace import FAILED_FILE, dataspace_path, mark_failed  # noqa: E402
+from project.dataspace import FAILED_FILE, dataspace_path, mark_failed, not_failed  # noqa: E402
+from project.engines import engine_threads  # noqa: E402
 
 log = logging.getLogger("flow.lj")
 
@@ -43,19 +44,6 @@ class Project(FlowProject):
         super().__init__(*args, **kwargs)
         # flow looks for templates/ in the data space; the submission templates live beside this file.
         self._template_dir = os.path.join(_HERE, "templates")
-
-
-def _threads() -> int:
-    """Threads for the MD engine: $LJ_THREADS, else the SLURM allocation, else every core."""
-    for var in ("LJ_THREADS", "SLURM_CPUS_PER_TASK"):
-        if os.environ.get(var):
-            return int(os.environ[var])
-    return os.cpu_count() or 1
-
-
-def not_failed(job) -> bool:
-    """Pre-condition: the job carries no failure marker."""
-    return not job.isfile(FAILED_FILE)
 
 
 @Project.label
@@ -138,7 +126,7 @@ def simulate(job):
     job.doc["status"] = "running"
     try:
         summary = run_simulation(dict(job.cached_statepoint), job.path, engine=os.environ.get("LJ_ENGINE", "auto"),
-                                 threads=_threads())
+                                 threads=engine_threads())
     except ProjectError as exc:
         _fail(job, "simulate", exc)
         return

@@ -29,25 +29,14 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
 sys.path.insert(0, _HERE)
-from project.dataspace import FAILED_FILE, mark_failed  # noqa: E402
+from project.dataspace import mark_failed, not_failed  # noqa: E402
+from project.engines import engine_threads  # noqa: E402
 
 log = logging.getLogger("flow.cg")
 
 
 class CGProject(FlowProject):
     """The coarse-graining data space (one job per molecule)."""
-
-
-def _threads() -> int:
-    for var in ("LJ_THREADS", "SLURM_CPUS_PER_TASK"):
-        if os.environ.get(var):
-            return int(os.environ[var])
-    return os.cpu_count() or 1
-
-
-def not_failed(job) -> bool:
-    """Pre-condition: no failure marker."""
-    return not job.isfile(FAILED_FILE)
 
 
 def _fail(job, operation: str, exc: Exception) -> None:
@@ -70,7 +59,8 @@ def _run_method(job, method: str) -> None:
     from project.errors import ProjectError
 
     try:
-        res = run_method(job.path, method, CGSettings(threads=_threads()), model_path=os.environ.get("LJ_CG_MODEL"))
+        res = run_method(job.path, method, CGSettings(threads=engine_threads()),
+                         model_path=os.environ.get("LJ_CG_MODEL"))
     except ProjectError as exc:
         _fail(job, f"cg_{method}", exc)
         return
@@ -93,7 +83,7 @@ def aa_simulate(job):
     from project.errors import ProjectError
 
     try:
-        summary = run_aa(params_from_statepoint(dict(job.cached_statepoint)), job.path, threads=_threads())
+        summary = run_aa(params_from_statepoint(dict(job.cached_statepoint)), job.path, threads=engine_threads())
     except ProjectError as exc:
         _fail(job, "aa_simulate", exc)
         return

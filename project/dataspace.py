@@ -203,6 +203,11 @@ def query(project: signac.Project | str | Path | None = None,
     return df.reset_index(drop=True)
 
 
+def not_failed(job) -> bool:
+    """Flow pre-condition: the job (a signac job) carries no failure marker."""
+    return not job.isfile(FAILED_FILE)
+
+
 def mark_failed(job_dir: str | Path, operation: str, reason: str) -> None:
     """Write ``failed.json`` (operation, reason, time) into a job folder atomically."""
     from project.provenance import now

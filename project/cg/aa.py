@@ -39,6 +39,7 @@ import numpy as np
 
 from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 from project.engines.base import atomic_write_text, write_thermo_csv
+from project.engines.gromacs import read_energy_xvg
 from project.errors import ProjectError, SimulationError
 from project.simulate import block_average
 
@@ -202,16 +203,7 @@ def _run(cmd: list[str], d: Path, log_name: str, timeout_s: float, stdin: str | 
 def _extract_thermo(d: Path) -> np.ndarray:
     _run(["gmx", "energy", "-f", "prod.edr", "-o", "energy.xvg"], d, "energy.log", 600,
          stdin="Potential\nPressure\nTemperature\n\n")
-    legends, rows = [], []
-    for line in (d / "energy.xvg").read_text().splitlines():
-        m = re.match(r'@ s\d+ legend "(.*)"', line)
-        if m:
-            legends.append(m.group(1))
-        elif line and line[0] not in "#@":
-            rows.append([float(x) for x in line.split()])
-    data = np.array(rows, dtype=float)
-    cols = [legends.index(k) + 1 for k in ("Potential", "Pressure", "Temperature")]
-    return np.column_stack([data[:, 0]] + [data[:, c] for c in cols])
+    return read_energy_xvg(d / "energy.xvg")
 
 
 def load_summary(workdir: Path | str) -> dict | None:

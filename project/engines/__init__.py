@@ -11,6 +11,16 @@ from project.engines.base import Engine, EngineResult, Protocol, make_protocol
 ENGINE_NAMES = ("auto", "gromacs", "openmm")
 
 
+def engine_threads() -> int:
+    """Threads for an MD engine: $LJ_THREADS, else the SLURM allocation ($SLURM_CPUS_PER_TASK), else every core."""
+    import os
+
+    for var in ("LJ_THREADS", "SLURM_CPUS_PER_TASK"):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
 def get_engine(name: str = "auto") -> Engine:
     """Return an engine by name.
 
@@ -41,4 +51,4 @@ def get_engine(name: str = "auto") -> Engine:
     return OpenMMEngine()
 
 
-__all__ = ["ENGINE_NAMES", "Engine", "EngineResult", "Protocol", "get_engine", "make_protocol"]
+__all__ = ["ENGINE_NAMES", "Engine", "EngineResult", "Protocol", "engine_threads", "get_engine", "make_protocol"]

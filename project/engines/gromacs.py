@@ -438,20 +438,7 @@ class GromacsEngine(Engine):
             ).returncode
         if rc != 0:
             raise SimulationError(f"gmx energy failed (exit {rc}); see {d / 'energy.log'}")
-        legends: list[str] = []
-        rows = []
-        for line in (d / "energy.xvg").read_text().splitlines():
-            m = re.match(r'@ s\d+ legend "(.*)"', line)
-            if m:
-                legends.append(m.group(1))
-            elif line and line[0] not in "#@":
-                rows.append([float(x) for x in line.split()])
-        data = np.array(rows, dtype=float)
-        try:
-            cols = [legends.index(k) + 1 for k in ("Potential", "Pressure", "Temperature")]
-        except ValueError as exc:
-            raise SimulationError(f"gmx energy output lacks a term: legends {legends}") from exc
-        return np.column_stack([data[:, 0]] + [data[:, c] for c in cols])
+        return read_energy_xvg(d / "energy.xvg")
 
     # ------------------------------------------------------------------ protocol
     def run(self, protocol: Protocol, workdir: Path, threads: int | None = None) -> EngineResult:
@@ -507,6 +494,24 @@ class GromacsEngine(Engine):
         return EngineResult(
             n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed
         )
+
+
+def read_energy_xvg(path: Path) -> np.ndarray:
+    """Read ``gmx energy`` output as an ``(n, 4)`` array: time ps, potential kJ/mol, pressure bar, temperature K."""
+    legends: list[str] = []
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        m = re.match(r'@ s\d+ legend "(.*)"', line)
+        if m:
+            legends.append(m.group(1))
+        elif line and line[0] not in "#@":
+            rows.append([float(x) for x in line.split()])
+    data = np.array(rows, dtype=float)
+    try:
+        cols = [legends.index(k) + 1 for k in ("Potential", "Pressure", "Temperature")]
+    except ValueError as exc:
+        raise SimulationError(f"{path}: gmx energy output lacks a term (legends {legends})") from exc
+    return np.column_stack([data[:, 0]] + [data[:, c] for c in cols])
 
 
 def _cpu_seconds(pid: int, t0: float) -> float:
