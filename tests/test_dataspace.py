@@ -121,3 +121,24 @@ def test_provenance_fields(argon_like):
     assert package_versions()["signac"] is not None
     assert len(prov["input_hashes"]["statepoint"]) == 64
     assert code_version()["commit"] == head
+
+
+def test_status_cache_follows_new_products(tmp_path):
+    """Statuses come from product files; the mtime-keyed cache must never hide a product that appeared later."""
+    project = get_project(tmp_path / "space", create=True)
+    create_jobs(project, make_design(dict(load_design("domain"), n=3)))
+    jobs = sorted(project, key=lambda j: j.id)
+    old = 1_600_000_000  # folders quiet for years: their statuses are cached
+    for job in jobs:
+        os.utime(job.path, (old, old))
+    assert list(query(project)["status"]) == ["new", "new", "new"]
+    assert (tmp_path / "space" / ".lj_status.npz").is_file()
+    open(jobs[0].fn("simulate.json"), "w").close()  # changes the folder's mtime
+    mark_failed(jobs[1].path, "simulate", "blew up: test")
+    assert list(query(project)["status"]) == ["simulated", "failed", "new"]
+    for job in jobs:  # cached again after they go quiet; rdf.npz then appears in a cached folder
+        os.utime(job.path, (old + 100, old + 100))
+    query(project)
+    open(jobs[0].fn("rdf.npz"), "w").close()
+    assert list(query(project)["status"]) == ["done", "failed", "new"]
+    assert list(query(project, status="failed")["job_id"]) == [jobs[1].id]
