@@ -4,12 +4,14 @@ A model folder holds
 
 * ``meta.json``: input grid (x = r rho^(1/3)), input and target scalers (fitted on the training split only),
   target definition and units, training domain, dataset checksum, settings and code version;
-* ``member_<i>.keras``: the Keras 3 ensemble members (for fine-tuning and inspection);
-* ``weights.npz``: the same weights as plain arrays, so that prediction runs in numpy in well under a millisecond
-  per RDF without importing TensorFlow.
+* ``weights.npz``: the ensemble members' weights as plain arrays (dense layers ``m<i>_l<j>_W/_b`` and the optional
+  linear path ``m<i>_skip_W/_b``), so that prediction runs in numpy in well under a millisecond per RDF without
+  importing TensorFlow; :meth:`InverseModel.keras_member` rebuilds a Keras member from them for fine-tuning.
 
-Targets are log(T*) and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T* kJ/mol follow from the
-given temperature (K) and number density (nm^-3). The reported value is the ensemble mean, the uncertainty the
+Inputs are g on the x grid and, when ``log_floor`` is set, ln(max(g, log_floor)) (see
+:func:`project.model.features.model_inputs`). Targets are 1/T* (or log T* in older models, ``meta["targets"]``)
+and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T* kJ/mol follow from the given temperature (K)
+and number density (nm^-3). The reported value is the ensemble mean, the uncertainty the
 ensemble standard deviation (in nm and kJ/mol).
 """
 

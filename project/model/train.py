@@ -14,6 +14,12 @@ the network sees the discretisation of many physical systems per simulated one; 
 own block-averaged standard error (times a random factor in [0, noise_scale]) is added. Optionally
 (``mixup``) pairs of neighbouring jobs in (log T*, log rho*) are blended with their labels, which densifies the
 two-dimensional state space between simulated states.
+
+Network (defaults of :class:`TrainSettings`): inputs g(x) and ln(max(g(x), 0.02)); in the repulsive core
+ln g = -u/(k_B T) + ln y with a smooth cavity function y, so ln g is linear in 1/T*. Each member is a ridge
+regression from the inputs to (1/T*, log rho*), fitted first in closed form and frozen, plus an MLP trained on the
+residual. The linear part carries the prediction beyond the training temperatures (transfer split: epsilon MAPE
+6.7 % -> 4.3-4.6 % against an MLP alone, measured with 2-member ensembles); the MLP brings the in-range accuracy.
 """
 
 from __future__ import annotations
@@ -60,9 +66,12 @@ class TrainSettings:
     #: structure at high T* and extrapolates better to hotter states)
     T_target: str = "inverse"
     #: add ln(max(g, log_floor)) to the inputs (None: g only); see project.model.features.model_inputs
-    log_floor: float | None = None
+    log_floor: float | None = 0.02
     #: add a linear path from the inputs to the outputs beside the MLP (extrapolates linearly beyond the data)
-    linear_skip: bool = False
+    linear_skip: bool = True
+    #: with linear_skip: fit the linear path first by ridge regression (this penalty, on scaled data) and freeze
+    #: it, so the MLP learns only the residual; None trains both together
+    ridge_base: float | None = 3e-5
 
 
 @dataclass
@@ -164,6 +173,15 @@ def build_member(n_in: int, settings: TrainSettings, seed: int):
     return model
 
 
+def ridge_fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge regression y ~ x W + b on scaled arrays (penalty per sample); return (W, b) as float32."""
+    a = np.c_[x, np.ones(len(x))]
+    reg = penalty * len(x) * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0
+    w = np.linalg.solve(a.T @ a + reg, a.T @ y)
+    return w[:-1].astype(np.float32), w[-1].astype(np.float32)
+
+
 def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                 settings: TrainSettings, init_members: list | None = None, verbose: int = 0) -> tuple[list, list]:
     """Train (or continue training) the ensemble on scaled arrays; return (members, per-member history)."""
@@ -182,6 +200,11 @@ def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_v
             model = build_member(x_train.shape[1], settings, seed)
         rng = np.random.default_rng(seed)
         boot = rng.integers(0, len(x_train), len(x_train))  # bootstrap: members see different data
+        if init_members is None and settings.linear_skip and settings.ridge_base is not None:
+            skip = model.get_layer("linear_skip")
+            skip.set_weights(list(ridge_fit(x_train[boot], y_train[boot], settings.ridge_base)))
+            skip.trainable = False
+            model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
         callbacks = [
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(5, settings.patience // 3),
