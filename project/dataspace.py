@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 import signac
 
+from project.atomic import atomic_path, atomic_write_text
 from project.errors import StatePointError
 from project.statepoint import normalise
 from project.units import reduced_density, reduced_temperature
@@ -119,14 +119,8 @@ def build_index(project: signac.Project) -> dict[str, np.ndarray]:
     index = {"job_id": np.array(ids, dtype="U32")}
     index.update({k: np.asarray(v, dtype=float) for k, v in cols.items()})
     root = Path(project.path)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".lj_index.", suffix=".npz")
-    os.close(fd)
-    try:
+    with atomic_path(root / INDEX_NAME, suffix=".npz") as tmp:
         np.savez(tmp, **index)
-        os.replace(tmp, root / INDEX_NAME)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return index
 
 
@@ -195,10 +189,8 @@ def job_statuses(root: str | Path, workspace: str | Path, job_ids: list[str]) ->
         ids = np.array(list(cache), dtype="S32")
         vals = np.array(list(cache.values()), dtype=np.int64).reshape(-1, 2)
         try:
-            fd, tmp = tempfile.mkstemp(dir=root, prefix=".lj_status.", suffix=".npz")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, job_id=ids, mtime_ns=vals[:, 0], status=vals[:, 1].astype(np.int8))
-            os.replace(tmp, path)
+            with atomic_path(path, suffix=".npz") as tmp:
+                np.savez(tmp, job_id=ids, mtime_ns=vals[:, 0], status=vals[:, 1].astype(np.int8))
         except OSError as exc:  # a read-only data space still answers, just without the cache
             log.debug("status cache not written: %s", exc)
     return out
@@ -262,10 +254,7 @@ def mark_failed(job_dir: str | Path, operation: str, reason: str) -> None:
     from project.provenance import now
 
     payload = json.dumps({"operation": operation, "reason": reason, "time": now()}, indent=1)
-    fd, tmp = tempfile.mkstemp(dir=job_dir, prefix=".failed.", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(payload)
-    os.replace(tmp, Path(job_dir) / FAILED_FILE)
+    atomic_write_text(Path(job_dir) / FAILED_FILE, payload)
 
 
 def clear_failed(job_dir: str | Path) -> bool:

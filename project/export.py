@@ -33,7 +33,6 @@ import logging
 import math
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from project.atomic import atomic_path
 from project.errors import ExportError, RDFError
 from project.rdf import RDF_BIN_WIDTH_NM, RDF_EDGES_NM, RDF_GRID_NM, RDF_N_BINS, load_rdf
 from project.units import KB, reduced_pressure
@@ -412,53 +412,43 @@ def _write(
     checksum: str,
 ) -> None:
     id_len = max([len(j) for j in job_ids] + [1])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            f.attrs["code_version"] = code_version
-            f.attrs["content_checksum"] = checksum
-            f.attrs["checksum_algorithm"] = (
-                "sha256 over job ids (sorted, ascii, each followed by newline), then g, then g_err "
-                "(n_jobs x n_bins, little-endian float32, C order)"
-            )
-            f.attrs["n_jobs"] = len(job_ids)
-            f.attrs["n_bins"] = RDF_N_BINS
-            f.attrs["units"] = "GROMACS units: nm, ps, kJ/mol, K, amu, nm^-3, bar; reduced quantities are 1"
-            ds = f.create_dataset("job_id", data=np.array(job_ids, dtype=f"S{id_len}").reshape(-1))
-            ds.attrs["description"] = "job identifier, sorted ascending; row index of every other dataset"
-            ds = f.create_dataset("fingerprint", data=np.array(fps, dtype=f"S{_FINGERPRINT_LEN}").reshape(-1))
-            ds.attrs["description"] = "sha1 of state point + source file size/mtime (incremental export)"
-            rdf = f.create_group("rdf")
-            ds = rdf.create_dataset("r", data=RDF_GRID_NM.astype(np.float64))
-            ds.attrs["units"] = "nm"
-            ds.attrs["description"] = "bin centres"
-            ds.attrs["bin_width_nm"] = RDF_BIN_WIDTH_NM
-            ds = rdf.create_dataset("edges", data=RDF_EDGES_NM.astype(np.float64))
-            ds.attrs["units"] = "nm"
-            ds.attrs["description"] = "bin edges"
-            for name, data, desc in (
-                ("g", g, "radial distribution function g(r)"),
-                ("g_err", g_err, "block-average standard error of g(r)"),
-            ):
-                ds = rdf.create_dataset(name, data=np.asarray(data, dtype=np.float32).reshape(-1, RDF_N_BINS))
-                ds.attrs["units"] = "1"
+    with atomic_path(path, fsync=True) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["code_version"] = code_version
+        f.attrs["content_checksum"] = checksum
+        f.attrs["checksum_algorithm"] = (
+            "sha256 over job ids (sorted, ascii, each followed by newline), then g, then g_err "
+            "(n_jobs x n_bins, little-endian float32, C order)"
+        )
+        f.attrs["n_jobs"] = len(job_ids)
+        f.attrs["n_bins"] = RDF_N_BINS
+        f.attrs["units"] = "GROMACS units: nm, ps, kJ/mol, K, amu, nm^-3, bar; reduced quantities are 1"
+        ds = f.create_dataset("job_id", data=np.array(job_ids, dtype=f"S{id_len}").reshape(-1))
+        ds.attrs["description"] = "job identifier, sorted ascending; row index of every other dataset"
+        ds = f.create_dataset("fingerprint", data=np.array(fps, dtype=f"S{_FINGERPRINT_LEN}").reshape(-1))
+        ds.attrs["description"] = "sha1 of state point + source file size/mtime (incremental export)"
+        rdf = f.create_group("rdf")
+        ds = rdf.create_dataset("r", data=RDF_GRID_NM.astype(np.float64))
+        ds.attrs["units"] = "nm"
+        ds.attrs["description"] = "bin centres"
+        ds.attrs["bin_width_nm"] = RDF_BIN_WIDTH_NM
+        ds = rdf.create_dataset("edges", data=RDF_EDGES_NM.astype(np.float64))
+        ds.attrs["units"] = "nm"
+        ds.attrs["description"] = "bin edges"
+        for name, data, desc in (
+            ("g", g, "radial distribution function g(r)"),
+            ("g_err", g_err, "block-average standard error of g(r)"),
+        ):
+            ds = rdf.create_dataset(name, data=np.asarray(data, dtype=np.float32).reshape(-1, RDF_N_BINS))
+            ds.attrs["units"] = "1"
+            ds.attrs["description"] = desc
+        for group, spec in _GROUPS.items():
+            grp = f.create_group(group)
+            for name, (dtype, units, desc) in spec.items():
+                ds = grp.create_dataset(name, data=np.asarray(columns[name], dtype=dtype))
+                ds.attrs["units"] = units
                 ds.attrs["description"] = desc
-            for group, spec in _GROUPS.items():
-                grp = f.create_group(group)
-                for name, (dtype, units, desc) in spec.items():
-                    ds = grp.create_dataset(name, data=np.asarray(columns[name], dtype=dtype))
-                    ds.attrs["units"] = units
-                    ds.attrs["description"] = desc
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_dataset(

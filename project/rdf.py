@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from project.atomic import atomic_path
 from project.errors import RDFError
 
 logger = logging.getLogger(__name__)
@@ -503,17 +503,8 @@ def save_rdf(result: RDFResult, path: str | os.PathLike, *, fsync: bool = True) 
         scalars[name] = value
     arrays["scalars"] = scalars
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, fsync=fsync) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from project import units
+from project.atomic import atomic_write_text
 from project.engines import get_engine, make_protocol
-from project.engines.base import Protocol, atomic_write_text, read_thermo_csv
+from project.engines.base import Protocol, read_thermo_csv
 from project.errors import SimulationError
 
 logger = logging.getLogger(__name__)

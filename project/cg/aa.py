@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from project.atomic import atomic_copy, atomic_write_text
 from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
-from project.engines.base import atomic_write_text, write_thermo_csv
+from project.engines.base import write_thermo_csv
 from project.engines.gromacs import read_energy_xvg
 from project.errors import ProjectError, SimulationError
 from project.simulate import block_average
@@ -292,9 +293,7 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None,
     if abs(t_mean / float(p.T) - 1.0) > 0.05:
         raise SimulationError(f"blew up: mean production temperature {t_mean:.4g} K, thermostat at {p.T:.4g} K")
     for src, dst in (("prod.tpr", "aa_topology.tpr"), ("prod.xtc", "aa_traj.xtc")):
-        tmp = workdir / f".{dst}.tmp"
-        shutil.copyfile(d / src, tmp)
-        os.replace(tmp, workdir / dst)
+        atomic_copy(d / src, workdir / dst)
     write_thermo_csv(workdir / "aa_thermo.csv", thermo)
     u, u_se = block_average(thermo[:, 1] / p.n_molecules)
     pr, p_se = block_average(thermo[:, 2])

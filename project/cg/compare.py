@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from project.atomic import atomic_path, atomic_write_text
 from project.cg.pipeline import AA_RDF_NAME, METHODS, load_result
-from project.engines.base import atomic_write_text
 from project.errors import ProjectError
 from project.rdf import load_rdf
 
@@ -92,14 +90,8 @@ def _markdown(df: pd.DataFrame) -> str:
 
 
 def _atomic_df_csv(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def overlay_plot(job_dir: Path | str, path: Path | str) -> Path:
@@ -131,11 +123,9 @@ def overlay_plot(job_dir: Path | str, path: Path | str) -> Path:
     axd.set_ylabel("g_CG - g_AA")
     ax.set_xlim(0.2, float(aa.r_nm[-1]))
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
         Path(tmp).unlink(missing_ok=True)

@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+from project.atomic import atomic_write_text
 from project.cg.metrics import noise_deviation, total_deviation
-from project.engines.base import atomic_write_text, initial_positions, write_pdb
+from project.engines.base import initial_positions, write_pdb
 from project.errors import ProjectError, SimulationError
 from project.rdf import compute_rdf, load_rdf, save_rdf
 from project.units import KB

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from project import units
+from project.atomic import atomic_path, atomic_write_text
 
 #: Default time step in tau when a state point has none. Hot LJ fluids (T* = 2.5) blew up with GROMACS at
 #: 0.003 tau and larger (docs: shared/notes/environment.md); 0.002 tau is safe for every state we run.
@@ -238,38 +237,17 @@ def write_thermo_csv(path: Path, rows: np.ndarray) -> None:
     rows : numpy.ndarray
         ``(n, 4)`` array: time (ps), potential energy (kJ/mol), pressure (bar), temperature (K).
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(THERMO_HEADER)
-            for r in np.asarray(rows, dtype=float):
-                w.writerow([f"{r[0]:.6f}", f"{r[1]:.8g}", f"{r[2]:.8g}", f"{r[3]:.8g}"])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(THERMO_HEADER)
+        for r in np.asarray(rows, dtype=float):
+            w.writerow([f"{r[0]:.6f}", f"{r[1]:.8g}", f"{r[2]:.8g}", f"{r[3]:.8g}"])
 
 
 def read_thermo_csv(path: Path) -> np.ndarray:
     """Read ``thermo.csv`` as an ``(n, 4)`` array: time ps, potential kJ/mol, pressure bar, temperature K."""
     data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     return data.reshape(-1, 4)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from project.atomic import atomic_copy
 from project.engines.base import (
     Engine,
     EngineResult,
@@ -488,9 +489,7 @@ class GromacsEngine(Engine):
         write_thermo_csv(Path(workdir) / "thermo.csv", thermo)
         pos, box = read_gro(d / "prod.gro")
         write_pdb(Path(workdir) / "topology.pdb", pos, box)
-        tmp = Path(workdir) / ".traj.xtc.tmp"
-        shutil.copyfile(d / "prod.xtc", tmp)
-        os.replace(tmp, Path(workdir) / "traj.xtc")
+        atomic_copy(d / "prod.xtc", Path(workdir) / "traj.xtc")
         return EngineResult(
             n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed
         )

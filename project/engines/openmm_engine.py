@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from project import units
+from project.atomic import atomic_copy, atomic_write_text
 from project.engines.base import (
     Engine,
     EngineResult,
     Protocol,
-    atomic_write_text,
     initial_positions,
     lrc_pressure,
     write_pdb,
@@ -252,9 +252,7 @@ class OpenMMEngine(Engine):
         state = context.getState(getPositions=True)
         pos = state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
         write_pdb(workdir / "topology.pdb", np.mod(pos, p.box), p.box)
-        tmp = workdir / ".traj.xtc.tmp"
-        tmp.write_bytes(xtc_path.read_bytes())
-        os.replace(tmp, workdir / "traj.xtc")
+        atomic_copy(xtc_path, workdir / "traj.xtc")
         return EngineResult(
             n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps_run, resumed=resumed
         )
