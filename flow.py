@@ -29,7 +29,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
 sys.path.insert(0, _HERE)
-from project.dataspace import FAILED_FILE, dataspace_path, mark_failed, not_failed  # noqa: E402
+from project.dataspace import FAILED_FILE, dataspace_path, fail_job, not_failed  # noqa: E402
 from project.engines import engine_threads  # noqa: E402
 
 log = logging.getLogger("flow.lj")
@@ -104,15 +104,6 @@ def _rdf_walltime_hours(job) -> float:
     return round(max(0.1, 2.0 * (30.0 + 2e-7 * pairs) / 3600.0), 2)
 
 
-def _fail(job, operation: str, exc: Exception) -> None:
-    from project.provenance import now
-
-    log.error("job %s: %s failed: %s", job.id, operation, exc)
-    mark_failed(job.path, operation, str(exc))
-    job.doc["status"] = "failed"
-    job.doc["failure"] = {"operation": operation, "reason": str(exc), "time": now()}
-
-
 @Project.pre(not_failed)
 @Project.post.isfile("simulate.json")
 @Project.operation(directives={"np": _cores, "walltime": _walltime_hours, "memory": _memory_gb, "ngpu": _ngpu})
@@ -128,7 +119,7 @@ def simulate(job):
         summary = run_simulation(dict(job.cached_statepoint), job.path, engine=os.environ.get("LJ_ENGINE", "auto"),
                                  threads=engine_threads())
     except ProjectError as exc:
-        _fail(job, "simulate", exc)
+        fail_job(job, "simulate", exc)
         return
     engine = {"name": summary.get("engine"), "version": summary.get("engine_version")}
     job.doc["simulate"] = {"summary": summary,
@@ -152,7 +143,7 @@ def compute_rdf(job):
         result = rdf_of(job.fn("topology.pdb"), job.fn("traj.xtc"))
         save_rdf(result, job.fn("rdf.npz"))
     except ProjectError as exc:
-        _fail(job, "compute_rdf", exc)
+        fail_job(job, "compute_rdf", exc)
         return
     job.doc["compute_rdf"] = {"provenance": provenance(dict(job.cached_statepoint), started=started,
                                                        inputs={"traj.xtc": job.fn("traj.xtc")})}

@@ -29,7 +29,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
 sys.path.insert(0, _HERE)
-from project.dataspace import mark_failed, not_failed  # noqa: E402
+from project.dataspace import fail_job, not_failed  # noqa: E402
 from project.engines import engine_threads  # noqa: E402
 
 log = logging.getLogger("flow.cg")
@@ -37,12 +37,6 @@ log = logging.getLogger("flow.cg")
 
 class CGProject(FlowProject):
     """The coarse-graining data space (one job per molecule)."""
-
-
-def _fail(job, operation: str, exc: Exception) -> None:
-    log.error("job %s: %s failed: %s", job.id, operation, exc)
-    mark_failed(job.path, operation, str(exc))
-    job.doc["failure"] = {"operation": operation, "reason": str(exc)}
 
 
 def _method_done(method: str):
@@ -62,7 +56,7 @@ def _run_method(job, method: str) -> None:
         res = run_method(job.path, method, CGSettings(threads=engine_threads()),
                          model_path=os.environ.get("LJ_CG_MODEL"))
     except ProjectError as exc:
-        _fail(job, f"cg_{method}", exc)
+        fail_job(job, f"cg_{method}", exc)
         return
     job.doc[f"cg_{method}"] = {k: res.get(k) for k in ("sigma", "epsilon", "total_deviation_nm", "kl_divergence",
                                                       "n_simulations", "wall_s", "converged")}
@@ -85,7 +79,7 @@ def aa_simulate(job):
     try:
         summary = run_aa(params_from_statepoint(dict(job.cached_statepoint)), job.path, threads=engine_threads())
     except ProjectError as exc:
-        _fail(job, "aa_simulate", exc)
+        fail_job(job, "aa_simulate", exc)
         return
     job.doc["aa"] = {k: summary[k] for k in ("T_mean_K", "P_bar", "U_per_molecule_kJ_mol", "wall_s")}
 
@@ -102,7 +96,7 @@ def aa_com_rdf(job):
     try:
         compute_aa_rdf(job.path)
     except ProjectError as exc:
-        _fail(job, "aa_com_rdf", exc)
+        fail_job(job, "aa_com_rdf", exc)
 
 
 @CGProject.pre(not_failed)

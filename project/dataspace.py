@@ -249,6 +249,16 @@ def not_failed(job) -> bool:
     return not job.isfile(FAILED_FILE)
 
 
+def fail_job(job, operation: str, exc: Exception) -> None:
+    """Record a failed operation of a signac job: ``failed.json`` in its folder and status/failure in its document."""
+    from project.provenance import now
+
+    log.error("job %s: %s failed: %s", job.id, operation, exc)
+    mark_failed(job.path, operation, str(exc))
+    job.doc["status"] = "failed"
+    job.doc["failure"] = {"operation": operation, "reason": str(exc), "time": now()}
+
+
 def mark_failed(job_dir: str | Path, operation: str, reason: str) -> None:
     """Write ``failed.json`` (operation, reason, time) into a job folder atomically."""
     from project.provenance import now
