@@ -102,7 +102,7 @@ def make_split(T_star: np.ndarray, settings: TrainSettings) -> Split:
     return Split(np.sort(train), np.sort(val), np.sort(test), np.sort(transfer))
 
 
-def labels(T_star: np.ndarray, rho_star: np.ndarray, T_target: str = "log") -> np.ndarray:
+def labels(T_star: np.ndarray, rho_star: np.ndarray, T_target: str) -> np.ndarray:
     """Return the network targets (log T* or 1/T*, log rho*), shape (n, 2)."""
     if T_target not in ("log", "inverse"):
         raise ValueError(f"T_target must be 'log' or 'inverse', got {T_target!r}")
@@ -112,7 +112,7 @@ def labels(T_star: np.ndarray, rho_star: np.ndarray, T_target: str = "log") -> n
 
 def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
             rho_star: np.ndarray, n_variants: int, noise_scale: float, rng: np.random.Generator,
-            T_target: str = "log") -> tuple[np.ndarray, np.ndarray]:
+            T_target: str) -> tuple[np.ndarray, np.ndarray]:
     """Corresponding-states augmentation: many physical systems per simulated job.
 
     For each job (g on ``r_nm`` in nm for its own sigma in nm) draw sigma' in :data:`SIGMA_RANGE`, express the
