@@ -74,6 +74,17 @@ class TrainSettings:
     #: with linear_skip: fit the linear path first by ridge regression (this penalty, on scaled data) and freeze
     #: it, so the MLP learns only the residual; None trains both together
     ridge_base: float | None = None
+    #: thermal extrapolation (project.model.extrapolate): add this many synthetic hotter states, built from the
+    #: training jobs with T* >= hot_fit_T_star_min, with T* uniform in (max training T*, hot_T_star_max] and
+    #: rho* uniform over the training range; 0 disables
+    hot_states: int = 0
+    hot_T_star_max: float = 4.0
+    hot_fit_T_star_min: float = 1.5
+    hot_neighbours: int = 24
+    #: rho* is matched as rho* (1/T*)^hot_exponent (0: plain rho*, 0.25: soft-sphere scaling); 0.15 minimises the
+    #: extrapolation error within the training split (fit T* 1.2-2.0, extrapolate to 2.0-2.5; benchmarks/
+    #: bench_extrapolation.py), chosen without the transfer split
+    hot_exponent: float = 0.15
 
 
 @dataclass
@@ -142,6 +153,51 @@ def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarra
             y[k] = labels(T_star[i:i + 1], rho_star[i:i + 1], T_target)[0]
             k += 1
     return gx, y
+
+
+def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
+                rho_star: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> dict[str, Any]:
+    """Augmentation samples at synthetic hotter states (thermal extrapolation of the training jobs).
+
+    ``settings.hot_states`` reduced states with T* uniform between the hottest training job and
+    ``settings.hot_T_star_max`` and rho* uniform over the training range are built by
+    :func:`project.model.extrapolate.extrapolate_hot` from the training jobs with T* >= ``hot_fit_T_star_min``
+    (r in nm, sigma in nm), then augmented like simulated jobs (:func:`augment`).
+
+    Returns
+    -------
+    dict
+        ``x``, ``y`` (samples and labels) and a summary of what was built (recorded in the model metadata).
+    """
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, to_x_grid
+
+    ref = np.flatnonzero(T_star >= settings.hot_fit_T_star_min)
+    if len(ref) < 8:
+        raise ValueError(f"thermal extrapolation needs at least 8 training jobs with T* >= "
+                         f"{settings.hot_fit_T_star_min}, got {len(ref)}")
+    xg = X_GRID_HOT
+    g_x, e_x = to_x_grid(r_nm, g[ref], g_err[ref], rho_star[ref] / sigma[ref] ** 3, xg)
+    t_new = rng.uniform(T_star.max(), settings.hot_T_star_max, settings.hot_states)
+    rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
+    gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
+                                     n_neighbours=settings.hot_neighbours, exponent=settings.hot_exponent)
+    sigma_ref = float(SIGMA_RANGE[0])  # nm; the synthetic curves are written on the r grid of this sigma
+    r_x = (r_nm / sigma_ref)[None, :] * np.cbrt(rho_new)[:, None]
+    g_new = np.array([np.interp(r_x[k], xg, gx_new[k], right=np.nan) for k in range(settings.hot_states)])
+    e_new = np.array([np.interp(r_x[k], xg, ex_new[k], right=np.nan) for k in range(settings.hot_states)])
+    # the fit averages the noise of its neighbours away: give each synthetic curve the noise of one simulated RDF
+    # (its error estimate) so that it looks like a simulated job before augment() adds its own
+    g_new = g_new + rng.normal(size=g_new.shape) * e_new
+    sig = np.full(settings.hot_states, sigma_ref)
+    # augment() interpolates each curve with right=nan: the NaN tail beyond the references' reach is dropped there
+    x, y = augment(r_nm, g_new, e_new, sig, t_new, rho_new, settings.variants_per_job, settings.noise_scale, rng,
+                   settings.T_target)
+    keep = np.isfinite(x).all(1)
+    return {"x": x[keep], "y": y[keep], "n_states": int(settings.hot_states), "n_reference_jobs": int(len(ref)),
+            "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
+            "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
+            "exponent": settings.hot_exponent,
+            "method": "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a), project.model.extrapolate"}
 
 
 def mixup(gx: np.ndarray, y: np.ndarray, n_samples: int, k: int, rng: np.random.Generator
@@ -258,6 +314,10 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     tr = split.train
     x_tr, y_tr = augment(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings.variants_per_job,
                          settings.noise_scale, rng, settings.T_target)
+    hot_info = None
+    if settings.hot_states > 0:
+        hot_info = hot_samples(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings, rng)
+        x_tr, y_tr = np.concatenate([x_tr, hot_info.pop("x")]), np.concatenate([y_tr, hot_info.pop("y")])
     if settings.mixup > 0:
         xm, ym = mixup(x_tr, y_tr, int(settings.mixup * len(x_tr)), settings.mixup_neighbours, rng)
         x_tr, y_tr = np.concatenate([x_tr, xm]), np.concatenate([y_tr, ym])
@@ -291,6 +351,7 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
         "settings": asdict(settings),
         "split_job_ids": {k: dataset.job_ids[v].tolist() for k, v in asdict(split).items()},
         "histories": histories,
+        "thermal_extrapolation": hot_info,
         "train_wall_s": time.perf_counter() - t0,
     }
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
