@@ -115,6 +115,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from project.cg.pipeline import run_scan
+    from project.errors import ProjectError
+
+    project = get_cg_project(args.cg_dataspace)
+    failures = 0
+    for job in _jobs(project, args.molecule):
+        try:
+            out = run_scan(job.path, args.n, _settings(args))
+        except ProjectError as exc:
+            failures += 1
+            log.error("%s scan: %s", job.cached_statepoint["molecule"], exc)
+            continue
+        sys.stdout.write(json.dumps(out) + "\n")
+    return 1 if failures else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from project.cg.compare import write_comparison
     from project.provenance import code_version_string
@@ -161,6 +178,15 @@ def register_cg(sub) -> None:
     q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
     q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")
     q.set_defaults(func=cmd_run)
+
+    q = cg.add_parser("scan", help="map D and KL over a (sigma, epsilon) grid around the finished beads "
+                                   "(is the issue's 10 %% target on both metrics reachable by any LJ bead?)")
+    common(q)
+    q.add_argument("--n", type=int, default=7, help="grid points per axis (n x n CG simulations; default 7)")
+    q.add_argument("--threads", type=int, default=None, help="MD threads per run (default: every core)")
+    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
+    q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")
+    q.set_defaults(func=cmd_scan)
 
     q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
     common(q)

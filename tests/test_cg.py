@@ -238,6 +238,27 @@ def test_relent_gradient_zero_at_target_and_signs(lj_runs):
     assert abs(g_rep[1]) < 0.2 * abs(g_eps[1])
 
 
+def test_scan_grid_and_compromise(lj_runs):
+    """The (sigma, epsilon) scan on real runs: the target's own parameters give D = KL = 0 exactly and are the only
+    grid point within 10 % of a baseline at the noise level (a replica run with another seed)."""
+    from project.cg.metrics import kl_divergence, total_deviation
+    from project.cg.scan import compromise, scan_grid
+
+    tgt, rep = lj_runs["target"], lj_runs["replica"]
+    sp = tgt.statepoint
+    st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
+    r, g = tgt.rdf.r_nm, tgt.rdf.g
+    # epsilon 0.1 kJ/mol is T* = 10 here, outside the scan's T* limits: skipped without a simulation
+    df = scan_grid(r, g, sp["T"], sp["rho"], sp["mass"], np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]), st,
+                   tgt.workdir.parent)
+    assert len(df) == 4 and df["T_star"].max() < 1.3
+    at_target = df[(df.sigma_nm == 0.34) & (df.epsilon_kJ_mol == 1.0)].iloc[0]
+    assert at_target.total_deviation_nm == 0.0 and at_target.kl_divergence == 0.0
+    best = compromise(df, total_deviation(r, g, rep.rdf.g), kl_divergence(r, g, rep.rdf.g))
+    assert (best["sigma_nm"], best["epsilon_kJ_mol"], best["worse_ratio"]) == (0.34, 1.0, 0.0)
+    assert best["n_points"] == 4 and best["n_within_tolerance"] == 1
+
+
 def test_relent_damping_limits_step_and_reduced_temperature():
     from project.cg.relent import MAX_T_STAR, MIN_T_STAR, damp, newton_step
 

@@ -20,13 +20,12 @@ import numpy as np
 import pandas as pd
 
 from project.atomic import atomic_path, atomic_write_text
-from project.cg.pipeline import AA_RDF_NAME, METHODS, load_result
+from project.cg.pipeline import AA_RDF_NAME, LJ_BASELINES, METHODS, load_result
 from project.errors import ProjectError
 from project.rdf import load_rdf
 
 logger = logging.getLogger(__name__)
 
-LJ_BASELINES = ("ibi_lj", "relent", "simplex")
 ITERATIVE = ("ibi", "ibi_lj", "relent", "simplex")
 COLUMNS = {
     "molecule": "molecule", "method": "method", "sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol",

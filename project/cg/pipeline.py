@@ -33,6 +33,8 @@ from project.rdf import load_rdf, save_rdf
 logger = logging.getLogger(__name__)
 
 METHODS = ("oneshot", "ibi", "ibi_lj", "relent", "simplex")
+#: the methods that end in a single-bead LJ model (the one-shot model's competitors)
+LJ_BASELINES = ("ibi_lj", "relent", "simplex")
 AA_RDF_NAME = "com_rdf.npz"
 RESULT_NAME = "result.json"
 
@@ -171,4 +173,50 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
     return res
 
 
-__all__ = ["AA_RDF_NAME", "METHODS", "compute_aa_rdf", "load_result", "load_target", "run_method"]
+def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None) -> dict:
+    """Map D and KL over a (sigma, epsilon) grid around the finished methods' beads (``cg/scan/``).
+
+    The grid spans the beads of every finished LJ method (one-shot and baselines) with margins of 2 % in sigma
+    and 25 % in epsilon (:func:`project.cg.scan.grid_around`, n x n points, one CG simulation each, reused when
+    present). Writes ``cg/scan/scan.csv`` (every point) and ``cg/scan/scan.json`` (the best compromise against
+    the best LJ baseline, :func:`project.cg.scan.compromise`), both atomically.
+
+    Returns
+    -------
+    dict
+        The content of ``scan.json``.
+
+    Raises
+    ------
+    ProjectError
+        If no LJ baseline (ibi_lj, relent, simplex) has finished for this molecule.
+    """
+    from project.atomic import atomic_path
+    from project.cg.scan import compromise, grid_around, scan_grid
+
+    job_dir = Path(job_dir)
+    settings = settings or CGSettings()
+    done = {m: load_result(job_dir, m) for m in ("oneshot", *LJ_BASELINES)}
+    done = {m: v for m, v in done.items() if v is not None}
+    base = [v for m, v in done.items() if m in LJ_BASELINES]
+    if not base:
+        raise ProjectError(f"{job_dir}: scan needs at least one finished LJ baseline ({', '.join(LJ_BASELINES)})")
+    tgt = load_target(job_dir)
+    sig, eps = grid_around([(v["sigma"], v["epsilon"]) for v in done.values()], n)
+    root = job_dir / "cg" / "scan"
+    df = scan_grid(tgt["r"], tgt["g"], tgt["T"], tgt["rho"], tgt["mass"], sig, eps, settings, root)
+    best_d = min(v["total_deviation_nm"] for v in base)
+    best_kl = min(v["kl_divergence"] for v in base)
+    out = {"molecule": tgt["molecule"], "best_baseline_total_deviation_nm": best_d,
+           "best_baseline_kl_divergence": best_kl, "grid_total_deviation_min_nm": float(df.total_deviation_nm.min()),
+           "grid_kl_divergence_min": float(df.kl_divergence.min()), "n": n,
+           "compromise": compromise(df, best_d, best_kl), "baselines": sorted(m for m in done if m != "oneshot"),
+           "units": {"sigma_nm": "nm", "epsilon_kJ_mol": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"}}
+    with atomic_path(root / "scan.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    atomic_write_text(root / "scan.json", json.dumps(out, indent=1) + "\n")
+    return out
+
+
+__all__ = ["AA_RDF_NAME", "LJ_BASELINES", "METHODS", "compute_aa_rdf", "load_result", "load_target", "run_method",
+           "run_scan"]
