@@ -2,7 +2,8 @@
 
 Operations (thin: each checks its product and calls one library function of :mod:`project.cg`)::
 
-    aa_simulate -> aa_com_rdf -> cg_oneshot, cg_ibi -> cg_ibi_lj, cg_relent, cg_simplex -> compare (aggregate)
+    aa_simulate -> aa_com_rdf -> cg_oneshot, cg_oneshot_refined, cg_ibi -> cg_ibi_lj, cg_relent, cg_simplex
+        -> compare (aggregate)
 
 A failed operation writes ``failed.json`` into the job folder (shown by ``status``); rerunning skips it until the
 marker is removed (``python -m project reset-failed --dataspace cg_space`` works here too). Every step is resumable:
@@ -29,6 +30,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
 sys.path.insert(0, _HERE)
+from project.cg.pipeline import METHODS  # noqa: E402
 from project.dataspace import fail_job, not_failed  # noqa: E402
 from project.engines import engine_threads  # noqa: E402
 
@@ -110,6 +112,15 @@ def cg_oneshot(job):
 
 @CGProject.pre(not_failed)
 @CGProject.pre.after(aa_com_rdf)
+@CGProject.post(_method_done("oneshot_refined"))
+@CGProject.operation(directives={"np": 2, "walltime": 0.5, "memory": "2G"})
+def cg_oneshot_refined(job):
+    """One-shot refined on the LJ RDF library without simulation, then one CG simulation."""
+    _run_method(job, "oneshot_refined")
+
+
+@CGProject.pre(not_failed)
+@CGProject.pre.after(aa_com_rdf)
 @CGProject.post(_method_done("ibi"))
 @CGProject.operation(directives={"np": 2, "walltime": 4.0, "memory": "2G"})
 def cg_ibi(job):
@@ -151,13 +162,13 @@ def _comparison_current(*jobs) -> bool:
         return False
     t = os.path.getmtime(path)
     results = [os.path.join(job.path, "cg", m, "result.json") for job in jobs
-               for m in ("oneshot", "ibi", "ibi_lj", "relent", "simplex")]
+               for m in METHODS]
     return all(os.path.getmtime(f) <= t for f in results if os.path.isfile(f))
 
 
 def _any_result(*jobs) -> bool:
     return any(job.isfile(os.path.join("cg", m, "result.json")) for job in jobs
-               for m in ("oneshot", "ibi", "ibi_lj", "relent", "simplex"))
+               for m in METHODS)
 
 
 @CGProject.pre(_any_result)

@@ -148,6 +148,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands) to ``python -m project``."""
+    from project.cg.pipeline import METHODS
+
     p = sub.add_parser("cg", help="coarse-grain CH4, F2, CO liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
 
@@ -171,9 +173,10 @@ def register_cg(sub) -> None:
 
     q = cg.add_parser("run", help="run the AA simulation, COM RDF and CG methods of the jobs (resumable)")
     common(q)
-    q.add_argument("--method", action="append", choices=("oneshot", "ibi", "ibi_lj", "relent", "simplex"),
+    q.add_argument("--method", action="append", choices=METHODS,
                    help="method to run (repeatable, in order); default all")
-    q.add_argument("--model", default=None, help="inverse-model folder for oneshot (default: the shipped model)")
+    q.add_argument("--model", default=None,
+                   help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)")
     q.add_argument("--threads", type=int, default=None, help="MD threads per run (default: every core)")
     q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
     q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")

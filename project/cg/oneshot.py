@@ -4,8 +4,10 @@ Units: r nm, T K, rho nm^-3, sigma nm, epsilon kJ/mol, mass amu.
 
 One prediction (:meth:`project.model.inverse.InverseModel.predict`) and one CG simulation at the predicted
 parameters (:func:`project.cg.lj.run_lj`) - no iteration, so the convergence criterion is trivially "one
-prediction". The model's domain warnings (predicted state outside the training range, RDF unlike any training
-RDF, disagreeing ensemble members) are kept in the result.
+prediction". Variant ``oneshot_refined``: the predicted bead is then refined against the reduced LJ RDF library
+without any simulation (:mod:`project.cg.refine`), still one CG simulation. The model's domain warnings
+(predicted state outside the training range, RDF unlike any training RDF, disagreeing ensemble members) are kept
+in the result.
 """
 
 from __future__ import annotations
@@ -57,16 +59,30 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
 
 
 def run_oneshot(r: np.ndarray, g: np.ndarray, T: float, rho: float, mass: float, settings: CGSettings,
-                root: Path | str, model_path: str | Path | None = None) -> dict:
-    """Predict (sigma, epsilon) and run the one CG simulation; returns the method result (units in ``units``)."""
+                root: Path | str, model_path: str | Path | None = None, refine: bool = False) -> dict:
+    """Predict (sigma, epsilon) and run the one CG simulation; returns the method result (units in ``units``).
+
+    With ``refine`` (method ``oneshot_refined``) the predicted bead is refined without any simulation against the
+    reduced LJ RDF library (:func:`project.cg.refine.refine_bead`) before the one CG simulation.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     pred = predict_bead(r, g, T, rho, model_path)
-    run = run_lj(pred["sigma"], pred["epsilon"], T, rho, mass, settings, root)
-    out = {"method": "oneshot", "sigma": run.statepoint["sigma"], "epsilon": run.statepoint["epsilon"],
-           "prediction": pred, "converged": True, "n_simulations": 1,
-           "wall_s": run.wall_s + pred["predict_wall_s"], "final_workdir": str(run.workdir),
-           "criterion": "none needed: one model prediction, one CG simulation",
+    sigma, epsilon, extra = pred["sigma"], pred["epsilon"], {}
+    criterion = "none needed: one model prediction, one CG simulation"
+    if refine:
+        from project.cg.refine import refine_bead
+
+        ref = refine_bead(r, g, T, rho, (sigma, epsilon))
+        sigma, epsilon, extra = ref["sigma"], ref["epsilon"], {"refinement": ref}
+        criterion = ("none needed: one model prediction, a zero-simulation refinement on the LJ RDF library "
+                     "(optimum of the surrogate metrics), one CG simulation")
+    run = run_lj(sigma, epsilon, T, rho, mass, settings, root)
+    out = {"method": "oneshot_refined" if refine else "oneshot", "sigma": run.statepoint["sigma"],
+           "epsilon": run.statepoint["epsilon"], "prediction": pred, **extra, "converged": True,
+           "n_simulations": 1,
+           "wall_s": run.wall_s + pred["predict_wall_s"] + extra.get("refinement", {}).get("wall_s", 0.0),
+           "final_workdir": str(run.workdir), "criterion": criterion,
            "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"}}
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out

@@ -9,10 +9,11 @@ Folder layout (one folder per molecule, a signac job in ``flow_cg.py``)::
     cg/<method>/result.json                               method result, written last (atomic)
     cg/<method>/lj_<hash>/ or iter_<k>/                   the CG simulations of that method
 
-Methods: ``oneshot``, ``ibi`` (tabulated), ``ibi_lj`` (LJ fit to the IBI table, needs ``ibi``), ``relent``,
-``simplex``. Every ``result.json`` holds the final RDF's metrics against the AA target (``total_deviation_nm``,
-``kl_divergence``), ``n_simulations``, ``wall_s`` (s, the sum of the method's simulations and analysis as recorded
-when they ran) and ``converged`` with the stated ``criterion``.
+Methods: ``oneshot``, ``oneshot_refined`` (the same, refined on the LJ RDF library without simulation), ``ibi``
+(tabulated), ``ibi_lj`` (LJ fit to the IBI table, needs ``ibi``), ``relent``, ``simplex``. Every ``result.json``
+holds the final RDF's metrics against the AA target (``total_deviation_nm``, ``kl_divergence``),
+``n_simulations``, ``wall_s`` (s, the sum of the method's simulations and analysis as recorded when they ran) and
+``converged`` with the stated ``criterion``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from project.rdf import load_rdf, save_rdf
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("oneshot", "ibi", "ibi_lj", "relent", "simplex")
+METHODS = ("oneshot", "oneshot_refined", "ibi", "ibi_lj", "relent", "simplex")
+#: the one-shot methods (one CG simulation, no iteration) whose target is checked against the baselines
+ONE_SHOT = ("oneshot", "oneshot_refined")
 #: the methods that end in a single-bead LJ model (the one-shot model's competitors)
 LJ_BASELINES = ("ibi_lj", "relent", "simplex")
 AA_RDF_NAME = "com_rdf.npz"
@@ -125,10 +128,10 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
     root = job_dir / "cg" / method
     r, g, ge, T, rho, mass = tgt["r"], tgt["g"], tgt["g_err"], tgt["T"], tgt["rho"], tgt["mass"]
     start = initial_guess(r, g, T)
-    if method == "oneshot":
+    if method in ONE_SHOT:
         from project.cg.oneshot import run_oneshot
 
-        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path)
+        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined")
     elif method == "relent":
         from project.cg.relent import run_relent
 
@@ -196,7 +199,7 @@ def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None
 
     job_dir = Path(job_dir)
     settings = settings or CGSettings()
-    done = {m: load_result(job_dir, m) for m in ("oneshot", *LJ_BASELINES)}
+    done = {m: load_result(job_dir, m) for m in (*ONE_SHOT, *LJ_BASELINES)}
     done = {m: v for m, v in done.items() if v is not None}
     base = [v for m, v in done.items() if m in LJ_BASELINES]
     if not base:
@@ -210,7 +213,7 @@ def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None
     out = {"molecule": tgt["molecule"], "best_baseline_total_deviation_nm": best_d,
            "best_baseline_kl_divergence": best_kl, "grid_total_deviation_min_nm": float(df.total_deviation_nm.min()),
            "grid_kl_divergence_min": float(df.kl_divergence.min()), "n": n,
-           "compromise": compromise(df, best_d, best_kl), "baselines": sorted(m for m in done if m != "oneshot"),
+           "compromise": compromise(df, best_d, best_kl), "baselines": sorted(m for m in done if m not in ONE_SHOT),
            "units": {"sigma_nm": "nm", "epsilon_kJ_mol": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"}}
     with atomic_path(root / "scan.csv") as tmp:
         df.to_csv(tmp, index=False)
@@ -218,5 +221,5 @@ def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None
     return out
 
 
-__all__ = ["AA_RDF_NAME", "LJ_BASELINES", "METHODS", "compute_aa_rdf", "load_result", "load_target", "run_method",
-           "run_scan"]
+__all__ = ["AA_RDF_NAME", "LJ_BASELINES", "METHODS", "ONE_SHOT", "compute_aa_rdf", "load_result", "load_target",
+           "run_method", "run_scan"]
