@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo library model
+.PHONY: setup demo test lint bench clean-demo library library-hot model
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -28,6 +28,14 @@ library: setup          ## regenerate the shipped reference dataset (400 jobs; a
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) flow.py run
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project export --export $(SHIPPED_DATA)
 
+LIBRARY_HOT ?= $(CURDIR)/library_hot_space
+SHIPPED_HOT := project/data/reference/lj_library_hot.h5
+
+library-hot: setup      ## regenerate the hot, dense LJ states of the CG refinement library (32 jobs, design hot_dense)
+	LJ_DATASPACE=$(LIBRARY_HOT) $(PYTHON) -m project init hot_dense
+	LJ_DATASPACE=$(LIBRARY_HOT) $(PYTHON) flow.py run
+	LJ_DATASPACE=$(LIBRARY_HOT) $(PYTHON) -m project export --export $(SHIPPED_HOT)
+
 model: setup            ## retrain and evaluate the shipped model on the shipped dataset (recorded in the catalogue)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project train --export $(SHIPPED_DATA) --out $(SHIPPED_MODEL)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project evaluate --export $(SHIPPED_DATA) --model $(SHIPPED_MODEL)
@@ -40,6 +48,7 @@ bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_export.py
 	$(PYTHON) benchmarks/bench_simulate.py
 	$(PYTHON) benchmarks/bench_model.py
+	$(PYTHON) benchmarks/bench_extrapolation.py
 	$(PYTHON) benchmarks/bench_dashboard.py
 
 clean-demo:

@@ -360,6 +360,20 @@ def test_refine_bead_recovers_simulated_lj_states():
     assert np.mean(eps_err) == pytest.approx(0.043, abs=0.015)
 
 
+def test_refinement_library_covers_hot_dense_states():
+    """The shipped refinement library: 400 training jobs + 32 hot, dense jobs (design hot_dense, made by this
+    project's pipeline; reference: the designs' ranges T* 0.7-3.5 / 3.5-10, rho* 0.3-0.95 / 0.8-1.1)."""
+    from project.cg.refine import LIBRARY_EXPORTS, library
+    from project.export import load_dataset
+
+    hot = load_dataset(LIBRARY_EXPORTS[1]).table
+    assert len(hot) == 32 and hot["T_star"].min() >= 3.5 and hot["rho_star"].max() <= 1.1
+    lib = library()
+    assert len(lib.gx) == 432
+    assert np.exp(lib.hi[0]) == pytest.approx(hot["T_star"].max(), rel=1e-9)
+    assert np.exp(lib.hi[1]) == pytest.approx(hot["rho_star"].max(), rel=1e-9)
+
+
 # ------------------------------------------------------------------------------------------------ pipeline / table
 def test_run_method_rejects_unknown_method(tmp_path):
     from project.cg.pipeline import run_method
