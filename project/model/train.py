@@ -178,8 +178,9 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
 
     ref = np.flatnonzero(T_star >= settings.hot_fit_T_star_min)
     if len(ref) < 8:
-        raise ValueError(f"thermal extrapolation needs at least 8 training jobs with T* >= "
-                         f"{settings.hot_fit_T_star_min}, got {len(ref)}")
+        raise ValueError(f"hot_states: thermal extrapolation needs at least 8 training jobs with T* >= "
+                         f"{settings.hot_fit_T_star_min} (hot_fit_T_star_min), got {len(ref)}; train without it with "
+                         f"--settings '{{\"hot_states\": 0}}'")
     xg = X_GRID_HOT
     g_x, e_x = to_x_grid(r_nm, g[ref], g_err[ref], rho_star[ref] / sigma[ref] ** 3, xg)
     t_new = rng.uniform(T_star.max(), settings.hot_T_star_max, settings.hot_states)
