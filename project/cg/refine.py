@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from project.cg.metrics import kl_divergence, total_deviation
-from project.units import KB
+from project.units import reduced_density, reduced_temperature
 
 _REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 #: the exports (simulated by this project's pipeline) that the surrogate interpolates: the shipped training
@@ -84,7 +84,8 @@ def surrogate_metrics(r: np.ndarray, g: np.ndarray, T: float, rho: float, sigma:
     lib = lib or library()
     r, g = np.asarray(r, float), np.asarray(g, float)
     m = _window(r, rho)
-    g_lj = _surrogate_curves(lib, r[m] * np.cbrt(rho), np.log(KB * T / epsilon), np.log(rho * sigma**3))[0]
+    g_lj = _surrogate_curves(lib, r[m] * np.cbrt(rho), np.log(reduced_temperature(T, epsilon)),
+                             np.log(reduced_density(rho, sigma)))[0]
     return total_deviation(r[m], g[m], g_lj), kl_divergence(r[m], g[m], g_lj)
 
 
@@ -115,6 +116,8 @@ def refine_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple
         ``sigma``, ``epsilon`` (the refined bead), ``start``, the surrogate metrics at the start and the end,
         the surrogate optimum of each metric alone, ``worse_ratio`` and ``wall_s``.
     """
+    from project.model.features import reduced_to_physical
+
     t0 = time.monotonic()
     lib = lib or library()
     r, g = np.asarray(r, float), np.asarray(g, float)
@@ -144,7 +147,8 @@ def refine_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple
     q_best, worse = polish(lambda q: np.max(metrics(q[None, :])[0] / [d_min, kl_min]), grid[np.argmin(worse_grid)])
 
     def bead(q: np.ndarray) -> tuple[float, float]:
-        return float((np.exp(q[1]) / rho) ** (1 / 3)), float(KB * T / np.exp(q[0]))
+        sigma, epsilon = reduced_to_physical(np.exp(q[0]), np.exp(q[1]), T, rho)
+        return float(sigma), float(epsilon)
 
     sigma, epsilon = bead(q_best)
     return {"sigma": sigma, "epsilon": epsilon, "start": {"sigma": float(start[0]), "epsilon": float(start[1])},

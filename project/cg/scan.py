@@ -21,7 +21,7 @@ import pandas as pd
 from project.cg.lj import CGSettings, run_lj
 from project.cg.metrics import kl_divergence, total_deviation
 from project.errors import StatePointError
-from project.units import reduced_temperature
+from project.units import reduced_density, reduced_temperature
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def scan_grid(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: float
                 logger.warning("scan point sigma=%.4f nm epsilon=%.4f kJ/mol skipped: %s", s, e, exc)
                 continue
             g = run.rdf.g  # CG and AA RDFs share the grid of project.rdf
-            rows.append({"sigma_nm": s, "epsilon_kJ_mol": e, "T_star": t_star, "rho_star": rho * s**3,
+            rows.append({"sigma_nm": s, "epsilon_kJ_mol": e, "T_star": t_star, "rho_star": reduced_density(rho, s),
                          "total_deviation_nm": total_deviation(r, g_aa, g),
                          "kl_divergence": kl_divergence(r, g_aa, g), "wall_s": run.wall_s})
     return pd.DataFrame(rows)
