@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo library library-hot model
+.PHONY: setup demo test lint bench clean-demo library library-hot model independent
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -42,6 +42,9 @@ model: setup            ## retrain and evaluate the shipped model on the shipped
 
 lint:
 	$(PYTHON) -m ruff check .
+
+independent: setup      ## accuracy on RDFs simulated with other settings (N 864, cutoff 2.5 sigma; ~3 min)
+	$(PYTHON) benchmarks/bench_independent.py
 
 bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_query.py

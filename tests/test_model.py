@@ -218,3 +218,33 @@ def test_training_is_seeded_and_recorded(tmp_path, shipped):
     assert len(json.loads(listing)) == 2
     assert InverseModel.load(outs[0]).meta["n_members"] == 1
     assert SHIPPED_MODEL.exists()
+
+
+def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
+    """An exactly quadratic ln y*(beta*) must be extrapolated exactly by order 2 and not by order 1.
+
+    Reference: a synthetic fluid built from the definition g* = exp(-beta* u*) y* (module docstring of
+    project.model.extrapolate) with ln y* = A(x) + B(x) beta* + C(x) beta*^2 + D(x) rho* beta*^0.1.
+    """
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, lj_reduced
+
+    x = X_GRID_HOT
+    bump = np.exp(-((x - 1.0) / 0.2) ** 2)
+
+    def curve(t, rho):
+        b = 1.0 / t
+        ln_y = 0.3 * bump + 0.8 * bump * b - 0.5 * bump * b**2 + 0.2 * np.cos(4 * x) * rho * b**0.1
+        return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+
+    rng = np.random.default_rng(3)
+    t_ref, rho_ref = rng.uniform(1.2, 2.5, 60), rng.uniform(0.4, 0.9, 60)
+    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
+    t_new, rho_new = np.array([3.0, 3.5]), np.array([0.6, 0.8])
+    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    ok = exact > 0.05
+    g2, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2)
+    g1, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1)
+    assert np.nanmax(np.abs(g2[ok] / exact[ok] - 1)) < 1e-6
+    assert np.nanmax(np.abs(g1[ok] / exact[ok] - 1)) > 1e-2
+    with pytest.raises(ValueError, match="order"):
+        extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, order=3)

@@ -68,3 +68,24 @@ def test_scaled_grid_and_short_range():
         scaled_rdf(r[r < 0.5], g[r < 0.5], rho)
     with pytest.raises(RDFError, match="r starts at"):
         scaled_rdf(r[r > 0.4], g[r > 0.4], rho)
+
+
+def test_model_inputs_x_max_and_shorter_range():
+    """``x_max`` keeps the grid points x <= x_max; ``scaled_rdf(x_max=...)`` accepts an RDF that reaches just there.
+
+    Reference: the grid definition x = r rho^(1/3) of project.model.features (0.5 to 1.75 in steps of 0.01).
+    """
+    from project.model.features import model_inputs
+
+    gx = np.tile(X_GRID, (2, 1))
+    assert model_inputs(gx, None).shape == (2, 126)
+    sub = model_inputs(gx, None, 1.25)
+    assert sub.shape == (2, 76) and sub[0, -1] == pytest.approx(1.25)
+    assert model_inputs(gx, 0.02, 1.25).shape == (2, 152)
+    rho = 20.0  # nm^-3; x = 1.36 at r = 0.5 nm
+    r = np.arange(0.0, 0.5, 0.005)
+    g = np.where(r > 0.3, 1.0, 0.0)
+    out = scaled_rdf(r, g, rho, x_max=1.25)
+    assert out.shape == X_GRID.shape and out[-1] == 1.0
+    with pytest.raises(RDFError, match=r"x = r rho\^\(1/3\) up to 1.75"):
+        scaled_rdf(r, g, rho)

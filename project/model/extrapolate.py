@@ -62,7 +62,7 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
-                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1
+                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1
                     ) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
@@ -83,6 +83,9 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     exponent : float
         a in the density variable rho* beta*^a of the fit and of the neighbour search (0: plain rho*; 0.25 would
         be the soft-sphere scaling of the r^-12 core).
+    order : int
+        Polynomial order of the fit in beta*: 1 (linear, the leading high-temperature term) or 2 (adds a
+        (beta* - beta*_new)^2 column; the density variable stays linear).
 
     Returns
     -------
@@ -90,6 +93,8 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         Extrapolated g* and an error estimate (the neighbours' mean standard error, 0 where unknown); NaN where
         a neighbour's r range ends before that x.
     """
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2 (polynomial order in 1/T*), got {order!r}")
     x = np.asarray(x, dtype=float)
     g_ref = np.asarray(g_ref, dtype=float)
     beta_ref = 1.0 / np.asarray(T_star_ref, dtype=float)
@@ -108,19 +113,22 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         b_new = 1.0 / t_new
         u = lj_reduced(x / np.cbrt(rho_new))
         rho_new = rho_new * b_new**exponent
-        order = np.lexsort((beta_ref, np.abs(rho_ref - rho_new)))[:n_neighbours]
-        kern = np.exp(-0.5 * ((rho_ref[order] - rho_new) / rho_width) ** 2)
-        a = np.stack([np.ones(len(order)), beta_ref[order] - b_new, rho_ref[order] - rho_new], axis=1)  # (K, 3)
+        nb = np.lexsort((beta_ref, np.abs(rho_ref - rho_new)))[:n_neighbours]
+        kern = np.exp(-0.5 * ((rho_ref[nb] - rho_new) / rho_width) ** 2)
+        cols = [np.ones(len(nb)), beta_ref[nb] - b_new, rho_ref[nb] - rho_new]
+        if order == 2:
+            cols.append((beta_ref[nb] - b_new) ** 2)
+        a = np.stack(cols, axis=1)  # (K, 3 or 4)
         npar = a.shape[1]
-        w = np.where(usable[order], kern[:, None] / var[order], 0.0)  # (K, m)
+        w = np.where(usable[nb], kern[:, None] / var[nb], 0.0)  # (K, m)
         lhs = np.einsum("km,ki,kj->mij", w, a, a)  # per-bin normal matrices (m, 3, 3)
-        rhs = np.einsum("km,ki,km->mi", w, a, np.where(usable[order], ln_y[order], 0.0))
-        n_used = usable[order].sum(0)
+        rhs = np.einsum("km,ki,km->mi", w, a, np.where(usable[nb], ln_y[nb], 0.0))
+        n_used = usable[nb].sum(0)
         ok = (n_used >= 2 * npar) & (np.linalg.det(lhs + 1e-12 * np.eye(npar)) > 1e-12 * np.abs(lhs).max())
         coef = np.full((len(x), npar), np.nan)
         coef[ok] = np.linalg.solve(lhs[ok], rhs[ok][..., None])[..., 0]
         ln_y_new = coef[:, 0]
-        reach = np.isfinite(g_ref[order]).all(0)
+        reach = np.isfinite(g_ref[nb]).all(0)
         first = int(np.argmax(ok))
         # inside the core no neighbour has g > G_MIN: continue ln y* inwards as a constant; exp(-beta u) ~ 0 there
         ln_y_new[:first] = ln_y_new[first]
@@ -128,7 +136,7 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         ln_y_new = _fill_gaps(ln_y_new)
         g_i = np.exp(ln_y_new - b_new * u)
         g_new[i] = np.where(reach, g_i, np.nan)
-        err_new[i] = np.where(reach, np.nanmean(np.where(np.isfinite(g_ref[order]), g_err_ref[order], np.nan), 0),
+        err_new[i] = np.where(reach, np.nanmean(np.where(np.isfinite(g_ref[nb]), g_err_ref[nb], np.nan), 0),
                               np.nan)
     return g_new, np.nan_to_num(err_new, nan=0.0)
 

@@ -28,7 +28,8 @@ X_GRID = np.round(np.arange(0.5, 1.75 + 1e-9, 0.01), 6)
 CORE_G = 0.02
 
 
-def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF") -> np.ndarray:
+def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF",
+               x_max: float | None = None) -> np.ndarray:
     """Resample g(r) onto :data:`X_GRID` (x = r rho^(1/3)).
 
     Parameters
@@ -41,6 +42,9 @@ def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF")
         Number density in nm^-3.
     source : str
         Name used in error messages.
+    x_max : float or None
+        Largest x the caller needs (dimensionless; None: the end of the grid, 1.75). Beyond the RDF's last point
+        the curve is continued with its last value; a model that reads only x <= x_max does not see it.
 
     Returns
     -------
@@ -50,7 +54,7 @@ def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF")
     Raises
     ------
     RDFError
-        If the RDF is malformed or does not reach far enough: r_max must be at least 1.75 rho^(-1/3) nm.
+        If the RDF is malformed or does not reach far enough: r_max must be at least x_max rho^(-1/3) nm.
     """
     validate_rdf(r_nm, g, source)
     if not (np.isfinite(rho) and rho > 0):
@@ -58,10 +62,11 @@ def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF")
     scale = rho ** (1.0 / 3.0)
     x = np.asarray(r_nm, dtype=float) * scale
     g = np.asarray(g, dtype=float)
-    if x[-1] < X_GRID[-1] - 0.005:
+    need = float(X_GRID[-1] if x_max is None else min(x_max, X_GRID[-1]))
+    if x[-1] < need - 0.005:
         raise RDFError(
             f"{source}: r range too short for the model: r_max = {r_nm[-1]:.4g} nm, the model needs r up to "
-            f"{X_GRID[-1] / scale:.4g} nm at rho = {rho:g} nm^-3 (x = r rho^(1/3) up to {X_GRID[-1]})")
+            f"{need / scale:.4g} nm at rho = {rho:g} nm^-3 (x = r rho^(1/3) up to {need:g})")
     if x[0] > X_GRID[0]:
         if g[0] > CORE_G:
             raise RDFError(
@@ -83,14 +88,20 @@ def scaled_rdf_batch(r_nm: np.ndarray, g: np.ndarray, rho: np.ndarray) -> np.nda
     return out
 
 
-def model_inputs(gx: np.ndarray, log_floor: float | None) -> np.ndarray:
+def model_inputs(gx: np.ndarray, log_floor: float | None, x_max: float | None = None) -> np.ndarray:
     """Network inputs from g on the x grid: g itself and, when ``log_floor`` is set, ln(max(g, log_floor)).
+
+    ``x_max`` (dimensionless, None: the whole grid) keeps only the grid points x <= x_max: the core, the first
+    peak and the start of the first minimum at the default 1.25 of
+    :class:`project.model.train.TrainSettings` (see its ``input_x_max``).
 
     In the repulsive core ln g(r) = -u(r) / (k_B T) + ln y(r) with a smooth cavity function y, so ln g is linear in
     1/T*: these inputs let the network (and its extrapolation to hotter states) follow the Boltzmann factor. The
     floor (dimensionless) keeps the noisy, nearly empty bins at the edge of the core from dominating.
     """
     gx = np.atleast_2d(np.asarray(gx, dtype=float))
+    if x_max is not None:
+        gx = gx[:, X_GRID <= x_max + 1e-9]
     if log_floor is None:
         return gx
     return np.concatenate([gx, np.log(np.clip(gx, log_floor, None))], axis=1)

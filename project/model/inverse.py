@@ -8,8 +8,10 @@ A model folder holds
   linear path ``m<i>_skip_W/_b``), so that prediction runs in numpy in well under a millisecond per RDF without
   importing TensorFlow; :meth:`InverseModel.keras_member` rebuilds a Keras member from them for fine-tuning.
 
-Inputs are g on the x grid and, when ``log_floor`` is set, ln(max(g, log_floor)) (see
-:func:`project.model.features.model_inputs`). Targets are 1/T* (or log T* in older models, ``meta["targets"]``)
+Inputs are g on the x grid up to ``meta["input_x_max"]`` (1.25 for models trained since 2026-11-28: the core,
+the first peak and the start of the first minimum; the whole grid to 1.75 when absent) and, when ``log_floor`` is
+set, ln(max(g, log_floor)) (see :func:`project.model.features.model_inputs`). An RDF must reach x = input_x_max,
+i.e. r = input_x_max rho^(-1/3) nm. Targets are 1/T* (or log T* in older models, ``meta["targets"]``)
 and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T* kJ/mol follow from the given temperature (K)
 and number density (nm^-3). The reported value is the ensemble mean, the uncertainty the
 ensemble standard deviation (in nm and kJ/mol).
@@ -160,9 +162,13 @@ class InverseModel:
         return model
 
     # ------------------------------------------------------------------ prediction
+    def _scaled_inputs(self, gx: np.ndarray) -> np.ndarray:
+        """Standardised network inputs for rows of g on the x grid (only x <= meta["input_x_max"] when set)."""
+        return (model_inputs(gx, self.meta.get("log_floor"), self.meta.get("input_x_max")) - self.x_mean) / self.x_std
+
     def predict_scaled(self, gx: np.ndarray) -> np.ndarray:
         """Return the members' raw targets (log T* or 1/T*, log rho*), shape (n_members, n, 2), from g(x)."""
-        z = (model_inputs(gx, self.meta.get("log_floor")) - self.x_mean) / self.x_std
+        z = self._scaled_inputs(gx)
         out = []
         for member, skip in zip(self.layers, self.skips):
             h = z
@@ -202,7 +208,7 @@ class InverseModel:
         """
         if not (np.isfinite(T) and T > 0):
             raise ProjectError(f"{source}: temperature must be a positive number in K, got {T!r}")
-        gx = scaled_rdf(r_nm, g, rho, source)
+        gx = scaled_rdf(r_nm, g, rho, source, x_max=self.meta.get("input_x_max"))
         p = self.predict_physical(gx[None, :], np.array([T]), np.array([rho]))
         pred = Prediction(sigma=float(p["sigma"][0]), epsilon=float(p["epsilon"][0]),
                           sigma_std=float(p["sigma_std"][0]), epsilon_std=float(p["epsilon_std"][0]),
@@ -221,7 +227,7 @@ class InverseModel:
             if not lo <= value <= hi:
                 pred.warnings.append(f"{label} = {value:.4g} is outside the training range [{lo:.4g}, {hi:.4g}]")
         # distance of the input from the training inputs, in units of the training spread
-        z = (model_inputs(gx, self.meta.get("log_floor")) - self.x_mean) / self.x_std
+        z = self._scaled_inputs(gx)
         lim = self.meta.get("input_zmax")
         if lim is not None and float(np.max(np.abs(z))) > lim:
             pred.warnings.append(f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "
