@@ -71,10 +71,9 @@ def main() -> None:
         row = tab.iloc[i]
         print(f"{row['T_star']:6.3f} {row['rho_star']:6.3f} {row['sigma']:9.4f} {p['sigma'][i]:9.4f} "
               f"{err_s[i]:+7.3f} {row['epsilon']:10.4f} {p['epsilon'][i]:9.4f} {err_e[i]:+7.2f}")
-    print(f"sigma MAPE {np.abs(err_s).mean():.3f} % (mean signed {err_s.mean():+.3f} %, max {np.abs(err_s).max():.3f} %;"
-          " held-out target <= 0.5 %)")
-    print(f"epsilon MAPE {np.abs(err_e).mean():.2f} % (mean signed {err_e.mean():+.2f} %, max {np.abs(err_e).max():.2f} %;"
-          " held-out target <= 2 %)")
+    for name, err, target in (("sigma", err_s, 0.5), ("epsilon", err_e, 2.0)):
+        print(f"{name} MAPE {np.abs(err).mean():.3f} % (mean signed {err.mean():+.3f} %, max "
+              f"{np.abs(err).max():.3f} %; held-out target <= {target} %)")
 
 
 if __name__ == "__main__":
