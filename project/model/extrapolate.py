@@ -121,7 +121,7 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         a = np.stack(cols, axis=1)  # (K, 3 or 4)
         npar = a.shape[1]
         w = np.where(usable[nb], kern[:, None] / var[nb], 0.0)  # (K, m)
-        lhs = np.einsum("km,ki,kj->mij", w, a, a)  # per-bin normal matrices (m, 3, 3)
+        lhs = np.einsum("km,ki,kj->mij", w, a, a)  # per-bin normal matrices (m, npar, npar)
         rhs = np.einsum("km,ki,km->mi", w, a, np.where(usable[nb], ln_y[nb], 0.0))
         n_used = usable[nb].sum(0)
         ok = (n_used >= 2 * npar) & (np.linalg.det(lhs + 1e-12 * np.eye(npar)) > 1e-12 * np.abs(lhs).max())
