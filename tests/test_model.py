@@ -248,3 +248,29 @@ def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
     assert np.nanmax(np.abs(g1[ok] / exact[ok] - 1)) > 1e-2
     with pytest.raises(ValueError, match="order"):
         extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, order=3)
+
+
+def test_hot_outer_noise_perturbs_only_beyond_outer_x(shipped):
+    """``hot_outer_noise`` adds smooth offsets a + b s to the hot states beyond x = hot_outer_x and nothing else.
+
+    Reference: the definition in project.model.train.hot_samples (a, b ~ N(0, hot_outer_noise), s from 0 at
+    hot_outer_x to 1 at the end of the grid), so the offsets' standard deviation lies between 0.004 and
+    0.004 * sqrt(2) on the outer grid points.
+    """
+    from project.model.train import TrainSettings, hot_samples
+
+    ds, _ = shipped
+    tab = ds.table
+    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
+    args = (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
+            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    out = {}
+    for noise in (0.0, 0.004):
+        st = TrainSettings(hot_states=20, variants_per_job=4, hot_outer_noise=noise)
+        out[noise] = hot_samples(*args, st, np.random.default_rng(5))
+    d = out[0.004]["x"] - out[0.0]["x"]
+    inner = X_GRID <= 1.25
+    assert np.array_equal(out[0.004]["y"], out[0.0]["y"])
+    assert np.abs(d[:, inner]).max() == 0.0
+    assert 0.003 < d[:, ~inner].std() < 0.0065
+    assert out[0.004]["outer_noise"] == 0.004
