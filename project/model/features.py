@@ -91,9 +91,9 @@ def scaled_rdf_batch(r_nm: np.ndarray, g: np.ndarray, rho: np.ndarray) -> np.nda
 def model_inputs(gx: np.ndarray, log_floor: float | None, x_max: float | None = None) -> np.ndarray:
     """Network inputs from g on the x grid: g itself and, when ``log_floor`` is set, ln(max(g, log_floor)).
 
-    ``x_max`` (dimensionless, None: the whole grid) keeps only the grid points x <= x_max: the core, the first
-    peak and the start of the first minimum at the default 1.25 of
-    :class:`project.model.train.TrainSettings` (see its ``input_x_max``).
+    ``x_max`` (dimensionless, None: the whole grid) keeps only the grid points x <= x_max (at 1.25: the core, the
+    first peak and the start of the first minimum; :class:`project.model.train.TrainSettings` ``input_x_max``,
+    None by default).
 
     In the repulsive core ln g(r) = -u(r) / (k_B T) + ln y(r) with a smooth cavity function y, so ln g is linear in
     1/T*: these inputs let the network (and its extrapolation to hotter states) follow the Boltzmann factor. The
