@@ -10,10 +10,10 @@ A model folder holds
 
 Inputs are g on the x grid (to 1.75, or only up to ``meta["input_x_max"]`` when a model was trained with that
 option; the shipped model uses the whole grid) and, when ``log_floor`` is set, ln(max(g, log_floor)) (see
-:func:`project.model.features.model_inputs`). An RDF must reach that x, i.e. r = x rho^(-1/3) nm. Targets are
-1/T* (or log T* in older models, ``meta["targets"]``) and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T* kJ/mol follow from the given temperature (K)
-and number density (nm^-3). The reported value is the ensemble mean, the uncertainty the
-ensemble standard deviation (in nm and kJ/mol).
+:func:`project.model.features.model_inputs`). An RDF must reach that x, i.e. r = x rho^(-1/3) nm. Targets are 1/T*
+(or log T* in older models, ``meta["targets"]``) and log(rho*); sigma = (rho*/rho)^(1/3) nm and epsilon = k_B T / T*
+kJ/mol follow from the given temperature (K) and number density (nm^-3). The reported value is the ensemble mean,
+the uncertainty the ensemble standard deviation (in nm and kJ/mol).
 """
 
 from __future__ import annotations
