@@ -250,6 +250,63 @@ def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
         extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, order=3)
 
 
+def test_bh_diameter_against_quadrature_and_published_fit():
+    """Barker-Henderson diameter d* = int_0^1 [1 - exp(-u*/T*)] dr* (dimensionless).
+
+    References: the integral by adaptive quadrature (scipy.integrate.quad, from r* = 0) and the correlation of
+    Cotterman, Schwarz and Prausnitz, AIChE J. 32, 1787 (1986): d* = (1 + 0.2977 T*) / (1 + 0.33163 T* +
+    0.0010477 T*^2), which reproduces the integral to about 0.1 % for T* 0.7-4.
+    """
+    from scipy.integrate import quad
+
+    from project.model.extrapolate import bh_diameter, lj_reduced
+
+    T = np.array([0.7, 1.0, 2.0, 3.5])
+    d = bh_diameter(1.0 / T)
+    for t, di in zip(T, d):
+        ref, _ = quad(lambda r, t=t: -np.expm1(-lj_reduced(r) / t) if r > 0.3 else 1.0, 0.0, 1.0, points=[0.3, 0.9],
+                      epsabs=1e-10)
+        assert di == pytest.approx(ref, abs=2e-6)
+    fit = (1 + 0.2977 * T) / (1 + 0.33163 * T + 0.0010477 * T**2)
+    assert np.allclose(d, fit, rtol=1.5e-3)
+    assert np.all(np.diff(d) < 0)  # the core softens as T* rises
+
+
+def test_bh_coordinates_are_exact_for_a_fluid_scaling_with_the_bh_diameter():
+    """coords="bh" extrapolates exactly a cavity function of (r*/d*, eta) linear in beta*; coords="x" does not.
+
+    Reference: a synthetic fluid built from g* = exp(-beta* u*) y* with ln y* = A(s) + B(s) beta* + C(s) eta,
+    s = r*/d*(T*), eta = pi/6 rho* d*^3 (the coordinates stated in project.model.extrapolate.extrapolate_hot);
+    the only error left is the linear interpolation between grid points (spacing 0.0025 in x).
+    """
+    from project.model.extrapolate import X_GRID_HOT, bh_diameter, extrapolate_hot, lj_reduced
+
+    x = X_GRID_HOT
+
+    def curve(t, rho):
+        b = 1.0 / t
+        d = bh_diameter(b)[0]
+        s = x / np.cbrt(rho) / d
+        eta = np.pi / 6 * rho * d**3
+        bump = np.exp(-((s - 1.1) / 0.15) ** 2)
+        ln_y = 0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
+        return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+
+    rng = np.random.default_rng(5)
+    t_ref, rho_ref = rng.uniform(1.2, 2.5, 80), rng.uniform(0.35, 0.9, 80)
+    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
+    t_new, rho_new = np.array([3.0, 3.5]), np.array([0.6, 0.8])
+    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    ok = exact > 0.05
+    gb, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh")
+    gx, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="x")
+    assert np.isfinite(gb[ok]).mean() > 0.98
+    assert np.nanmax(np.abs(gb[ok] / exact[ok] - 1)) < 5e-4  # measured 4.6e-5
+    assert np.nanmax(np.abs(gx[ok] / exact[ok] - 1)) > 1e-2  # measured 1.8e-2
+    with pytest.raises(ValueError, match="coords"):
+        extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="r")
+
+
 def test_hot_outer_noise_perturbs_only_beyond_outer_x(shipped):
     """``hot_outer_noise`` adds smooth offsets a + b s to the hot states beyond x = hot_outer_x and nothing else.
 

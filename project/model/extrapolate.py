@@ -39,6 +39,25 @@ def lj_reduced(r_star: np.ndarray) -> np.ndarray:
     return 4.0 * (inv6 * inv6 - inv6)
 
 
+def bh_diameter(beta_star: np.ndarray | float) -> np.ndarray:
+    """Barker-Henderson effective hard-sphere diameter of the LJ fluid, d* = d/sigma (dimensionless).
+
+    d* = int_0^1 [1 - exp(-beta* u*(r*))] dr* over the repulsive range r* < 1 of u* = 4 (r*^-12 - r*^-6)
+    (Barker and Henderson, J. Chem. Phys. 47, 4714 (1967)); beta* = epsilon/(k_B T) = 1/T*. The integrand is 1
+    below r* = 0.5 for any beta* of a fluid (beta* u* > 40 there for beta* > 0.01), so the quadrature runs over
+    0.5-1.
+
+    Parameters
+    ----------
+    beta_star : float or array
+        Reduced inverse temperature 1/T* (dimensionless, > 0).
+    """
+    beta = np.atleast_1d(np.asarray(beta_star, dtype=float))
+    r = np.linspace(0.5, 1.0, 2001)
+    f = -np.expm1(-beta[:, None] * lj_reduced(r)[None, :])
+    return 0.5 + np.trapezoid(f, r, axis=1)
+
+
 def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.ndarray,
               x: np.ndarray = X_GRID_HOT) -> tuple[np.ndarray, np.ndarray]:
     """Resample RDFs from r (nm) to the density-scaled grid x = r rho^(1/3) (NaN beyond each job's r range).
@@ -62,8 +81,8 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
-                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1,
+                    coords: str = "x", eta_width: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
     Parameters
@@ -86,6 +105,12 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     order : int
         Polynomial order of the fit in beta*: 1 (linear, the leading high-temperature term) or 2 (adds a
         (beta* - beta*_new)^2 column; the density variable stays linear).
+    coords : str
+        ``"x"``: ln y* is compared at equal x and the density variable is rho* beta*^a (``exponent``, kernel width
+        ``rho_width``). ``"bh"``: ln y* is compared at equal r*/d* and the density variable is the effective
+        packing fraction eta = pi/6 rho* d*^3 (kernel width ``eta_width``), with d* the Barker-Henderson diameter
+        (:func:`bh_diameter`); the thermal softening of the core, the main effect of temperature at high T*, is
+        then carried by the exact d*(T*) and the linear term in beta* is left with the smaller rest.
 
     Returns
     -------
@@ -95,40 +120,66 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     """
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2 (polynomial order in 1/T*), got {order!r}")
+    if coords not in ("x", "bh"):
+        raise ValueError(f"coords must be 'x' (equal x, rho* beta*^a) or 'bh' (equal r*/d*, packing fraction with "
+                         f"the Barker-Henderson diameter d*), got {coords!r}")
     x = np.asarray(x, dtype=float)
     g_ref = np.asarray(g_ref, dtype=float)
     beta_ref = 1.0 / np.asarray(T_star_ref, dtype=float)
     rho_star_ref = np.asarray(rho_star_ref, dtype=float)
     u_ref = lj_reduced(x[None, :] / np.cbrt(rho_star_ref)[:, None])
-    rho_ref = rho_star_ref * beta_ref**exponent
+    if coords == "bh":
+        d_ref = bh_diameter(beta_ref)
+        rho_ref = np.pi / 6 * rho_star_ref * d_ref**3
+        width = eta_width
+    else:
+        rho_ref = rho_star_ref * beta_ref**exponent
+        width = rho_width
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ln_y = np.log(g_ref) + beta_ref[:, None] * u_ref
         rel = np.asarray(g_err_ref, dtype=float) / g_ref
     usable = np.isfinite(ln_y) & (g_ref > G_MIN)
     var = np.where(usable, rel**2 + 1e-4, np.inf)
+    x_end = np.array([x[f].max() if f.any() else -np.inf for f in np.isfinite(g_ref)])  # each job's reach in x
     k = len(T_star_new)
     g_new = np.full((k, len(x)), np.nan)
     err_new = np.full((k, len(x)), np.nan)
     for i, (t_new, rho_new) in enumerate(zip(np.asarray(T_star_new, float), np.asarray(rho_star_new, float))):
         b_new = 1.0 / t_new
         u = lj_reduced(x / np.cbrt(rho_new))
-        rho_new = rho_new * b_new**exponent
-        nb = np.lexsort((beta_ref, np.abs(rho_ref - rho_new)))[:n_neighbours]
-        kern = np.exp(-0.5 * ((rho_ref[nb] - rho_new) / rho_width) ** 2)
-        cols = [np.ones(len(nb)), beta_ref[nb] - b_new, rho_ref[nb] - rho_new]
+        if coords == "bh":
+            d_new = float(bh_diameter(b_new)[0])
+            dens_new = np.pi / 6 * rho_new * d_new**3
+        else:
+            dens_new = rho_new * b_new**exponent
+        nb = np.lexsort((beta_ref, np.abs(rho_ref - dens_new)))[:n_neighbours]
+        kern = np.exp(-0.5 * ((rho_ref[nb] - dens_new) / width) ** 2)
+        if coords == "bh":
+            # each neighbour at the same r*/d* as the new state's grid point: x_ref = x (rho*_ref^1/3 d*_ref) /
+            # (rho*_new^1/3 d*_new)
+            x_nb = x[None, :] * (np.cbrt(rho_star_ref[nb]) * d_ref[nb] / (np.cbrt(rho_new) * d_new))[:, None]
+            lny_nb = np.array([np.interp(xi, x, np.where(usable[j], ln_y[j], np.nan), left=np.nan, right=np.nan)
+                               for j, xi in zip(nb, x_nb)])
+            var_nb = np.array([np.interp(xi, x, np.where(usable[j], var[j], np.nan), left=np.nan, right=np.nan)
+                               for j, xi in zip(nb, x_nb)])
+            use_nb = np.isfinite(lny_nb) & np.isfinite(var_nb)
+            reach = (x_nb <= x_end[nb][:, None]).sum(0) >= len(nb) // 2
+        else:
+            lny_nb, var_nb, use_nb = ln_y[nb], var[nb], usable[nb]
+            reach = np.isfinite(g_ref[nb]).all(0)
+        cols = [np.ones(len(nb)), beta_ref[nb] - b_new, rho_ref[nb] - dens_new]
         if order == 2:
             cols.append((beta_ref[nb] - b_new) ** 2)
         a = np.stack(cols, axis=1)  # (K, 3 or 4)
         npar = a.shape[1]
-        w = np.where(usable[nb], kern[:, None] / var[nb], 0.0)  # (K, m)
+        w = np.where(use_nb, kern[:, None] / np.where(use_nb, var_nb, 1.0), 0.0)  # (K, m)
         lhs = np.einsum("km,ki,kj->mij", w, a, a)  # per-bin normal matrices (m, npar, npar)
-        rhs = np.einsum("km,ki,km->mi", w, a, np.where(usable[nb], ln_y[nb], 0.0))
-        n_used = usable[nb].sum(0)
+        rhs = np.einsum("km,ki,km->mi", w, a, np.where(use_nb, lny_nb, 0.0))
+        n_used = use_nb.sum(0)
         ok = (n_used >= 2 * npar) & (np.linalg.det(lhs + 1e-12 * np.eye(npar)) > 1e-12 * np.abs(lhs).max())
         coef = np.full((len(x), npar), np.nan)
         coef[ok] = np.linalg.solve(lhs[ok], rhs[ok][..., None])[..., 0]
         ln_y_new = coef[:, 0]
-        reach = np.isfinite(g_ref[nb]).all(0)
         first = int(np.argmax(ok))
         # inside the core no neighbour has g > G_MIN: continue ln y* inwards as a constant; exp(-beta u) ~ 0 there
         ln_y_new[:first] = ln_y_new[first]
@@ -185,4 +236,4 @@ def _fill_gaps(v: np.ndarray) -> np.ndarray:
     return v
 
 
-__all__ = ["X_GRID_HOT", "extrapolate_hot", "extrapolation_error", "lj_reduced", "to_x_grid"]
+__all__ = ["X_GRID_HOT", "bh_diameter", "extrapolate_hot", "extrapolation_error", "lj_reduced", "to_x_grid"]

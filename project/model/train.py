@@ -102,6 +102,10 @@ class TrainSettings:
     #: halves the low bias of the extrapolated RDFs beyond the first peak inside the training split but amplifies
     #: the references' noise; pseudo-transfer epsilon MAPE (cut at T* 2.0) 4.08 % vs 4.25 % with 1. Not the default.
     hot_order: int = 1
+    #: coordinates of the extrapolation (project.model.extrapolate.extrapolate_hot): "x" (equal x = r rho^(1/3),
+    #: density variable rho* (1/T*)^hot_exponent) or "bh" (equal r/d with the Barker-Henderson diameter d(T*),
+    #: density variable the packing fraction pi/6 rho* d*^3)
+    hot_coords: str = "x"
     #: standard deviation (g, dimensionless) of smooth random offsets added to the hot states' RDFs beyond
     #: x = hot_outer_x (see hot_samples); 0 disables. With 0.004: pseudo-transfer cut at T* 1.8 (scored on T*
     #: 1.8-2.5) 3.06 % for seed 7 but 4.96 % for seed 8 (4.99 % without, seed 7); real split test 1.47 %,
@@ -205,7 +209,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
     gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
                                      n_neighbours=settings.hot_neighbours, exponent=settings.hot_exponent,
-                                     order=settings.hot_order)
+                                     order=settings.hot_order, coords=settings.hot_coords)
     sigma_ref = float(SIGMA_RANGE[0])  # nm; the synthetic curves are written on the r grid of this sigma
     r_x = (r_nm / sigma_ref)[None, :] * np.cbrt(rho_new)[:, None]
     g_new = np.array([np.interp(r_x[k], xg, gx_new[k], right=np.nan) for k in range(settings.hot_states)])
@@ -228,7 +232,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     return {"x": x, "y": y, "n_states": int(settings.hot_states), "n_reference_jobs": int(len(ref)),
             "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
             "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
-            "exponent": settings.hot_exponent, "order": settings.hot_order,
+            "exponent": settings.hot_exponent, "order": settings.hot_order, "coords": settings.hot_coords,
             "outer_noise": settings.hot_outer_noise, "outer_x": settings.hot_outer_x,
             "method": "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a), project.model.extrapolate"}
 
