@@ -331,3 +331,44 @@ def test_hot_outer_noise_perturbs_only_beyond_outer_x(shipped):
     assert np.abs(d[:, inner]).max() == 0.0
     assert 0.003 < d[:, ~inner].std() < 0.0065
     assert out[0.004]["outer_noise"] == 0.004
+
+
+def test_hot_val_fraction_holds_states_out_of_training(shipped):
+    """``hot_val_fraction`` moves whole synthetic hot states from training to validation, as clean curves.
+
+    Reference: the definition in project.model.train.hot_samples: of 20 states with fraction 0.25, the last 5 are
+    held out (one noise-free curve each on the model grid, label (1/T*, log rho*)); the other 15 are augmented with
+    4 variants each, so no label of a held-out state occurs among the training samples.
+    """
+    from project.model.train import TrainSettings, hot_samples
+
+    ds, _ = shipped
+    tab = ds.table
+    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
+    args = (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
+            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    base = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4), np.random.default_rng(5))
+    held = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4, hot_val_fraction=0.25),
+                       np.random.default_rng(5))
+    assert len(base["x_val"]) == 0 and base["n_validation_states"] == 0
+    assert held["n_validation_states"] == len(held["x_val"]) == len(held["y_val"])
+    assert 4 <= len(held["x_val"]) <= 5  # a state whose curve ends before the grid's end is dropped
+    assert len(held["x"]) <= 15 * 4
+    train_labels = {tuple(np.round(v, 9)) for v in held["y"]}
+    assert not any(tuple(np.round(v, 9)) in train_labels for v in held["y_val"])
+    assert np.isfinite(held["x_val"]).all() and held["x_val"].shape[1] == len(X_GRID)
+    # the held-out curves are the extrapolation itself, without added noise: redo the draws of hot_samples
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, to_x_grid
+    from project.model.train import labels
+
+    r_nm, g, g_err, sigma, T, rho = args
+    rng = np.random.default_rng(5)
+    t_new = rng.uniform(T.max(), 4.0, 20)[15:]
+    rho_new = rng.uniform(rho.min(), rho.max(), 20)[15:]
+    ref = T >= 1.5
+    gx, ex = to_x_grid(r_nm, g[ref], g_err[ref], rho[ref] / sigma[ref] ** 3, X_GRID_HOT)
+    g_new, _ = extrapolate_hot(X_GRID_HOT, gx, ex, T[ref], rho[ref], t_new, rho_new)
+    expect = np.array([np.interp(X_GRID, X_GRID_HOT, gi, right=np.nan) for gi in g_new])
+    ok = np.isfinite(expect).all(1)
+    assert np.allclose(held["x_val"], expect[ok], atol=1e-12)
+    assert np.allclose(held["y_val"], labels(t_new[ok], rho_new[ok], "inverse"))

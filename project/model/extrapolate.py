@@ -193,7 +193,7 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
 
 
 def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float = 0.1,
-                        n_neighbours: int = 24) -> dict[str, float]:
+                        n_neighbours: int = 24, coords: str = "x") -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
     Parameters
@@ -202,25 +202,27 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float
         A loaded export (r in nm, g, g_err, and the table's T_star, rho_star, rho in nm^-3).
     ref, target : arrays of int
         Rows used as references and rows whose states are extrapolated to (and compared with).
-    exponent, n_neighbours
+    exponent, n_neighbours, coords
         As in :func:`extrapolate_hot`.
 
     Returns
     -------
     dict
         ``mean_abs`` and ``mean_signed``: mean of |g_extrapolated - g_simulated| and of the signed difference
-        over the grid :data:`X_GRID_HOT` and all targets (dimensionless); ``nearest``: mean |difference| when the
-        closest reference state (in T* and 10 rho*) is used as is, without extrapolation.
+        over the grid :data:`X_GRID_HOT` and all targets (dimensionless); ``outer_signed``: the mean signed
+        difference over x >= 1.3 (beyond the first peak); ``nearest``: mean |difference| when the closest reference
+        state (in T* and 10 rho*) is used as is, without extrapolation.
     """
     tab = ds.table
     g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT)
     T, rho = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
     g_new, _ = extrapolate_hot(X_GRID_HOT, g_x[ref], e_x[ref], T[ref], rho[ref], T[target], rho[target],
-                               n_neighbours=n_neighbours, exponent=exponent)
+                               n_neighbours=n_neighbours, exponent=exponent, coords=coords)
     d = g_new - g_x[target]
     near = np.argmin((T[ref][None, :] - T[target][:, None]) ** 2
                      + (10 * (rho[ref][None, :] - rho[target][:, None])) ** 2, axis=1)
     return {"mean_abs": float(np.nanmean(np.abs(d))), "mean_signed": float(np.nanmean(d)),
+            "outer_signed": float(np.nanmean(d[:, X_GRID_HOT >= 1.3])),
             "nearest": float(np.nanmean(np.abs(g_x[ref][near] - g_x[target])))}
 
 

@@ -112,6 +112,9 @@ class TrainSettings:
     #: transfer 5.06 % (vs 1.55 / 4.81). Not the default.
     hot_outer_noise: float = 0.0
     hot_outer_x: float = 1.25
+    #: fraction of the synthetic hot states held out of training and added (clean, one curve each) to the
+    #: validation set, so that early stopping also watches the hot states (0: validation on simulated jobs only)
+    hot_val_fraction: float = 0.0
 
 
 @dataclass
@@ -215,11 +218,16 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     g_new = np.array([np.interp(r_x[k], xg, gx_new[k], right=np.nan) for k in range(settings.hot_states)])
     e_new = np.array([np.interp(r_x[k], xg, ex_new[k], right=np.nan) for k in range(settings.hot_states)])
     sig = np.full(settings.hot_states, sigma_ref)
+    n_val = int(round(settings.hot_val_fraction * settings.hot_states))
+    n_fit = settings.hot_states - n_val
     # augment() interpolates each curve with right=nan: the NaN tail beyond the references' reach is dropped there
-    x, y = augment(r_nm, g_new, e_new, sig, t_new, rho_new, settings.variants_per_job, settings.noise_scale, rng,
-                   settings.T_target)
+    x, y = augment(r_nm, g_new[:n_fit], e_new[:n_fit], sig[:n_fit], t_new[:n_fit], rho_new[:n_fit],
+                   settings.variants_per_job, settings.noise_scale, rng, settings.T_target)
     keep = np.isfinite(x).all(1)
     x, y = x[keep], y[keep]
+    x_val = np.array([np.interp(X_GRID, xg, gx_new[k], right=np.nan) for k in range(n_fit, settings.hot_states)])
+    y_val = labels(t_new[n_fit:], rho_new[n_fit:], settings.T_target)
+    keep_val = np.isfinite(x_val).all(1) if n_val else np.zeros(0, dtype=bool)
     if settings.hot_outer_noise > 0:
         # the extrapolation's own error beyond the first peak (low by 0.001-0.005 in g, growing with T*): smooth
         # random offsets a + b s, s = 0 at hot_outer_x to 1 at the grid's end, so the network does not learn hot
@@ -229,7 +237,9 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
         a = rng.normal(0.0, settings.hot_outer_noise, (len(x), 1))
         b = rng.normal(0.0, settings.hot_outer_noise, (len(x), 1))
         x[:, outer] += a + b * s[None, :]
-    return {"x": x, "y": y, "n_states": int(settings.hot_states), "n_reference_jobs": int(len(ref)),
+    return {"x": x, "y": y, "x_val": x_val.reshape(-1, len(X_GRID))[keep_val], "y_val": y_val.reshape(-1, 2)[keep_val],
+            "n_states": int(settings.hot_states), "n_validation_states": int(keep_val.sum()),
+            "n_reference_jobs": int(len(ref)),
             "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
             "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
             "exponent": settings.hot_exponent, "order": settings.hot_order, "coords": settings.hot_coords,
@@ -352,14 +362,15 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     x_tr, y_tr = augment(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings.variants_per_job,
                          settings.noise_scale, rng, settings.T_target)
     hot_info = None
+    x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
+    y_val = labels(T_star[split.val], rho_star[split.val], settings.T_target)
     if settings.hot_states > 0:
         hot_info = hot_samples(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings, rng)
         x_tr, y_tr = np.concatenate([x_tr, hot_info.pop("x")]), np.concatenate([y_tr, hot_info.pop("y")])
+        x_val, y_val = np.concatenate([x_val, hot_info.pop("x_val")]), np.concatenate([y_val, hot_info.pop("y_val")])
     if settings.mixup > 0:
         xm, ym = mixup(x_tr, y_tr, int(settings.mixup * len(x_tr)), settings.mixup_neighbours, rng)
         x_tr, y_tr = np.concatenate([x_tr, xm]), np.concatenate([y_tr, ym])
-    x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
-    y_val = labels(T_star[split.val], rho_star[split.val], settings.T_target)
     x_tr = model_inputs(x_tr, settings.log_floor, settings.input_x_max)
     x_val = model_inputs(x_val, settings.log_floor, settings.input_x_max)
 
