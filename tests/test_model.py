@@ -368,7 +368,9 @@ def test_hot_val_fraction_holds_states_out_of_training(shipped):
     ref = T >= 1.5
     gx, ex = to_x_grid(r_nm, g[ref], g_err[ref], rho[ref] / sigma[ref] ** 3, X_GRID_HOT)
     g_new, _ = extrapolate_hot(X_GRID_HOT, gx, ex, T[ref], rho[ref], t_new, rho_new)
-    expect = np.array([np.interp(X_GRID, X_GRID_HOT, gi, right=np.nan) for gi in g_new])
+    r_x = r_nm[None, :] / 0.25 * np.cbrt(rho_new)[:, None]  # hot_sigma "fixed": the r grid of sigma 0.25 nm
+    expect = np.array([np.interp(X_GRID, rx, np.interp(rx, X_GRID_HOT, gi, right=np.nan), right=np.nan)
+                       for rx, gi in zip(r_x, g_new)])
     ok = np.isfinite(expect).all(1)
     assert np.allclose(held["x_val"], expect[ok], atol=1e-12)
     assert np.allclose(held["y_val"], labels(t_new[ok], rho_new[ok], "inverse"))
