@@ -59,7 +59,7 @@ def bh_diameter(beta_star: np.ndarray | float) -> np.ndarray:
 
 
 def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.ndarray,
-              x: np.ndarray = X_GRID_HOT) -> tuple[np.ndarray, np.ndarray]:
+              x: np.ndarray = X_GRID_HOT, interpolation: str = "linear") -> tuple[np.ndarray, np.ndarray]:
     """Resample RDFs from r (nm) to the density-scaled grid x = r rho^(1/3) (NaN beyond each job's r range).
 
     Parameters
@@ -72,9 +72,22 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
         Number density of each job (nm^-3).
     x : array, shape (k,)
         Target grid (dimensionless).
+    interpolation : str
+        ``"linear"`` or ``"cubic"`` (a cubic spline through the bin centres, clipped at g >= 0; the errors stay
+        linear). Linear interpolation cuts the first peak between bin centres: curves resampled from it onto
+        another grid have a first peak lower than a simulated RDF at that state, which the network reads as a
+        1.4 % lower epsilon (measured on the held-out jobs, ``TrainSettings.hot_interp``).
     """
+    if interpolation not in ("linear", "cubic"):
+        raise ValueError(f"interpolation must be 'linear' or 'cubic', got {interpolation!r}")
     scale = np.cbrt(np.asarray(rho_nm3, dtype=float))
-    g_x = np.array([np.interp(x, r_nm * s, gi, right=np.nan) for s, gi in zip(scale, g)])
+    if interpolation == "cubic":
+        from scipy.interpolate import CubicSpline
+
+        g_x = np.array([np.where(x <= r_nm[-1] * s, np.clip(CubicSpline(r_nm * s, gi)(x), 0.0, None), np.nan)
+                        for s, gi in zip(scale, g)])
+    else:
+        g_x = np.array([np.interp(x, r_nm * s, gi, right=np.nan) for s, gi in zip(scale, g)])
     e_x = np.array([np.interp(x, r_nm * s, ei, right=np.nan) for s, ei in zip(scale, g_err)])
     return g_x, e_x
 

@@ -121,6 +121,9 @@ class TrainSettings:
     #: of the same state, measured on the training jobs) or "random" (sigma uniform over the design range per state,
     #: like the simulated jobs; peak lowered by 0.002)
     hot_sigma: str = "fixed"
+    #: interpolation of the reference RDFs onto the extrapolation grid (project.model.extrapolate.to_x_grid):
+    #: "linear" or "cubic"; with "linear" the hot curves' first peak is cut between the references' bin centres
+    hot_interp: str = "linear"
 
 
 @dataclass
@@ -213,7 +216,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
                          f"{settings.hot_fit_T_star_min} (hot_fit_T_star_min), got {len(ref)}; train without it with "
                          f"--settings '{{\"hot_states\": 0}}'")
     xg = X_GRID_HOT
-    g_x, e_x = to_x_grid(r_nm, g[ref], g_err[ref], rho_star[ref] / sigma[ref] ** 3, xg)
+    g_x, e_x = to_x_grid(r_nm, g[ref], g_err[ref], rho_star[ref] / sigma[ref] ** 3, xg, settings.hot_interp)
     t_new = rng.uniform(T_star.max(), settings.hot_T_star_max, settings.hot_states)
     rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
     gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
@@ -254,7 +257,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
             "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
             "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
             "exponent": settings.hot_exponent, "order": settings.hot_order, "coords": settings.hot_coords,
-            "sigma_grid": settings.hot_sigma,
+            "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp,
             "outer_noise": settings.hot_outer_noise, "outer_x": settings.hot_outer_x,
             "method": "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a), project.model.extrapolate"}
 
