@@ -57,19 +57,21 @@ def test_shipped_model_transferability(shipped):
     tab, p = _split_predictions(ds, model, "transfer")
     assert len(tab) >= 20 and tab["T_star"].min() > 2.5
     assert ape(p["sigma"], tab["sigma"]).mean() <= 1.0
-    # The issue's target for epsilon on hotter states is 4 %; the shipped model reaches 4.8 % (6.7 % without the
-    # thermally extrapolated training states of project.model.extrapolate; T* 2.5-3.5 lies outside the simulated
-    # training range and the structure depends ever more weakly on T* there). This bound guards against
-    # regressions; it is not the target, which is not met yet.
-    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 5.5
+    # The issue's target for epsilon on hotter states is 4 %; the shipped model lj_inverse_v2 reaches 4.11 % (seeds
+    # 8 / 9 of its settings 4.13 / 4.55 %; lj_inverse_v1 4.8 %; 6.7 % without the thermally extrapolated training
+    # states of project.model.extrapolate; T* 2.5-3.5 lies outside the simulated training range). This bound
+    # guards against regressions (measured 4.11 +- 0.3); it is not the target, which is not met yet.
+    assert ape(p["epsilon"], tab["epsilon"]).mean() == pytest.approx(4.11, abs=0.3)
 
 
 def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
     """Extrapolated RDFs at the transferability states vs their simulations (never used by the fit).
 
     Reference: the simulated transfer RDFs of the shipped dataset (noise of one RDF ~0.005 in g on this grid).
-    With the training defaults (a = 0.1, T* >= 1.5, 24 neighbours) measured: mean |dg| 0.0052, mean dg +0.0004,
-    vs 0.0200 for the nearest simulated training state used as is (``benchmarks/bench_extrapolation.py``).
+    With the training defaults (Barker-Henderson coordinates, cubic resampling, T* >= 1.5, 24 neighbours)
+    measured: mean |dg| 0.0047, mean dg -0.0004, mean dg beyond the first peak (x >= 1.3) -0.0015, vs 0.0203 for
+    the nearest simulated training state used as is; the coordinates of lj_inverse_v1 (equal x, rho* beta*^0.1,
+    linear resampling) gave 0.0052, +0.0004 and -0.0029 (``benchmarks/bench_extrapolation.py``).
     """
     from project.model.extrapolate import extrapolation_error
     from project.model.train import TrainSettings, make_split
@@ -79,10 +81,15 @@ def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
     T = ds.table["T_star"].to_numpy()
     split = make_split(T, st)
     ref = split.train[T[split.train] >= st.hot_fit_T_star_min]
-    e = extrapolation_error(ds, ref, split.transfer, exponent=st.hot_exponent, n_neighbours=st.hot_neighbours)
-    assert e["mean_abs"] == pytest.approx(0.0052, abs=0.0006)
+    e = extrapolation_error(ds, ref, split.transfer, exponent=st.hot_exponent, n_neighbours=st.hot_neighbours,
+                            coords=st.hot_coords, interpolation=st.hot_interp)
+    assert e["mean_abs"] == pytest.approx(0.0047, abs=0.0006)
     assert abs(e["mean_signed"]) <= 0.002
+    assert e["outer_signed"] == pytest.approx(-0.0015, abs=0.0008)
     assert e["mean_abs"] <= 0.3 * e["nearest"]
+    old = extrapolation_error(ds, ref, split.transfer, exponent=0.1, n_neighbours=st.hot_neighbours, coords="x")
+    assert old["outer_signed"] == pytest.approx(-0.0029, abs=0.0008)
+    assert abs(e["outer_signed"]) < abs(old["outer_signed"]) - 0.0008
 
 
 def test_splits_are_disjoint_and_scalers_from_training(shipped):
@@ -362,13 +369,15 @@ def test_hot_val_fraction_holds_states_out_of_training(shipped):
     from project.model.train import labels
 
     r_nm, g, g_err, sigma, T, rho = args
+    st = TrainSettings()
     rng = np.random.default_rng(5)
-    t_new = rng.uniform(T.max(), 4.0, 20)[15:]
+    t_new = rng.uniform(T.max(), st.hot_T_star_max, 20)[15:]
     rho_new = rng.uniform(rho.min(), rho.max(), 20)[15:]
-    ref = T >= 1.5
-    gx, ex = to_x_grid(r_nm, g[ref], g_err[ref], rho[ref] / sigma[ref] ** 3, X_GRID_HOT)
-    g_new, _ = extrapolate_hot(X_GRID_HOT, gx, ex, T[ref], rho[ref], t_new, rho_new)
-    r_x = r_nm[None, :] / 0.25 * np.cbrt(rho_new)[:, None]  # hot_sigma "fixed": the r grid of sigma 0.25 nm
+    sig_new = rng.uniform(0.25, 0.45, 20)[15:]  # hot_sigma "random": each curve on the r grid of its own sigma (nm)
+    ref = T >= st.hot_fit_T_star_min
+    gx, ex = to_x_grid(r_nm, g[ref], g_err[ref], rho[ref] / sigma[ref] ** 3, X_GRID_HOT, st.hot_interp)
+    g_new, _ = extrapolate_hot(X_GRID_HOT, gx, ex, T[ref], rho[ref], t_new, rho_new, coords=st.hot_coords)
+    r_x = r_nm[None, :] / sig_new[:, None] * np.cbrt(rho_new)[:, None]
     expect = np.array([np.interp(X_GRID, rx, np.interp(rx, X_GRID_HOT, gi, right=np.nan), right=np.nan)
                        for rx, gi in zip(r_x, g_new)])
     ok = np.isfinite(expect).all(1)

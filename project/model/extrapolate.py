@@ -206,7 +206,8 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
 
 
 def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float = 0.1,
-                        n_neighbours: int = 24, coords: str = "x") -> dict[str, float]:
+                        n_neighbours: int = 24, coords: str = "x", interpolation: str = "linear"
+                        ) -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
     Parameters
@@ -217,6 +218,8 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float
         Rows used as references and rows whose states are extrapolated to (and compared with).
     exponent, n_neighbours, coords
         As in :func:`extrapolate_hot`.
+    interpolation : str
+        As in :func:`to_x_grid` (``"linear"`` or ``"cubic"``).
 
     Returns
     -------
@@ -227,7 +230,8 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float
         state (in T* and 10 rho*) is used as is, without extrapolation.
     """
     tab = ds.table
-    g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT)
+    g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT,
+                         interpolation)
     T, rho = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
     g_new, _ = extrapolate_hot(X_GRID_HOT, g_x[ref], e_x[ref], T[ref], rho[ref], T[target], rho[target],
                                n_neighbours=n_neighbours, exponent=exponent, coords=coords)
