@@ -121,3 +121,22 @@ def thol_energy_pressure(T_star: float, rho_star: float) -> tuple[float, float]:
     u = T_star * model.get_Ar10(T_star, rho_star, z)
     p = rho_star * T_star * (1.0 + model.get_Ar01(T_star, rho_star, z))
     return float(u), float(p)
+
+
+def structure_factor_zero(T_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
+    """Long-wavelength limit of the structure factor, S(0) = k_B T (d rho / d p)_T, of the full LJ fluid.
+
+    S(0) = 1 / (1 + 2 Ar01 + Ar02) from the Thol et al. (2016) equation of state (teqp), with Ar0n = rho^n
+    d^n alpha_r / d rho^n; dimensionless. It diverges at the critical point and is ~0.07 in the dense liquid.
+
+    Parameters
+    ----------
+    T_star, rho_star : float or array
+        Reduced temperature k_B T / epsilon and density rho sigma^3 (dimensionless; broadcast together).
+    """
+    model = _model()
+    z = np.array([1.0])
+    t, r = np.broadcast_arrays(np.asarray(T_star, dtype=float), np.asarray(rho_star, dtype=float))
+    out = np.array([1.0 / (1.0 + 2.0 * model.get_Ar01(ti, ri, z) + model.get_Ar02(ti, ri, z))
+                    for ti, ri in zip(t.ravel(), r.ravel())])
+    return out.reshape(t.shape)

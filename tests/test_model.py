@@ -420,3 +420,56 @@ def test_hot_sigma_must_be_fixed_or_random(shipped):
             tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
     with pytest.raises(ValueError, match="hot_sigma must be 'fixed' or 'random'"):
         hot_samples(*args, TrainSettings(hot_states=4, hot_sigma="0.3"), np.random.default_rng(1))
+
+
+def test_structure_factor_zero_from_the_equation_of_state():
+    """S(0) = k_B T (d rho / d p)_T of the Thol et al. LJ equation of state (teqp).
+
+    References: the ideal-gas limit S(0) -> 1 as rho* -> 0, and a central finite difference of the same
+    equation's pressure P*(rho*) (project.eos.thol_energy_pressure): S(0) = T* / (dP*/drho*).
+    """
+    from project.eos import structure_factor_zero, thol_energy_pressure
+
+    assert structure_factor_zero(2.0, 1e-6) == pytest.approx(1.0, abs=1e-5)
+    for t, r in [(1.35, 0.32), (2.5, 0.32), (1.0, 0.8), (3.0, 0.9)]:
+        h = 1e-5
+        dp = (thol_energy_pressure(t, r + h)[1] - thol_energy_pressure(t, r - h)[1]) / (2 * h)
+        assert structure_factor_zero(t, r) == pytest.approx(t / dp, rel=1e-5)
+    s = structure_factor_zero(np.array([1.35, 1.5, 2.5]), 0.32)
+    assert s[0] > 10 > s[1] > 1 > s[2]  # near the critical point (T*c 1.32, rho*c 0.32) S(0) grows steeply
+
+
+def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
+    """extrapolate_hot(s0_column=True) reproduces ln y* = A(s) + B(s) beta* + C(s) eta + D(s) ln S(0) exactly.
+
+    Reference: a synthetic fluid built from g* = exp(-beta* u*) y* in the Barker-Henderson coordinates of
+    extrapolate_hot, with S(0) from project.eos.structure_factor_zero; without the column the fit is off.
+    """
+    from project.eos import structure_factor_zero
+    from project.model.extrapolate import X_GRID_HOT, bh_diameter, extrapolate_hot, lj_reduced
+
+    x = X_GRID_HOT
+
+    def curve(t, rho):
+        b = 1.0 / t
+        d = bh_diameter(b)[0]
+        s = x / np.cbrt(rho) / d
+        eta = np.pi / 6 * rho * d**3
+        bump = np.exp(-((s - 1.1) / 0.15) ** 2)
+        ln_y = (0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
+                + 0.05 * np.sin(3 * s) * np.log(structure_factor_zero(t, rho)))
+        return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+
+    rng = np.random.default_rng(6)
+    t_ref, rho_ref = rng.uniform(1.4, 2.5, 80), rng.uniform(0.3, 0.9, 80)
+    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
+    t_new, rho_new = np.array([3.0, 3.4]), np.array([0.35, 0.8])
+    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    ok = exact > 0.05
+    with_col, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
+                                  s0_column=True)
+    without, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh")
+    err_with = np.nanmax(np.abs(with_col[ok] / exact[ok] - 1))
+    err_without = np.nanmax(np.abs(without[ok] / exact[ok] - 1))
+    assert err_with < 5e-4
+    assert err_without > 5 * err_with

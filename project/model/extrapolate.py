@@ -95,7 +95,8 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
                     n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1,
-                    coords: str = "x", eta_width: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+                    coords: str = "x", eta_width: float = 0.03, s0_column: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
     Parameters
@@ -124,6 +125,10 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         packing fraction eta = pi/6 rho* d*^3 (kernel width ``eta_width``), with d* the Barker-Henderson diameter
         (:func:`bh_diameter`); the thermal softening of the core, the main effect of temperature at high T*, is
         then carried by the exact d*(T*) and the linear term in beta* is left with the smaller rest.
+    s0_column : bool
+        Add ln S(0) (the long-wavelength structure factor of the Thol et al. equation of state,
+        :func:`project.eos.structure_factor_zero`) as a further regression variable: near the critical point the
+        long-range correlations grow with S(0), far from linearly in beta*.
 
     Returns
     -------
@@ -154,6 +159,11 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     usable = np.isfinite(ln_y) & (g_ref > G_MIN)
     var = np.where(usable, rel**2 + 1e-4, np.inf)
     x_end = np.array([x[f].max() if f.any() else -np.inf for f in np.isfinite(g_ref)])  # each job's reach in x
+    if s0_column:
+        from project.eos import structure_factor_zero
+
+        ls0_ref = np.log(structure_factor_zero(1.0 / beta_ref, rho_star_ref))
+        ls0_new = np.log(structure_factor_zero(np.asarray(T_star_new, float), np.asarray(rho_star_new, float)))
     k = len(T_star_new)
     g_new = np.full((k, len(x)), np.nan)
     err_new = np.full((k, len(x)), np.nan)
@@ -183,6 +193,8 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         cols = [np.ones(len(nb)), beta_ref[nb] - b_new, rho_ref[nb] - dens_new]
         if order == 2:
             cols.append((beta_ref[nb] - b_new) ** 2)
+        if s0_column:
+            cols.append(ls0_ref[nb] - ls0_new[i])
         a = np.stack(cols, axis=1)  # (K, 3 or 4)
         npar = a.shape[1]
         w = np.where(use_nb, kern[:, None] / np.where(use_nb, var_nb, 1.0), 0.0)  # (K, m)

@@ -122,6 +122,9 @@ class TrainSettings:
     #: 0.2 did not change the members' training length or the pseudo-transfer error (4.30 / 2.69 % vs 4.14 /
     #: 2.96 % for seeds 7 / 8); not the default
     hot_val_fraction: float = 0.0
+    #: add ln S(0) of the LJ equation of state as a regression variable of the extrapolation (see
+    #: project.model.extrapolate.extrapolate_hot); aimed at the low-density references near the critical point
+    hot_s0_column: bool = False
     #: r grid on which each synthetic hot curve is written before augmentation (the export's bins, 0.005 nm, in
     #: units of a sigma): "fixed" (sigma 0.25 nm for every state, the coarsest grid of the design range; the linear
     #: interpolations of the augmentation then lower the first peak by 0.008 on average against a simulated job
@@ -230,7 +233,8 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
     gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
                                      n_neighbours=settings.hot_neighbours, exponent=settings.hot_exponent,
-                                     order=settings.hot_order, coords=settings.hot_coords)
+                                     order=settings.hot_order, coords=settings.hot_coords,
+                                     s0_column=settings.hot_s0_column)
     if settings.hot_sigma == "random":
         sig = rng.uniform(*SIGMA_RANGE, settings.hot_states)  # nm; each curve on the r grid of its own sigma
     elif settings.hot_sigma == "fixed":
@@ -266,7 +270,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
             "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
             "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
             "exponent": settings.hot_exponent, "order": settings.hot_order, "coords": settings.hot_coords,
-            "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp,
+            "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp, "s0_column": settings.hot_s0_column,
             "outer_noise": settings.hot_outer_noise, "outer_x": settings.hot_outer_x,
             "method": ("ln y* = ln g* + u*/T* local linear in (1/T*, pi/6 rho* d*^3) at equal r*/d*, d* the "
                        "Barker-Henderson diameter" if settings.hot_coords == "bh" else
