@@ -473,3 +473,31 @@ def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
     err_without = np.nanmax(np.abs(without[ok] / exact[ok] - 1))
     assert err_with < 5e-4
     assert err_without > 5 * err_with
+
+
+def test_s0_x_min_keeps_the_column_out_of_the_short_range():
+    """With s0_x_min the ln S(0) variable acts only at x >= s0_x_min: below it the result equals the fit without it.
+
+    Reference: the definition in project.model.extrapolate.extrapolate_hot (the coefficient is held at 0 by a ridge
+    penalty 1e8 times the bin's weight sum below s0_x_min), on a synthetic fluid with S(0) dependence everywhere.
+    """
+    from project.eos import structure_factor_zero
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, lj_reduced
+
+    x = X_GRID_HOT
+
+    def curve(t, rho):
+        ln_y = 0.3 * np.exp(-((x - 1.0) / 0.2) ** 2) / t + 0.05 * np.cos(4 * x) * np.log(structure_factor_zero(t, rho))
+        return np.exp(ln_y - lj_reduced(x / np.cbrt(rho)) / t)
+
+    rng = np.random.default_rng(8)
+    t_ref, rho_ref = rng.uniform(1.4, 2.5, 60), rng.uniform(0.3, 0.9, 60)
+    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
+    args = (x, g_ref, 0.01 * g_ref, t_ref, rho_ref, np.array([3.0]), np.array([0.4]))
+    plain, _ = extrapolate_hot(*args, coords="bh")
+    full, _ = extrapolate_hot(*args, coords="bh", s0_column=True)
+    part, _ = extrapolate_hot(*args, coords="bh", s0_column=True, s0_x_min=1.25)
+    inner, outer = (x < 1.25) & (plain[0] > 0.05), x >= 1.25
+    assert np.nanmax(np.abs(part[0, inner] / plain[0, inner] - 1)) < 1e-6
+    assert np.nanmax(np.abs(part[0, outer] / full[0, outer] - 1)) < 1e-9
+    assert np.nanmax(np.abs(full[0, inner] / plain[0, inner] - 1)) > 1e-3

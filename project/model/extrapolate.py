@@ -95,7 +95,7 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
                     n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1,
-                    coords: str = "x", eta_width: float = 0.03, s0_column: bool = False
+                    coords: str = "x", eta_width: float = 0.03, s0_column: bool = False, s0_x_min: float = 0.0
                     ) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
@@ -129,6 +129,9 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         Add ln S(0) (the long-wavelength structure factor of the Thol et al. equation of state,
         :func:`project.eos.structure_factor_zero`) as a further regression variable: near the critical point the
         long-range correlations grow with S(0), far from linearly in beta*.
+    s0_x_min : float
+        With ``s0_column``: use the ln S(0) variable only at x >= s0_x_min (dimensionless; below it its coefficient
+        is held at 0 by a large ridge penalty), i.e. only for the long-range part of the RDF.
 
     Returns
     -------
@@ -199,6 +202,9 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         npar = a.shape[1]
         w = np.where(use_nb, kern[:, None] / np.where(use_nb, var_nb, 1.0), 0.0)  # (K, m)
         lhs = np.einsum("km,ki,kj->mij", w, a, a)  # per-bin normal matrices (m, npar, npar)
+        if s0_column and s0_x_min > 0:
+            inner = x < s0_x_min
+            lhs[inner, -1, -1] += 1e8 * (lhs[inner, 0, 0] + 1e-30)
         rhs = np.einsum("km,ki,km->mi", w, a, np.where(use_nb, lny_nb, 0.0))
         n_used = use_nb.sum(0)
         ok = (n_used >= 2 * npar) & (np.linalg.det(lhs + 1e-12 * np.eye(npar)) > 1e-12 * np.abs(lhs).max())

@@ -125,6 +125,8 @@ class TrainSettings:
     #: add ln S(0) of the LJ equation of state as a regression variable of the extrapolation (see
     #: project.model.extrapolate.extrapolate_hot); aimed at the low-density references near the critical point
     hot_s0_column: bool = False
+    #: with hot_s0_column: use ln S(0) only at x >= hot_s0_x_min (dimensionless; 0: everywhere)
+    hot_s0_x_min: float = 0.0
     #: r grid on which each synthetic hot curve is written before augmentation (the export's bins, 0.005 nm, in
     #: units of a sigma): "fixed" (sigma 0.25 nm for every state, the coarsest grid of the design range; the linear
     #: interpolations of the augmentation then lower the first peak by 0.008 on average against a simulated job
@@ -234,7 +236,7 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
                                      n_neighbours=settings.hot_neighbours, exponent=settings.hot_exponent,
                                      order=settings.hot_order, coords=settings.hot_coords,
-                                     s0_column=settings.hot_s0_column)
+                                     s0_column=settings.hot_s0_column, s0_x_min=settings.hot_s0_x_min)
     if settings.hot_sigma == "random":
         sig = rng.uniform(*SIGMA_RANGE, settings.hot_states)  # nm; each curve on the r grid of its own sigma
     elif settings.hot_sigma == "fixed":
