@@ -19,7 +19,7 @@ test: setup             ## the test suite
 
 LIBRARY ?= $(CURDIR)/library_space
 SHIPPED_DATA := project/data/reference/lj_library.h5
-SHIPPED_MODEL := project/data/models/lj_inverse_v2
+SHIPPED_MODEL := project/data/models/lj_inverse_v3
 
 library: setup          ## regenerate the shipped reference dataset (400 jobs; about an hour on 2 idle cores)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project init training

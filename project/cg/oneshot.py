@@ -33,7 +33,7 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
     T, rho : float
         Temperature (K) and bead number density (nm^-3).
     model_path : path or None
-        Model folder (None: the shipped model ``project/data/models/lj_inverse_v2``).
+        Model folder (None: the shipped model ``project/data/models/lj_inverse_v3``).
     source : str
         Name for error messages.
 

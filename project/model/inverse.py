@@ -32,7 +32,7 @@ from project.errors import ProjectError
 from project.model.features import X_GRID, model_inputs, reduced_to_physical, scaled_rdf
 
 #: The model shipped with the package.
-SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v2"
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v3"
 META_VERSION = 1
 
 
