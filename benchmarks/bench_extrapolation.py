@@ -10,7 +10,8 @@ Two checks on the shipped dataset, both using only the training split of the def
   transferability jobs (T* 2.5-3.5, never used by the fit).
 
 Printed per coordinates (``x`` with density exponent a, and ``bh``: equal r/d with the Barker-Henderson diameter d
-and the packing fraction as density variable; "cubic": the RDFs resampled by cubic spline, the training default):
+and the packing fraction as density variable; "cubic": the RDFs resampled by cubic spline; "S(0)": ln S(0) as a
+further variable; the last row is the training default):
 the mean absolute difference |g_extrapolated - g_simulated| over x = r rho^(1/3) in [0.3, 1.79] (dimensionless;
 the statistical noise of one simulated RDF is ~0.005 there), its mean signed value, the mean signed value beyond
 the first peak (x >= 1.3; the network reads a bias there as a sigma bias), and for comparison the same figure for
@@ -49,7 +50,8 @@ def main() -> None:
         print(f"  {'coordinates':>16} {'mean |dg|':>10} {'mean dg':>10} {'dg x>=1.3':>10} {'nearest |dg|':>13}")
         rows = [(f"x, a = {a:.2f}", {"exponent": a}) for a in (0.0, 0.1, 0.15, 0.25)]
         rows.append(("bh (r/d, eta)", {"coords": "bh"}))
-        rows.append(("bh, cubic", {"coords": "bh", "interpolation": "cubic"}))  # the training default
+        rows.append(("bh, cubic", {"coords": "bh", "interpolation": "cubic"}))
+        rows.append(("bh, cubic, S(0)", {"coords": "bh", "interpolation": "cubic", "s0_column": True}))  # default
         for label, kw in rows:
             e = extrapolation_error(ds, ref, target, **kw)
             print(f"  {label:>16} {e['mean_abs']:10.4f} {e['mean_signed']:+10.4f} {e['outer_signed']:+10.4f} "

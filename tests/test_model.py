@@ -287,18 +287,12 @@ def test_bh_coordinates_are_exact_for_a_fluid_scaling_with_the_bh_diameter():
     s = r*/d*(T*), eta = pi/6 rho* d*^3 (the coordinates stated in project.model.extrapolate.extrapolate_hot);
     the only error left is the linear interpolation between grid points (spacing 0.0025 in x).
     """
-    from project.model.extrapolate import X_GRID_HOT, bh_diameter, extrapolate_hot, lj_reduced
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot
 
     x = X_GRID_HOT
 
     def curve(t, rho):
-        b = 1.0 / t
-        d = bh_diameter(b)[0]
-        s = x / np.cbrt(rho) / d
-        eta = np.pi / 6 * rho * d**3
-        bump = np.exp(-((s - 1.1) / 0.15) ** 2)
-        ln_y = 0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
-        return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+        return _bh_fluid(x, t, rho)
 
     rng = np.random.default_rng(5)
     t_ref, rho_ref = rng.uniform(1.2, 2.5, 80), rng.uniform(0.35, 0.9, 80)
@@ -325,10 +319,7 @@ def test_hot_outer_noise_perturbs_only_beyond_outer_x(shipped):
     from project.model.train import TrainSettings, hot_samples
 
     ds, _ = shipped
-    tab = ds.table
-    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
-    args = (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
-            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    args = _hot_sample_args(ds)
     out = {}
     for noise in (0.0, 0.004):
         st = TrainSettings(hot_states=20, variants_per_job=4, hot_outer_noise=noise)
@@ -351,10 +342,7 @@ def test_hot_val_fraction_holds_states_out_of_training(shipped):
     from project.model.train import TrainSettings, hot_samples
 
     ds, _ = shipped
-    tab = ds.table
-    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
-    args = (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
-            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    args = _hot_sample_args(ds)
     base = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4), np.random.default_rng(5))
     held = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4, hot_val_fraction=0.25),
                        np.random.default_rng(5))
@@ -416,10 +404,7 @@ def test_hot_sigma_must_be_fixed_or_random(shipped):
     from project.model.train import TrainSettings, hot_samples
 
     ds, _ = shipped
-    tab = ds.table
-    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
-    args = (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
-            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    args = _hot_sample_args(ds)
     with pytest.raises(ValueError, match="hot_sigma must be 'fixed' or 'random'"):
         hot_samples(*args, TrainSettings(hot_states=4, hot_sigma="0.3"), np.random.default_rng(1))
 
@@ -447,20 +432,12 @@ def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
     Reference: a synthetic fluid built from g* = exp(-beta* u*) y* in the Barker-Henderson coordinates of
     extrapolate_hot, with S(0) from project.eos.structure_factor_zero; without the column the fit is off.
     """
-    from project.eos import structure_factor_zero
-    from project.model.extrapolate import X_GRID_HOT, bh_diameter, extrapolate_hot, lj_reduced
+    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot
 
     x = X_GRID_HOT
 
     def curve(t, rho):
-        b = 1.0 / t
-        d = bh_diameter(b)[0]
-        s = x / np.cbrt(rho) / d
-        eta = np.pi / 6 * rho * d**3
-        bump = np.exp(-((s - 1.1) / 0.15) ** 2)
-        ln_y = (0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
-                + 0.05 * np.sin(3 * s) * np.log(structure_factor_zero(t, rho)))
-        return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+        return _bh_fluid(x, t, rho, s0_amplitude=0.05)
 
     rng = np.random.default_rng(6)
     t_ref, rho_ref = rng.uniform(1.4, 2.5, 80), rng.uniform(0.3, 0.9, 80)
@@ -503,3 +480,31 @@ def test_s0_x_min_keeps_the_column_out_of_the_short_range():
     assert np.nanmax(np.abs(part[0, inner] / plain[0, inner] - 1)) < 1e-6
     assert np.nanmax(np.abs(part[0, outer] / full[0, outer] - 1)) < 1e-9
     assert np.nanmax(np.abs(full[0, inner] / plain[0, inner] - 1)) > 1e-3
+
+
+def _bh_fluid(x, t, rho, s0_amplitude=0.0):
+    """Synthetic g*(x) = exp(-beta* u*) y* of a fluid whose ln y* is linear in beta*, eta and ln S(0) at equal r*/d*.
+
+    ln y* = A(s) + B(s) beta* + C(s) eta + s0_amplitude sin(3 s) ln S(0), s = r*/d*(T*), eta = pi/6 rho* d*^3,
+    S(0) from project.eos.structure_factor_zero: the coordinates of extrapolate_hot(coords="bh", s0_column=...).
+    """
+    from project.eos import structure_factor_zero
+    from project.model.extrapolate import bh_diameter, lj_reduced
+
+    b = 1.0 / t
+    d = bh_diameter(b)[0]
+    s = x / np.cbrt(rho) / d
+    eta = np.pi / 6 * rho * d**3
+    bump = np.exp(-((s - 1.1) / 0.15) ** 2)
+    ln_y = 0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
+    if s0_amplitude:
+        ln_y = ln_y + s0_amplitude * np.sin(3 * s) * np.log(structure_factor_zero(t, rho))
+    return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
+
+
+def _hot_sample_args(ds):
+    """Positional arguments of project.model.train.hot_samples for the shipped export's jobs with T* <= 2.5."""
+    tab = ds.table
+    rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
+    return (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
+            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])

@@ -223,9 +223,8 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     return g_new, np.nan_to_num(err_new, nan=0.0)
 
 
-def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float = 0.1,
-                        n_neighbours: int = 24, coords: str = "x", interpolation: str = "linear"
-                        ) -> dict[str, float]:
+def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: str = "linear",
+                        **fit) -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
     Parameters
@@ -234,10 +233,11 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float
         A loaded export (r in nm, g, g_err, and the table's T_star, rho_star, rho in nm^-3).
     ref, target : arrays of int
         Rows used as references and rows whose states are extrapolated to (and compared with).
-    exponent, n_neighbours, coords
-        As in :func:`extrapolate_hot`.
     interpolation : str
         As in :func:`to_x_grid` (``"linear"`` or ``"cubic"``).
+    **fit
+        Keyword arguments of :func:`extrapolate_hot` (``exponent``, ``n_neighbours``, ``coords``, ``s0_column``,
+        ...; its defaults otherwise).
 
     Returns
     -------
@@ -251,8 +251,7 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, exponent: float
     g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT,
                          interpolation)
     T, rho = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
-    g_new, _ = extrapolate_hot(X_GRID_HOT, g_x[ref], e_x[ref], T[ref], rho[ref], T[target], rho[target],
-                               n_neighbours=n_neighbours, exponent=exponent, coords=coords)
+    g_new, _ = extrapolate_hot(X_GRID_HOT, g_x[ref], e_x[ref], T[ref], rho[ref], T[target], rho[target], **fit)
     d = g_new - g_x[target]
     near = np.argmin((T[ref][None, :] - T[target][:, None]) ** 2
                      + (10 * (rho[ref][None, :] - rho[target][:, None])) ** 2, axis=1)
