@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo library library-hot model independent
+.PHONY: setup demo test lint bench clean-demo library library-hot model independent blind
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -45,6 +45,10 @@ lint:
 
 independent: setup      ## accuracy on RDFs simulated with other settings (N 864, cutoff 2.5 sigma; ~3 min)
 	$(PYTHON) benchmarks/bench_independent.py
+
+blind: setup            ## blind transferability check: 128 hotter states, two protocols (~35 min on 2 cores)
+	$(PYTHON) benchmarks/bench_independent.py --design independent_hot
+	$(PYTHON) benchmarks/bench_independent.py --design transfer_blind
 
 bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_query.py

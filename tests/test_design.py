@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from project import eos
@@ -50,3 +51,21 @@ def test_bad_design_fields():
         make_design({"kind": "sobol", "n": 0})
     with pytest.raises(FileNotFoundError, match="default"):
         load_design("no-such-design")
+
+
+def test_blind_transfer_designs_are_paired_hot_and_apart_from_every_training_state():
+    """The two blind transferability designs (benchmarks/bench_independent.py) hold the same 128 states, all hotter
+    than the training range (T* 2.5-3.5, by construction of the designs), and none of them is a state of the designs
+    the shipped dataset was simulated from (training, liquid, transfer): the nearest is > 1e-3 away in (T*, rho*)."""
+    hot, blind = make_design(load_design("independent_hot")), make_design(load_design("transfer_blind"))
+    assert len(hot) == len(blind) == 128
+    for a, b in zip(hot, blind):
+        assert (a["sigma"], a["epsilon"], a["T"], a["rho"]) == (b["sigma"], b["epsilon"], b["T"], b["rho"])
+        assert (a["N"], a["cutoff"], a["dt"], b["N"], b["cutoff"], b["dt"]) == (864, 2.5, 0.002, 1000, 3.0, 0.004)
+    new = np.array([reduced_state(sp) for sp in hot])
+    assert new[:, 0].min() >= 2.5 * (1 - 1e-5) and new[:, 0].max() <= 3.5 * (1 + 1e-5)
+    old = np.array([reduced_state(sp) for name in ("training", "liquid", "transfer")
+                    for sp in make_design(load_design(name))])
+    assert len(old) == 400  # the shipped dataset's 400 jobs (README)
+    nearest = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(-1)).min()
+    assert nearest > 1e-3
