@@ -244,7 +244,9 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: 
     dict
         ``mean_abs`` and ``mean_signed``: mean of |g_extrapolated - g_simulated| and of the signed difference
         over the grid :data:`X_GRID_HOT` and all targets (dimensionless); ``outer_signed``: the mean signed
-        difference over x >= 1.3 (beyond the first peak); ``nearest``: mean |difference| when the closest reference
+        difference over x >= 1.3 (beyond the first peak); ``edge_signed``: over 0.8 <= x < 1.0 (the rising edge of
+        the first peak at rho* >= 0.5, the first peak itself at lower density); ``nearest``: mean |difference| when
+        the closest reference
         state (in T* and 10 rho*) is used as is, without extrapolation.
     """
     tab = ds.table
@@ -257,6 +259,7 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: 
                      + (10 * (rho[ref][None, :] - rho[target][:, None])) ** 2, axis=1)
     return {"mean_abs": float(np.nanmean(np.abs(d))), "mean_signed": float(np.nanmean(d)),
             "outer_signed": float(np.nanmean(d[:, X_GRID_HOT >= 1.3])),
+            "edge_signed": float(np.nanmean(d[:, (X_GRID_HOT >= 0.8) & (X_GRID_HOT < 1.0)])),
             "nearest": float(np.nanmean(np.abs(g_x[ref][near] - g_x[target])))}
 
 
