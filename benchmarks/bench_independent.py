@@ -29,7 +29,7 @@ shipped model lj_inverse_v3:
 Usage::
 
     python benchmarks/bench_independent.py [--design independent|independent_hot|transfer_blind]
-        [--space DIR] [--engine gromacs|openmm] [--parallel 2] [--model DIR]
+        [--space DIR] [--engine gromacs|openmm] [--parallel 2] [--model DIR] [--csv FILE]
 
 About 3 minutes on 2 cores for ``independent`` with GROMACS (each run ~10 s), about 10 minutes with OpenMM on CPUs;
 about 20 minutes for ``independent_hot`` and 15 for ``transfer_blind``. Reruns resume (the jobs are signac jobs;
@@ -49,6 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from project.atomic import atomic_write_text  # noqa: E402
 from project.export import load_dataset  # noqa: E402
 from project.model.features import scaled_rdf_batch  # noqa: E402
 from project.model.inverse import InverseModel  # noqa: E402
@@ -71,6 +72,8 @@ def main() -> None:
     parser.add_argument("--engine", default="gromacs", choices=["gromacs", "openmm"], help="MD engine")
     parser.add_argument("--parallel", type=int, default=os.cpu_count() or 1, help="runs side by side, 1 core each")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    parser.add_argument("--csv", default=None,
+                        help="also write the per-job table to this CSV file (units in its header comment)")
     args = parser.parse_args()
     if args.space is None:
         space = ROOT / (f"{args.design}_space" + ("_openmm" if args.engine == "openmm" else ""))
@@ -98,6 +101,15 @@ def main() -> None:
         row = tab.iloc[i]
         print(f"{row['T_star']:6.3f} {row['rho_star']:6.3f} {row['sigma']:9.4f} {p['sigma'][i]:9.4f} "
               f"{err_s[i]:+7.3f} {row['epsilon']:10.4f} {p['epsilon'][i]:9.4f} {err_e[i]:+7.2f}")
+    if args.csv:
+        out = tab[["sigma", "epsilon", "T", "rho", "T_star", "rho_star"]].copy()
+        out.insert(0, "job_id", list(ds.job_ids))
+        out["pred_sigma"], out["pred_epsilon"] = p["sigma"], p["epsilon"]
+        out["err_sigma_pct"], out["err_epsilon_pct"] = err_s, err_e
+        header = (f"# {args.design} ({args.engine}), model {args.model or 'shipped'} ({model.meta.get('created')}); "
+                  "sigma nm, epsilon kJ/mol, T K, rho nm^-3, T_star and rho_star dimensionless, errors in % of the "
+                  "true value\n")
+        atomic_write_text(args.csv, header + out.sort_values("T_star").to_csv(index=False, float_format="%.6g"))
     kind = "held-out" if args.design == "independent" else "transfer"
     for name, err, target in zip(("sigma", "epsilon"), (err_s, err_e), TARGETS[args.design]):
         sem = np.abs(err).std(ddof=1) / np.sqrt(len(err)) if len(err) > 1 else float("nan")
