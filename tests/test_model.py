@@ -188,6 +188,20 @@ def test_out_of_domain_is_flagged(shipped):
     assert not hot.in_domain and any("epsilon" in w for w in hot.warnings)
 
 
+def test_hot_state_is_flagged_as_covered_only_by_extrapolated_states(shipped):
+    """A transferability job (T* 2.5-3.5, above every simulated training job) is flagged, and the flag says that
+    the model saw such temperatures only in its thermally extrapolated states (meta thermal_extrapolation, T* to
+    4); reference: the job's own state point, and the shipped model's transfer split MAPE (README, 3.85 %)."""
+    ds, model = shipped
+    i = ds.row(model.meta["split_job_ids"]["transfer"][0])
+    sp = ds.table.iloc[i]
+    pred = model.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"])
+    assert sp["T_star"] > model.meta["domain"]["T_star"][1]
+    assert not pred.in_domain
+    assert any("thermally extrapolated" in w and "T*" in w for w in pred.warnings)
+    assert pred.epsilon == pytest.approx(sp["epsilon"], rel=0.15)  # 10.7 % is the split's largest error
+
+
 def test_inference_is_fast(shipped):
     import time
 

@@ -221,9 +221,17 @@ class InverseModel:
         checks = [("T_star", pred.T_star, "reduced temperature T*"), ("rho_star", pred.rho_star,
                                                                        "reduced density rho*"),
                   ("sigma", pred.sigma, "sigma (nm)"), ("epsilon", pred.epsilon, "epsilon (kJ/mol)")]
+        hot = (self.meta.get("thermal_extrapolation") or {}).get("T_star_range")  # synthetic hot states, if any
         for key, value, label in checks:
             lo, hi = dom[key]
-            if not lo <= value <= hi:
+            if lo <= value <= hi:
+                continue
+            if key == "T_star" and hot is not None and hi < value <= hot[1]:
+                pred.warnings.append(f"{label} = {value:.4g} is above the simulated training range [{lo:.4g}, "
+                                     f"{hi:.4g}]; the model saw this temperature only in thermally extrapolated "
+                                     f"training states (up to T* {hot[1]:.3g}), so expect a larger epsilon error "
+                                     f"there (README: transferability split and blind check)")
+            else:
                 pred.warnings.append(f"{label} = {value:.4g} is outside the training range [{lo:.4g}, {hi:.4g}]")
         # distance of the input from the training inputs, in units of the training spread
         z = self._scaled_inputs(gx)
