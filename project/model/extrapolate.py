@@ -246,8 +246,7 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: 
         over the grid :data:`X_GRID_HOT` and all targets (dimensionless); ``outer_signed``: the mean signed
         difference over x >= 1.3 (beyond the first peak); ``edge_signed``: over 0.8 <= x < 1.0 (the rising edge of
         the first peak at rho* >= 0.5, the first peak itself at lower density); ``nearest``: mean |difference| when
-        the closest reference
-        state (in T* and 10 rho*) is used as is, without extrapolation.
+        the closest reference state (in T* and 10 rho*) is used as is, without extrapolation.
     """
     tab = ds.table
     g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT,
