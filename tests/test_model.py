@@ -258,11 +258,8 @@ def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
         ln_y = 0.3 * bump + 0.8 * bump * b - 0.5 * bump * b**2 + 0.2 * np.cos(4 * x) * rho * b**0.1
         return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
 
-    rng = np.random.default_rng(3)
-    t_ref, rho_ref = rng.uniform(1.2, 2.5, 60), rng.uniform(0.4, 0.9, 60)
-    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
-    t_new, rho_new = np.array([3.0, 3.5]), np.array([0.6, 0.8])
-    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 3, 60, (1.2, 2.5), (0.4, 0.9),
+                                                                       [3.0, 3.5], [0.6, 0.8])
     ok = exact > 0.05
     g2, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2)
     g1, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1)
@@ -308,11 +305,8 @@ def test_bh_coordinates_are_exact_for_a_fluid_scaling_with_the_bh_diameter():
     def curve(t, rho):
         return _bh_fluid(x, t, rho)
 
-    rng = np.random.default_rng(5)
-    t_ref, rho_ref = rng.uniform(1.2, 2.5, 80), rng.uniform(0.35, 0.9, 80)
-    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
-    t_new, rho_new = np.array([3.0, 3.5]), np.array([0.6, 0.8])
-    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 5, 80, (1.2, 2.5), (0.35, 0.9),
+                                                                       [3.0, 3.5], [0.6, 0.8])
     ok = exact > 0.05
     gb, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh")
     gx, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="x")
@@ -453,11 +447,8 @@ def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
     def curve(t, rho):
         return _bh_fluid(x, t, rho, s0_amplitude=0.05)
 
-    rng = np.random.default_rng(6)
-    t_ref, rho_ref = rng.uniform(1.4, 2.5, 80), rng.uniform(0.3, 0.9, 80)
-    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
-    t_new, rho_new = np.array([3.0, 3.4]), np.array([0.35, 0.8])
-    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 6, 80, (1.4, 2.5), (0.3, 0.9),
+                                                                       [3.0, 3.4], [0.35, 0.8])
     ok = exact > 0.05
     with_col, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
                                   s0_column=True)
@@ -483,10 +474,8 @@ def test_s0_x_min_keeps_the_column_out_of_the_short_range():
         ln_y = 0.3 * np.exp(-((x - 1.0) / 0.2) ** 2) / t + 0.05 * np.cos(4 * x) * np.log(structure_factor_zero(t, rho))
         return np.exp(ln_y - lj_reduced(x / np.cbrt(rho)) / t)
 
-    rng = np.random.default_rng(8)
-    t_ref, rho_ref = rng.uniform(1.4, 2.5, 60), rng.uniform(0.3, 0.9, 60)
-    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
-    args = (x, g_ref, 0.01 * g_ref, t_ref, rho_ref, np.array([3.0]), np.array([0.4]))
+    t_ref, rho_ref, g_ref, t_new, rho_new, _ = _synthetic_states(curve, 8, 60, (1.4, 2.5), (0.3, 0.9), [3.0], [0.4])
+    args = (x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new)
     plain, _ = extrapolate_hot(*args, coords="bh")
     full, _ = extrapolate_hot(*args, coords="bh", s0_column=True)
     part, _ = extrapolate_hot(*args, coords="bh", s0_column=True, s0_x_min=1.25)
@@ -494,6 +483,18 @@ def test_s0_x_min_keeps_the_column_out_of_the_short_range():
     assert np.nanmax(np.abs(part[0, inner] / plain[0, inner] - 1)) < 1e-6
     assert np.nanmax(np.abs(part[0, outer] / full[0, outer] - 1)) < 1e-9
     assert np.nanmax(np.abs(full[0, inner] / plain[0, inner] - 1)) > 1e-3
+
+
+def _synthetic_states(curve, seed, n, t_range, rho_range, t_new, rho_new):
+    """Reference states drawn uniformly (T* in t_range, rho* in rho_range, numpy seed ``seed``), their curves
+    ``curve(t, rho)``, and the new states (arrays) with their exact curves: (t_ref, rho_ref, g_ref, t_new, rho_new,
+    exact)."""
+    rng = np.random.default_rng(seed)
+    t_ref, rho_ref = rng.uniform(*t_range, n), rng.uniform(*rho_range, n)
+    g_ref = np.array([curve(t, r) for t, r in zip(t_ref, rho_ref)])
+    t_new, rho_new = np.asarray(t_new, dtype=float), np.asarray(rho_new, dtype=float)
+    exact = np.array([curve(t, r) for t, r in zip(t_new, rho_new)])
+    return t_ref, rho_ref, g_ref, t_new, rho_new, exact
 
 
 def _bh_fluid(x, t, rho, s0_amplitude=0.0):

@@ -184,10 +184,8 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
             # each neighbour at the same r*/d* as the new state's grid point: x_ref = x (rho*_ref^1/3 d*_ref) /
             # (rho*_new^1/3 d*_new)
             x_nb = x[None, :] * (np.cbrt(rho_star_ref[nb]) * d_ref[nb] / (np.cbrt(rho_new) * d_new))[:, None]
-            lny_nb = np.array([np.interp(xi, x, np.where(usable[j], ln_y[j], np.nan), left=np.nan, right=np.nan)
-                               for j, xi in zip(nb, x_nb)])
-            var_nb = np.array([np.interp(xi, x, np.where(usable[j], var[j], np.nan), left=np.nan, right=np.nan)
-                               for j, xi in zip(nb, x_nb)])
+            lny_nb, var_nb = (np.array([np.interp(xi, x, np.where(usable[j], v[j], np.nan), left=np.nan,
+                                                  right=np.nan) for j, xi in zip(nb, x_nb)]) for v in (ln_y, var))
             use_nb = np.isfinite(lny_nb) & np.isfinite(var_nb)
             reach = (x_nb <= x_end[nb][:, None]).sum(0) >= len(nb) // 2
         else:
