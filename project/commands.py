@@ -13,7 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from project.cli import _EXTRA_COMMANDS, _add_dataspace
+from project.errors import ProjectError
 
 log = logging.getLogger(__name__)
 
@@ -145,68 +148,133 @@ def register_evaluate(sub) -> None:
 
 # ---------------------------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
-    """Predict sigma (nm) and epsilon (kJ/mol) of a user's RDF file."""
-    from project.model.inverse import InverseModel
-    from project.rdfio import read_rdf_file
+    """Fit sigma (nm) and epsilon (kJ/mol) to one or more RDF files: one-shot network, then refinement."""
+    from project.model.fit import FitOptions, fit_rdf, plot_fit, read_manifest, text_report, write_curve
+    from project.rdfio import read_rdf_table
 
-    r, g = read_rdf_file(args.rdf_file)
-    model = InverseModel.load(args.model)
-    pred = model.predict(r, g, args.temperature, args.density, source=f"RDF file {args.rdf_file}")
-    if args.json:
-        sys.stdout.write(json.dumps(pred.as_dict()) + "\n")
+    if args.manifest:
+        if args.rdf_files:
+            raise ValueError("give RDF files or --manifest, not both")
+        items = read_manifest(args.manifest)
     else:
-        sys.stdout.write(f"sigma   = {pred.sigma:.5f} +- {pred.sigma_std:.5f} nm\n"
-                         f"epsilon = {pred.epsilon:.4f} +- {pred.epsilon_std:.4f} kJ/mol "
-                         f"(epsilon/k_B = {pred.epsilon / 0.0083144626:.2f} K)\n"
-                         f"T* = {pred.T_star:.4f}, rho* = {pred.rho_star:.4f}\n")
-        for w in pred.warnings:
-            sys.stdout.write(f"WARNING (outside the model's domain): {w}\n")
-    return 0
+        if not args.rdf_files:
+            raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
+        if args.temperature is None or args.density is None:
+            raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
+        items = [{"path": p, "T": args.temperature, "rho": args.density, "density_error": args.density_error,
+                  "temperature_error": args.temperature_error} for p in args.rdf_files]
+    if (args.curve or args.plot) and len(items) != 1:
+        raise ValueError(f"--curve / --plot need exactly one RDF file, got {len(items)}")
+    inverse = forward = None
+    if args.model or args.forward_model:
+        from project.model.forward import ForwardModel
+        from project.model.inverse import InverseModel
+
+        inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
+    failed = 0
+    for item in items:
+        source = f"RDF file {item['path']}"
+        try:
+            r, g, g_err = read_rdf_table(item["path"], r_unit=args.r_unit)
+            opt = FitOptions(density_error=item["density_error"], temperature_error=item["temperature_error"],
+                             q_max=args.q_max, normalisation=not args.no_normalisation)
+            res = fit_rdf(r, g, item["T"], item["rho"], g_err=g_err, options=opt, inverse=inverse, forward=forward,
+                          source=source)
+        except (ProjectError, ValueError) as exc:
+            failed += 1
+            if args.json:
+                sys.stdout.write(json.dumps({"path": item["path"], "error": str(exc)}) + "\n")
+            sys.stderr.write(f"error: {exc}\n")
+            continue
+        if args.curve:
+            write_curve(res, args.curve)
+        if args.plot:
+            plot_fit(res, r, g, args.plot)
+        if args.json:
+            sys.stdout.write(json.dumps({"path": item["path"], **res.as_dict()}) + "\n")
+        else:
+            sys.stdout.write(text_report(res, source))
+    return 2 if failed else 0
 
 
 def register_fit(sub) -> None:
-    p = sub.add_parser("fit", help="fit LJ sigma and epsilon to an RDF file (two columns r/nm g, or gmx rdf .xvg)")
-    p.add_argument("rdf_file", help="RDF file: two columns, r in nm and g(r); .xvg headers (#, @) are skipped")
-    p.add_argument("--temperature", "-T", type=float, required=True, help="temperature in K")
-    p.add_argument("--density", "-rho", type=float, required=True, help="number density in nm^-3")
-    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p = sub.add_parser("fit", help="fit LJ sigma (nm) and epsilon (kJ/mol) to RDF files (r in nm, g[, error])",
+                       description="One-shot network guess, then refinement through the LJ forward model binned "
+                                   "like the input, with a normalisation factor of g and the density as nuisance "
+                                   "parameters; reports an honest uncertainty, the residual and whether one LJ "
+                                   "fluid describes the input.")
+    p.add_argument("rdf_files", nargs="*", metavar="RDF_FILE",
+                   help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
+                        "headers and one row of column names are skipped")
+    p.add_argument("--temperature", "-T", type=float, default=None, help="temperature in K")
+    p.add_argument("--density", "-rho", type=float, default=None, help="number density in nm^-3")
+    p.add_argument("--density-error", type=float, default=0.0, metavar="NM3",
+                   help="1-std uncertainty of the density in nm^-3 (default 0: exact)")
+    p.add_argument("--temperature-error", type=float, default=0.0, metavar="K",
+                   help="1-std uncertainty of the temperature in K (default 0: exact)")
+    p.add_argument("--q-max", type=float, default=None, metavar="INV_A",
+                   help="g(r) from a scattering experiment: Q_max of its Fourier transform in A^-1; the model "
+                        "applies the same truncation")
+    p.add_argument("--r-unit", choices=("nm", "A"), default="nm", help="unit of the r column (default nm)")
+    p.add_argument("--no-normalisation", action="store_true",
+                   help="do not fit a normalisation factor of g (default: fitted, prior 1 +- 0.05)")
+    p.add_argument("--manifest", default=None, metavar="CSV",
+                   help="CSV with columns path,T_K,rho_nm3 (optional density_error_nm3, temperature_error_K): "
+                        "many files in one call")
+    p.add_argument("--curve", default=None, metavar="FILE", help="write the fitted LJ RDF: r (nm), g")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="PNG of input, fit and residual")
+    p.add_argument("--model", default=None, help="inverse model folder (default: the shipped model)")
+    p.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped model)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std, ...")
+                   help="one JSON object per file: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std (total "
+                        "uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, ...")
     p.set_defaults(func=cmd_fit)
 
 
 # ---------------------------------------------------------------------------------------------------- predict
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Predict sigma and epsilon of every exported job with a model and compare with the true values."""
+    """Fit sigma and epsilon of every exported job (one shot, then refined) and compare with the true values."""
+    import pandas as pd
+
     from project.export import load_dataset
     from project.model.evaluate import ape
-    from project.model.features import scaled_rdf_batch
+    from project.model.fit import fit_rdf
     from project.model.inverse import InverseModel
 
     ds = load_dataset(_export_path(args))
     model = InverseModel.load(args.model)
     tab = ds.table
-    gx = scaled_rdf_batch(ds.r_nm, ds.g.astype(float), tab["rho"].to_numpy())
-    p = model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
-    out = tab[["sigma", "epsilon", "T_star", "rho_star"]].copy()
-    out["pred_sigma"], out["pred_sigma_std"] = p["sigma"], p["sigma_std"]
-    out["pred_epsilon"], out["pred_epsilon_std"] = p["epsilon"], p["epsilon_std"]
-    out["sigma_err_pct"] = ape(p["sigma"], out["sigma"])
-    out["epsilon_err_pct"] = ape(p["epsilon"], out["epsilon"])
+    rows = []
+    for i in range(len(tab)):
+        res = fit_rdf(ds.r_nm, ds.g[i].astype(float), float(tab["T"].iloc[i]), float(tab["rho"].iloc[i]),
+                      g_err=ds.g_err[i].astype(float) if np.all(np.isfinite(ds.g_err[i])) else None,
+                      inverse=model, source=f"job {tab.index[i]}")
+        os_ = res.oneshot or {"sigma": np.nan, "epsilon": np.nan}
+        rows.append({"pred_sigma": res.sigma, "pred_sigma_std": res.sigma_std, "pred_epsilon": res.epsilon,
+                     "pred_epsilon_std": res.epsilon_std, "oneshot_sigma": os_["sigma"],
+                     "oneshot_epsilon": os_["epsilon"], "chi2_per_dof": res.residual["chi2_per_dof"],
+                     "lj_adequate": res.lj_adequate, "in_domain": res.in_domain})
+    out = pd.concat([tab[["sigma", "epsilon", "T_star", "rho_star"]], pd.DataFrame(rows, index=tab.index)], axis=1)
+    out["sigma_err_pct"] = ape(out["pred_sigma"], out["sigma"])
+    out["epsilon_err_pct"] = ape(out["pred_epsilon"], out["epsilon"])
+    out["oneshot_epsilon_err_pct"] = ape(out["oneshot_epsilon"], out["epsilon"])
     if args.json:
         sys.stdout.write(out.reset_index().to_json(orient="records") + "\n")
         return 0
     shown = out.rename(columns={"sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol", "pred_sigma": "pred_sigma_nm",
                                 "pred_sigma_std": "std_nm", "pred_epsilon": "pred_epsilon_kJ_mol",
                                 "pred_epsilon_std": "std_kJ_mol"})
+    shown = shown.drop(columns=["oneshot_sigma", "oneshot_epsilon"])
     sys.stdout.write(shown.to_string(float_format=lambda x: f"{x:.4g}") + "\n")
     sys.stdout.write(f"{len(out)} jobs: sigma MAPE {out['sigma_err_pct'].mean():.3f} %, epsilon MAPE "
-                     f"{out['epsilon_err_pct'].mean():.3f} % (model {model.meta.get('created')}, one-shot)\n")
+                     f"{out['epsilon_err_pct'].mean():.3f} % (refined fit; one-shot network epsilon MAPE "
+                     f"{out['oneshot_epsilon_err_pct'].mean():.3f} %); {int(out['lj_adequate'].sum())} of {len(out)} "
+                     f"described by one LJ fluid within their noise (model {model.meta.get('created')})\n")
     return 0
 
 
 def register_predict(sub) -> None:
-    p = sub.add_parser("predict", help="predict sigma/epsilon of every exported job and compare with the truth")
+    p = sub.add_parser("predict", help="fit sigma (nm) / epsilon (kJ/mol) of every exported job; compare with truth")
     _add_dataspace(p)
     p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")

@@ -1,7 +1,10 @@
-"""Reading a user's RDF: two-column text files and GROMACS ``gmx rdf`` .xvg files.
+"""Reading a user's RDF: text files (whitespace- or comma-separated, CSV with a header row) and GROMACS
+``gmx rdf`` .xvg files.
 
-Columns: r in nm, g(r) dimensionless. Lines starting with ``#`` or ``@`` (xvg headers) are skipped. Every
-malformed file is refused with an :class:`~project.errors.RDFError` that names the file and the problem.
+Columns: r (nm, or Angstrom with ``r_unit="A"``), g(r) dimensionless, and optionally a third column with the
+1-std error of g. Lines starting with ``#`` or ``@`` (xvg headers) are skipped, and so is a first line of
+column names. Every malformed file is refused with an :class:`~project.errors.RDFError` that names the file,
+the line and the problem.
 """
 
 from __future__ import annotations
@@ -11,6 +14,65 @@ from pathlib import Path
 import numpy as np
 
 from project.errors import RDFError
+
+#: Length units accepted for the r column, with their size in nm.
+R_UNITS = {"nm": 1.0, "A": 0.1}
+
+
+def read_rdf_table(path: str | Path, r_unit: str = "nm") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Read an RDF file and return ``(r_nm, g, g_err)``; ``g_err`` is None without a third column.
+
+    Parameters
+    ----------
+    path : str or Path
+        Text file: columns r, g and optionally the error of g, separated by whitespace or commas; ``#`` and ``@``
+        lines (xvg headers) and one first line of column names are skipped; further columns are ignored.
+    r_unit : {"nm", "A"}
+        Unit of the r column; r is returned in nm.
+
+    Raises
+    ------
+    RDFError
+        Missing or empty file, fewer than two columns, non-numeric values, fewer than 10 points, or an unknown
+        ``r_unit``. Values (NaN, negative g, ordering) are checked by the caller
+        (:func:`validate_rdf`, :func:`project.model.fit.fit_rdf`).
+    """
+    if r_unit not in R_UNITS:
+        raise RDFError(f"r unit {r_unit!r}; allowed: {', '.join(R_UNITS)}")
+    path = Path(path)
+    if not path.is_file():
+        raise RDFError(f"RDF file {path}: not found")
+    rows, header_seen = [], False
+    for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        text = line.strip()
+        if not text or text[0] in "#@":
+            continue
+        parts = text.replace(",", " ").split()
+        if len(parts) < 2:
+            raise RDFError(f"RDF file {path}, line {lineno}: expected two columns (r in {r_unit}, g), got {len(parts)}")
+        try:
+            values = [float(p) for p in parts[:3]]
+        except ValueError:
+            if not rows and not header_seen and not _is_number(parts[0]):  # a header row of column names
+                header_seen = True
+                continue
+            raise RDFError(f"RDF file {path}, line {lineno}: not a number: {text[:60]!r}") from None
+        rows.append(values if len(values) == 3 else values + [np.nan])
+    if not rows:
+        raise RDFError(f"RDF file {path}: no data lines (expected columns: r in {r_unit}, g)")
+    data = np.asarray(rows, dtype=float)
+    if len(data) < 10:
+        raise RDFError(f"RDF file {path}: {len(data)} points; at least 10 are needed")
+    g_err = data[:, 2] if np.any(np.isfinite(data[:, 2])) else None
+    return data[:, 0] * R_UNITS[r_unit], data[:, 1], g_err
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_rdf_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -27,25 +89,7 @@ def read_rdf_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         Missing or empty file, fewer than two columns, non-numeric values, NaN or infinite values, negative g,
         r not strictly increasing, negative r, or fewer than 10 points.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise RDFError(f"RDF file {path}: not found")
-    rows = []
-    for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-        text = line.strip()
-        if not text or text[0] in "#@":
-            continue
-        parts = text.split()
-        if len(parts) < 2:
-            raise RDFError(f"RDF file {path}, line {lineno}: expected two columns (r in nm, g), got {len(parts)}")
-        try:
-            rows.append((float(parts[0]), float(parts[1])))
-        except ValueError:
-            raise RDFError(f"RDF file {path}, line {lineno}: not a number: {text[:60]!r}") from None
-    if not rows:
-        raise RDFError(f"RDF file {path}: no data lines (expected two columns: r in nm, g)")
-    data = np.asarray(rows, dtype=float)
-    r, g = data[:, 0], data[:, 1]
+    r, g, _ = read_rdf_table(path)
     validate_rdf(r, g, source=f"RDF file {path}")
     return r, g
 

@@ -23,7 +23,7 @@ from project.engines.base import atomic_write_text
 
 
 def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path: str | Path | None = None,
-                 source: str = "COM RDF") -> dict:
+                 source: str = "COM RDF", g_err: np.ndarray | None = None) -> dict:
     """Predict the single-bead LJ parameters of a target RDF with the inverse model.
 
     Parameters
@@ -36,11 +36,17 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
         Model folder (None: the shipped model ``project/data/models/lj_inverse_v3``).
     source : str
         Name for error messages.
+    g_err : numpy.ndarray or None
+        1-std errors of g (dimensionless) for the fit; None: estimated from the curve.
 
     Returns
     -------
     dict
-        :meth:`project.model.inverse.Prediction.as_dict` plus ``predict_wall_s`` (s) and ``model_path``.
+        :meth:`project.model.inverse.Prediction.as_dict` (the network's bead) plus ``predict_wall_s`` (s),
+        ``model_path`` and ``fit``: the same RDF through :func:`project.model.fit.fit_rdf` (the bead refined
+        through the LJ forward model, with its total uncertainty, ``residual`` and the ``lj_adequate`` verdict:
+        whether one LJ fluid describes this COM RDF within its noise), or ``{"error": ...}`` where the fit refuses
+        the RDF.
 
     Raises
     ------
@@ -53,21 +59,33 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
     model = InverseModel.load(model_path)
     pred = model.predict(np.asarray(r, float), np.asarray(g, float), float(T), float(rho), source=source)
     out = pred.as_dict()
+    from project.errors import RDFError
+    from project.model.fit import fit_rdf
+
+    try:
+        fit = fit_rdf(np.asarray(r, float), np.asarray(g, float), float(T), float(rho), g_err=g_err, inverse=model,
+                      source=source).as_dict()
+    except RDFError as exc:
+        fit = {"error": str(exc)}
+    out["fit"] = fit
     out["predict_wall_s"] = time.monotonic() - t0
     out["model_path"] = str(model_path or SHIPPED_MODEL)
     return out
 
 
 def run_oneshot(r: np.ndarray, g: np.ndarray, T: float, rho: float, mass: float, settings: CGSettings,
-                root: Path | str, model_path: str | Path | None = None, refine: bool = False) -> dict:
+                root: Path | str, model_path: str | Path | None = None, refine: bool = False,
+                g_err: np.ndarray | None = None) -> dict:
     """Predict (sigma, epsilon) and run the one CG simulation; returns the method result (units in ``units``).
 
-    With ``refine`` (method ``oneshot_refined``) the predicted bead is refined without any simulation against the
-    reduced LJ RDF library (:func:`project.cg.refine.refine_bead`) before the one CG simulation.
+    The prediction carries the refined fit of the same RDF (``prediction["fit"]``: its residual and whether one
+    LJ fluid describes the COM RDF). With ``refine`` (method ``oneshot_refined``) the predicted bead is refined
+    without any simulation against the reduced LJ RDF library (:func:`project.cg.refine.refine_bead`) before the
+    one CG simulation.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    pred = predict_bead(r, g, T, rho, model_path)
+    pred = predict_bead(r, g, T, rho, model_path, g_err=g_err)
     sigma, epsilon, extra = pred["sigma"], pred["epsilon"], {}
     criterion = "none needed: one model prediction, one CG simulation"
     if refine:

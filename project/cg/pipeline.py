@@ -131,7 +131,8 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
     if method in ONE_SHOT:
         from project.cg.oneshot import run_oneshot
 
-        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined")
+        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined",
+                          g_err=ge)
     elif method == "relent":
         from project.cg.relent import run_relent
 

@@ -1,0 +1,289 @@
+"""The forward model, the refined fit and real-world inputs (binning, normalisation, density, scattering data).
+
+References: analytic shell-volume bin averages and Fourier transforms (operators); the true sigma (nm) and epsilon
+(kJ/mol) of held-out simulated jobs of the shipped dataset (the test split, never seen by either network), with the
+targets of the real-world fit (sigma MAPE <= 1 %, epsilon MAPE <= 4 % for each variant; clean inputs <= 0.5 / 2 %).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from project.errors import RDFError
+from project.model.fit import FitOptions, estimate_noise, fit_rdf
+from project.model.forward import (
+    S_GRID,
+    ForwardModel,
+    debin,
+    heldout_error,
+    histogram_average,
+    q_truncation_matrix,
+    shipped_training_data,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_realworld import make_variant, rehistogram  # noqa: E402
+
+#: test-split jobs used by the accuracy tests (every 6th of the 54, spread over the domain)
+N_JOBS = 9
+
+
+@functools.lru_cache(maxsize=1)
+def _data():
+    return shipped_training_data()
+
+
+def _jobs():
+    d = _data()
+    rows = np.flatnonzero(d["test"])[::6][:N_JOBS]
+    return d["ds"], rows
+
+
+# ---------------------------------------------------------------------------------------------------- operators
+def test_histogram_average_matches_the_analytic_shell_average():
+    """Bin average of g(r) = 1 + a r over [c - w/2, c + w/2] with weight r^2: (integral of (1 + a r) r^2) /
+    (integral of r^2), analytic; and of a constant, the constant."""
+    rf = np.arange(0.0, 1.3, 0.0005)
+    centres = np.arange(0.01, 1.2, 0.02)
+    B = histogram_average(centres, rf, 0.02)
+    np.testing.assert_allclose(B @ np.full_like(rf, 2.5), 2.5, rtol=1e-12)
+    a = 0.7
+    lo, hi = centres - 0.01, centres + 0.01
+    exact = 1 + a * (hi**4 - lo**4) / 4 / ((hi**3 - lo**3) / 3)
+    np.testing.assert_allclose(B @ (1 + a * rf), exact, atol=2e-6)
+
+
+def test_debin_recovers_point_values_of_a_peak():
+    """Second-order de-binning of exact bin averages of a Gaussian peak (height 2, width 0.03 nm, 0.005 nm bins):
+    the bin averages are (dr^2 / 24) g'' = 2.3e-3 below the peak's point value; de-binned, within 1e-4."""
+    w = 0.005
+    centres = np.arange(w / 2, 1.2, w)
+    rf = np.arange(0.0, 1.21, w / 50)
+
+    def g(r):
+        return 1 + 2 * np.exp(-0.5 * ((r - 0.4) / 0.03) ** 2)
+
+    binned = histogram_average(centres, rf, w) @ g(rf)
+    point = g(centres)
+    assert np.max(np.abs(binned - point)) == pytest.approx(0.005**2 / 24 * 2 / 0.03**2, rel=0.02)
+    assert np.max(np.abs(debin(centres, binned) - point)[2:-2]) < 1e-4
+
+
+def test_q_truncation_matches_a_direct_fourier_round_trip():
+    """T h equals S(Q) computed by quadrature, cut at Q_max, transformed back (independent implementation)."""
+    r = np.arange(0.0, 2.0, 0.002)
+    h = np.where(r < 0.3, -1.0, 0.4 * np.exp(-0.5 * ((r - 0.4) / 0.04) ** 2))
+    q_max = 80.0  # nm^-1 (8 A^-1)
+    ht = q_truncation_matrix(r, q_max) @ h
+    q = np.arange(1e-3, q_max, 0.05)
+    fq = np.trapezoid(r[None, :] * h[None, :] * np.sin(q[:, None] * r[None, :]), r, axis=1)
+    rr = r[10:600]
+    direct = 2 / np.pi * np.trapezoid(fq[None, :] * np.sin(q[None, :] * rr[:, None]), q, axis=1) / rr
+    np.testing.assert_allclose(ht[10:600], direct, atol=0.01)
+    # the truncation smears the step of the core: ripples of at least 0.05 where h was exactly -1
+    assert np.max(np.abs(ht[(r > 0.1) & (r < 0.25)] + 1)) > 0.05
+
+
+def test_noise_estimate_of_white_noise():
+    """Fourth-difference noise estimate of a smooth curve plus white noise of std 0.02 (reference: 0.02 within
+    20 %), scaled with sqrt(g) / r as counting statistics."""
+    rng = np.random.default_rng(3)
+    r = np.arange(0.3, 1.5, 0.005)
+    g = 1 + 0.3 * np.sin(12 * r) * np.exp(-r)
+    e_true = 0.02 * np.sqrt(g) / r * r.mean()
+    est = estimate_noise(r, g + rng.normal(0, 1, len(r)) * e_true)
+    assert np.median(est / e_true) == pytest.approx(1.0, abs=0.2)
+
+
+# ---------------------------------------------------------------------------------------------------- forward model
+def test_forward_model_heldout_accuracy():
+    """Mean |g_model - g_sim| over r/sigma 0.8-3 on held-out test jobs <= 0.01 (target), model binned like the
+    data; the shipped model's card records the same number."""
+    ds, rows = _jobs()
+    tab = ds.table
+    fw = ForwardModel.load()
+    res = heldout_error(fw, ds.r_nm, ds.g[rows].astype(float), tab["sigma"].to_numpy()[rows],
+                        tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    assert res["mean_abs_dg"] < 0.01
+    assert fw.meta["heldout_accuracy"]["test"]["mean_abs_dg"] < 0.01
+    assert fw.meta["heldout_accuracy"]["transfer"]["mean_abs_dg"] < 0.01
+    assert len(fw.s) == len(S_GRID)
+
+
+# ---------------------------------------------------------------------------------------------------- fit accuracy
+def _fit_variant(variant: str):
+    ds, rows = _jobs()
+    tab = ds.table
+    rng = np.random.default_rng(5)
+    es, ee, cov = [], [], []
+    for k, i in enumerate(rows):
+        row = tab.iloc[i]
+        r, g, rho, opt = make_variant(variant, ds.r_nm, ds.g[i].astype(float), float(row["rho"]), k, rng)
+        res = fit_rdf(r, g, float(row["T"]), rho, options=opt)
+        es.append(abs(res.sigma / row["sigma"] - 1) * 100)
+        ee.append(abs(res.epsilon / row["epsilon"] - 1) * 100)
+        cov.append(abs(res.epsilon - row["epsilon"]) <= 2 * res.epsilon_std)
+    return np.mean(es), np.mean(ee), np.mean(cov)
+
+
+@pytest.mark.parametrize(("variant", "sigma_max", "eps_max"), [
+    ("clean", 0.5, 2.0), ("bin0.01", 1.0, 4.0), ("bin0.02", 1.0, 4.0), ("g*0.98", 1.0, 4.0), ("g*1.02", 1.0, 4.0),
+    ("q8", 1.0, 4.0), ("q10", 1.0, 4.0), ("q12", 1.0, 4.0),
+])
+def test_fit_variants_meet_the_targets(variant, sigma_max, eps_max):
+    """Held-out test jobs as users bring them (re-binned, mis-normalised, through S(Q)): sigma / epsilon MAPE
+    within the targets (clean 0.5 / 2 %, variants 1 / 4 %)."""
+    s, e, _ = _fit_variant(variant)
+    assert s <= sigma_max
+    assert e <= eps_max
+
+
+def test_density_uncertainty_gives_honest_intervals():
+    """Density stated 2 % off with that uncertainty given: the 2-std epsilon interval contains the truth in at
+    least 7 of 9 jobs (target coverage 85-98 % over the full benchmark) and epsilon stays within 4 % MAPE."""
+    s, e, cov = _fit_variant("rho+-2%")
+    assert cov >= 7 / 9
+    assert e <= 4.0 and s <= 1.0
+
+
+def test_binning_is_modelled_not_ignored():
+    """The same RDF at 0.005 and 0.02 nm bins gives epsilon within 2 % of each other (the one-shot network alone
+    moves by more than 5 % on this dense liquid)."""
+    ds, rows = _jobs()
+    tab = ds.table
+    i = rows[np.argmax(tab["rho_star"].to_numpy()[rows])]
+    row = tab.iloc[i]
+    a = fit_rdf(ds.r_nm, ds.g[i].astype(float), row["T"], row["rho"])
+    rr, gg = rehistogram(ds.r_nm, ds.g[i].astype(float), 0.02)
+    b = fit_rdf(rr, gg, row["T"], row["rho"])
+    assert abs(b.epsilon / a.epsilon - 1) < 0.02
+    assert abs(b.oneshot["epsilon"] / a.oneshot["epsilon"] - 1) > 0.05
+    assert b.input["bin_width"] == pytest.approx(0.02)
+
+
+# ---------------------------------------------------------------------------------------------------- verdict, input
+def test_molecular_com_rdf_is_flagged_not_lj():
+    """The centre-of-mass RDF of liquid CO (two-centre model, docs/results/cg) is not one LJ fluid within its
+    noise: lj_adequate false, with a warning, and its error bars widened beyond the clean-input ones."""
+    d = np.load(ROOT / "docs" / "results" / "cg" / "com_rdf_CO.npz")
+    rho = float(d["scalars"]["density_nm3"])
+    res = fit_rdf(d["r_nm"], d["g"], 81.6, rho, g_err=d["g_err"])
+    assert res.lj_adequate is False
+    assert res.residual["chi2_per_dof"] > 2.0
+    assert any("does not describe" in w for w in res.warnings)
+
+
+def test_negative_core_values_are_masked_with_a_warning():
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[0]]
+    g = ds.g[rows[0]].astype(float).copy()
+    core = g < 0.01
+    g[core] = -0.04 * np.cos(np.arange(core.sum()))  # ripples of a Fourier-transformed g
+    res = fit_rdf(ds.r_nm, g, row["T"], row["rho"])
+    assert any("masked" in w for w in res.warnings)
+    assert abs(res.epsilon / row["epsilon"] - 1) < 0.04
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"T": 1.2}, "reduced temperature"),
+    ({"rho": 1.4}, "mass density"),
+    ({"rho": -3.0}, "positive number density"),
+    ({"T": 0.0}, "positive number in K"),
+    ({"r_scale": 10.0}, "Angstrom"),
+    ({"r_max": 0.5}, "first two shells"),
+    ({"n": 20}, "at least 30"),
+    ({"swap": True}, "not strictly increasing"),
+    ({"x_peak": 1.6}, "Check the density"),
+])
+def test_bad_inputs_are_refused_with_the_reason(change, message):
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[0]]
+    r, g = ds.r_nm.copy(), ds.g[rows[0]].astype(float)
+    T, rho = change.get("T", row["T"]), change.get("rho", row["rho"])
+    if "x_peak" in change:  # a density that puts the first peak that many mean spacings rho^(-1/3) away
+        rho = (change["x_peak"] / r[np.argmax(g)]) ** 3
+    r = r * change.get("r_scale", 1.0)
+    if "r_max" in change:
+        keep = r <= change["r_max"]
+        r, g = r[keep], g[keep]
+    if "n" in change:
+        r, g = r[: change["n"]], g[: change["n"]]
+    if "swap" in change:
+        r[100], r[101] = r[101], r[100]
+    with pytest.raises(RDFError, match=message):
+        fit_rdf(r, g, T, rho)
+
+
+# ---------------------------------------------------------------------------------------------------- command line
+def _write_rdf(path: Path, r: np.ndarray, g: np.ndarray, err: np.ndarray | None = None, csv: bool = False):
+    sep = "," if csv else " "
+    head = "r_nm,g,g_err\n" if csv else "# r_nm g\n"
+    cols = [r, g] if err is None else [r, g, err]
+    path.write_text(head + "".join(sep.join(f"{c[i]:.6f}" for c in cols) + "\n" for i in range(len(r))))
+
+
+def test_cli_fit_json_curve_plot_and_manifest(tmp_path):
+    """`fit` from the shell: CSV with a header and an error column, one JSON object per file with the documented
+    keys, the fitted curve and the PNG; a manifest fits several files in one call."""
+    ds, rows = _jobs()
+    tab = ds.table
+    paths = []
+    for k, i in enumerate(rows[:3]):
+        p = tmp_path / f"rdf{k}.csv"
+        _write_rdf(p, ds.r_nm, ds.g[i].astype(float), ds.g_err[i].astype(float), csv=True)
+        paths.append(p)
+    row = tab.iloc[rows[0]]
+    out = subprocess.run([sys.executable, "-m", "project", "fit", str(paths[0]), "-T", str(row["T"]), "-rho",
+                          str(row["rho"]), "--json", "--curve", str(tmp_path / "fit.dat"), "--plot",
+                          str(tmp_path / "fit.png")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    for key in ("sigma", "epsilon", "sigma_std", "epsilon_std", "oneshot", "residual", "lj_adequate", "in_domain",
+                "warnings", "units"):
+        assert key in res
+    assert res["input"]["noise"] == "third column"
+    assert abs(res["epsilon"] / row["epsilon"] - 1) < 0.04
+    assert set(res["residual"]) >= {"total_deviation", "kl_divergence", "max_abs_dg"}
+    curve = np.loadtxt(tmp_path / "fit.dat")
+    assert curve.shape[1] == 2 and (tmp_path / "fit.png").stat().st_size > 10_000
+    manifest = tmp_path / "many.csv"
+    manifest.write_text("path,T_K,rho_nm3\n" + "".join(f"{p.name},{tab.iloc[i]['T']},{tab.iloc[i]['rho']}\n"
+                                                        for p, i in zip(paths, rows[:3])))
+    out = subprocess.run([sys.executable, "-m", "project", "fit", "--manifest", str(manifest), "--json"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(lines) == 3
+    for rec, i in zip(lines, rows[:3]):
+        assert abs(rec["sigma"] / tab.iloc[i]["sigma"] - 1) < 0.01
+
+
+def test_cli_fit_refuses_angstrom_and_writes_nothing(tmp_path):
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[0]]
+    p = tmp_path / "angstrom.dat"
+    _write_rdf(p, ds.r_nm * 10, ds.g[rows[0]].astype(float))
+    cmd = [sys.executable, "-m", "project", "fit", str(p), "-T", str(row["T"]), "-rho", str(row["rho"]), "--curve",
+           str(tmp_path / "c.dat")]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "Angstrom" in out.stderr and not (tmp_path / "c.dat").exists()
+    out = subprocess.run(cmd + ["--r-unit", "A"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "c.dat").exists()
+
+
+def test_fit_options_are_checked():
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[0]]
+    for opt, msg in ((FitOptions(density_error=-1.0), "density_error"), (FitOptions(q_max=0.5), "q_max"),
+                     (FitOptions(density_error=0.5 * row["rho"]), "20 %")):
+        with pytest.raises(RDFError, match=msg):
+            fit_rdf(ds.r_nm, ds.g[rows[0]].astype(float), row["T"], row["rho"], options=opt)
