@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo library library-hot model independent blind
+.PHONY: setup demo test lint bench clean-demo library library-hot model forward-model independent blind realworld
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -39,6 +39,12 @@ library-hot: setup      ## regenerate the hot, dense LJ states of the CG refinem
 model: setup            ## retrain and evaluate the shipped model on the shipped dataset (recorded in the catalogue)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project train --export $(SHIPPED_DATA) --out $(SHIPPED_MODEL)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project evaluate --export $(SHIPPED_DATA) --model $(SHIPPED_MODEL)
+
+forward-model: setup    ## retrain the shipped LJ forward model g*(r/sigma; T*, rho*) used by `fit` (~5 min on 2 cores)
+	$(PYTHON) -m project.model.forward
+
+realworld: setup        ## fit accuracy and honesty on re-binned, mis-normalised, density-uncertain and S(Q) inputs
+	$(PYTHON) benchmarks/bench_realworld.py
 
 lint:
 	$(PYTHON) -m ruff check .

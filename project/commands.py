@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from project.cli import _EXTRA_COMMANDS, _add_dataspace
-from project.errors import ProjectError
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +148,7 @@ def register_evaluate(sub) -> None:
 # ---------------------------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit sigma (nm) and epsilon (kJ/mol) to one or more RDF files: one-shot network, then refinement."""
-    from project.model.fit import FitOptions, fit_rdf, plot_fit, read_manifest, text_report, write_curve
+    from project.model.fit import fit_files, plot_fit, read_manifest, text_report, write_curve
     from project.rdfio import read_rdf_table
 
     if args.manifest:
@@ -172,28 +171,23 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
     failed = 0
-    for item in items:
-        source = f"RDF file {item['path']}"
-        try:
-            r, g, g_err = read_rdf_table(item["path"], r_unit=args.r_unit)
-            opt = FitOptions(density_error=item["density_error"], temperature_error=item["temperature_error"],
-                             q_max=args.q_max, normalisation=not args.no_normalisation)
-            res = fit_rdf(r, g, item["T"], item["rho"], g_err=g_err, options=opt, inverse=inverse, forward=forward,
-                          source=source)
-        except (ProjectError, ValueError) as exc:
+    for item, res, err in fit_files(items, r_unit=args.r_unit, q_max=args.q_max,
+                                    normalisation=not args.no_normalisation, inverse=inverse, forward=forward):
+        if err is not None:
             failed += 1
             if args.json:
-                sys.stdout.write(json.dumps({"path": item["path"], "error": str(exc)}) + "\n")
-            sys.stderr.write(f"error: {exc}\n")
+                sys.stdout.write(json.dumps({"path": item["path"], "error": err}) + "\n")
+            sys.stderr.write(f"error: {err}\n")
             continue
         if args.curve:
             write_curve(res, args.curve)
         if args.plot:
+            r, g, _ = read_rdf_table(item["path"], r_unit=args.r_unit)
             plot_fit(res, r, g, args.plot)
         if args.json:
             sys.stdout.write(json.dumps({"path": item["path"], **res.as_dict()}) + "\n")
         else:
-            sys.stdout.write(text_report(res, source))
+            sys.stdout.write(text_report(res, f"RDF file {item['path']}"))
     return 2 if failed else 0
 
 

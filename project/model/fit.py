@@ -24,7 +24,8 @@ Procedure (:func:`fit_rdf`)
    (third column) or, without them, the noise estimated from the input's fourth differences (robust scale,
    e_i proportional to sqrt(g_i) / r_i as for counting statistics); m_i is the forward model's error
    (:data:`MODEL_ERROR` plus the spread of its ensemble). d_rho is the stated relative density uncertainty
-   (0: delta is fixed at 0), d_c = :data:`NORM_PRIOR`. Minimised by ``scipy.optimize.least_squares``.
+   (0: delta is fixed at 0), d_c = :data:`NORM_PRIOR`. Minimised by Levenberg-Marquardt within bounds
+   (:func:`levenberg_marquardt`).
 4. **Uncertainty.** Covariance (J^T J)^-1 of the whitened residuals, scaled by max(1, chi^2 / dof) (a fit
    worse than the noise widens its error bars), plus the forward model's ensemble spread propagated through the
    same linearisation, the stated temperature uncertainty (epsilon is proportional to T) and the floors
@@ -120,13 +121,15 @@ class FitResult:
 
 
 # ---------------------------------------------------------------------------------------------------- input
-def estimate_noise(r: np.ndarray, g: np.ndarray) -> np.ndarray:
+def estimate_noise(r: np.ndarray, g: np.ndarray, histogram: bool = True) -> np.ndarray:
     """Noise of g (1 std per point, dimensionless) from its fourth differences.
 
-    For white noise the combination (g_{i-2} - 4 g_{i-1} + 6 g_i - 4 g_{i+1} + g_{i+2}) / sqrt(70) has the
-    noise's standard deviation; a smooth curve contributes little. Counting statistics make the noise of a
-    histogram RDF proportional to sqrt(g) / r, so a = median(|d_i| r_i / sqrt(g_i)) / 0.6745 over points with
-    g > 0.05, and e_i = a sqrt(max(g_i, 0.05)) / r_i, floored at 0.001.
+    For white noise d_i = (g_{i-2} - 4 g_{i-1} + 6 g_i - 4 g_{i+1} + g_{i+2}) / sqrt(70) has the noise's standard
+    deviation; a smooth curve contributes little, and the robust scale (median |d| / 0.6745) ignores the few points
+    where it does (peaks at coarse bins). ``histogram``: counting statistics make the noise of a histogram RDF
+    proportional to sqrt(g) / r, so e_i = a sqrt(max(g_i, 0.05)) / r_i with a = median(|d_i| r_i / sqrt(g_i)) /
+    0.6745 over the points with g > 0.05. Otherwise (point values, e.g. a Fourier-transformed g) the scale is
+    estimated in windows of 40 points and interpolated. Floored at 0.001.
     """
     r, g = np.asarray(r, float), np.asarray(g, float)
     d = np.zeros_like(g)
@@ -135,8 +138,14 @@ def estimate_noise(r: np.ndarray, g: np.ndarray) -> np.ndarray:
     ok[2:-2] = (g[2:-2] > CORE_MASK_G) & (r[2:-2] > 0)
     if ok.sum() < 5:
         return np.full_like(g, 0.01)
-    a = float(np.median(np.abs(d[ok]) * r[ok] / np.sqrt(g[ok]))) / 0.6745
-    return np.maximum(a * np.sqrt(np.maximum(g, CORE_MASK_G)) / np.maximum(r, r[ok][0]), 1e-3)
+    if histogram:
+        a = float(np.median(np.abs(d[ok]) * r[ok] / np.sqrt(g[ok]))) / 0.6745
+        return np.maximum(a * np.sqrt(np.maximum(g, CORE_MASK_G)) / np.maximum(r, r[ok][0]), 1e-3)
+    idx = np.flatnonzero(ok)
+    chunks = np.array_split(idx, max(1, len(idx) // 40))
+    centres = np.array([r[c].mean() for c in chunks])
+    scales = np.array([np.median(np.abs(d[c])) / 0.6745 for c in chunks])
+    return np.maximum(np.interp(r, centres, scales), 1e-3)
 
 
 def core_mask(g: np.ndarray) -> int:
@@ -187,24 +196,97 @@ def check_state(r: np.ndarray, g: np.ndarray, T: float, rho: float, source: str)
 
 
 # ---------------------------------------------------------------------------------------------------- the fit
+class _Gather:
+    """A sparse row operator (each row a few weights on a fine grid), applied by gathering: ``op @ v``."""
+
+    def __init__(self, dense: np.ndarray) -> None:
+        k = max(int((dense != 0).sum(1).max()), 1)
+        order = np.argsort(dense == 0, axis=1, kind="stable")[:, :k]
+        self.idx = order
+        self.w = np.take_along_axis(dense, order, axis=1)
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        w = self.w if v.ndim == 1 else self.w[:, :, None]
+        return (v[self.idx] * w).sum(1)
+
+
+class _Solution:
+    """Result of :func:`levenberg_marquardt`: parameters ``x``, residuals ``fun`` and Jacobian ``jac`` at x."""
+
+    def __init__(self, x: np.ndarray, fun: np.ndarray, jac: np.ndarray, nfev: int) -> None:
+        self.x, self.fun, self.jac, self.nfev = x, fun, jac, nfev
+
+
+def levenberg_marquardt(resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: np.ndarray,
+                        max_iter: int = 60, tol: float = 1e-8) -> _Solution:
+    """Minimise sum(resid(x)^2) within the box [lo, hi] (Levenberg-Marquardt, forward-difference Jacobian).
+
+    Steps are clipped to the box; the damping grows x4 on a rejected step and shrinks /3 on an accepted one; the
+    search stops when an accepted step lowers the cost by less than max(tol cost, 1e-3) (the cost is a chi^2, so
+    1e-3 is far below its statistical noise) or when the damping exceeds 1e10. Returns
+    the Jacobian at the solution (for the covariance).
+    """
+    x = np.clip(np.asarray(x0, float), lo, hi)
+    f = resid(x)
+    cost, lam, nfev = float(f @ f), 1e-3, 1
+
+    def jacobian(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        nonlocal nfev
+        J = np.empty((len(f), len(x)))
+        for k in range(len(x)):
+            h = step[k] if x[k] + step[k] <= hi[k] else -step[k]
+            xp = x.copy()
+            xp[k] += h
+            J[:, k] = (resid(xp) - f) / h
+            nfev += 1
+        return J
+
+    J = jacobian(x, f)
+    for _ in range(max_iter):
+        A, grad = J.T @ J, J.T @ f
+        diag = np.maximum(np.diag(A), 1e-12)
+        improved = False
+        while lam < 1e10:
+            dx = np.linalg.solve(A + lam * np.diag(diag), -grad)
+            xn = np.clip(x + dx, lo, hi)
+            fn = resid(xn)
+            nfev += 1
+            cn = float(fn @ fn)
+            if cn < cost:
+                improved = True
+                break
+            lam *= 4.0
+        if not improved:
+            break
+        done = cost - cn <= max(tol * cost, 1e-3)  # a chi^2 change of 1e-3 is far below its noise
+        x, f, cost, lam = xn, fn, cn, max(lam / 3.0, 1e-9)
+        J = jacobian(x, f)
+        if done:
+            break
+    return _Solution(x, f, J, nfev)
+
+
 class _Problem:
     """The forward model of one input, on a fixed fine r grid, with the input's binning or truncation."""
 
     def __init__(self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None,
-                 r_max: float) -> None:
+                 tail: tuple[np.ndarray, np.ndarray]) -> None:
         from project.model.forward import histogram_average, point_sampling, q_truncation_matrix
 
         self.fw, self.T, self.rho = forward, T, rho
         step = min(0.002, width / 4) if width else 0.002
-        self.rf = np.arange(0.0, r_max + (width or 0) + 4 * step, step)
-        from scipy.sparse import csr_matrix
-
-        self.A = csr_matrix(histogram_average(r, self.rf, width) if width else point_sampling(r, self.rf))
+        # with Q_max the truncation reaches every r: the grid runs to the input's end, and beyond the model's range
+        # (s > 3) the input itself stands in for g
+        r_end = tail[0][-1] if q_max_nm is not None else r[-1]
+        self.rf = np.arange(0.0, r_end + (width or 0) + 4 * step, step)
+        self.tail = np.interp(self.rf, tail[0], tail[1], right=1.0)
+        self.A = _Gather(histogram_average(r, self.rf, width) if width else point_sampling(r, self.rf))
         self.Q = q_truncation_matrix(self.rf, q_max_nm) if q_max_nm is not None else None
 
     def curve(self, sigma: float, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:
-        """The model's point curve g(r_fine) (h = 0 beyond the model's range)."""
-        g = np.nan_to_num(self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member), nan=1.0)
+        """The model's point curve g(r_fine); beyond the model's range (s > 3) the input's own values."""
+        g = self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member)
+        g = np.where(np.isnan(g), self.tail, g)
         if self.Q is not None:
             g = 1.0 + self.Q @ (g - 1.0)
         return g
@@ -263,8 +345,6 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
     RDFError
         Malformed or unusable input, impossible or unit-slipped T, rho, r (the message names the value).
     """
-    from scipy.optimize import least_squares
-
     t0 = time.perf_counter()
     opt = options or FitOptions()
     inverse, forward = _models(inverse, forward)
@@ -289,7 +369,7 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         bad = i0 + int(np.argmin(g[i0:]))
         raise RDFError(f"{source}: g = {g[bad]:g} at r = {r[bad]:g} nm, after the first rise of g; allowed: g >= -0.1 "
                        "there (negative values are accepted only in the core, where g should be about 0)")
-    if i0 > 0 and (np.any(g[:i0] < 0) or np.max(np.abs(g[:i0])) > 0.02):
+    if i0 > 0 and (np.any(g[:i0] < 0) or np.any(g[: max(i0 - 1, 0)] >= CORE_MASK_G)):
         warnings.append(f"{i0} points before the first rise of g (r < {r[i0]:.4g} nm) hold negative values or "
                         f"ripples (min {g[:i0].min():.3g}, max {g[:i0].max():.3g}); masked")
     spacing = np.diff(r)
@@ -305,7 +385,7 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         e = np.maximum(np.nan_to_num(np.asarray(g_err, float), nan=np.inf), 1e-4)
         noise_source = "third column"
     else:
-        e = estimate_noise(r, g)
+        e = estimate_noise(r, g, histogram=binning == "histogram")
         noise_source = "estimated from the curve"
     q_nm = None if opt.q_max is None else 10.0 * opt.q_max
     # the one shot
@@ -321,8 +401,9 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
     # points beyond 3.2 first-peak distances (> 3.3 sigma) are never used: leave them out of the operators
     keep = r <= 3.2 * r_peak
     n_in = len(r)
+    tail = (r, g)
     r, g, e = r[keep], g[keep], e[keep]
-    prob = _Problem(forward, r, T, rho, width if binning == "histogram" else None, q_nm, r_max=r[-1])
+    prob = _Problem(forward, r, T, rho, width if binning == "histogram" else None, q_nm, tail=tail)
     d_rho = opt.density_error / rho
 
     def run(start_sigma: float, start_t: float, used: np.ndarray):
@@ -352,8 +433,7 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         lo = [np.log(0.05), np.log(0.3)] + [-0.5] * free_d + [-0.5] * int(opt.normalisation)
         hi = [np.log(2.0), np.log(30.0)] + [0.5] * free_d + [0.5] * int(opt.normalisation)
         th0 = np.clip(th0, np.array(lo) + 1e-6, np.array(hi) - 1e-6)
-        sol = least_squares(resid, th0, bounds=(lo, hi), x_scale=[0.01, 0.05] + [0.01] * (len(th0) - 2),
-                            diff_step=1e-4, xtol=1e-6, ftol=1e-6)
+        sol = levenberg_marquardt(resid, th0, np.array(lo), np.array(hi), step=np.full(len(th0), 1e-4))
         return sol, unpack, sw
 
     def used_points(sigma: float) -> np.ndarray:
@@ -535,6 +615,54 @@ def read_manifest(path: str) -> list[dict[str, Any]]:
     if not rows:
         raise RDFError(f"manifest {p}: no rows")
     return rows
+
+
+def _fit_item(job: tuple[dict[str, Any], str, float | None, bool]) -> tuple[FitResult | None, str | None]:
+    """Fit one manifest item (read its file, fit); return (result, None) or (None, the error message)."""
+    from project.errors import ProjectError
+    from project.rdfio import read_rdf_table
+
+    item, r_unit, q_max, normalisation = job
+    try:
+        r, g, g_err = read_rdf_table(item["path"], r_unit=r_unit)
+        opt = FitOptions(density_error=item.get("density_error", 0.0),
+                         temperature_error=item.get("temperature_error", 0.0), q_max=q_max,
+                         normalisation=normalisation)
+        return fit_rdf(r, g, item["T"], item["rho"], g_err=g_err, options=opt, inverse=_CACHE.get("inverse_arg"),
+                       forward=_CACHE.get("forward_arg"), source=f"RDF file {item['path']}"), None
+    except (ProjectError, ValueError) as exc:
+        return None, str(exc)
+
+
+def fit_files(items: list[dict[str, Any]], r_unit: str = "nm", q_max: float | None = None,
+              normalisation: bool = True, inverse=None, forward=None, workers: int | None = None):
+    """Fit many RDF files; yield ``(item, result, error)`` in input order (``result`` None where refused).
+
+    Parameters
+    ----------
+    items : list of dict
+        ``path``, ``T`` (K), ``rho`` (nm^-3) and optionally ``density_error`` (nm^-3), ``temperature_error`` (K),
+        as :func:`read_manifest` returns them.
+    r_unit, q_max, normalisation
+        As :func:`project.rdfio.read_rdf_table` and :class:`FitOptions` (q_max in A^-1).
+    workers : int or None
+        Processes side by side (None: every core when there are more than 16 files, else 1).
+    """
+    import os
+
+    _CACHE["inverse_arg"], _CACHE["forward_arg"] = _models(inverse, forward)
+    jobs = [(item, r_unit, q_max, normalisation) for item in items]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(items) > 16 else 1
+    if workers <= 1:
+        for job in jobs:
+            yield (job[0], *_fit_item(job))
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:  # the children inherit the loaded models
+        for job, (res, err) in zip(jobs, pool.imap(_fit_item, jobs, chunksize=8)):
+            yield job[0], res, err
 
 
 def text_report(res: FitResult, source: str) -> str:
