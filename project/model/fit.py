@@ -56,6 +56,8 @@ NORM_PRIOR = 0.05
 REL_FLOOR = (0.002, 0.012)
 #: chi^2 per degree of freedom up to which one LJ fluid is said to describe the input.
 ADEQUATE_CHI2 = 2.0
+#: epsilon change (% per 1 % of density) above which a fit without a stated density uncertainty warns.
+DENSITY_SENSITIVITY_WARN = 5.0
 #: g below which leading points count as the empty core (masked).
 CORE_MASK_G = 0.05
 #: Largest s = r / sigma used in the refinement (the forward model ends at 3).
@@ -269,24 +271,19 @@ def levenberg_marquardt(resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, s
 class _Problem:
     """The forward model of one input, on a fixed fine r grid, with the input's binning or truncation."""
 
-    def __init__(self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None,
-                 tail: tuple[np.ndarray, np.ndarray]) -> None:
+    def __init__(self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None
+                 ) -> None:
         from project.model.forward import histogram_average, point_sampling, q_truncation_matrix
 
         self.fw, self.T, self.rho = forward, T, rho
         step = min(0.002, width / 4) if width else 0.002
-        # with Q_max the truncation reaches every r: the grid runs to the input's end, and beyond the model's range
-        # (s > 3) the input itself stands in for g
-        r_end = tail[0][-1] if q_max_nm is not None else r[-1]
-        self.rf = np.arange(0.0, r_end + (width or 0) + 4 * step, step)
-        self.tail = np.interp(self.rf, tail[0], tail[1], right=1.0)
+        self.rf = np.arange(0.0, r[-1] + (width or 0) + 4 * step, step)
         self.A = _Gather(histogram_average(r, self.rf, width) if width else point_sampling(r, self.rf))
         self.Q = q_truncation_matrix(self.rf, q_max_nm) if q_max_nm is not None else None
 
     def curve(self, sigma: float, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:
-        """The model's point curve g(r_fine); beyond the model's range (s > 3) the input's own values."""
-        g = self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member)
-        g = np.where(np.isnan(g), self.tail, g)
+        """The model's point curve g(r_fine) (h = 0 beyond the model's range, s > 3)."""
+        g = np.nan_to_num(self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member), nan=1.0)
         if self.Q is not None:
             g = 1.0 + self.Q @ (g - 1.0)
         return g
@@ -401,9 +398,8 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
     # points beyond 3.2 first-peak distances (> 3.3 sigma) are never used: leave them out of the operators
     keep = r <= 3.2 * r_peak
     n_in = len(r)
-    tail = (r, g)
     r, g, e = r[keep], g[keep], e[keep]
-    prob = _Problem(forward, r, T, rho, width if binning == "histogram" else None, q_nm, tail=tail)
+    prob = _Problem(forward, r, T, rho, width if binning == "histogram" else None, q_nm)
     d_rho = opt.density_error / rho
 
     def run(start_sigma: float, start_t: float, used: np.ndarray):
@@ -484,6 +480,11 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         shifts.append(cov @ (J[:n_used].T @ dm))
     shifts = np.asarray(shifts)
     model_var = shifts.var(0) * len(shifts) / max(len(shifts) - 1, 1)
+    # how far epsilon would move if the stated density were 1 % off (linearised, density held fixed in the fit)
+    sens = None
+    if d_rho == 0:
+        dm_d = c * (prob.model(sig, t_star, rho_star * 1.001)[used] - mean_m / c) / 1e-3 * sw
+        sens = float((cov @ (J[:n_used].T @ dm_d))[1])  # d ln T* / d delta = -d ln epsilon / d delta
     var_ls = stat[0, 0] + model_var[0] + REL_FLOOR[0] ** 2
     var_lt = stat[1, 1] + model_var[1] + REL_FLOOR[1] ** 2 + (opt.temperature_error / T) ** 2
     sigma_std, epsilon_std = sig * np.sqrt(var_ls), epsilon * np.sqrt(var_lt)
@@ -515,6 +516,9 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         if not 0.98 * lo_ <= val <= 1.02 * hi_:
             in_domain = False
             warnings.append(f"{label} = {val:.4g} is outside the training range [{lo_:.4g}, {hi_:.4g}]")
+    if sens is not None and abs(sens) > DENSITY_SENSITIVITY_WARN:
+        warnings.append(f"epsilon depends strongly on the stated density here: a 1 % error in rho moves it by "
+                        f"{abs(sens):.1f} %; give --density-error (nm^-3) unless rho is known to better than 0.2 %")
     if opt.normalisation and abs(lc) > 2 * NORM_PRIOR:
         warnings.append(f"the normalisation factor of g came out {c:.3f} (prior 1 +- {NORM_PRIOR}): check how g "
                         "was normalised")
@@ -536,7 +540,8 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
                      "epsilon_rel_statistical": float(np.sqrt(stat[1, 1])),
                      "sigma_rel_model": float(np.sqrt(model_var[0])), "epsilon_rel_model": float(np.sqrt(model_var[1])),
                      "sigma_rel_floor": REL_FLOOR[0], "epsilon_rel_floor": REL_FLOOR[1],
-                     "epsilon_rel_temperature": float(opt.temperature_error / T)},
+                     "epsilon_rel_temperature": float(opt.temperature_error / T),
+                     "epsilon_pct_per_pct_density": None if sens is None else abs(sens)},
         input={"n_points": n_in, "bin_width": width, "binning": binning, "noise": noise_source,
                "noise_median": float(np.median(e[np.isfinite(e)])), "masked_core_points": i0, "q_max": opt.q_max,
                "density_error": opt.density_error, "temperature_error": opt.temperature_error},
