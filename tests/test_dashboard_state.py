@@ -289,7 +289,7 @@ def test_export_cache_refreshes_when_file_changes(space: tuple[Path, Path], tmp_
 def test_dashboard_subcommand_parses() -> None:
     import argparse
 
-    from project.dashboard_cli import cmd_dashboard, register_dashboard
+    from project.cli.dashboard import cmd_dashboard, register_dashboard
 
     parser = argparse.ArgumentParser()
     register_dashboard(parser.add_subparsers(dest="command"))
