@@ -93,7 +93,8 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
                          f"got {type(design).__name__}")
     unknown = [k for k in design if k not in DESIGN_KEYS]
     if unknown:
-        raise ValueError(f"design field '{unknown[0]}': unknown key; allowed: {', '.join(DESIGN_KEYS)}")
+        raise ValueError(f"design field '{unknown[0]}' (value {design[unknown[0]]!r}): unknown key; allowed: "
+                         f"{', '.join(DESIGN_KEYS)}")
     kind = design.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"design field 'kind': got {kind!r}; allowed: {', '.join(_KINDS)}")

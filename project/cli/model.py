@@ -69,7 +69,8 @@ def _train_settings(text: str | None):
                          f"{', '.join(allowed)}")
     unknown = [k for k in values if k not in allowed]
     if unknown:
-        raise ValueError(f"--settings field '{unknown[0]}': unknown; allowed: {', '.join(allowed)}")
+        raise ValueError(f"--settings field '{unknown[0]}' (value {values[unknown[0]]!r}): unknown; allowed: "
+                         f"{', '.join(allowed)}")
     return TrainSettings(**values)
 
 
