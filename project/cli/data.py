@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 from project.cli.common import RANGE_HELP, add_dataspace, catalogue_path, export_path, parse_range, space
@@ -191,24 +190,10 @@ def register_catalogue(sub) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- flow
-def workflow_file(name: str = "flow.py") -> Path:
-    """The signac-flow script ``name`` (``flow.py`` or ``flow_cg.py``).
-
-    From a source checkout (also ``pip install -e .``): the file beside ``project/``. From an installed wheel: the
-    copy installed under ``<prefix>/share/lj-inverse/`` (with the submission ``templates/``).
-    """
-    checkout = Path(__file__).resolve().parents[2] / name
-    candidates = [checkout] if (checkout.parent / "pyproject.toml").is_file() else []
-    for base in {sysconfig.get_path("data"), sys.prefix, sysconfig.get_path("data", f"{os.name}_user")}:
-        candidates.append(Path(base) / "share" / "lj-inverse" / name)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise ProjectError(f"workflow script {name} not found; looked in {', '.join(str(c) for c in candidates)}")
-
-
 def cmd_flow(args: argparse.Namespace) -> int:
     """Run ``flow.py`` (signac-flow: run, status, submit, ...) on the data space."""
+    from project.resources import workflow_file
+
     script = workflow_file("flow.py")
     root = space(args)
     if not (root / "signac.rc").is_file() and not (root / ".signac").is_dir():
