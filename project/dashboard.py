@@ -290,11 +290,17 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     if folder is None or not folder.is_dir():
         return None, {}, ""
     plots = {f"plot_{p.stem[len('rdf_'):]}": str(p) for p in sorted(folder.glob("rdf_*.png"))}
-    table = ""
+    blocks: list[list[str]] = []
     if (folder / "comparison.md").is_file():
-        table = "\n".join(line for line in (folder / "comparison.md").read_text().splitlines()
-                          if line.startswith("|"))
-    return folder, plots, table
+        previous = False
+        for line in (folder / "comparison.md").read_text().splitlines():
+            is_row = line.startswith("|")
+            if is_row and not previous:
+                blocks.append([])
+            if is_row:
+                blocks[-1].append(line)
+            previous = is_row
+    return folder, plots, "\n\n".join("\n".join(b) for b in blocks)
 
 
 @dataclass
@@ -603,7 +609,7 @@ class Dashboard(param.Parameterized):
             ds = load_export(self.export_path)
         except FileNotFoundError:
             out.export_message = (f"No export found at `{self.export_path}`. Create it with "
-                                  "`python -m project export` once jobs have finished.")
+                                  "`lj-inverse export` once jobs have finished.")
         except (ExportError, OSError, ValueError) as exc:
             out.export_message = f"The export at `{self.export_path}` cannot be read: {exc}"
         else:
@@ -615,7 +621,7 @@ class Dashboard(param.Parameterized):
             out.runs = load_runs(self.catalogue_path)
         except FileNotFoundError:
             out.catalogue_message = (f"No results catalogue at `{self.catalogue_path}`. Train a model with "
-                                     "`python -m project train` to see predictions here.")
+                                     "`lj-inverse train` to see its predictions here.")
         except (OSError, ValueError) as exc:
             out.catalogue_message = f"The results catalogue at `{self.catalogue_path}` cannot be read: {exc}"
         for msg in (out.export_message, out.catalogue_message):

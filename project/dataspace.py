@@ -69,7 +69,7 @@ def get_project(path: str | Path | None = None, create: bool = False) -> signac.
         return signac.get_project(root, search=False)
     except LookupError as exc:
         raise FileNotFoundError(
-            f"no data space at {root}: create one with `python -m project init --dataspace {root}`") from exc
+            f"no data space at {root}: create one with `lj-inverse init --dataspace {root}`") from exc
 
 
 def create_jobs(project: signac.Project, statepoints: Iterable[dict[str, Any]]) -> tuple[int, int]:
