@@ -37,7 +37,9 @@ def _clean_copy(dest: Path) -> Path:
 
 
 def _venv(path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(path)], check=True)
+    """A new virtual environment seeing the system's packages. ``--without-pip``: Debian's Python lacks ensurepip
+    (package python3-venv); the system's pip, run by the venv's python, installs into the venv."""
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(path)], check=True)
     return path / "bin"
 
 
@@ -119,6 +121,11 @@ def test_wheel_install_in_fresh_venv(tmp_path: Path) -> None:
         assert (installed / name).is_file(), name
     share = tmp_path / "venv" / "share" / "lj-inverse"
     assert (share / "flow.py").is_file() and (share / "templates" / "script.sh").is_file()
+    assert (share / "results" / "cg" / "comparison.md").is_file()
+    found = subprocess.run([str(bin_dir / "python"), "-c", "from project.resources import find_shared; "
+                            "print(find_shared('results/cg')); print(find_shared('flow.py'))"], cwd=tmp_path,
+                           env=_env(bin_dir), capture_output=True, text=True, check=True).stdout.split()
+    assert found == [str(share / "results" / "cg"), str(share / "flow.py")]
     work = tmp_path / "work"
     work.mkdir()
     _use_installed(bin_dir, work, tmp_path)
