@@ -162,6 +162,15 @@ def test_refuses_a_file_as_dataspace(tmp_path: Path, command: list[str], capsys)
     assert path.read_text() == "not a data space\n" and _files(tmp_path) == {"notes.txt"}
 
 
+@pytest.mark.parametrize(("option", "value", "field"), [("--n-molecules", "-5", "n_molecules"),
+                                                        ("--aa-t-prod-ps", "-1", "t_prod_ps")])
+def test_cg_init_refuses_bad_values(tmp_path: Path, option: str, value: str, field: str, capsys) -> None:
+    assert main(["cg", "init", "--dataspace", str(tmp_path / "cg"), option, value]) == 2
+    err = capsys.readouterr().err
+    assert f"{field}: got {float(value) if field == 't_prod_ps' else int(value)}" in err and "allowed" in err
+    assert not (tmp_path / "cg").exists()
+
+
 def test_train_refuses_unknown_setting(tmp_path: Path, capsys) -> None:
     assert main(["train", "--dataspace", str(tmp_path), "--settings", '{"epoch": 3}']) == 2
     err = capsys.readouterr().err

@@ -37,10 +37,14 @@ def _settings(args: argparse.Namespace):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from project.cg.aa import AAParams, statepoint
     from project.dataspace import get_cg_project, init_cg_jobs
 
+    molecules = args.molecule or ["CH4", "F2", "CO"]
+    for m in molecules:  # validate every state point before anything is written
+        statepoint(AAParams(m, n_molecules=args.n_molecules, t_prod_ps=args.aa_t_prod_ps))
     project = get_cg_project(args.cg_dataspace, create=True)
-    jobs = init_cg_jobs(project, args.molecule or ["CH4", "F2", "CO"], args.n_molecules, args.aa_t_prod_ps)
+    jobs = init_cg_jobs(project, molecules, args.n_molecules, args.aa_t_prod_ps)
     out = {"cg_dataspace": str(project.path), "jobs": {j.cached_statepoint["molecule"]: j.id for j in jobs}}
     sys.stdout.write(json.dumps(out, indent=1) + "\n")
     return 0
