@@ -171,6 +171,12 @@ def test_cg_init_refuses_bad_values(tmp_path: Path, option: str, value: str, fie
     assert not (tmp_path / "cg").exists()
 
 
+def test_cg_topology_refuses_before_writing(tmp_path: Path, capsys) -> None:
+    assert main(["cg", "topology", "CO", "--out", str(tmp_path / "top"), "--n-molecules", "0"]) == 2
+    assert "--n-molecules: got 0; allowed: an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "top").exists()
+
+
 def test_train_refuses_unknown_setting(tmp_path: Path, capsys) -> None:
     assert main(["train", "--dataspace", str(tmp_path), "--settings", '{"epoch": 3}']) == 2
     err = capsys.readouterr().err

@@ -54,11 +54,14 @@ def cmd_topology(args: argparse.Namespace) -> int:
     from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 
     mol = get_molecule(args.name)
+    if args.n_molecules < 1:
+        raise ValueError(f"--n-molecules: got {args.n_molecules}; allowed: an integer >= 1")
+    pos, box = start_configuration(mol, args.n_molecules, mol.rho_liquid, 1)
+    top, gro = make_topology(mol, args.n_molecules), make_gro(mol, pos, box)  # everything before writing
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pos, box = start_configuration(mol, args.n_molecules, mol.rho_liquid, 1)
-    (out / f"{mol.name}.top").write_text(make_topology(mol, args.n_molecules))
-    (out / f"{mol.name}.gro").write_text(make_gro(mol, pos, box))
+    (out / f"{mol.name}.top").write_text(top)
+    (out / f"{mol.name}.gro").write_text(gro)
     sys.stdout.write(f"wrote {out / (mol.name + '.top')} and {out / (mol.name + '.gro')} (box {box:.4f} nm)\n")
     return 0
 
