@@ -3,7 +3,7 @@ PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
-.PHONY: setup demo test lint bench clean-demo library library-hot model forward-model independent blind realworld
+.PHONY: setup demo test test-fast lint bench clean-demo library library-hot model forward-model independent blind realworld
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -14,8 +14,12 @@ demo: setup             ## the main job end to end on the embedded default desig
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project query --limit 0
 	LJ_DATASPACE=$(DATASPACE) $(PYTHON) -m project predict
 
-test: setup             ## the test suite
+test: setup             ## the test suite (everything; nothing is skipped)
 	$(PYTHON) -m pytest -q tests
+
+FAST := not gromacs and not openmm and not slurm and not browser and not slow and not install
+test-fast:              ## the tests that need no GROMACS, MD run, SLURM, browser or root (under 2 minutes)
+	$(PYTHON) -m pytest -q -m "$(FAST)" tests
 
 LIBRARY ?= $(CURDIR)/library_space
 SHIPPED_DATA := project/data/reference/lj_library.h5

@@ -15,8 +15,9 @@ Usage::
     python flow_cg.py run                           # locally
     python flow_cg.py submit --bundle 3 --parallel  # on a SLURM cluster
 
-The data space is ``<repo>/cg_space`` unless ``LJ_CG_DATASPACE`` names another folder. ``LJ_THREADS`` sets the MD
-threads, ``LJ_CG_MODEL`` the inverse-model folder of the one-shot method (default: the shipped model).
+The data space is ``./cg_space`` (in the current directory) unless ``LJ_CG_DATASPACE`` names another folder.
+``LJ_THREADS`` sets the MD threads, ``LJ_CG_MODEL`` the inverse-model folder of the one-shot method (default: the
+shipped model).
 """
 
 from __future__ import annotations
@@ -186,6 +187,6 @@ def compare(*jobs):
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from project.cg_cli import cg_dataspace
+    from project.dataspace import cg_dataspace
 
     CGProject.get_project(str(cg_dataspace())).main()

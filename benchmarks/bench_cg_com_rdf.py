@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from project.cg.com_rdf import compute_com_rdf  # noqa: E402
-from project.cg_cli import cg_dataspace  # noqa: E402
+from project.dataspace import cg_dataspace  # noqa: E402
 
 
 def main() -> int:

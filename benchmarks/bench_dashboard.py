@@ -164,12 +164,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def dashboard_server(
     export: Path, catalogue: Path, timeout_s: float = 60.0, backend: str = "canvas", address: str = "127.0.0.1",
-    origins: tuple[str, ...] = ("127.0.0.1",),
+    origins: tuple[str, ...] = ("127.0.0.1",), log_path: Path | None = None,
 ) -> Iterator[str]:
     """Run ``panel serve dashboards/app.py --warm`` on ``address`` (free port); yield its URL; stop it on exit.
 
     ``--warm`` runs the app once at start-up, so the export is already in the loader cache for the first page.
-    ``origins``: hosts whose pages may open the websocket. The URL names 127.0.0.1.
+    ``origins``: hosts whose pages may open the websocket. The URL names 127.0.0.1. ``log_path``: write the
+    server's output (stdout and stderr) to this file, for a test to read (default: a temporary file).
     """
     port = free_port()
     cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "dashboards" / "app.py"), "--address", address,
@@ -177,7 +178,7 @@ def dashboard_server(
     for host in origins:
         cmd += ["--allow-websocket-origin", f"{host}:{port}"]
     cmd += ["--args", "--export", str(export), "--catalogue", str(catalogue), "--backend", backend]
-    log = tempfile.TemporaryFile()
+    log = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/app"
     try:

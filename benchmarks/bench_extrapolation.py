@@ -51,9 +51,10 @@ def main() -> None:
         print(f"{name}: {len(ref)} reference jobs, {len(target)} targets")
         print(f"  {'coordinates':>16} {'mean |dg|':>10} {'mean dg':>10} {'dg x>=1.3':>10} {'dg x 0.8-1':>10} "
               f"{'nearest |dg|':>13}")
-        rows = [(f"x, a = {a:.2f}", {"exponent": a}) for a in (0.0, 0.1, 0.15, 0.25)]
-        rows.append(("bh (r/d, eta)", {"coords": "bh"}))
-        rows.append(("bh, cubic", {"coords": "bh", "interpolation": "cubic"}))
+        plain = {"interpolation": "linear", "s0_column": False}
+        rows = [(f"x, a = {a:.2f}", {**plain, "coords": "x", "exponent": a}) for a in (0.0, 0.1, 0.15, 0.25)]
+        rows.append(("bh (r/d, eta)", {**plain, "coords": "bh"}))
+        rows.append(("bh, cubic", {**plain, "coords": "bh", "interpolation": "cubic"}))
         rows.append(("bh, cubic, S(0)", {"coords": "bh", "interpolation": "cubic", "s0_column": True}))  # default
         for label, kw in rows:
             e = extrapolation_error(ds, ref, target, **kw)

@@ -4,11 +4,11 @@ Pass ``--address 127.0.0.1``: plain ``panel serve`` listens on all interfaces. T
 only by default: a browser connecting from another address gets a notice instead of the data (add ``--args
 --allow-remote`` to lift that; an SSH tunnel counts as local). ``python -m project dashboard`` binds 127.0.0.1.
 
-Options after ``--args``: ``--dataspace D`` (default ``$LJ_DATASPACE`` or the repository root), ``--export F``
+Options after ``--args``: ``--dataspace D`` (default ``$LJ_DATASPACE``, else the current directory), ``--export F``
 (default ``<dataspace>/export/dataset.h5``), ``--catalogue C`` (default ``<dataspace>/results/catalogue.sqlite``),
 ``--backend canvas|webgl`` (Bokeh backend of the point plots, default canvas), ``--allow-remote``.
 Example: ``panel serve dashboards/app.py --address 127.0.0.1 --port 5006 --args --dataspace /data/lj``.
-The same app is served by ``python -m project dashboard``.
+The same app is served by ``lj-inverse dashboard``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ default ``<dataspace>/export/dataset.h5``) and the results catalogue (:class:`pr
 default ``<dataspace>/results/catalogue.sqlite``), plus the artefacts the catalogue names (``predictions.csv``
 of training / evaluation runs; the AA and CG RDFs of ``cg_fit`` runs, see :func:`cg_overlays`).
 
+Without any training run, the "Model predictions" tab shows the shipped model's predictions of the export in view
+(computed on demand when the tab opens, cached per export file: :func:`shipped_predictions`); without any CG fit
+in the data space, the "Runs and CG fits" tab shows the shipped coarse-graining results (``docs/results/cg``,
+installed under ``<prefix>/share/lj-inverse/results/cg``). Both appear as run ``0`` (:data:`SHIPPED_RUN`).
+
 Design
 ------
 * :class:`Dashboard` is a :class:`param.Parameterized` holding the state (plot axes, one range filter per
@@ -69,8 +74,10 @@ TABLE_COLUMNS: dict[str, str] = {
 MAX_OVERLAY = 8
 #: Line colours of the overlaid RDFs.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-#: Colours of the prediction splits.
-SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "transfer": "#d62728"}
+#: Colours of the prediction splits ("new": jobs the model never saw, for the shipped model's predictions).
+SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "transfer": "#d62728", "new": "#9467bd"}
+#: Run id of the shipped model's predictions and of the shipped CG results (catalogue run ids start at 1).
+SHIPPED_RUN = 0
 #: Catalogue kinds whose artefacts may hold ``predictions`` (predictions.csv).
 PREDICTION_KINDS = ("train", "evaluate", "finetune")
 
@@ -81,7 +88,7 @@ def default_paths(dataspace: str | os.PathLike | None = None) -> tuple[Path, Pat
     Parameters
     ----------
     dataspace : path, optional
-        Data-space folder (default ``$LJ_DATASPACE`` or the repository root, see
+        Data-space folder (default ``$LJ_DATASPACE``, else the current directory, see
         :func:`project.dataspace.dataspace_path`).
 
     Returns
@@ -221,6 +228,79 @@ def load_predictions(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise ValueError(f"predictions file {path} lacks columns {missing}")
     return df
+
+
+@functools.lru_cache(maxsize=2)
+def _shipped_predictions(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    from project.errors import RDFError
+    from project.model.features import X_GRID, scaled_rdf
+    from project.model.inverse import InverseModel
+
+    ds = _load_export(path, mtime_ns, size)
+    model = InverseModel.load()
+    tab = ds.table
+    logger.info("dashboard: shipped model predicts %d jobs of %s", len(tab), path)
+    rho, T = tab["rho"].to_numpy(float), tab["T"].to_numpy(float)
+    gx = np.full((len(tab), len(X_GRID)), np.nan)
+    ok = np.zeros(len(tab), dtype=bool)
+    for i in range(len(tab)):  # a job whose RDF the model cannot read (r range too short) gets NaN, not an error
+        try:
+            gx[i] = scaled_rdf(ds.r_nm, ds.g[i].astype(float), float(rho[i]), source=f"RDF row {i}")
+            ok[i] = True
+        except RDFError:
+            continue
+    split_of = {j: split for split, ids in (model.meta.get("split_job_ids") or {}).items() for j in ids}
+    out = tab[["sigma", "epsilon", "T", "rho", "T_star", "rho_star"]].reset_index()
+    out["job_id"] = out["job_id"].astype(str)
+    out["split"] = [split_of.get(j, "new") for j in out["job_id"]]
+    for k in ("sigma", "sigma_std", "epsilon", "epsilon_std"):
+        out[f"nn_{k}"] = np.nan
+    if ok.any():
+        p = model.predict_physical(gx[ok], T[ok], rho[ok])
+        for k in ("sigma", "sigma_std", "epsilon", "epsilon_std"):
+            out.loc[ok, f"nn_{k}"] = np.asarray(p[k], float)
+    return out
+
+
+def shipped_predictions(export_path: str | os.PathLike) -> pd.DataFrame:
+    """The shipped model's one-shot predictions of every job of an export, cached per export file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``job_id, sigma, epsilon, T, rho, T_star, rho_star, split, nn_sigma, nn_sigma_std, nn_epsilon,
+        nn_epsilon_std`` (nm, kJ/mol, K, nm^-3); ``split`` is the job's split in the model's training data
+        (``train``, ``val``, ``test``, ``transfer``) or ``new`` for a job the model never saw.
+    """
+    return _shipped_predictions(*_file_key(export_path))
+
+
+def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
+    """The shipped coarse-graining results (``docs/results/cg``): folder, plot artefacts, comparison table.
+
+    Returns
+    -------
+    (Path or None, dict, str)
+        The folder (None when not found), ``{"plot_<molecule>": path}`` of its RDF plots, and the Markdown table
+        of ``comparison.md`` (empty when absent).
+    """
+    from project.resources import find_shared
+
+    folder = find_shared("results/cg")
+    if folder is None or not folder.is_dir():
+        return None, {}, ""
+    plots = {f"plot_{p.stem[len('rdf_'):]}": str(p) for p in sorted(folder.glob("rdf_*.png"))}
+    blocks: list[list[str]] = []
+    if (folder / "comparison.md").is_file():
+        previous = False
+        for line in (folder / "comparison.md").read_text().splitlines():
+            is_row = line.startswith("|")
+            if is_row and not previous:
+                blocks.append([])
+            if is_row:
+                blocks[-1].append(line)
+            previous = is_row
+    return folder, plots, "\n\n".join("\n".join(b) for b in blocks)
 
 
 @dataclass
@@ -377,7 +457,7 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
 
 def clear_caches() -> None:
     """Forget every cached file (the caches also refresh by themselves when a file changes)."""
-    for fn in (_load_export, _load_runs, _read_csv, _read_rdf_npz):
+    for fn in (_load_export, _load_runs, _read_csv, _read_rdf_npz, _shipped_predictions):
         fn.cache_clear()
 
 
@@ -481,11 +561,13 @@ class Dashboard(param.Parameterized):
     T_star_range = param.Range(default=None, allow_None=True, doc="T* filter")
     rho_star_range = param.Range(default=None, allow_None=True, doc="rho* filter")
     selected = param.List(default=[], item_type=str, doc="selected job ids (RDFs overlaid), newest last")
-    prediction_run = param.Integer(default=None, allow_None=True, doc="catalogue run whose predictions are shown")
-    split = param.Selector(default="all", objects=["all", "train", "val", "test", "transfer"],
+    prediction_run = param.Integer(default=None, allow_None=True,
+                                   doc="catalogue run whose predictions are shown (0: the shipped model's)")
+    split = param.Selector(default="all", objects=["all", "train", "val", "test", "transfer", "new"],
                            doc="prediction split shown")
     error_axis = param.Selector(default="T_star", objects=list(AXES), doc="state variable of the error plot")
-    cg_run = param.Integer(default=None, allow_None=True, doc="cg_fit run whose AA vs CG RDFs are shown")
+    cg_run = param.Integer(default=None, allow_None=True,
+                           doc="cg_fit run whose AA vs CG RDFs are shown (0: the shipped CG results)")
     message = param.String(default="", doc="last user-facing notice (e.g. an unknown job id)")
     predictions_filtered = param.Boolean(default=False,
                                          doc="show only the predictions of jobs matching the range filters")
@@ -507,9 +589,15 @@ class Dashboard(param.Parameterized):
         pruns = self.prediction_runs()
         if self.prediction_run is None and not pruns.empty:
             self.prediction_run = int(pruns.index[0])
+        elif self.prediction_run is None and ds is not None:
+            self.prediction_run = SHIPPED_RUN
         cruns = self.cg_runs()
+        self._shipped_cg = shipped_cg_results()
         if self.cg_run is None and not cruns.empty:
             self.cg_run = int(cruns.index[0])
+        elif self.cg_run is None and self._shipped_cg[0] is not None:
+            self.cg_run = SHIPPED_RUN
+        self._job_ids = np.sort(np.asarray(ds.job_ids, dtype=str)) if ds is not None else np.array([], dtype=str)
         self._ui: dict[str, Any] = {}
         self._cg_overlays: dict[str, CGOverlay] = {}
         self._syncing = False
@@ -521,7 +609,7 @@ class Dashboard(param.Parameterized):
             ds = load_export(self.export_path)
         except FileNotFoundError:
             out.export_message = (f"No export found at `{self.export_path}`. Create it with "
-                                  "`python -m project export` once jobs have finished.")
+                                  "`lj-inverse export` once jobs have finished.")
         except (ExportError, OSError, ValueError) as exc:
             out.export_message = f"The export at `{self.export_path}` cannot be read: {exc}"
         else:
@@ -533,7 +621,7 @@ class Dashboard(param.Parameterized):
             out.runs = load_runs(self.catalogue_path)
         except FileNotFoundError:
             out.catalogue_message = (f"No results catalogue at `{self.catalogue_path}`. Train a model with "
-                                     "`python -m project train` to see predictions here.")
+                                     "`lj-inverse train` to see its predictions here.")
         except (OSError, ValueError) as exc:
             out.catalogue_message = f"The results catalogue at `{self.catalogue_path}` cannot be read: {exc}"
         for msg in (out.export_message, out.catalogue_message):
@@ -605,23 +693,42 @@ class Dashboard(param.Parameterized):
         list of str
             The new selection.
         """
-        known, unknown = [], []
+        known, unknown, ambiguous = [], [], []
         for j in job_ids:
             j = str(j).strip()
             if not j:
                 continue
-            (known if self._has_job(j) else unknown).append(j)
+            full, n = self.resolve_job_id(j)
+            if full is not None:
+                known.append(full)
+            elif n:
+                ambiguous.append(f"{j} ({n} jobs)")
+            else:
+                unknown.append(j)
         new = (list(self.selected) if append else []) + [j for j in known if not append or j not in self.selected]
         dropped = max(0, len(new) - MAX_OVERLAY)
         new = new[-MAX_OVERLAY:]
         notes = []
         if unknown:
             notes.append(f"Unknown job id(s): {', '.join(unknown)}")
+        if ambiguous:
+            notes.append(f"Ambiguous job id prefix(es), type more characters: {', '.join(ambiguous)}")
         if dropped:
             notes.append(f"{dropped} older selection(s) dropped: at most {MAX_OVERLAY} RDFs are overlaid")
         self.message = "; ".join(notes)
         self.selected = new
         return new
+
+    def resolve_job_id(self, text: str) -> tuple[str | None, int]:
+        """Return ``(full job id, 1)`` for a job id or a unique prefix of one, else ``(None, matches)``."""
+        if self.dataset is None or not text:
+            return None, 0
+        ids = self._job_ids
+        lo = int(np.searchsorted(ids, text, side="left"))
+        hi = int(np.searchsorted(ids, text + "\uffff", side="left"))
+        if hi - lo == 1 or (lo < len(ids) and ids[lo] == text):
+            return str(ids[lo]), 1
+        return None, hi - lo
 
     def _has_job(self, job_id: str) -> bool:
         if self.dataset is None:
@@ -704,19 +811,36 @@ class Dashboard(param.Parameterized):
         (pandas.DataFrame or None, str)
             The frame (None when unavailable) and the Markdown line shown above the plots (or why nothing is).
         """
-        if self.catalogue_message:
-            return None, self.catalogue_message
-        pruns = self.prediction_runs()
-        if pruns.empty or self.prediction_run is None or self.prediction_run not in pruns.index:
-            return None, ("No training or evaluation run with predictions in the catalogue yet "
-                          "(`python -m project train` / `evaluate`).")
-        run = pruns.loc[self.prediction_run]
-        try:
-            pred = relative_errors(load_predictions(run["predictions"]))
-        except FileNotFoundError:
-            return None, f"The predictions file `{run['predictions']}` of run {self.prediction_run} is missing."
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            return None, f"The predictions of run {self.prediction_run} cannot be read: {exc}"
+        if self.prediction_run == SHIPPED_RUN:
+            if self.dataset is None:
+                return None, self.export_message
+            from project.errors import ProjectError
+            from project.model.inverse import SHIPPED_MODEL
+
+            try:
+                pred = relative_errors(shipped_predictions(self.export_path))
+            except (ProjectError, OSError, ValueError, KeyError) as exc:
+                return None, f"The shipped model cannot predict this export: {exc}"
+            head = f"Predictions of the shipped model `{SHIPPED_MODEL.name}` (computed on this export, one shot)"
+            unread = int(pred["nn_sigma"].isna().sum())
+            if unread:
+                head += f"; {unread} jobs not predicted (their r range is too short for the model)"
+            pred = pred[pred["nn_sigma"].notna()]
+        else:
+            if self.catalogue_message:
+                return None, self.catalogue_message
+            pruns = self.prediction_runs()
+            if pruns.empty or self.prediction_run is None or self.prediction_run not in pruns.index:
+                return None, ("No training or evaluation run with predictions in the catalogue yet "
+                              "(`lj-inverse train` / `evaluate`).")
+            run = pruns.loc[self.prediction_run]
+            try:
+                pred = relative_errors(load_predictions(run["predictions"]))
+            except FileNotFoundError:
+                return None, f"The predictions file `{run['predictions']}` of run {self.prediction_run} is missing."
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                return None, f"The predictions of run {self.prediction_run} cannot be read: {exc}"
+            head = f"Predictions of run {self.prediction_run} ({run['kind']}, {str(run['created'])[:19]})"
         n_all = len(pred)
         if self.split != "all" and "split" in pred.columns:
             pred = pred[pred["split"] == self.split]
@@ -725,12 +849,12 @@ class Dashboard(param.Parameterized):
             pred = pred[pred["job_id"].astype(str).isin(self.filtered_table().index)]
             where += ", matching the filters"
         if pred.empty:
-            return pred, f"Predictions of run {self.prediction_run}: no jobs ({where})."
+            return pred, f"{head}: no jobs ({where})."
         mape_s = float(np.nanmean(np.abs(pred["err_sigma_pct"])))
         mape_e = float(np.nanmean(np.abs(pred["err_epsilon_pct"])))
-        text = (f"Predictions of run {self.prediction_run} ({run['kind']}, {str(run['created'])[:19]}): "
-                f"{len(pred)} of {n_all} jobs ({where}); MAPE sigma {mape_s:.2f} %, "
-                f"epsilon {mape_e:.2f} %")
+        text = f"{head}: {len(pred)} of {n_all} jobs ({where}); MAPE sigma {mape_s:.2f} %, epsilon {mape_e:.2f} %"
+        if self.prediction_run == SHIPPED_RUN and self.catalogue_message:
+            text += f". {self.catalogue_message}"
         return pred, text
 
     def cg_curves(self) -> tuple[list[CGOverlay], dict[str, str], str]:
@@ -742,6 +866,16 @@ class Dashboard(param.Parameterized):
             The overlays, the PNG images shown instead where a system has no RDF arrays (label -> path), and the
             text shown above the plot (what is shown, or why nothing is).
         """
+        if self.cg_run == SHIPPED_RUN and self._shipped_cg[0] is not None:
+            folder, plots, table = self._shipped_cg
+            overlays, images, problems = cg_overlays(plots)
+            text = (f"Shipped coarse-graining results (`{folder}`; this data space has no CG fits of its own; "
+                    "see docs/coarse_graining.md). Units: sigma nm, epsilon kJ/mol, total deviation nm.")
+            if table:
+                text += "\n\n" + table
+            if problems:
+                text += "\n\n" + "\n".join(f"- {p}" for p in problems)
+            return overlays, images, text
         if self.catalogue_message:
             return [], {}, self.catalogue_message
         cruns = self.cg_runs()
@@ -867,9 +1001,15 @@ class Dashboard(param.Parameterized):
         for k, label in AXES.items():
             lo, hi = self.bounds(k)
             cur = getattr(self, f"{k}_range") or (lo, hi)
-            step = (hi - lo) / 200 if hi > lo else 1.0
-            s = pn.widgets.RangeSlider(label=label, start=lo, end=hi, value=cur, step=step, format="0.[000]",
-                                       sizing_mode="stretch_width")
+            if hi > lo:
+                start, end, step, one_valued = lo, hi, (hi - lo) / 200, False
+            else:  # one value (or none): Bokeh refuses start == end (E-1021); show a fixed, disabled slider
+                pad = abs(lo) * 0.01 if np.isfinite(lo) and lo else 0.01
+                lo = hi = lo if np.isfinite(lo) else 0.0
+                start, end, step, one_valued = lo - pad, hi + pad, pad / 100, True
+                cur = (lo, hi)
+            s = pn.widgets.RangeSlider(label=label, start=start, end=end, value=cur, step=step, format="0.[000]",
+                                       sizing_mode="stretch_width", disabled=one_valued)
             s.param.watch(functools.partial(self._on_slider, k), "value_throttled")
             sliders.append(s)
         self._ui["sliders"] = sliders
@@ -965,8 +1105,18 @@ class Dashboard(param.Parameterized):
         self.select(ids, append=True)
 
     def _on_job_input(self, event: param.parameterized.Event) -> None:
-        if event.new:
-            self.select([s for s in event.new.replace(",", " ").split()], append=True)
+        if not event.new:
+            return
+        ids = event.new.replace(",", " ").split()
+        # A text box's value arrives outside the Bokeh document lock: changing plot data from here raised
+        # "_pending_writes should be non-None". Apply the selection on the next tick, which holds the lock.
+        import panel as pn
+
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(lambda: self.select(ids, append=True))
+        else:
+            self.select(ids, append=True)
 
     def _on_selected(self, *_events: param.parameterized.Event) -> None:
         curves = self.rdf_curves()
@@ -996,11 +1146,16 @@ class Dashboard(param.Parameterized):
 
         text = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._ui["pred_text"] = text
-        pruns = self.prediction_runs()
-        if self.catalogue_message or pruns.empty:
-            text.object = self.predictions()[1]
+        pruns = self.prediction_runs() if not self.catalogue_message else pd.DataFrame()
+        if self.dataset is None and pruns.empty:
+            text.object = " ".join(m for m in (self.export_message, self.catalogue_message) if m) or \
+                self.predictions()[1]
             return pn.pane.Alert(text.object, alert_type="info", sizing_mode="stretch_width")
         options = {f"run {rid} ({r['kind']}, {str(r['created'])[:19]})": int(rid) for rid, r in pruns.iterrows()}
+        if self.dataset is not None:
+            from project.model.inverse import SHIPPED_MODEL
+
+            options[f"shipped model {SHIPPED_MODEL.name} (on this export)"] = SHIPPED_RUN
         run_sel = pn.widgets.Select.from_param(self.param.prediction_run, label="Run", options=options)
         split_sel = pn.widgets.Select.from_param(self.param.split, label="Split")
         axis_sel = pn.widgets.Select.from_param(self.param.error_axis, label="Error against",
@@ -1085,9 +1240,14 @@ class Dashboard(param.Parameterized):
         from bokeh.models import ColumnDataSource
         from bokeh.plotting import figure
 
-        if self.catalogue_message:
+        shipped_cg = self._shipped_cg[0] is not None
+        if self.catalogue_message and not shipped_cg:
             return pn.pane.Alert(f"{self.catalogue_message} No runs or CG fits to show.", alert_type="info",
                                  sizing_mode="stretch_width")
+        notice = []
+        if self.catalogue_message:
+            notice = [pn.pane.Alert(f"{self.catalogue_message} No runs of this data space to show; the shipped "
+                                    "coarse-graining results follow.", alert_type="info", sizing_mode="stretch_width")]
         runs = pn.widgets.Tabulator(self.runs_table(), pagination="local", page_size=12, show_index=False,
                                     disabled=True, selectable=1, sizing_mode="stretch_width")
         cg_text = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -1119,8 +1279,8 @@ class Dashboard(param.Parameterized):
         system.param.watch(lambda _event: self._draw_cg(), "value")
         self.param.watch(self._on_cg, "cg_run")
         self._on_cg()
-        return pn.Column(pn.pane.Markdown("Select a `cg_fit` row for its AA vs CG RDF, a training or evaluation "
-                                          "row for its predictions (Model predictions tab)."),
+        return pn.Column(*notice, pn.pane.Markdown("Select a `cg_fit` row for its AA vs CG RDF, a training or "
+                                                   "evaluation row for its predictions (Model predictions tab)."),
                          runs, cg_text, system, curves_text, plot, images, sizing_mode="stretch_width")
 
     def _on_cg(self, *_events: param.parameterized.Event) -> None:

@@ -1,8 +1,8 @@
 """The data space: a signac project of Lennard-Jones jobs, job creation from designs, and queries.
 
-This is the only library module besides the workflow layer (``flow.py``) that knows signac. The data space lives
-at the repository root by default; every command takes ``--dataspace PATH`` or the environment variable
-``LJ_DATASPACE`` so a user can keep several.
+This is the only library module besides the workflow layer (``flow.py``) that knows signac. The data space is the
+current working directory by default; the ``lj-inverse`` commands take ``--dataspace PATH``, and the environment
+variable ``LJ_DATASPACE`` (read by the commands and by ``flow.py``) names another folder, so a user can keep several.
 
 Queries use a compact state-point index (``.lj_index.npz`` at the data-space root, numpy arrays, rebuilt from
 signac's state-point cache whenever the workspace holds a different set of jobs) and derive each job's status
@@ -24,14 +24,13 @@ import pandas as pd
 import signac
 
 from project.atomic import atomic_path, atomic_write_text
-from project.errors import StatePointError
+from project.errors import ProjectError, StatePointError
 from project.statepoint import normalise
 from project.units import reduced_density, reduced_temperature
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "LJ_DATASPACE"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 INDEX_NAME = ".lj_index.npz"
 #: Cache of job statuses keyed by the job folder's modification time (a folder's mtime changes whenever a file is
 #: created, renamed into or removed from it, which is how every product appears).
@@ -48,16 +47,21 @@ STATUSES = ("new", "simulated", "done", "failed")
 
 
 def dataspace_path(path: str | Path | None = None) -> Path:
-    """Return the data-space root: ``path``, else ``$LJ_DATASPACE``, else the repository root."""
+    """Return the data-space root: ``path``, else ``$LJ_DATASPACE``, else the current working directory.
+
+    (Never the package's own folder: an installed package must not write into site-packages.)
+    """
     if path is not None:
         return Path(path).resolve()
     env = os.environ.get(ENV_VAR)
-    return Path(env).resolve() if env else REPO_ROOT
+    return Path(env).resolve() if env else Path.cwd().resolve()
 
 
 def get_project(path: str | Path | None = None, create: bool = False) -> signac.Project:
     """Open (or with ``create=True`` initialise) the signac project of a data space."""
     root = dataspace_path(path)
+    if root.exists() and not root.is_dir():
+        raise ProjectError(f"data space {root}: is a file; allowed: a folder (a new one is created by `init`)")
     if create:
         root.mkdir(parents=True, exist_ok=True)
         return signac.init_project(root)
@@ -65,7 +69,7 @@ def get_project(path: str | Path | None = None, create: bool = False) -> signac.
         return signac.get_project(root, search=False)
     except LookupError as exc:
         raise FileNotFoundError(
-            f"no data space at {root}: create one with `python -m project init --dataspace {root}`") from exc
+            f"no data space at {root}: create one with `lj-inverse init --dataspace {root}`") from exc
 
 
 def create_jobs(project: signac.Project, statepoints: Iterable[dict[str, Any]]) -> tuple[int, int]:
@@ -222,6 +226,9 @@ def query(project: signac.Project | str | Path | None = None,
     for key in ranges:
         if key not in QUERY_COLUMNS:
             raise ValueError(f"query field '{key}': unknown; allowed: {', '.join(QUERY_COLUMNS)}")
+        lo, hi = ranges[key]
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"query field '{key}': range {lo}:{hi} is reversed; allowed: LO <= HI")
     if status is not None and status not in STATUSES:
         raise ValueError(f"query field 'status': got {status!r}; allowed: {', '.join(STATUSES)}")
     index = load_index(project)
@@ -274,3 +281,38 @@ def clear_failed(job_dir: str | Path) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+# ---------------------------------------------------------------------------------------------------- CG data space
+CG_ENV_VAR = "LJ_CG_DATASPACE"
+
+
+def cg_dataspace(path: str | os.PathLike | None = None) -> Path:
+    """The CG data-space folder: ``path``, else ``$LJ_CG_DATASPACE``, else ``./cg_space`` (current directory)."""
+    return Path(path or os.environ.get(CG_ENV_VAR) or Path.cwd() / "cg_space").resolve()
+
+
+def get_cg_project(path: str | os.PathLike | None = None, create: bool = False) -> signac.Project:
+    """Open (or create) the CG signac project (one job per molecule)."""
+    root = cg_dataspace(path)
+    if root.exists() and not root.is_dir():
+        raise ProjectError(f"CG data space {root}: is a file; allowed: a folder")
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+        return signac.init_project(str(root))
+    try:
+        return signac.get_project(str(root), search=False)
+    except LookupError as exc:
+        raise ProjectError(f"no CG data space at {root}; run `lj-inverse cg init` first") from exc
+
+
+def init_cg_jobs(project: signac.Project, molecules: list[str], n_molecules: int = 500,
+                 t_prod_ps: float = 300.0) -> list:
+    """Create (idempotently) one job per molecule with the AA state point of :func:`project.cg.aa.statepoint`.
+
+    ``n_molecules`` molecules in the all-atom box, ``t_prod_ps`` the all-atom production time in ps.
+    """
+    from project.cg.aa import AAParams, statepoint
+
+    return [project.open_job(statepoint(AAParams(m, n_molecules=n_molecules, t_prod_ps=t_prod_ps))).init()
+            for m in molecules]

@@ -14,9 +14,12 @@ A design is a JSON-compatible mapping::
      "T_star": [0.7, 2.5],            # reduced temperature k_B T / epsilon
      "rho_star": [0.3, 0.95],         # reduced density rho sigma^3
      "replicas": 1,                   # independent repeats of each state (replica key 0..replicas-1)
-     "fixed": {"N": 1000, "t_prod": 200.0}}   # other state-point keys, see the schema
+     "fixed": {"N": 1000, "t_prod": 200.0},   # other state-point keys, see the schema
+     "description": "free text"}
 
-The same design always yields the same state points (and so the same job ids).
+Any other key is refused (a misspelt ``"replica"`` would otherwise silently give one replica), and so is a design
+whose states all lie outside the stable single-phase fluid. The same design always yields the same state points
+(and so the same job ids).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ DESIGN_DIR = Path(__file__).resolve().parent / "data" / "designs"
 DOMAIN = {"sigma": (0.25, 0.45), "epsilon": (0.4, 2.5), "T_star": (0.7, 2.5), "rho_star": (0.3, 0.95)}
 _AXES = ("sigma", "epsilon", "T_star", "rho_star")
 _KINDS = ("sobol", "lhs", "grid")
+#: Keys a design may have (see the module docstring).
+DESIGN_KEYS = ("kind", "n", "seed", *_AXES, "replicas", "fixed", "description")
 
 
 def load_design(name_or_path: str | Path) -> dict[str, Any]:
@@ -83,6 +88,13 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
     list of dict
         Canonical state points (see :func:`project.statepoint.normalise`), deterministic for a given design.
     """
+    if not isinstance(design, dict):
+        raise ValueError(f"design: expected a JSON object with keys {', '.join(DESIGN_KEYS)}; "
+                         f"got {type(design).__name__}")
+    unknown = [k for k in design if k not in DESIGN_KEYS]
+    if unknown:
+        raise ValueError(f"design field '{unknown[0]}' (value {design[unknown[0]]!r}): unknown key; allowed: "
+                         f"{', '.join(DESIGN_KEYS)}")
     kind = design.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"design field 'kind': got {kind!r}; allowed: {', '.join(_KINDS)}")
@@ -98,6 +110,9 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
     for sigma, epsilon, t_star, rho_star in states:
         for rep in range(replicas):
             points.append(normalise(_physical(sigma, epsilon, t_star, rho_star, fixed, rep)))
+    if not points:
+        raise ValueError("design: every state lies outside the stable single-phase fluid (vapour-liquid dome or "
+                         "solid); allowed: T_star and rho_star combinations in the stable fluid (project.eos)")
     return points
 
 

@@ -61,9 +61,25 @@ def served_space(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return export, make_catalogue(export, work)
 
 
+#: Lines of a server log that mean something went wrong (Bokeh validation errors such as E-1021 included).
+LOG_PROBLEMS = re.compile(r"Traceback|ERROR|E-\d{4}|_pending_writes|Exception")
+
+
+def assert_clean_log(path: Path) -> None:
+    """The ``panel serve`` log holds no traceback, error or Bokeh validation error."""
+    text = path.read_text(errors="replace")
+    bad = [line for line in text.splitlines() if LOG_PROBLEMS.search(line)]
+    assert not bad, "server log:\n" + text[-4000:]
+
+
 @pytest.fixture(scope="module")
-def served(served_space: tuple[Path, Path]) -> Iterator[str]:
-    with dashboard_server(*served_space) as url:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dash_log") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def served(served_space: tuple[Path, Path], server_log: Path) -> Iterator[str]:
+    with dashboard_server(*served_space, log_path=server_log) as url:
         yield url
 
 
@@ -74,7 +90,8 @@ def _page(browser, errors: list[str]):  # noqa: ANN001, ANN202
     return page
 
 
-def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_filter_select_rdf_predictions_runs(browser, served: str, server_log: Path, served_space: tuple[Path, Path],  # noqa: ANN001
+                                           tmp_path: Path) -> None:
     errors: list[str] = []
     page = _page(browser, errors)
     page.goto(served)
@@ -116,6 +133,17 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path
     box.fill("not-a-job")
     box.press("Enter")
     page.get_by_text("Unknown job id(s): not-a-job").first.wait_for()
+    # a typed job id prefix selects that job: its id in the selection text and its curve in the RDF plot
+    from project.export import load_dataset
+
+    ids = sorted(str(j) for j in load_dataset(served_space[0]).job_ids)
+    other = next(j for j in ids if j != job_id)
+    prefix = next(other[:n] for n in range(4, 33) if sum(j.startswith(other[:n]) for j in ids) == 1)
+    box.fill(prefix)
+    box.press("Enter")
+    page.get_by_text("Selected jobs (2):").first.wait_for()
+    page.get_by_text(other).first.wait_for()
+    wait_source_length(page, "rdf_source", "xs", 2)
 
     # model predictions: parity plots and the text line
     page.get_by_text("Model predictions", exact=True).first.click()
@@ -142,6 +170,7 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, tmp_path: Path
     assert "Traceback" not in content
     assert errors == [], errors
     page.close()
+    assert_clean_log(server_log)
 
 
 @pytest.mark.parametrize("case", ["absent", "empty"])
@@ -153,7 +182,8 @@ def test_missing_data_shows_message(browser, tmp_path: Path, case: str) -> None:
 
         export_dataset([], export)
         expected = "contains no jobs yet"
-    with dashboard_server(export, tmp_path / "absent.sqlite") as url:
+    log = tmp_path / "server.log"
+    with dashboard_server(export, tmp_path / "absent.sqlite", log_path=log) as url:
         errors: list[str] = []
         page = _page(browser, errors)
         page.goto(url)
@@ -162,12 +192,53 @@ def test_missing_data_shows_message(browser, tmp_path: Path, case: str) -> None:
         page.get_by_text("Model predictions", exact=True).first.click()
         page.get_by_text("No results catalogue").first.wait_for()
         page.get_by_text("Runs and CG fits", exact=True).first.click()
-        page.get_by_text("No runs or CG fits to show").first.wait_for()
+        page.get_by_text("No runs of this data space to show").first.wait_for()
+        page.get_by_text("Shipped coarse-graining results").first.wait_for()
         page.screenshot(path=str(tmp_path / f"missing_{case}.png"), full_page=True)
         assert "Traceback" not in page.content()
         assert errors == [], errors
         page.close()
     assert not (tmp_path / "absent.sqlite").exists()
+    assert_clean_log(log)
+
+
+def test_fresh_install_view_shipped_model_and_cg(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """What a user sees after install or `make demo`, before any training run: one sigma and one epsilon in the
+    export (one-valued sliders), no catalogue. The predictions tab shows the shipped model's errors on this export,
+    the runs tab the shipped CG results; the server log stays clean (no Bokeh E-1021)."""
+    import json
+
+    from bench_export import make_jobs
+
+    from project.export import export_dataset, record_from_job_dir
+
+    make_jobs(tmp_path, 0, 12, seed=5)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    records = [record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
+               for j, sp in manifest.items()]
+    export = export_dataset(records, tmp_path / "export" / "dataset.h5").path
+    log = tmp_path / "server.log"
+    with dashboard_server(export, tmp_path / "absent.sqlite", log_path=log) as url:
+        errors: list[str] = []
+        page = _page(browser, errors)
+        page.goto(url)
+        wait_count(page, r"Jobs matching filters: 12 of 12")
+        page.get_by_text("Model predictions", exact=True).first.click()
+        page.get_by_text(re.compile(r"Predictions of the shipped model\s*lj_inverse_v3")).first.wait_for()
+        page.get_by_text(re.compile(r"MAPE sigma [0-9.]+ %")).first.wait_for()
+        page.wait_for_function("""() => Bokeh.documents.some((d) => {
+                                     const m = d.get_model_by_name('parity_sigma_new');
+                                     return m && m.data.x.length > 0; })""")
+        assert source_lengths(page, ["parity_sigma_new"], "x")[0] > 0
+        page.get_by_text("Runs and CG fits", exact=True).first.click()
+        page.get_by_text("Shipped coarse-graining results").first.wait_for()
+        page.get_by_text(re.compile(r"RDF plot of\s*CH4")).first.wait_for()
+        page.screenshot(path=str(tmp_path / "fresh_install.png"), full_page=True)
+        assert "Traceback" not in page.content()
+        assert errors == [], errors
+        page.close()
+    assert not (tmp_path / "absent.sqlite").exists()
+    assert_clean_log(log)
 
 
 def _non_loopback_ipv4() -> str:

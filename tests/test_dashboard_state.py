@@ -215,7 +215,8 @@ def test_missing_export_and_catalogue_give_messages(tmp_path: Path) -> None:
     assert not (tmp_path / "none.sqlite").exists()  # the dashboard never creates a catalogue
     assert dash.count_text() == "Jobs matching filters: 0 of 0"
     assert dash.predictions()[0] is None and "No results catalogue" in dash.predictions()[1]
-    assert dash.cg_curves()[:2] == ([], {})
+    overlays, images, _text = dash.cg_curves()
+    assert overlays == [] and sorted(images) == ["CH4", "CO", "F2"]  # the shipped CG results, no catalogue needed
     dash.select(["abc"])
     assert dash.selected == [] and "Unknown job id" in dash.message
     assert dash.selection_csv().startswith("job_id")
@@ -234,7 +235,9 @@ def test_corrupt_catalogue_message(space: tuple[Path, Path], tmp_path: Path) -> 
     bad.write_bytes(b"this is not an SQLite database" * 100)
     dash = Dashboard(space[0], bad)
     assert "cannot be read" in dash.catalogue_message and dash.n_jobs == N_JOBS
-    assert dash.predictions()[0] is None and "cannot be read" in dash.predictions()[1]
+    # no training run readable: the shipped model's predictions of the export, and the catalogue's problem
+    pred, text = dash.predictions()
+    assert dash.prediction_run == 0 and "shipped model" in text and "cannot be read" in text
     dash.view()
     dash._ui["tabs"].active = 1
     dash._ui["tabs"].active = 2  # both tabs build, showing the message
@@ -248,6 +251,8 @@ def test_catalogue_without_predictions(space: tuple[Path, Path], tmp_path: Path)
     dash = Dashboard(space[0], cat.path)
     pred, text = dash.predictions()
     assert pred is None and "is missing" in text
+    assert "Shipped coarse-graining results" in dash.cg_curves()[2]  # no cg_fit run of its own
+    dash.cg_run = 5
     assert "No coarse-graining fit" in dash.cg_curves()[2]
 
 
@@ -289,7 +294,7 @@ def test_export_cache_refreshes_when_file_changes(space: tuple[Path, Path], tmp_
 def test_dashboard_subcommand_parses() -> None:
     import argparse
 
-    from project.dashboard_cli import cmd_dashboard, register_dashboard
+    from project.cli.dashboard import cmd_dashboard, register_dashboard
 
     parser = argparse.ArgumentParser()
     register_dashboard(parser.add_subparsers(dest="command"))
@@ -336,3 +341,122 @@ def test_catalogue_is_read_only(space: tuple[Path, Path]) -> None:
     assert len(dash.runs()) == 2 and dash.catalogue_message == ""
     dash.view()
     assert snapshot() == before
+
+
+# ------------------------------------------------------------------------ job ids, shipped model, shipped CG
+SHIPPED_DATA = REPO / "project" / "data" / "reference" / "lj_library.h5"
+SHIPPED_EVAL = REPO / "project" / "data" / "models" / "lj_inverse_v3" / "evaluation" / "metrics.json"
+
+
+def test_typed_job_ids_and_unique_prefixes_select(dash: Dashboard) -> None:
+    ids = sorted(str(j) for j in dash.dataset.job_ids)
+    full = ids[5]
+    prefix = next(full[:n] for n in range(1, 33) if sum(j.startswith(full[:n]) for j in ids) == 1)
+    assert dash.resolve_job_id(prefix) == (full, 1)
+    assert dash.select([prefix]) == [full] and dash.message == ""
+    shared = next(ids[i][:1] for i in range(len(ids)) if sum(j.startswith(ids[i][:1]) for j in ids) > 1)
+    n_shared = sum(j.startswith(shared) for j in ids)
+    assert dash.resolve_job_id(shared) == (None, n_shared)
+    assert dash.select([shared, "zz-no-job"]) == []
+    assert f"Ambiguous job id prefix(es), type more characters: {shared} ({n_shared} jobs)" in dash.message
+    assert "Unknown job id(s): zz-no-job" in dash.message
+
+
+def test_job_input_box_selects_by_prefix(dash: Dashboard) -> None:
+    """The text box of the state tab (outside a server session the selection applies at once)."""
+    dash.view()
+    full = str(dash.dataset.job_ids[2])
+    dash._ui["job_input"].value = full[:12]
+    assert dash.selected == [full]
+    assert full in dash._ui["selection"].object and len(dash._ui["rdf_src"].data["xs"]) == 1
+
+
+def test_shipped_model_predictions_without_any_run(tmp_path: Path) -> None:
+    """No catalogue: the predictions are the shipped model's, computed on the export and cached; on the shipped
+    export they reproduce the model's recorded test-split errors."""
+    import json
+
+    from project.dashboard import SHIPPED_RUN, shipped_predictions
+
+    dash = Dashboard(SHIPPED_DATA, tmp_path / "absent.sqlite")
+    assert dash.catalogue_message and dash.prediction_run == SHIPPED_RUN
+    pred, text = dash.predictions()
+    assert len(pred) == 400 and "Predictions of the shipped model `lj_inverse_v3`" in text
+    assert shipped_predictions(SHIPPED_DATA) is shipped_predictions(SHIPPED_DATA)  # cached
+    recorded = json.loads(SHIPPED_EVAL.read_text())["test"]["nn"]
+    dash.split = "test"
+    pred, text = dash.predictions()
+    assert len(pred) == recorded["n"] == 54
+    assert float(np.mean(np.abs(pred["err_sigma_pct"]))) == pytest.approx(recorded["sigma_mape_pct"], rel=1e-3)
+    assert float(np.mean(np.abs(pred["err_epsilon_pct"]))) == pytest.approx(recorded["epsilon_mape_pct"], rel=1e-3)
+    assert f"MAPE sigma {recorded['sigma_mape_pct']:.2f} %" in text
+    view = dash.view()
+    dash._ui["tabs"].active = 1
+    assert "shipped model" in dash._ui["pred_text"].object
+    assert len(dash._ui["pred_srcs"]["parity_sigma_test"].data["x"]) == 54
+    assert view is not None
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_shipped_predictions_of_jobs_the_model_never_saw(space: tuple[Path, Path]) -> None:
+    from project.dashboard import SHIPPED_RUN
+
+    dash = Dashboard(*space, prediction_run=SHIPPED_RUN)
+    pred, text = dash.predictions()
+    # the synthetic RDFs end near r = 1.2 nm (x = r rho^(1/3) must reach 1.75): the dense jobs are readable,
+    # the dilute ones are reported, not raised
+    r_max = float(dash.dataset.r_nm.max())
+    n_short = int(np.sum(r_max < 1.75 / np.cbrt(dash.dataset.table["rho"].to_numpy(float))))
+    assert 0 < n_short < N_JOBS
+    assert len(pred) == N_JOBS - n_short and set(pred["split"]) == {"new"}
+    assert f"{n_short} jobs not predicted (their r range is too short for the model)" in text
+    assert np.isfinite(pred["nn_sigma"]).all() and (pred["nn_sigma"] > 0).all()
+
+
+def test_shipped_cg_results_when_the_space_has_none(tmp_path: Path, space: tuple[Path, Path]) -> None:
+    """A catalogue without cg_fit runs (or none at all): the Runs tab shows docs/results/cg."""
+    from project.catalogue import Catalogue
+    from project.dashboard import SHIPPED_RUN
+
+    cat = Catalogue(tmp_path / "catalogue.sqlite")
+    cat.record("train", None, {}, {"test.nn.sigma_mape_pct": 0.1}, {})
+    for catalogue in (cat.path, tmp_path / "absent.sqlite"):
+        dash = Dashboard(space[0], catalogue)
+        assert dash.cg_run == SHIPPED_RUN
+        overlays, images, text = dash.cg_curves()
+        assert overlays == [] and sorted(images) == ["CH4", "CO", "F2"]
+        assert all(Path(p).is_file() for p in images.values())
+        assert "Shipped coarse-graining results" in text and "| CH4 | oneshot | 0.3643 | 0.9156 |" in text
+        dash.view()
+        dash._ui["tabs"].active = 2
+        assert len(dash._ui["cg_images"].objects) == 3
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_one_valued_axes_give_valid_sliders(tmp_path: Path) -> None:
+    """An export where sigma and epsilon take one value (like `make demo`): no slider with start == end
+    (Bokeh E-1021); those sliders are disabled and filter nothing."""
+    import json
+
+    from bench_export import make_jobs
+    from bokeh.core.validation.check import check_integrity
+
+    from project.export import export_dataset, record_from_job_dir
+
+    make_jobs(tmp_path, 0, 6, seed=3)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    records = [record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
+               for j, sp in manifest.items()]
+    export = export_dataset(records, tmp_path / "export" / "dataset.h5").path
+    dash = Dashboard(export, tmp_path / "absent.sqlite")
+    assert dash.bounds("sigma") == (0.34, 0.34)
+    dash.view()
+    sliders = {s.name: s for s in dash._ui["sliders"]}
+    one = [s for s in sliders.values() if s.disabled]
+    assert len(one) == 2
+    for s in one:
+        assert s.start < s.value[0] == s.value[1] < s.end
+    models = [s.get_root() for s in dash._ui["sliders"]]
+    issues = check_integrity(models)
+    assert not [e for e in issues.error if e.code == 1021], issues
+    assert dash.count_text() == "Jobs matching filters: 6 of 6"

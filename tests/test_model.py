@@ -82,13 +82,14 @@ def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
     T = ds.table["T_star"].to_numpy()
     split = make_split(T, st)
     ref = split.train[T[split.train] >= st.hot_fit_T_star_min]
-    e = extrapolation_error(ds, ref, split.transfer, exponent=st.hot_exponent, n_neighbours=st.hot_neighbours,
-                            coords=st.hot_coords, interpolation=st.hot_interp)
+    e = extrapolation_error(ds, ref, split.transfer, n_neighbours=st.hot_neighbours, coords=st.hot_coords,
+                            interpolation=st.hot_interp, s0_column=False)
     assert e["mean_abs"] == pytest.approx(0.0047, abs=0.0006)
     assert abs(e["mean_signed"]) <= 0.002
     assert e["outer_signed"] == pytest.approx(-0.0015, abs=0.0008)
     assert e["mean_abs"] <= 0.3 * e["nearest"]
-    old = extrapolation_error(ds, ref, split.transfer, exponent=0.1, n_neighbours=st.hot_neighbours, coords="x")
+    old = extrapolation_error(ds, ref, split.transfer, exponent=0.1, n_neighbours=st.hot_neighbours, coords="x",
+                              interpolation="linear", s0_column=False)
     assert old["outer_signed"] == pytest.approx(-0.0029, abs=0.0008)
     assert abs(e["outer_signed"]) < abs(old["outer_signed"]) - 0.0008
 
@@ -261,8 +262,10 @@ def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
     t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 3, 60, (1.2, 2.5), (0.4, 0.9),
                                                                        [3.0, 3.5], [0.6, 0.8])
     ok = exact > 0.05
-    g2, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2)
-    g1, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1)
+    g2, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2,
+                            coords="x", s0_column=False)
+    g1, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1,
+                            coords="x", s0_column=False)
     assert np.nanmax(np.abs(g2[ok] / exact[ok] - 1)) < 1e-6
     assert np.nanmax(np.abs(g1[ok] / exact[ok] - 1)) > 1e-2
     with pytest.raises(ValueError, match="order"):
@@ -308,79 +311,13 @@ def test_bh_coordinates_are_exact_for_a_fluid_scaling_with_the_bh_diameter():
     t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 5, 80, (1.2, 2.5), (0.35, 0.9),
                                                                        [3.0, 3.5], [0.6, 0.8])
     ok = exact > 0.05
-    gb, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh")
-    gx, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="x")
+    gb, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh", s0_column=False)
+    gx, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="x", s0_column=False)
     assert np.isfinite(gb[ok]).mean() > 0.98
     assert np.nanmax(np.abs(gb[ok] / exact[ok] - 1)) < 5e-4  # measured 4.6e-5
     assert np.nanmax(np.abs(gx[ok] / exact[ok] - 1)) > 1e-2  # measured 1.8e-2
     with pytest.raises(ValueError, match="coords"):
         extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="r")
-
-
-def test_hot_outer_noise_perturbs_only_beyond_outer_x(shipped):
-    """``hot_outer_noise`` adds smooth offsets a + b s to the hot states beyond x = hot_outer_x and nothing else.
-
-    Reference: the definition in project.model.train.hot_samples (a, b ~ N(0, hot_outer_noise), s from 0 at
-    hot_outer_x to 1 at the end of the grid), so the offsets' standard deviation lies between 0.004 and
-    0.004 * sqrt(2) on the outer grid points.
-    """
-    from project.model.train import TrainSettings, hot_samples
-
-    ds, _ = shipped
-    args = _hot_sample_args(ds)
-    out = {}
-    for noise in (0.0, 0.004):
-        st = TrainSettings(hot_states=20, variants_per_job=4, hot_outer_noise=noise)
-        out[noise] = hot_samples(*args, st, np.random.default_rng(5))
-    d = out[0.004]["x"] - out[0.0]["x"]
-    inner = X_GRID <= 1.25
-    assert np.array_equal(out[0.004]["y"], out[0.0]["y"])
-    assert np.abs(d[:, inner]).max() == 0.0
-    assert 0.003 < d[:, ~inner].std() < 0.0065
-    assert out[0.004]["outer_noise"] == 0.004
-
-
-def test_hot_val_fraction_holds_states_out_of_training(shipped):
-    """``hot_val_fraction`` moves whole synthetic hot states from training to validation, as clean curves.
-
-    Reference: the definition in project.model.train.hot_samples: of 20 states with fraction 0.25, the last 5 are
-    held out (one noise-free curve each on the model grid, label (1/T*, log rho*)); the other 15 are augmented with
-    4 variants each, so no label of a held-out state occurs among the training samples.
-    """
-    from project.model.train import TrainSettings, hot_samples
-
-    ds, _ = shipped
-    args = _hot_sample_args(ds)
-    base = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4), np.random.default_rng(5))
-    held = hot_samples(*args, TrainSettings(hot_states=20, variants_per_job=4, hot_val_fraction=0.25),
-                       np.random.default_rng(5))
-    assert len(base["x_val"]) == 0 and base["n_validation_states"] == 0
-    assert held["n_validation_states"] == len(held["x_val"]) == len(held["y_val"])
-    assert 4 <= len(held["x_val"]) <= 5  # a state whose curve ends before the grid's end is dropped
-    assert len(held["x"]) <= 15 * 4
-    train_labels = {tuple(np.round(v, 9)) for v in held["y"]}
-    assert not any(tuple(np.round(v, 9)) in train_labels for v in held["y_val"])
-    assert np.isfinite(held["x_val"]).all() and held["x_val"].shape[1] == len(X_GRID)
-    # the held-out curves are the extrapolation itself, without added noise: redo the draws of hot_samples
-    from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, to_x_grid
-    from project.model.train import labels
-
-    r_nm, g, g_err, sigma, T, rho = args
-    st = TrainSettings()
-    rng = np.random.default_rng(5)
-    t_new = rng.uniform(T.max(), st.hot_T_star_max, 20)[15:]
-    rho_new = rng.uniform(rho.min(), rho.max(), 20)[15:]
-    sig_new = rng.uniform(0.25, 0.45, 20)[15:]  # hot_sigma "random": each curve on the r grid of its own sigma (nm)
-    ref = T >= st.hot_fit_T_star_min
-    gx, ex = to_x_grid(r_nm, g[ref], g_err[ref], rho[ref] / sigma[ref] ** 3, X_GRID_HOT, st.hot_interp)
-    g_new, _ = extrapolate_hot(X_GRID_HOT, gx, ex, T[ref], rho[ref], t_new, rho_new, coords=st.hot_coords,
-                               s0_column=st.hot_s0_column, s0_x_min=st.hot_s0_x_min)
-    r_x = r_nm[None, :] / sig_new[:, None] * np.cbrt(rho_new)[:, None]
-    expect = np.array([np.interp(X_GRID, rx, np.interp(rx, X_GRID_HOT, gi, right=np.nan), right=np.nan)
-                       for rx, gi in zip(r_x, g_new)])
-    ok = np.isfinite(expect).all(1)
-    assert np.allclose(held["x_val"], expect[ok], atol=1e-12)
-    assert np.allclose(held["y_val"], labels(t_new[ok], rho_new[ok], "inverse"))
 
 
 def test_to_x_grid_cubic_keeps_a_sharp_peak_that_linear_cuts():
@@ -452,7 +389,8 @@ def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
     ok = exact > 0.05
     with_col, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
                                   s0_column=True)
-    without, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh")
+    without, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
+                                 s0_column=False)
     err_with = np.nanmax(np.abs(with_col[ok] / exact[ok] - 1))
     err_without = np.nanmax(np.abs(without[ok] / exact[ok] - 1))
     assert err_with < 5e-4
@@ -476,7 +414,7 @@ def test_s0_x_min_keeps_the_column_out_of_the_short_range():
 
     t_ref, rho_ref, g_ref, t_new, rho_new, _ = _synthetic_states(curve, 8, 60, (1.4, 2.5), (0.3, 0.9), [3.0], [0.4])
     args = (x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new)
-    plain, _ = extrapolate_hot(*args, coords="bh")
+    plain, _ = extrapolate_hot(*args, coords="bh", s0_column=False)
     full, _ = extrapolate_hot(*args, coords="bh", s0_column=True)
     part, _ = extrapolate_hot(*args, coords="bh", s0_column=True, s0_x_min=1.25)
     inner, outer = (x < 1.25) & (plain[0] > 0.05), x >= 1.25

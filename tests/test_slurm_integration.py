@@ -1,7 +1,7 @@
 """End to end on a real single-node SLURM: ``python flow.py submit`` of simulate, compute_rdf and aggregate.
 
 The cluster (munged, slurmctld, slurmd on free ports with a private munge socket, configuration and state under
-``tmp_path``, a node of 2 CPUs) is started by :class:`project.cluster.LocalSlurm` and stopped by PID in the
+``tmp_path``, a node of 2 CPUs) is started by :class:`support.cluster.LocalSlurm` and stopped by PID in the
 fixture's teardown, also when a test fails; its jobs are cancelled first. CI installs slurm-wlm and munge
 (``.ci/install``): when they are missing this test FAILS naming the packages, it is never skipped.
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.cluster import ClusterError, LocalSlurm, find_binaries
 
-from project.cluster import ClusterError, LocalSlurm, find_binaries
 from project.eos import thol_energy_pressure
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Coarse-graining of small-molecule liquids to single Lennard-Jones beads (issue 6).
 
-Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the CLI ``project/cg_cli.py``):
+Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the CLI ``project/cli/cg.py``):
 
 * :mod:`project.cg.molecules` - published all-atom / two-centre models and their GROMACS topologies;
 * :mod:`project.cg.aa` - the all-atom NVT protocol with GROMACS (PME, constraints, sd thermostat);

@@ -2,7 +2,7 @@
 
 Units: nm, kJ/mol, e (charge), amu, K; quadrupole moments in e nm^2 (1 e nm^2 = 480.3205 D Angstrom).
 
-Models (parameters in /work/shared/reference/molecules.md, see docs/coarse_graining.md):
+Models (parameters from the publications cited below; table in docs/coarse_graining.md):
 
 * ``CH4`` - OPLS-AA methane (Jorgensen, Maxwell, Tirado-Rives 1996): 5 sites, C-H bonds constrained at
   0.109 nm, harmonic H-C-H angles (107.8 deg, 276.144 kJ/mol/rad^2, the oplsaa.ff value), geometric combination

@@ -59,7 +59,7 @@ def bh_diameter(beta_star: np.ndarray | float) -> np.ndarray:
 
 
 def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.ndarray,
-              x: np.ndarray = X_GRID_HOT, interpolation: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+              x: np.ndarray = X_GRID_HOT, interpolation: str = "cubic") -> tuple[np.ndarray, np.ndarray]:
     """Resample RDFs from r (nm) to the density-scaled grid x = r rho^(1/3) (NaN beyond each job's r range).
 
     Parameters
@@ -73,10 +73,11 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
     x : array, shape (k,)
         Target grid (dimensionless).
     interpolation : str
-        ``"linear"`` or ``"cubic"`` (a cubic spline through the bin centres, clipped at g >= 0; the errors stay
-        linear). Linear interpolation cuts the first peak between bin centres: curves resampled from it onto
-        another grid have a first peak lower than a simulated RDF at that state, which the network reads as a
-        1.4 % lower epsilon (measured on the held-out jobs, ``TrainSettings.hot_interp``).
+        ``"cubic"`` (default, as in the shipped model: a cubic spline through the bin centres, clipped at g >= 0;
+        the errors stay linear) or ``"linear"``. Linear interpolation cuts the first peak between bin centres:
+        curves resampled from it onto another grid have a first peak lower than a simulated RDF at that state,
+        which the network reads as a 1.4 % lower epsilon (measured on the held-out jobs,
+        ``TrainSettings.hot_interp``).
     """
     if interpolation not in ("linear", "cubic"):
         raise ValueError(f"interpolation must be 'linear' or 'cubic', got {interpolation!r}")
@@ -95,7 +96,7 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
 def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
                     rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
                     n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1,
-                    coords: str = "x", eta_width: float = 0.03, s0_column: bool = False, s0_x_min: float = 0.0
+                    coords: str = "bh", eta_width: float = 0.03, s0_column: bool = True, s0_x_min: float = 0.0
                     ) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
@@ -120,15 +121,16 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         Polynomial order of the fit in beta*: 1 (linear, the leading high-temperature term) or 2 (adds a
         (beta* - beta*_new)^2 column; the density variable stays linear).
     coords : str
-        ``"x"``: ln y* is compared at equal x and the density variable is rho* beta*^a (``exponent``, kernel width
-        ``rho_width``). ``"bh"``: ln y* is compared at equal r*/d* and the density variable is the effective
-        packing fraction eta = pi/6 rho* d*^3 (kernel width ``eta_width``), with d* the Barker-Henderson diameter
-        (:func:`bh_diameter`); the thermal softening of the core, the main effect of temperature at high T*, is
-        then carried by the exact d*(T*) and the linear term in beta* is left with the smaller rest.
+        ``"bh"`` (default, as in the shipped model) or ``"x"``. ``"x"``: ln y* is compared at equal x and the
+        density variable is rho* beta*^a (``exponent``, kernel width ``rho_width``). ``"bh"``: ln y* is compared
+        at equal r*/d* and the density variable is the effective packing fraction eta = pi/6 rho* d*^3 (kernel
+        width ``eta_width``), with d* the Barker-Henderson diameter (:func:`bh_diameter`); the thermal softening
+        of the core, the main effect of temperature at high T*, is then carried by the exact d*(T*) and the
+        linear term in beta* is left with the smaller rest.
     s0_column : bool
-        Add ln S(0) (the long-wavelength structure factor of the Thol et al. equation of state,
-        :func:`project.eos.structure_factor_zero`) as a further regression variable: near the critical point the
-        long-range correlations grow with S(0), far from linearly in beta*.
+        (Default True, as in the shipped model.) Add ln S(0) (the long-wavelength structure factor of the Thol et
+        al. equation of state, :func:`project.eos.structure_factor_zero`) as a further regression variable: near
+        the critical point the long-range correlations grow with S(0), far from linearly in beta*.
     s0_x_min : float
         With ``s0_column``: use the ln S(0) variable only at x >= s0_x_min (dimensionless; below it its coefficient
         is held at 0 by a large ridge penalty), i.e. only for the long-range part of the RDF.
@@ -221,7 +223,7 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     return g_new, np.nan_to_num(err_new, nan=0.0)
 
 
-def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: str = "linear",
+def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: str = "cubic",
                         **fit) -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
@@ -232,7 +234,7 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: 
     ref, target : arrays of int
         Rows used as references and rows whose states are extrapolated to (and compared with).
     interpolation : str
-        As in :func:`to_x_grid` (``"linear"`` or ``"cubic"``).
+        As in :func:`to_x_grid` (``"cubic"``, the default, or ``"linear"``).
     **fit
         Keyword arguments of :func:`extrapolate_hot` (``exponent``, ``n_neighbours``, ``coords``, ``s0_column``,
         ...; its defaults otherwise).

@@ -53,7 +53,8 @@ def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs:
     x_val = scaled_rdf_batch(dataset.r_nm, g[val], tab["rho"].to_numpy()[val])
     y_val = labels(T_star[val], rho_star[val], settings.T_target)
     x_max = base.meta.get("input_x_max")
-    x_tr, x_val = model_inputs(x_tr, settings.log_floor, x_max), model_inputs(x_val, settings.log_floor, x_max)
+    floor = base.meta.get("log_floor")
+    x_tr, x_val = model_inputs(x_tr, floor, x_max), model_inputs(x_val, floor, x_max)
     sx = lambda x: (x - base.x_mean) / base.x_std  # noqa: E731
     sy = lambda y: (y - base.y_mean) / base.y_std  # noqa: E731
     members, histories = fit_members(sx(x_tr), sy(y_tr), sx(x_val), sy(y_val), settings, init_members=members)

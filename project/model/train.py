@@ -20,13 +20,13 @@ split's epsilon MAPE from 6.7 % to 3.85 % (lj_inverse_v3: Barker-Henderson coord
 resampling, random sigma grid; 4.1 % without ln S(0) (lj_inverse_v2), 4.8 % with the x coordinates and linear
 resampling of lj_inverse_v1).
 
-Network: by default an MLP from g(x) to (1/T*, log rho*). Options (measured on the shipped dataset, 2-5 members):
-``log_floor`` adds ln(max(g, floor)) inputs (in the repulsive core ln g = -u/(k_B T) + ln y with a smooth cavity
-function y, so ln g is linear in 1/T*) and ``linear_skip`` + ``ridge_base`` put a frozen ridge regression beside
-the MLP, which then learns the residual. With log_floor 0.02, ridge 3e-5 (and no hot states) the transfer split's
-epsilon MAPE drops from 6.7 % to 4.4 % (test 1.48 %), but predictions for RDFs that are not LJ fluids
-(centre-of-mass RDFs of molecular liquids) get worse: one-shot CG total deviation 1.5-1.9x the best baseline
-instead of 1.05-1.14x, and an absurd T* for F2. The shipped model therefore keeps the plain MLP.
+Network: an MLP from g(x) on the whole grid to (1/T*, log rho*). The defaults of :class:`TrainSettings` are the
+settings of the shipped model. Settings that were off or without effect there (ln g inputs ``log_floor``, a ridge
+path ``linear_skip`` / ``ridge_base``, ``input_x_max``, ``l2``, and the extrapolation options ``hot_exponent``,
+``hot_order``, ``hot_outer_noise`` / ``hot_outer_x``, ``hot_val_fraction``, ``hot_s0_x_min``) were removed after
+their experiments; what they gave is recorded in docs/model.md and CHANGELOG.md. The library functions keep
+their options (:func:`project.model.extrapolate.extrapolate_hot` ``exponent``, ``order``, ``s0_x_min``) for the
+benchmarks.
 """
 
 from __future__ import annotations
@@ -68,25 +68,9 @@ class TrainSettings:
     batch_size: int = 256
     learning_rate: float = 2e-3
     patience: int = 40
-    l2: float = 0.0
     #: target for the temperature: "log" (log T*) or "inverse" (1/T*, which varies more linearly with the
     #: structure at high T* and extrapolates better to hotter states)
     T_target: str = "inverse"
-    #: add ln(max(g, log_floor)) to the inputs (None: g only); see project.model.features.model_inputs
-    log_floor: float | None = None
-    #: use the RDF only up to x = r rho^(1/3) <= input_x_max (dimensionless; None: the whole grid to 1.75). Tried
-    #: because beyond the first peak the thermally extrapolated hot states are biased low by ~0.004 in g (x 1.3-1.75),
-    #: which the network reads as a 0.25 % smaller sigma, i.e. a 4 % larger epsilon, on hotter real RDFs. With 1.25
-    #: the pseudo-transfer check (training cut at T* 2.0, scored on the jobs at T* 2.0-2.5) improved (epsilon MAPE
-    #: 3.43 % / 3.24 % for seeds 7 / 8 vs 4.25 % / 4.19 % with the whole grid), but the model trained on the real
-    #: split was worse: test epsilon 1.78 % (vs 1.55 %), transfer 5.9 % (vs 4.8 %; lj_inverse_v1 settings). Not the
-    #: default.
-    input_x_max: float | None = None
-    #: add a linear path from the inputs to the outputs beside the MLP (extrapolates linearly beyond the data)
-    linear_skip: bool = False
-    #: with linear_skip: fit the linear path first by ridge regression (this penalty, on scaled data) and freeze
-    #: it, so the MLP learns only the residual; None trains both together
-    ridge_base: float | None = None
     #: thermal extrapolation (project.model.extrapolate): add this many synthetic hotter states, built from the
     #: training jobs with T* >= hot_fit_T_star_min, with T* uniform in (max training T*, hot_T_star_max] and
     #: rho* uniform over the training range; 0 disables
@@ -94,43 +78,19 @@ class TrainSettings:
     hot_T_star_max: float = 4.0
     hot_fit_T_star_min: float = 1.5
     hot_neighbours: int = 24
-    #: rho* is matched as rho* (1/T*)^hot_exponent (0: plain rho*, 0.25: soft-sphere scaling). Inside the training
-    #: split (fit T* 1.2-2.0, extrapolate to its jobs with T* > 2.0; benchmarks/bench_extrapolation.py) a = 0.1
-    #: gives a mean signed deviation of 0 and a = 0.15 the smallest mean absolute one; of the models trained with
-    #: either, a = 0.1 was better on the transfer split (epsilon 4.8 % vs 5.4 %), which therefore informed this
-    #: choice; a selection blind to it (training cut at T* 2.0, scored on the jobs at T* 2.0-2.5) also picks 0.1
-    #: (4.25 % vs 4.76 % for 0.05 and 4.54 % for 0.15; see README)
-    hot_exponent: float = 0.1
-    #: polynomial order of the extrapolation in 1/T* (1 or 2; see project.model.extrapolate.extrapolate_hot). 2
-    #: halves the low bias of the extrapolated RDFs beyond the first peak inside the training split but amplifies
-    #: the references' noise; pseudo-transfer epsilon MAPE (cut at T* 2.0) 4.08 % vs 4.25 % with 1. Not the default.
-    hot_order: int = 1
     #: coordinates of the extrapolation (project.model.extrapolate.extrapolate_hot): "x" (equal x = r rho^(1/3),
-    #: density variable rho* (1/T*)^hot_exponent; lj_inverse_v1) or "bh" (equal r/d with the Barker-Henderson
+    #: density variable rho* (1/T*)^0.1; lj_inverse_v1) or "bh" (equal r/d with the Barker-Henderson
     #: diameter d(T*), density variable the packing fraction pi/6 rho* d*^3). Inside the training split (fit T*
     #: 1.1-1.8, extrapolate to its jobs with T* > 1.8) "bh" halves the bias beyond the first peak (-0.0027 vs
     #: -0.0047 in g) and removes it at the peak (-0.0005 vs +0.0049); pseudo-transfer epsilon MAPE (cut at T* 1.8,
     #: scored on T* 1.8-2.5, seeds 7 / 8 / 9) 4.14 / 2.98 / 3.52 % vs 4.99 / 5.78 / 5.57 % with "x"
     hot_coords: str = "bh"
-    #: standard deviation (g, dimensionless) of smooth random offsets added to the hot states' RDFs beyond
-    #: x = hot_outer_x (see hot_samples); 0 disables. With 0.004: pseudo-transfer cut at T* 1.8 (scored on T*
-    #: 1.8-2.5) 3.06 % for seed 7 but 4.96 % for seed 8 (4.99 % without, seed 7); real split test 1.47 %,
-    #: transfer 5.06 % (vs 1.55 / 4.81; lj_inverse_v1 settings). Not the default.
-    hot_outer_noise: float = 0.0
-    hot_outer_x: float = 1.25
-    #: fraction of the synthetic hot states held out of training and added (clean, one curve each) to the
-    #: validation set, so that early stopping also watches the hot states (0: validation on simulated jobs only).
-    #: 0.2 did not change the members' training length or the pseudo-transfer error (4.30 / 2.69 % vs 4.14 /
-    #: 2.96 % for seeds 7 / 8); not the default
-    hot_val_fraction: float = 0.0
     #: add ln S(0) of the LJ equation of state as a regression variable of the extrapolation (see
     #: project.model.extrapolate.extrapolate_hot); aimed at the low-density references near the critical point.
     #: Measured (README): real split transfer epsilon 3.85 / 4.17 / 3.88 % for seeds 7 / 8 / 9 (4.11 / 4.13 / 4.55 %
     #: without); better at rho* < 0.5, worse at 0.5-0.7; pseudo-transfer 4.07 / 3.34 % (4.05 / 3.08 % without).
     #: The default of lj_inverse_v3
     hot_s0_column: bool = True
-    #: with hot_s0_column: use ln S(0) only at x >= hot_s0_x_min (dimensionless; 0: everywhere)
-    hot_s0_x_min: float = 0.0
     #: r grid on which each synthetic hot curve is written before augmentation (the export's bins, 0.005 nm, in
     #: units of a sigma): "fixed" (sigma 0.25 nm for every state, the coarsest grid of the design range; the linear
     #: interpolations of the augmentation then lower the first peak by 0.008 on average against a simulated job
@@ -238,9 +198,8 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     t_new = rng.uniform(T_star.max(), settings.hot_T_star_max, settings.hot_states)
     rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
     gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
-                                     n_neighbours=settings.hot_neighbours, exponent=settings.hot_exponent,
-                                     order=settings.hot_order, coords=settings.hot_coords,
-                                     s0_column=settings.hot_s0_column, s0_x_min=settings.hot_s0_x_min)
+                                     n_neighbours=settings.hot_neighbours, exponent=0.1, order=1,
+                                     coords=settings.hot_coords, s0_column=settings.hot_s0_column, s0_x_min=0.0)
     if settings.hot_sigma == "random":
         sig = rng.uniform(*SIGMA_RANGE, settings.hot_states)  # nm; each curve on the r grid of its own sigma
     elif settings.hot_sigma == "fixed":
@@ -250,34 +209,16 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     r_x = r_nm[None, :] / sig[:, None] * np.cbrt(rho_new)[:, None]
     g_new = np.array([np.interp(r_x[k], xg, gx_new[k], right=np.nan) for k in range(settings.hot_states)])
     e_new = np.array([np.interp(r_x[k], xg, ex_new[k], right=np.nan) for k in range(settings.hot_states)])
-    n_val = int(round(settings.hot_val_fraction * settings.hot_states))
-    n_fit = settings.hot_states - n_val
     # augment() interpolates each curve with right=nan: the NaN tail beyond the references' reach is dropped there
-    x, y = augment(r_nm, g_new[:n_fit], e_new[:n_fit], sig[:n_fit], t_new[:n_fit], rho_new[:n_fit],
-                   settings.variants_per_job, settings.noise_scale, rng, settings.T_target)
+    x, y = augment(r_nm, g_new, e_new, sig, t_new, rho_new, settings.variants_per_job, settings.noise_scale, rng,
+                   settings.T_target)
     keep = np.isfinite(x).all(1)
     x, y = x[keep], y[keep]
-    # held-out states: one noise-free curve each, read from its r grid like a simulated validation job
-    x_val = np.array([np.interp(X_GRID, r_x[k], g_new[k], right=np.nan) for k in range(n_fit, settings.hot_states)])
-    y_val = labels(t_new[n_fit:], rho_new[n_fit:], settings.T_target)
-    keep_val = np.isfinite(x_val).all(1) if n_val else np.zeros(0, dtype=bool)
-    if settings.hot_outer_noise > 0:
-        # the extrapolation's own error beyond the first peak (low by 0.001-0.005 in g, growing with T*): smooth
-        # random offsets a + b s, s = 0 at hot_outer_x to 1 at the grid's end, so the network does not learn hot
-        # states' sigma from that range
-        outer = X_GRID > settings.hot_outer_x
-        s = (X_GRID[outer] - settings.hot_outer_x) / (X_GRID[-1] - settings.hot_outer_x)
-        a = rng.normal(0.0, settings.hot_outer_noise, (len(x), 1))
-        b = rng.normal(0.0, settings.hot_outer_noise, (len(x), 1))
-        x[:, outer] += a + b * s[None, :]
-    return {"x": x, "y": y, "x_val": x_val.reshape(-1, len(X_GRID))[keep_val], "y_val": y_val.reshape(-1, 2)[keep_val],
-            "n_states": int(settings.hot_states), "n_validation_states": int(keep_val.sum()),
-            "n_reference_jobs": int(len(ref)),
+    return {"x": x, "y": y, "n_states": int(settings.hot_states), "n_reference_jobs": int(len(ref)),
             "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
             "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
-            "exponent": settings.hot_exponent, "order": settings.hot_order, "coords": settings.hot_coords,
-            "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp, "s0_column": settings.hot_s0_column,
-            "outer_noise": settings.hot_outer_noise, "outer_x": settings.hot_outer_x,
+            "coords": settings.hot_coords, "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp,
+            "s0_column": settings.hot_s0_column,
             "method": ("ln y* = ln g* + u*/T* local linear in (1/T*, pi/6 rho* d*^3) at equal r*/d*, d* the "
                        "Barker-Henderson diameter" if settings.hot_coords == "bh" else
                        "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a) at equal x")
@@ -302,26 +243,14 @@ def build_member(n_in: int, settings: TrainSettings, seed: int):
     import keras
 
     keras.utils.set_random_seed(seed)
-    reg = keras.regularizers.L2(settings.l2) if settings.l2 else None
     inputs = keras.Input(shape=(n_in,), name="g_x")
     h = inputs
     for width in settings.hidden:
-        h = keras.layers.Dense(width, activation=settings.activation, kernel_regularizer=reg)(h)
+        h = keras.layers.Dense(width, activation=settings.activation)(h)
     out = keras.layers.Dense(2, activation="linear", name="targets")(h)
-    if settings.linear_skip:
-        out = keras.layers.Add()([out, keras.layers.Dense(2, activation="linear", name="linear_skip")(inputs)])
     model = keras.Model(inputs, out)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
     return model
-
-
-def ridge_fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge regression y ~ x W + b on scaled arrays (penalty per sample); return (W, b) as float32."""
-    a = np.c_[x, np.ones(len(x))]
-    reg = penalty * len(x) * np.eye(a.shape[1])
-    reg[-1, -1] = 0.0
-    w = np.linalg.solve(a.T @ a + reg, a.T @ y)
-    return w[:-1].astype(np.float32), w[-1].astype(np.float32)
 
 
 def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
@@ -342,11 +271,6 @@ def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_v
             model = build_member(x_train.shape[1], settings, seed)
         rng = np.random.default_rng(seed)
         boot = rng.integers(0, len(x_train), len(x_train))  # bootstrap: members see different data
-        if init_members is None and settings.linear_skip and settings.ridge_base is not None:
-            skip = model.get_layer("linear_skip")
-            skip.set_weights(list(ridge_fit(x_train[boot], y_train[boot], settings.ridge_base)))
-            skip.trainable = False
-            model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
         callbacks = [
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(5, settings.patience // 3),
@@ -404,12 +328,10 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     if settings.hot_states > 0:
         hot_info = hot_samples(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings, rng)
         x_tr, y_tr = np.concatenate([x_tr, hot_info.pop("x")]), np.concatenate([y_tr, hot_info.pop("y")])
-        x_val, y_val = np.concatenate([x_val, hot_info.pop("x_val")]), np.concatenate([y_val, hot_info.pop("y_val")])
     if settings.mixup > 0:
         xm, ym = mixup(x_tr, y_tr, int(settings.mixup * len(x_tr)), settings.mixup_neighbours, rng)
         x_tr, y_tr = np.concatenate([x_tr, xm]), np.concatenate([y_tr, ym])
-    x_tr = model_inputs(x_tr, settings.log_floor, settings.input_x_max)
-    x_val = model_inputs(x_val, settings.log_floor, settings.input_x_max)
+    x_tr, x_val = model_inputs(x_tr, None), model_inputs(x_val, None)  # g on the whole grid
 
     x_mean, x_std = x_tr.mean(0), x_tr.std(0) + 1e-3
     y_mean, y_std = y_tr.mean(0), y_tr.std(0)
@@ -423,8 +345,8 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
                     "n_jobs": int(len(tab))},
         "x_grid": X_GRID.tolist(),
         "x_definition": "x = r * rho^(1/3) with r in nm and rho in nm^-3 (dimensionless)",
-        "log_floor": settings.log_floor,
-        "input_x_max": settings.input_x_max,
+        "log_floor": None,  # read by project.model.inverse: no ln g inputs, the whole x grid
+        "input_x_max": None,
         "input_scaler": {"mean": x_mean.tolist(), "std": x_std.tolist(), "fitted_on": "train split (augmented)"},
         "target_scaler": {"mean": y_mean.tolist(), "std": y_std.tolist(), "fitted_on": "train split (augmented)"},
         "targets": ["log(T_star)" if settings.T_target == "log" else "1/T_star", "log(rho_star)"],
@@ -442,7 +364,7 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
         "train_wall_s": time.perf_counter() - t0,
     }
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
-    meta["linear_skip"] = settings.linear_skip
+    meta["linear_skip"] = False
     InverseModel.save(out_dir, meta, members, activations)
     log.info("trained %d members on %d jobs (%d samples) in %.1f s", settings.n_members, len(tr), len(x_tr),
              meta["train_wall_s"])

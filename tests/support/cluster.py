@@ -1,5 +1,8 @@
 """A private single-node SLURM cluster on localhost, for tests and for trying ``flow.py submit`` on a workstation.
 
+Test harness, not part of the installed package: it lives in ``tests/support/`` of a source checkout
+(``from support.cluster import LocalSlurm`` with ``tests/`` on ``sys.path``, as pytest does).
+
 Everything lives in one folder (``slurm.conf``, state, spool, logs, pid files) plus a munge folder under the
 system temporary directory (munged runs as the ``munge`` user, which cannot enter a pytest ``tmp_path``). The
 daemons listen on free ports and munge on a private socket, so the cluster never touches a system-wide SLURM or
@@ -7,14 +10,14 @@ munge, and several can run side by side. Client commands (``sbatch``, ``squeue``
 which calls them) find the cluster through the environment variable ``SLURM_CONF`` (see :meth:`LocalSlurm.env`).
 
 Needs root (slurmd starts jobs as their owner) and the Debian packages ``slurm-wlm`` and ``munge``.
-Measured settings that work with SLURM 22.05 are in ``shared/notes/environment.md``: no cgroups
+Settings that work with SLURM 22.05 (measured on Debian 12): no cgroups
 (``proctrack/linuxproc``, ``task/none``), ``select/cons_tres`` with ``CR_Core_Memory`` and a default memory per
 CPU (without it each job takes the whole node), and ``SlurmdParameters=config_overrides`` so that the node takes
 the CPUs and memory of ``slurm.conf`` whatever the machine has (a job asking for more than that stays pending).
 
 Example::
 
-    from project.cluster import LocalSlurm
+    from support.cluster import LocalSlurm
 
     with LocalSlurm("/tmp/mycluster", cpus=2) as slurm:
         env = {**os.environ, **slurm.env()}

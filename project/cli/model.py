@@ -1,13 +1,13 @@
-"""Sub-commands of ``python -m project`` beside their subsystems: export, train, evaluate, fit, finetune, catalogue.
+"""Model commands: train, evaluate, fit, predict, finetune.
 
 Paths default to the data space: the export is ``<dataspace>/export/dataset.h5``, the results catalogue
-``<dataspace>/results/catalogue.sqlite``, models and evaluations go under ``<dataspace>/results/``.
+``<dataspace>/results/catalogue.sqlite``, models and evaluations go under ``<dataspace>/results/``. Units: sigma nm,
+epsilon kJ/mol, T K, rho nm^-3; errors in percent.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import sys
@@ -15,65 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from project.cli import _EXTRA_COMMANDS, _add_dataspace
+from project.cli.common import add_common as _add_common
+from project.cli.common import add_dataspace as _add_dataspace
+from project.cli.common import export_path as _export_path
+from project.cli.common import flatten as _flatten
+from project.cli.common import open_catalogue as _catalogue
+from project.cli.common import space as _space
 
 log = logging.getLogger(__name__)
-
-
-def _space(args: argparse.Namespace) -> Path:
-    from project.dataspace import dataspace_path
-
-    return dataspace_path(args.dataspace)
-
-
-def _export_path(args: argparse.Namespace) -> Path:
-    return Path(args.export) if getattr(args, "export", None) else _space(args) / "export" / "dataset.h5"
-
-
-def _catalogue(args: argparse.Namespace):
-    from project.catalogue import Catalogue
-
-    path = Path(args.catalogue) if getattr(args, "catalogue", None) else _space(args) / "results" / "catalogue.sqlite"
-    return Catalogue(path)
-
-
-def _add_common(p: argparse.ArgumentParser, export: bool = True) -> None:
-    _add_dataspace(p)
-    if export:
-        p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
-    p.add_argument("--catalogue", default=None,
-                   help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)")
-
-
-# ---------------------------------------------------------------------------------------------------- export
-def cmd_export(args: argparse.Namespace) -> int:
-    """Export every finished job of the data space to the indexed HDF5 file."""
-    from project.dataspace import get_project, query
-    from project.export import export_dataset, record_from_job_dir
-    from project.provenance import code_version_string
-
-    project = get_project(args.dataspace)
-    df = query(project)
-    done = df[df["status"] == "done"]
-    records = []
-    for jid in done["job_id"]:
-        job = project.open_job(id=jid)
-        records.append(record_from_job_dir(jid, dict(job.cached_statepoint), job.path))
-    report = export_dataset(records, _export_path(args), code_version=code_version_string())
-    counts = df["status"].value_counts().to_dict()
-    out = {"path": str(report.path), "n_jobs": report.n_jobs, "new": report.n_new, "reused": report.n_reused,
-           "skipped": report.skipped, "not_finished": int(len(df) - len(done)), "status_counts": counts,
-           "content_checksum": report.content_checksum, "wall_s": round(report.wall_s, 3)}
-    sys.stdout.write(json.dumps(out, indent=None if args.json else 1) + "\n")
-    return 0
-
-
-def register_export(sub) -> None:
-    p = sub.add_parser("export", help="write the indexed HDF5 export of all finished jobs (incremental)")
-    _add_dataspace(p)
-    p.add_argument("--export", default=None, help="output file (default <dataspace>/export/dataset.h5)")
-    p.add_argument("--json", action="store_true", help="one-line JSON report")
-    p.set_defaults(func=cmd_export)
 
 
 # ---------------------------------------------------------------------------------------------------- train
@@ -81,11 +30,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train an ensemble on the export, evaluate it, record both in the catalogue."""
     from project.export import load_dataset
     from project.model.evaluate import evaluate
-    from project.model.train import TrainSettings, train_model
+    from project.model.train import train_model
 
+    settings = _train_settings(args.settings)
     export = _export_path(args)
     ds = load_dataset(export)
-    settings = TrainSettings(**json.loads(args.settings)) if args.settings else TrainSettings()
     if args.seed is not None:
         settings.seed = args.seed
     if args.epochs is not None:
@@ -103,19 +52,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flatten(metrics: dict) -> dict[str, float]:
-    return {f"{split}.{method}.{k}": v for split, m in metrics.items() for method, d in m.items()
-            for k, v in d.items()}
+def _train_settings(text: str | None):
+    """``--settings`` JSON -> TrainSettings; a malformed object or an unknown field is refused by name."""
+    import dataclasses
+
+    from project.model.train import TrainSettings
+
+    if not text:
+        return TrainSettings()
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--settings: not valid JSON ({exc}); allowed: a JSON object of TrainSettings "
+                         "fields") from None
+    allowed = [f.name for f in dataclasses.fields(TrainSettings)]
+    if not isinstance(values, dict):
+        raise ValueError(f"--settings: got {type(values).__name__}; allowed: a JSON object with keys among "
+                         f"{', '.join(allowed)}")
+    unknown = [k for k in values if k not in allowed]
+    if unknown:
+        raise ValueError(f"--settings field '{unknown[0]}' (value {values[unknown[0]]!r}): unknown; allowed: "
+                         f"{', '.join(allowed)}")
+    return TrainSettings(**values)
 
 
 def register_train(sub) -> None:
     p = sub.add_parser("train", help="train the inverse model on the HDF5 export (Keras/TensorFlow)")
     _add_common(p)
     p.add_argument("--out", default=None, help="model folder (default <dataspace>/results/models/model_seed<S>)")
-    p.add_argument("--seed", type=int, default=None, help="seed of splits, augmentation and weights")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping ends sooner)")
-    p.add_argument("--members", type=int, default=None, help="ensemble members")
-    p.add_argument("--settings", default=None, help="JSON object of TrainSettings fields")
+    p.add_argument("--seed", type=int, default=None, help="seed of splits, augmentation and weights (integer)")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (count; early stopping ends sooner)")
+    p.add_argument("--members", type=int, default=None, help="ensemble members (count)")
+    p.add_argument("--settings", default=None,
+                   help="JSON object of TrainSettings fields (project/model/train.py; units in its docstring)")
     p.set_defaults(func=cmd_train)
 
 
@@ -200,8 +169,8 @@ def register_fit(sub) -> None:
     p.add_argument("rdf_files", nargs="*", metavar="RDF_FILE",
                    help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
                         "headers and one row of column names are skipped")
-    p.add_argument("--temperature", "-T", type=float, default=None, help="temperature in K")
-    p.add_argument("--density", "-rho", type=float, default=None, help="number density in nm^-3")
+    p.add_argument("--temperature", "-T", "--T", type=float, default=None, help="temperature in K")
+    p.add_argument("--density", "-rho", "--rho", type=float, default=None, help="number density in nm^-3")
     p.add_argument("--density-error", type=float, default=0.0, metavar="NM3",
                    help="1-std uncertainty of the density in nm^-3 (default 0: exact)")
     p.add_argument("--temperature-error", type=float, default=0.0, metavar="K",
@@ -298,48 +267,7 @@ def register_finetune(sub) -> None:
     _add_common(p)
     p.add_argument("--model", default=None, help="starting model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="new model folder")
-    p.add_argument("--epochs", type=int, default=100, help="maximum epochs")
-    p.add_argument("--learning-rate", type=float, default=3e-4, help="Adam learning rate")
+    p.add_argument("--epochs", type=int, default=100, help="maximum epochs (count); default 100")
+    p.add_argument("--learning-rate", type=float, default=3e-4,
+                   help="Adam learning rate (dimensionless, per step); default 3e-4")
     p.set_defaults(func=cmd_finetune)
-
-
-# ---------------------------------------------------------------------------------------------------- catalogue
-def cmd_catalogue(args: argparse.Namespace) -> int:
-    """List the results catalogue, filtered."""
-    where = []
-    for cond in args.where or []:
-        for op in ("<=", ">=", "!=", "<", ">", "="):
-            if op in cond:
-                name, value = cond.split(op, 1)
-                where.append((name.strip(), op, float(value)))
-                break
-        else:
-            raise ValueError(f"--where {cond!r}: expected NAME OP VALUE with OP one of < <= > >= = !=")
-    df = _catalogue(args).list(kind=args.kind, dataset=args.dataset, where_metric=where or None)
-    if args.json:
-        sys.stdout.write(df.to_json(orient="records") + "\n")
-    else:
-        sys.stdout.write((df.to_string(index=False) if len(df) else "no runs recorded") + "\n")
-    return 0
-
-
-def register_catalogue(sub) -> None:
-    p = sub.add_parser("catalogue", help="list recorded training runs, evaluations and CG fits")
-    _add_common(p, export=False)
-    p.add_argument("--kind", default=None, help="train, evaluate, finetune, cg_fit, ...")
-    p.add_argument("--dataset", default=None, help="export content checksum (prefix of >= 8 characters)")
-    p.add_argument("--where", action="append", help="metric condition, e.g. 'test.nn.sigma_mape_pct<0.5'")
-    p.add_argument("--json", action="store_true", help="JSON records")
-    p.set_defaults(func=cmd_catalogue)
-
-
-_EXTRA_COMMANDS.extend([register_export, register_train, register_evaluate, register_fit, register_predict,
-                        register_finetune, register_catalogue])
-
-from project.dashboard_cli import register_dashboard  # noqa: E402
-
-_EXTRA_COMMANDS.append(register_dashboard)
-if importlib.util.find_spec("project.cg_cli") is not None:  # coarse-graining commands (project/cg_cli.py)
-    from project.cg_cli import register_cg
-
-    _EXTRA_COMMANDS.append(register_cg)

@@ -1,15 +1,15 @@
-"""``python -m project cg ...``: coarse-graining of CH4, F2 and CO liquids to single LJ beads (issue 6).
+"""``lj-inverse cg ...``: coarse-graining of CH4, F2 and CO liquids to single LJ beads.
 
-The CG data space is a signac project, default ``<repo>/cg_space`` (env ``LJ_CG_DATASPACE``), with one job per
-molecule. The same steps run through ``flow_cg.py`` (signac-flow, local or SLURM); these commands call the same
-library functions in-process. Units: nm, ps, kJ/mol, K, amu, nm^-3.
+The CG data space is a signac project, default ``./cg_space`` (``--dataspace``/``--cg-dataspace``, env
+``LJ_CG_DATASPACE``), with one job per molecule. The same steps run through ``flow_cg.py`` (signac-flow, local or
+SLURM); these commands call the same library functions in-process. Units: nm, ps, kJ/mol, K, amu, nm^-3.
 
 Commands::
 
-    python -m project cg init                       # create the three molecule jobs (idempotent)
-    python -m project cg topology CO --out DIR       # GROMACS topology + start configuration of a model
-    python -m project cg run [--molecule CO] [--method relent ...] [--model PATH]
-    python -m project cg compare [--out DIR]         # table (markdown, CSV), plots, catalogue record
+    lj-inverse cg init                       # create the three molecule jobs (idempotent)
+    lj-inverse cg topology CO --out DIR       # GROMACS topology + start configuration of a model
+    lj-inverse cg run [--molecule CO] [--method relent ...] [--model PATH]
+    lj-inverse cg compare [--out DIR]         # table (markdown, CSV), plots, catalogue record
 """
 
 from __future__ import annotations
@@ -17,42 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def cg_dataspace(path: str | os.PathLike | None = None) -> Path:
-    """The CG data-space folder: ``path``, else ``$LJ_CG_DATASPACE``, else ``<repo>/cg_space``."""
-    return Path(path or os.environ.get("LJ_CG_DATASPACE") or REPO / "cg_space").resolve()
-
-
-def get_cg_project(path: str | os.PathLike | None = None, create: bool = False):
-    """Open (or create) the CG signac project."""
-    import signac
-
-    from project.errors import ProjectError
-
-    root = cg_dataspace(path)
-    if create:
-        root.mkdir(parents=True, exist_ok=True)
-        return signac.init_project(str(root))
-    try:
-        return signac.get_project(str(root), search=False)
-    except LookupError as exc:
-        raise ProjectError(f"no CG data space at {root}; run `python -m project cg init` first") from exc
-
-
-def init_jobs(project, molecules: list[str], n_molecules: int = 500, t_prod_ps: float = 300.0) -> list:
-    """Create (idempotently) one job per molecule with the AA state point of :func:`project.cg.aa.statepoint`."""
-    from project.cg.aa import AAParams, statepoint
-
-    return [project.open_job(statepoint(AAParams(m, n_molecules=n_molecules, t_prod_ps=t_prod_ps))).init()
-            for m in molecules]
 
 
 def _jobs(project, molecules: list[str] | None):
@@ -65,12 +33,18 @@ def _jobs(project, molecules: list[str] | None):
 def _settings(args: argparse.Namespace):
     from project.cg.lj import CGSettings
 
-    return CGSettings(N=args.n_beads, t_prod=args.t_prod, threads=args.threads)
+    return CGSettings(N=args.n_beads, t_prod=args.t_prod_tau, threads=args.threads)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from project.cg.aa import AAParams, statepoint
+    from project.dataspace import get_cg_project, init_cg_jobs
+
+    molecules = args.molecule or ["CH4", "F2", "CO"]
+    for m in molecules:  # validate every state point before anything is written
+        statepoint(AAParams(m, n_molecules=args.n_molecules, t_prod_ps=args.aa_t_prod_ps))
     project = get_cg_project(args.cg_dataspace, create=True)
-    jobs = init_jobs(project, args.molecule or ["CH4", "F2", "CO"], args.n_molecules, args.aa_t_prod)
+    jobs = init_cg_jobs(project, molecules, args.n_molecules, args.aa_t_prod_ps)
     out = {"cg_dataspace": str(project.path), "jobs": {j.cached_statepoint["molecule"]: j.id for j in jobs}}
     sys.stdout.write(json.dumps(out, indent=1) + "\n")
     return 0
@@ -80,11 +54,14 @@ def cmd_topology(args: argparse.Namespace) -> int:
     from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 
     mol = get_molecule(args.name)
+    if args.n_molecules < 1:
+        raise ValueError(f"--n-molecules: got {args.n_molecules}; allowed: an integer >= 1")
+    pos, box = start_configuration(mol, args.n_molecules, mol.rho_liquid, 1)
+    top, gro = make_topology(mol, args.n_molecules), make_gro(mol, pos, box)  # everything before writing
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pos, box = start_configuration(mol, args.n_molecules, mol.rho_liquid, 1)
-    (out / f"{mol.name}.top").write_text(make_topology(mol, args.n_molecules))
-    (out / f"{mol.name}.gro").write_text(make_gro(mol, pos, box))
+    (out / f"{mol.name}.top").write_text(top)
+    (out / f"{mol.name}.gro").write_text(gro)
     sys.stdout.write(f"wrote {out / (mol.name + '.top')} and {out / (mol.name + '.gro')} (box {box:.4f} nm)\n")
     return 0
 
@@ -92,6 +69,7 @@ def cmd_topology(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from project.cg.aa import params_from_statepoint, run_aa
     from project.cg.pipeline import AA_RDF_NAME, METHODS, compute_aa_rdf, run_method
+    from project.dataspace import get_cg_project
     from project.errors import ProjectError
 
     project = get_cg_project(args.cg_dataspace)
@@ -117,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from project.cg.pipeline import run_scan
+    from project.dataspace import get_cg_project
     from project.errors import ProjectError
 
     project = get_cg_project(args.cg_dataspace)
@@ -134,6 +113,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from project.cg.compare import write_comparison
+    from project.dataspace import get_cg_project
     from project.provenance import code_version_string
 
     project = get_cg_project(args.cg_dataspace)
@@ -147,28 +127,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def register_cg(sub) -> None:
-    """Add the ``cg`` sub-command (with its own sub-commands) to ``python -m project``."""
+    """Add the ``cg`` sub-command (with its own sub-commands)."""
     from project.cg.pipeline import METHODS
 
     p = sub.add_parser("cg", help="coarse-grain CH4, F2, CO liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--cg-dataspace", default=None,
-                       help="CG data space (signac project); default $LJ_CG_DATASPACE or <repo>/cg_space")
+        q.add_argument("--dataspace", "--cg-dataspace", dest="cg_dataspace", default=None,
+                       help="CG data space (signac project); default $LJ_CG_DATASPACE, else ./cg_space")
         q.add_argument("--molecule", action="append", choices=("CH4", "F2", "CO"),
                        help="restrict to this molecule (repeatable); default all")
 
     q = cg.add_parser("init", help="create one job per molecule (idempotent)")
     common(q)
-    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the AA box (default 500)")
-    q.add_argument("--aa-t-prod", type=float, default=300.0, help="AA production time in ps (default 300 ps)")
+    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the AA box (count; default 500)")
+    q.add_argument("--aa-t-prod-ps", "--aa-t-prod", dest="aa_t_prod_ps", type=float, default=300.0,
+                   help="AA production time in ps (default 300 ps)")
     q.set_defaults(func=cmd_init)
 
     q = cg.add_parser("topology", help="write the GROMACS topology (.top) and a start configuration (.gro)")
     q.add_argument("name", choices=("CH4", "F2", "CO"), help="molecule")
     q.add_argument("--out", required=True, help="output folder")
-    q.add_argument("--n-molecules", type=int, default=500, help="number of molecules (default 500)")
+    q.add_argument("--n-molecules", type=int, default=500, help="number of molecules (count; default 500)")
     q.set_defaults(func=cmd_topology)
 
     q = cg.add_parser("run", help="run the AA simulation, COM RDF and CG methods of the jobs (resumable)")
@@ -177,18 +158,20 @@ def register_cg(sub) -> None:
                    help="method to run (repeatable, in order); default all")
     q.add_argument("--model", default=None,
                    help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)")
-    q.add_argument("--threads", type=int, default=None, help="MD threads per run (default: every core)")
-    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
-    q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")
+    q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
+    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
+    q.add_argument("--t-prod-tau", "--t-prod", dest="t_prod_tau", type=float, default=150.0,
+                   help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)")
     q.set_defaults(func=cmd_run)
 
     q = cg.add_parser("scan", help="map D and KL over a (sigma, epsilon) grid around the finished beads "
                                    "(is the issue's 10 %% target on both metrics reachable by any LJ bead?)")
     common(q)
-    q.add_argument("--n", type=int, default=7, help="grid points per axis (n x n CG simulations; default 7)")
-    q.add_argument("--threads", type=int, default=None, help="MD threads per run (default: every core)")
-    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (default 500)")
-    q.add_argument("--t-prod", type=float, default=150.0, help="CG production time in tau (default 150 tau)")
+    q.add_argument("--n", type=int, default=7, help="grid points per axis (count; n x n CG simulations; default 7)")
+    q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
+    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
+    q.add_argument("--t-prod-tau", "--t-prod", dest="t_prod_tau", type=float, default=150.0,
+                   help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)")
     q.set_defaults(func=cmd_scan)
 
     q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
@@ -199,5 +182,3 @@ def register_cg(sub) -> None:
     q.add_argument("--no-catalogue", action="store_true", help="do not record the comparison in the catalogue")
     q.set_defaults(func=cmd_compare)
 
-
-__all__ = ["cg_dataspace", "get_cg_project", "init_jobs", "register_cg"]

@@ -1,9 +1,11 @@
-"""``python -m project dashboard``: serve the Panel dashboard (see :mod:`project.dashboard`) on 127.0.0.1."""
+"""``lj-inverse dashboard``: serve the Panel dashboard (see :mod:`project.dashboard`) on 127.0.0.1."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from project.cli.common import add_dataspace
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -17,15 +19,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def register_dashboard(sub: argparse._SubParsersAction) -> None:
-    """Add the ``dashboard`` sub-command to the sub-parsers of ``python -m project``."""
-    from project.cli import _add_dataspace
-
+    """Add the ``dashboard`` sub-command."""
     p = sub.add_parser("dashboard", help="serve the interactive dashboard (export, predictions, runs) on localhost")
-    _add_dataspace(p)
+    add_dataspace(p)
     p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
     p.add_argument("--catalogue", default=None,
                    help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)")
-    p.add_argument("--port", type=int, default=5006, help="TCP port (0: a free one); default 5006")
+    p.add_argument("--port", type=int, default=5006, help="TCP port number (0: a free one); default 5006")
     p.add_argument("--address", default="127.0.0.1",
                    help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
