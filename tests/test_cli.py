@@ -17,7 +17,7 @@ from project.cli import COMMANDS, build_parser, log_level, main
 from project.cli.common import MATCH_RTOL, parse_range
 
 REPO = Path(__file__).resolve().parents[1]
-UNITS = ("nm", "ps", " K", "kJ/mol", "nm^-3", "tau", "dimensionless", "count", "%")
+UNITS = ("nm", "ps", " K", "kJ/mol", "nm^-3", "A^-1", "tau", "dimensionless", "count", "%")
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -730,3 +730,18 @@ def plot_fit(res: FitResult, r: np.ndarray, g: np.ndarray, path: str) -> None:
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     os.replace(tmp, p)
+
+
+def lj_rdf(r_nm: np.ndarray, sigma: float, epsilon: float, T: float, rho: float, bin_width: float | None = None,
+           q_max: float | None = None, forward=None) -> np.ndarray:
+    """The LJ RDF g(r) of the forward model at sigma (nm), epsilon (kJ/mol), T (K), rho (nm^-3), as an input is.
+
+    ``bin_width`` (nm): values are histogram averages over bins of that width centred on ``r_nm`` (None: point
+    values); ``q_max`` (A^-1): after the Fourier truncation of a scattering experiment. NaN beyond r = 3 sigma,
+    where the forward model ends.
+    """
+    _, forward = _models(None, forward) if forward is None else (None, forward)
+    r = np.asarray(r_nm, dtype=float)
+    prob = _Problem(forward, r, T, rho, bin_width, None if q_max is None else 10.0 * q_max)
+    g = prob.model(sigma, KB * T / epsilon, rho * sigma**3)
+    return np.where(r + 0.5 * (bin_width or 0.0) <= forward.s[-1] * sigma, g, np.nan)
