@@ -25,6 +25,7 @@ and for ``rho+-2%`` the coverage 85-98 %.
 Usage::
 
     python benchmarks/bench_realworld.py [--sets test,independent,independent_hot] [--n 0] [--csv FILE]
+        [--forward-model DIR]
 """
 
 from __future__ import annotations
@@ -143,9 +144,10 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
     parser.add_argument("--n", type=int, default=0, help="at most this many jobs per set (0: all)")
     parser.add_argument("--csv", default=None, help="write every fit to this CSV (units in its header comment)")
+    parser.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped one)")
     args = parser.parse_args()
     variants = args.variants.split(",")
-    inverse, forward = InverseModel.load(), ForwardModel.load()
+    inverse, forward = InverseModel.load(), ForwardModel.load(args.forward_model)
     data = shipped_training_data(inverse.meta)
     records = []
     for name in args.sets.split(","):
