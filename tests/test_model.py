@@ -139,7 +139,7 @@ def test_fit_cli_on_xvg(shipped, tmp_path):
 
 def test_fit_cli_bad_file(tmp_path):
     path = tmp_path / "bad.xvg"
-    path.write_text("0.1 1.0\n0.2 nan\n" * 10)
+    path.write_text("0.1 1.0\n0.2 nan\n" * 20)  # 40 points: enough, one NaN
     res = subprocess.run([sys.executable, "-m", "project", "fit", str(path), "-T", "120", "-rho", "20"],
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2
