@@ -10,7 +10,7 @@ It extends the scheduler's base template (`base_script`: slurm.sh, pbs.sh, base_
   --job-output says otherwise);
 - environment: LJ_DATASPACE is pinned to the data space the script was made for; LJ_THREADS is exported from
   each operation's `np` so the MD engine uses exactly the cores allocated to it; an operation with ngpu > 0 runs
-  OpenMM on CUDA unless LJ_ENGINE / PROJECT_OPENMM_PLATFORM say otherwise (set LJ_ENGINE=gromacs for a GPU build
+  OpenMM on CUDA unless LJ_ENGINE / LJ_OPENMM_PLATFORM say otherwise (set LJ_ENGINE=gromacs for a GPU build
   of GROMACS, which uses the GPU by itself);
 - failures: an operation that crashes or is killed (time limit, memory limit, scancel) cannot record that
   itself, so the script writes failed.json (operation, reason, time) into its job folder: `flow.py status` shows
@@ -78,7 +78,7 @@ lj_failed() {  # lj_failed OPERATION JOB_FOLDER|- EXIT_STATUS
 # {{ "%s"|format(operation) }}
 export LJ_THREADS={{ operation.directives.np }}
         {% if operation.directives.ngpu %}
-export LJ_ENGINE="${LJ_ENGINE:-openmm}" PROJECT_OPENMM_PLATFORM="${PROJECT_OPENMM_PLATFORM:-CUDA}"
+export LJ_ENGINE="${LJ_ENGINE:-openmm}" LJ_OPENMM_PLATFORM="${LJ_OPENMM_PLATFORM:-CUDA}"
         {% endif %}
         {% if parallel %}
 (trap 'lj_term=1' TERM; {{ operation.cmd }} || lj_failed {{ operation.name }} {{ job_dir }} $?; exit $lj_status) &

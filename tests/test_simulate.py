@@ -310,7 +310,7 @@ def test_gromacs_kill_and_resume(tmp_path):
     # 60,000 production steps (~5-10 s), checkpoint every 0.6 s; SIGKILL the whole process group once the
     # production has written two checkpoints, then rerun: mdrun must resume (-cpi, -append), not start over.
     sp = make_sp(1.0, 0.8, t_equil=5.0, t_prod=300.0, t_sample=2.0, seed=7)
-    proc = _run_in_subprocess(sp, tmp_path, "gromacs", {"PROJECT_GMX_CHECKPOINT_MIN": "0.01"})
+    proc = _run_in_subprocess(sp, tmp_path, "gromacs", {"LJ_GMX_CHECKPOINT_MIN": "0.01"})
     log = tmp_path / "gromacs" / "prod.log"
 
     def two_checkpoints() -> bool:
@@ -352,7 +352,7 @@ def test_openmm_kill_and_resume(tmp_path):
     # Kill the OpenMM run in production after a checkpoint, rerun: it resumes at the checkpointed step and
     # the XTC (truncated to the checkpoint's size, then appended) has every frame exactly once.
     sp = make_sp(1.0, 0.8, N=256, t_equil=2.0, t_prod=60.0, t_sample=1.0, seed=9)
-    proc = _run_in_subprocess(sp, tmp_path, "openmm", {"PROJECT_OPENMM_CHECKPOINT_S": "0.3"})
+    proc = _run_in_subprocess(sp, tmp_path, "openmm", {"LJ_OPENMM_CHECKPOINT_S": "0.3"})
     prog = tmp_path / "openmm" / "progress.json"
 
     def in_production() -> bool:
@@ -377,7 +377,7 @@ def test_openmm_kill_and_resume(tmp_path):
 def test_gromacs_blowup_is_killed(tmp_path, monkeypatch):
     # dt = 0.05 tau at T* = 2.5 (25x the safe step): GROMACS does not exit but crawls forever (even ignoring
     # SIGTERM), as seen in shared/notes/environment.md. The watchdog must SIGKILL it and raise quickly.
-    monkeypatch.setenv("PROJECT_MD_STALL_S", "5")
+    monkeypatch.setenv("LJ_MD_STALL_S", "5")
     sp = make_sp(2.5, 0.8, dt=0.05, t_equil=20.0, t_prod=50.0)
     t0 = time.monotonic()
     with pytest.raises(SimulationError, match="blew up"):

@@ -34,7 +34,7 @@ def _sp(T_star: float, rho_star: float, **extra) -> dict:
 def _flow(space: Path, *args: str) -> subprocess.CompletedProcess:
     # the blown-up run crawls; a 5 CPU-s no-progress limit (default 300 s) stops it quickly
     env = dict(os.environ, LJ_DATASPACE=str(space), SIGNAC_FLOW_ENVIRONMENT="StandardEnvironment",
-               PROJECT_MD_STALL_S="5")
+               LJ_MD_STALL_S="5")
     return subprocess.run([sys.executable, str(REPO / "flow.py"), *args], env=env, capture_output=True, text=True,
                           cwd=REPO, timeout=900)
 

@@ -3,7 +3,7 @@
 Units: r nm, U kJ/mol, T K, rho nm^-3, mass amu, time ps.
 
 GROMACS 2022 (Verlet scheme) has no tabulated user potentials, so the tabulated CG runs use OpenMM (CPU
-platform unless ``PROJECT_OPENMM_PLATFORM`` says otherwise): a ``CustomNonbondedForce`` with energy ``table(r)``,
+platform unless ``LJ_OPENMM_PLATFORM`` says otherwise): a ``CustomNonbondedForce`` with energy ``table(r)``,
 a ``Continuous1DFunction`` (natural cubic spline) on the bin centres of the RDF grid from 0 to the table cut-off
 ``rc`` (default 0.9 nm; no long-range correction), a ``LangevinMiddleIntegrator`` at T with friction 1/tau and
 time step ``dt`` tau, where tau = sigma0 sqrt(mass / k_B T) and sigma0 = r_peak / 2^(1/6).
@@ -41,6 +41,7 @@ import numpy as np
 from project.atomic import atomic_write_text
 from project.cg.metrics import noise_deviation, total_deviation
 from project.engines.base import initial_positions, write_pdb
+from project.env import setting
 from project.errors import ProjectError, SimulationError
 from project.rdf import compute_rdf, load_rdf, save_rdf
 from project.units import KB
@@ -170,7 +171,7 @@ def run_table(r: np.ndarray, u: np.ndarray, T: float, rho: float, mass: float, n
     dt_ps = dt * tau_ps
     integ = openmm.LangevinMiddleIntegrator(T * unit.kelvin, 1.0 / tau_ps / unit.picosecond, dt_ps * unit.picosecond)
     integ.setRandomNumberSeed(seed)
-    name = os.environ.get("PROJECT_OPENMM_PLATFORM", "CPU")
+    name = setting("OPENMM_PLATFORM", "CPU")
     platform = openmm.Platform.getPlatformByName(name)
     props = {"Threads": str(threads)} if (threads and name == "CPU") else {}
     ctx = openmm.Context(system, integ, platform, props)

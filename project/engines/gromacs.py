@@ -40,18 +40,19 @@ from project.engines.base import (
     write_pdb,
     write_thermo_csv,
 )
+from project.env import setting
 from project.errors import SimulationError
 
 logger = logging.getLogger(__name__)
 
-#: mdrun checkpoint interval in minutes (env ``PROJECT_GMX_CHECKPOINT_MIN`` overrides).
+#: mdrun checkpoint interval in minutes (env ``LJ_GMX_CHECKPOINT_MIN`` overrides).
 CHECKPOINT_MINUTES = 1.0
-#: Kill a run that needs this many times the CPU time of the rough speed estimate (env ``PROJECT_MD_SLOW_FACTOR``).
+#: Kill a run that needs this many times the CPU time of the rough speed estimate (env ``LJ_MD_SLOW_FACTOR``).
 SLOW_FACTOR = 25.0
 #: CPU seconds allowed on top of the speed estimate (start-up, slow machines).
 GRACE_S = 60.0
 #: Kill a run whose md.log shows no new step while mdrun used this much CPU time (s; env
-#: ``PROJECT_MD_STALL_S``; counted from the first logged step, start-up is covered by the overall limit), or
+#: ``LJ_MD_STALL_S``; counted from the first logged step, start-up is covered by the overall limit), or
 #: ``SLOW_FACTOR`` times the expected CPU time of one log interval when that is longer. The limits count CPU
 #: seconds, not wall seconds: mdrun processes sharing oversubscribed cores slow each other down 20-30x in wall
 #: time (measured: 440 steps/s instead of 12,000), which wall-clock limits mistook for blow-ups.
@@ -341,7 +342,7 @@ class GromacsEngine(Engine):
             "-cpi",
             f"{stage}.cpt",
             "-cpt",
-            os.environ.get("PROJECT_GMX_CHECKPOINT_MIN", str(CHECKPOINT_MINUTES)),
+            setting("GMX_CHECKPOINT_MIN", str(CHECKPOINT_MINUTES)),
         ]
         if stage == "prod":
             cmd += ["-x", "prod.xtc"]
@@ -356,13 +357,13 @@ class GromacsEngine(Engine):
         log_path = d / f"{stage}.log"
         # a resumed run appends to the log after GROMACS truncated it to the checkpoint's position: read it whole
         start_off = log_path.stat().st_size if log_path.exists() and not resumed else 0
-        slow = float(os.environ.get("PROJECT_MD_SLOW_FACTOR", SLOW_FACTOR))
+        slow = float(setting("MD_SLOW_FACTOR", str(SLOW_FACTOR)))
         rate = estimated_steps_per_s(p, threads)
         # limits in CPU seconds of mdrun: a crawling blown-up run burns CPU without progress, while a healthy run
         # on oversubscribed cores mostly waits (its wall time grows, its CPU time hardly)
         deadline_cpu = GRACE_S + slow * threads * nsteps / rate
         nstlog = _mdp_value(d / f"{stage}.mdp", "nstlog", 100)
-        stall_cpu = max(float(os.environ.get("PROJECT_MD_STALL_S", STALL_S)), slow * threads * nstlog / rate)
+        stall_cpu = max(float(setting("MD_STALL_S", str(STALL_S))), slow * threads * nstlog / rate)
         t_max = MAX_T_FACTOR * max(p.T, p.T_melt)
         u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
         t0 = time.monotonic()

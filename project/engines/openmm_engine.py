@@ -2,7 +2,7 @@
 
 Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, pressure bar.
 
-The platform is CPU unless the environment variable ``PROJECT_OPENMM_PLATFORM`` names another (``CUDA``,
+The platform is CPU unless the environment variable ``LJ_OPENMM_PLATFORM`` names another (``CUDA``,
 ``OpenCL``, ``Reference``). LJ 12-6 via ``NonbondedForce`` with ``CutoffPeriodic`` at ``cutoff * sigma``
 (plain truncation: no switching function, reaction field off because all charges are zero) and
 ``useDispersionCorrection`` for the long-range energy correction.
@@ -38,11 +38,12 @@ from project.engines.base import (
     write_pdb,
     write_thermo_csv,
 )
+from project.env import setting
 from project.errors import SimulationError
 
 logger = logging.getLogger(__name__)
 
-#: Checkpoint interval (wall-clock seconds; env ``PROJECT_OPENMM_CHECKPOINT_S`` overrides).
+#: Checkpoint interval (wall-clock seconds; env ``LJ_OPENMM_CHECKPOINT_S`` overrides).
 CHECKPOINT_S = 60.0
 #: Steps per integration chunk during equilibration (temperature schedule resolution, NaN checks).
 EQUIL_CHUNK = 200
@@ -133,7 +134,7 @@ class OpenMMEngine(Engine):
             res = top.addResidue("LJ", chain)
             top.addAtom("LJ", None, res)
         top.setPeriodicBoxVectors(system.getDefaultPeriodicBoxVectors())
-        name = os.environ.get("PROJECT_OPENMM_PLATFORM", "CPU")
+        name = setting("OPENMM_PLATFORM", "CPU")
         try:
             platform = openmm.Platform.getPlatformByName(name)
         except Exception as exc:
@@ -164,7 +165,7 @@ class OpenMMEngine(Engine):
             )
         u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
         last_ckpt = time.monotonic()
-        ckpt_s = float(os.environ.get("PROJECT_OPENMM_CHECKPOINT_S", CHECKPOINT_S))
+        ckpt_s = float(setting("OPENMM_CHECKPOINT_S", str(CHECKPOINT_S)))
 
         def checkpoint() -> None:
             nonlocal last_ckpt

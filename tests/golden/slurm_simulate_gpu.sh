@@ -44,13 +44,13 @@ lj_failed() {  # lj_failed OPERATION JOB_FOLDER|- EXIT_STATUS
 
 # simulate(8c6db83785b847246a944af500b91df0)
 export LJ_THREADS=1
-export LJ_ENGINE="${LJ_ENGINE:-openmm}" PROJECT_OPENMM_PLATFORM="${PROJECT_OPENMM_PLATFORM:-CUDA}"
+export LJ_ENGINE="${LJ_ENGINE:-openmm}" LJ_OPENMM_PLATFORM="${LJ_OPENMM_PLATFORM:-CUDA}"
 (trap 'lj_term=1' TERM; <PYTHON> <REPO>/flow.py run -o simulate -j 8c6db83785b847246a944af500b91df0 || lj_failed simulate <DATASPACE>/workspace/8c6db83785b847246a944af500b91df0 $?; exit $lj_status) &
 lj_pids="$lj_pids $!"
 
 # simulate(ef19f768dc9a4b73af15534af8ac7138)
 export LJ_THREADS=1
-export LJ_ENGINE="${LJ_ENGINE:-openmm}" PROJECT_OPENMM_PLATFORM="${PROJECT_OPENMM_PLATFORM:-CUDA}"
+export LJ_ENGINE="${LJ_ENGINE:-openmm}" LJ_OPENMM_PLATFORM="${LJ_OPENMM_PLATFORM:-CUDA}"
 (trap 'lj_term=1' TERM; <PYTHON> <REPO>/flow.py run -o simulate -j ef19f768dc9a4b73af15534af8ac7138 || lj_failed simulate <DATASPACE>/workspace/ef19f768dc9a4b73af15534af8ac7138 $?; exit $lj_status) &
 lj_pids="$lj_pids $!"
 
