@@ -70,7 +70,8 @@ def failed(job):
     try:
         with open(job.fn(FAILED_FILE)) as fh:
             info = json.load(fh)
-        return f"failed in {info.get('operation')}: {info.get('reason', '')[:60]}"
+        reason = str(info.get("reason", "")).replace(job.path + os.sep, "")  # paths inside the job: relative
+        return f"failed in {info.get('operation')}: {reason[:100]}"
     except (OSError, ValueError):
         return "failed"
 
@@ -322,6 +323,14 @@ def _run_plan(project, argv: list[str]) -> list[str]:
             argv = [*argv, "--parallel", str(workers)]
     if workers > 1 and not os.environ.get("LJ_THREADS"):
         os.environ["LJ_THREADS"] = str(max(1, cores // workers))
+    if workers > 1 and len(pending):
+        # flow forks its workers from this process for every pass: import MDAnalysis and load the compiled g(r)
+        # kernel once here instead of once per worker and pass (about 1.5 s each)
+        import MDAnalysis  # noqa: F401
+
+        from project.rdf_kernel import warm_up
+
+        warm_up()
     run_log.info("%d job(s) to simulate, %d to analyse; %d operation(s) at a time, engine threads %s",
                  (pending["status"] == "new").sum(), len(pending), workers, os.environ.get("LJ_THREADS", cores))
     return argv
