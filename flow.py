@@ -256,23 +256,42 @@ def _slurm_unreachable() -> str | None:
 
 
 def _environment():
-    """flow's compute environment, or its standard (local) one where SLURM is installed but not reachable.
+    """flow's compute environment; where SLURM is installed but no controller answers, the same one without queue.
 
-    flow picks its SLURM environment whenever ``sbatch`` exists and then fails in ``squeue`` on a machine with
-    the SLURM packages but no controller. An explicit ``SIGNAC_FLOW_ENVIRONMENT`` is left to flow.
+    flow picks its SLURM environment whenever ``sbatch`` exists and then fails in ``squeue`` on a machine with the
+    SLURM packages but no controller. There the environment becomes :func:`_offline_slurm`: status and
+    ``submit --pretend`` work (no queue to ask), ``run`` runs locally. An explicit ``SIGNAC_FLOW_ENVIRONMENT`` is
+    left to flow.
     """
     if os.environ.get("SIGNAC_FLOW_ENVIRONMENT"):
         return None
-    from flow.environment import StandardEnvironment, get_environment
+    from flow.environment import get_environment
 
     env = get_environment()
     scheduler = getattr(env, "scheduler_type", None)
     if scheduler is not None and scheduler.__name__ == "SlurmScheduler":
         reason = _slurm_unreachable()
         if reason is not None:
-            log.debug("no SLURM controller (%s): using the standard environment", reason)
-            return StandardEnvironment
+            log.debug("no SLURM controller (%s): queue status off", reason)
+            return _offline_slurm(env, reason)
     return env
+
+
+def _offline_slurm(env, reason: str):
+    """A subclass of the SLURM environment ``env`` whose scheduler reports an empty queue (no controller).
+
+    Submitting for real still calls ``sbatch``, which then says itself that no controller answers.
+    """
+    base = env.scheduler_type
+
+    class OfflineSlurmScheduler(base):
+        """SLURM without a reachable controller: no queued jobs (``squeue`` said: see ``reason``)."""
+
+        def jobs(self):
+            return iter(())
+
+    return type(f"Offline{env.__name__}", (env,), {"scheduler_type": OfflineSlurmScheduler,
+                                                    "__doc__": f"{env.__doc__} (no controller: {reason})"})
 
 
 def _no_dataspace(root: Path, argv: list[str], environment) -> int:
@@ -305,8 +324,10 @@ def _run_plan(project, argv: list[str]) -> list[str]:
     from project.dataspace import query
     from project.progress import start
 
-    cores = os.cpu_count() or 1
-    selected = any(a in ("-j", "--job-id", "-f", "--filter", "--doc-filter", "-o", "--operation") for a in argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if any(a in ("-j", "--job-id") for a in argv) or os.environ.get("SLURM_JOB_ID"):
+        return argv  # named jobs (cluster scripts run one operation per call): no scan, no automatic --parallel
+    selected = any(a in ("-f", "--filter", "--doc-filter", "-o", "--operation") for a in argv)
     df = query(project)
     pending = df[df["status"].isin(["new", "simulated"])]
     start(0 if selected else int(2 * (pending["status"] == "new").sum() + (pending["status"] == "simulated").sum()))
@@ -356,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("MDAnalysis").setLevel(logging.ERROR)  # import-time notices of optional readers
         if "--progress" not in argv:
             os.environ.setdefault("TQDM_DISABLE", "1")  # flow's "Serialize tasks" bars
+    # flow tries to load templates from a package first; flow.py is a script, so it warns, then uses templates/
+    logging.getLogger("flow.project").addFilter(
+        lambda record: not str(record.msg).startswith("Unable to load template from package"))
     environment = _environment()
     root = dataspace_path()
     kwargs = {"environment": environment} if environment is not None else {}
@@ -363,8 +387,13 @@ def main(argv: list[str] | None = None) -> int:
         project = Project.get_project(str(root), search=False, **kwargs)
     except LookupError:
         return _no_dataspace(root, argv, environment)
-    if "run" in argv and "--pretend" not in argv and not any(a in ("-h", "--help") for a in argv):
+    helping = any(a in ("-h", "--help") for a in argv)
+    if "run" in argv and "--pretend" not in argv and not helping:
         argv = _run_plan(project, argv)
+    if "submit" in argv and not helping and getattr(project._environment, "scheduler_type", None) is None:
+        print("`submit` needs a cluster scheduler (SLURM: sbatch, PBS: qsub), none found on this machine; run the "
+              "operations here with `python flow.py run` (docs/cluster.md)", file=sys.stderr)
+        return 2
     sys.argv[1:] = argv
     project.main()
     return 0
