@@ -1,7 +1,6 @@
 # Deep inverse liquid-state theory: common tasks. Units: GROMACS (nm, ps, kJ/mol, K, amu, nm^-3).
 PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
-export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
 .PHONY: setup demo test lint bench clean-demo library library-hot model independent blind
 
@@ -57,6 +56,7 @@ bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_model.py
 	$(PYTHON) benchmarks/bench_extrapolation.py
 	$(PYTHON) benchmarks/bench_dashboard.py
+	$(PYTHON) benchmarks/bench_pipeline.py
 
 clean-demo:
 	rm -rf $(DATASPACE)
