@@ -25,6 +25,14 @@ the shell volume. The N(N-1) normalisation makes an ideal gas give g = 1 exactly
 1 - 1/N, i.e. 0.1 % low for N = 1000). Frames are averaged with equal weight. The coordination number uses the
 matching density (N - 1)/V, so it equals the mean number of neighbours counted in the integrated bins.
 
+Implementation
+--------------
+MDAnalysis reads the trajectory. By default the pairs are histogrammed by a compiled kernel
+(:mod:`project.rdf_kernel`, numba) that repeats the arithmetic of MDAnalysis' grid search and ``numpy.histogram``
+step by step, so it puts every pair in the same bin: the g(r) and errors equal those of the MDAnalysis
+``AnalysisBase`` path (``method="mdanalysis"``, kept as the reference and for triclinic boxes) to the last bit,
+about 10x faster (N = 1000, 201 frames: ~0.5 s instead of ~5 s on one core).
+
 Uncertainty
 -----------
 The frames are split into ``n_blocks`` contiguous blocks (default 5); ``g_err`` is the standard error of the
