@@ -87,6 +87,7 @@ def pair_counts(frames: np.ndarray, boxes: np.ndarray, edges: np.ndarray, counts
     ys = np.empty(n, dtype=np.float32)
     zs = np.empty(n, dtype=np.float32)
     d2s = np.empty(n, dtype=np.float64)
+    near = np.empty(n, dtype=np.float64)
     for f in range(frames.shape[0]):
         for i in range(n):
             for j in range(3):
@@ -111,11 +112,15 @@ def pair_counts(frames: np.ndarray, boxes: np.ndarray, edges: np.ndarray, counts
                 dy = dy - (np.float64(dy > hy) - np.float64(dy <= -hy)) * ly
                 dz = dz - (np.float64(dz > hz) - np.float64(dz <= -hz)) * lz
                 d2s[j] = dx * dx + dy * dy + dz * dz
+            # second pass, still without branches: keep the squared distances within the cut-off (about 15 % of
+            # them for r_max = 1.2 nm and N = 1000); a branch here would be mispredicted for many pairs
+            m = 0
             for j in range(i + 1, n):
                 d2 = d2s[j]
-                if d2 > cutoff2:
-                    continue
-                r = math.sqrt(d2)
+                near[m] = d2
+                m += d2 <= cutoff2
+            for q in range(m):
+                r = math.sqrt(near[q])
                 if r < lo or r > hi:
                     continue
                 k = int((r - lo) / width)
