@@ -56,6 +56,7 @@ bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_model.py
 	$(PYTHON) benchmarks/bench_extrapolation.py
 	$(PYTHON) benchmarks/bench_dashboard.py
+	$(PYTHON) benchmarks/bench_rdf.py
 	$(PYTHON) benchmarks/bench_pipeline.py
 
 clean-demo:
