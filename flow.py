@@ -141,7 +141,7 @@ def simulate(job):
 
     with exclusive_lock(job.fn(LOCK_FILE)) as mine:
         if not mine or job.isfile("simulate.json") or job.isfile(FAILED_FILE):
-            log.info("simulate %s: done or running in another process; skipped", job.id)
+            run_log.info("simulate %s: done or running in another process; skipped", job.id[:7])
             return
         started, t0 = now(), time.monotonic()
         job.doc["status"] = "running"
@@ -179,7 +179,7 @@ def compute_rdf(job):
 
     with exclusive_lock(job.fn(LOCK_FILE)) as mine:
         if not mine or job.isfile("rdf.npz") or job.isfile(FAILED_FILE):
-            log.info("compute_rdf %s: done or running in another process; skipped", job.id)
+            run_log.info("compute_rdf %s: done or running in another process; skipped", job.id[:7])
             return
         started, t0 = now(), time.monotonic()
         try:
