@@ -15,9 +15,10 @@ Usage::
 
 The data space is the repository root by default; set ``LJ_DATASPACE=/path/to/project`` to use another.
 
-Every core busy: ``run`` without ``--parallel`` runs ``cores // np`` operations at once, where ``np`` is the largest
-``simulate`` core count of the jobs still to run (1 core up to N = 2,000 particles, see :func:`_cores`), and gives
-each engine ``cores // parallel`` threads (``LJ_THREADS``, unless set). ``--parallel K`` chooses K yourself.
+Every core busy: ``run`` without ``--parallel`` runs ``cores // np`` operations at once (no more than there are jobs
+to run), where ``np`` is the largest ``simulate`` core count of the jobs still to run (1 core up to N = 2,000
+particles, see :func:`_cores`), and gives each engine ``cores // parallel`` threads (``LJ_THREADS``, unless set).
+``--parallel K`` chooses K yourself.
 Two ``run`` processes on one data space (or a run beside cluster jobs) do each operation once: an operation holds
 a lock on its job folder (``.lock``) and skips a job another process is working on.
 
@@ -36,6 +37,10 @@ from pathlib import Path
 # This file is named flow.py like the layout asks, which would shadow the signac-flow package ``flow`` when run as a
 # script: import the package with this folder off the path, then put the folder back for ``project``.
 _HERE = os.path.dirname(os.path.abspath(__file__))
+if __name__ == "__main__" and "run" in sys.argv[1:] and not {"-v", "-vv", "--verbose", "--debug", "--progress"} & set(
+        sys.argv[1:]):
+    # flow's "Serialize tasks" bars of every pass: off (tqdm reads this when flow imports it, so before that)
+    os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 from flow import FlowProject, aggregator  # noqa: E402, I001
 
@@ -339,7 +344,7 @@ def _run_plan(project, argv: list[str]) -> list[str]:
         workers = cores if workers < 0 else max(workers, 1)
     else:
         need = max([_cores_of_n(int(n)) for n in pending["N"].unique()] or [cores])
-        workers = max(1, cores // need)
+        workers = max(1, min(cores // need, len(pending)))  # one pending job keeps every core for its engine
         if workers > 1:
             argv = [*argv, "--parallel", str(workers)]
     if workers > 1 and not os.environ.get("LJ_THREADS"):
@@ -375,14 +380,18 @@ def main(argv: list[str] | None = None) -> int:
     run_log.propagate = False
     if not any(a in ("-v", "-vv", "-vvv", "--verbose", "--debug") for a in argv):
         logging.getLogger("MDAnalysis").setLevel(logging.ERROR)  # import-time notices of optional readers
-        if "--progress" not in argv:
-            os.environ.setdefault("TQDM_DISABLE", "1")  # flow's "Serialize tasks" bars
     # flow tries to load templates from a package first; flow.py is a script, so it warns, then uses templates/
     logging.getLogger("flow.project").addFilter(
         lambda record: not str(record.msg).startswith("Unable to load template from package"))
     environment = _environment()
     root = dataspace_path()
     kwargs = {"environment": environment} if environment is not None else {}
+    demo = Path(_HERE) / "demo_space"
+    if not os.environ.get("LJ_DATASPACE") and not (root / ".signac").is_dir() and (demo / ".signac").is_dir():
+        # after `make demo` (which sets LJ_DATASPACE for its own commands) a plain `python flow.py status` finds it
+        run_log.info("using the data space of `make demo`, %s (set LJ_DATASPACE to choose another)", demo)
+        root = demo
+        os.environ["LJ_DATASPACE"] = str(demo)  # the scripts of `submit` and flow's workers use the same one
     try:
         project = Project.get_project(str(root), search=False, **kwargs)
     except LookupError:
