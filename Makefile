@@ -1,7 +1,6 @@
 # Deep inverse liquid-state theory: common tasks. Units: GROMACS (nm, ps, kJ/mol, K, amu, nm^-3).
 PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
-export SIGNAC_FLOW_ENVIRONMENT ?= StandardEnvironment
 
 .PHONY: setup demo test test-fast lint bench clean-demo library library-hot model forward-model independent blind realworld
 
@@ -67,6 +66,8 @@ bench:                  ## benchmarks (print their figures)
 	$(PYTHON) benchmarks/bench_model.py
 	$(PYTHON) benchmarks/bench_extrapolation.py
 	$(PYTHON) benchmarks/bench_dashboard.py
+	$(PYTHON) benchmarks/bench_rdf.py
+	$(PYTHON) benchmarks/bench_pipeline.py
 
 clean-demo:
 	rm -rf $(DATASPACE)

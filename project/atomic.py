@@ -52,3 +52,34 @@ def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """Copy ``src`` onto ``dst`` atomically."""
     with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike, blocking: bool = False) -> Iterator[bool]:
+    """Hold an exclusive advisory lock (``fcntl.flock``) on ``path`` (created if missing) for the ``with`` block.
+
+    Yields True when the lock is held, False when another process holds it and ``blocking`` is False. The lock
+    goes away with the process that holds it (a killed run leaves no stale lock behind).
+
+    Parameters
+    ----------
+    path : path
+        The lock file, e.g. ``<job folder>/.lock``.
+    blocking : bool
+        Wait for the lock instead of giving up at once.
+    """
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -19,6 +19,7 @@ It extends the scheduler's base template (`base_script`: slurm.sh, pbs.sh, base_
 #}
 {% extends base_script %}
 {% set scheduler = environment.scheduler_type.__name__ if environment.scheduler_type else "" %}
+{% if scheduler == "OfflineSlurmScheduler" %}{% set scheduler = "SlurmScheduler" %}{% endif %}
 {% set ngpu_bundle = operations|map(attribute='directives.ngpu')|max %}
 {% block tasks %}
     {% if scheduler == "SlurmScheduler" %}
