@@ -145,14 +145,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=0, help="at most this many jobs per set (0: all)")
     parser.add_argument("--csv", default=None, help="write every fit to this CSV (units in its header comment)")
     parser.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped one)")
+    parser.add_argument("--export", action="append", default=[], metavar="NAME=H5",
+                        help="a further set: an HDF5 export of simulated LJ jobs (repeatable), e.g. "
+                             "hot=independent_hot_space/export/dataset.h5")
     args = parser.parse_args()
     variants = args.variants.split(",")
     inverse, forward = InverseModel.load(), ForwardModel.load(args.forward_model)
     data = shipped_training_data(inverse.meta)
     records = []
-    for name in args.sets.split(","):
+    extra = dict(item.split("=", 1) for item in args.export)
+    for name in [*args.sets.split(","), *extra]:
         if name in ("test", "transfer"):
             ds, rows = data["ds"], np.flatnonzero(data[name])
+        elif name in extra:
+            ds = load_dataset(extra[name])
+            rows = np.arange(len(ds.table))
         elif name in INDEPENDENT:
             if not INDEPENDENT[name].is_file():
                 print(f"{name}: {INDEPENDENT[name]} not found (create it with benchmarks/bench_independent.py "
