@@ -94,13 +94,18 @@ def read_rdf_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return r, g
 
 
-def validate_rdf(r_nm: np.ndarray, g: np.ndarray, source: str = "RDF") -> None:
-    """Check an RDF given as arrays; raise :class:`RDFError` naming ``source`` and the problem."""
+def validate_rdf(r_nm: np.ndarray, g: np.ndarray, source: str = "RDF", min_points: int = 10,
+                 allow_negative: bool = False) -> None:
+    """Check an RDF given as arrays; raise :class:`RDFError` naming ``source`` and the problem.
+
+    ``min_points``: the fewest points accepted; ``allow_negative``: accept negative g (the refined fit masks and
+    judges them itself).
+    """
     r_nm, g = np.asarray(r_nm, dtype=float), np.asarray(g, dtype=float)
     if r_nm.ndim != 1 or r_nm.shape != g.shape:
         raise RDFError(f"{source}: r and g must be 1-D arrays of the same length, got {r_nm.shape} and {g.shape}")
-    if len(r_nm) < 10:
-        raise RDFError(f"{source}: {len(r_nm)} points; at least 10 are needed")
+    if len(r_nm) < min_points:
+        raise RDFError(f"{source}: {len(r_nm)} points; at least {min_points} are needed")
     if not np.all(np.isfinite(r_nm)):
         raise RDFError(f"{source}: r contains NaN or infinite values")
     if not np.all(np.isfinite(g)):
@@ -111,6 +116,6 @@ def validate_rdf(r_nm: np.ndarray, g: np.ndarray, source: str = "RDF") -> None:
     if np.any(np.diff(r_nm) <= 0):
         bad = int(np.flatnonzero(np.diff(r_nm) <= 0)[0])
         raise RDFError(f"{source}: r is not strictly increasing at r = {r_nm[bad]:g} nm")
-    if np.any(g < 0):
+    if not allow_negative and np.any(g < 0):
         bad = int(np.flatnonzero(g < 0)[0])
         raise RDFError(f"{source}: negative g = {g[bad]:g} at r = {r_nm[bad]:g} nm (g(r) >= 0)")

@@ -549,20 +549,9 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
 
 
 def _validate_arrays(r: np.ndarray, g: np.ndarray, g_err: np.ndarray | None, source: str) -> None:
-    if r.ndim != 1 or r.shape != g.shape:
-        raise RDFError(f"{source}: r and g must be 1-D arrays of the same length, got {r.shape} and {g.shape}")
-    if len(r) < 30:
-        raise RDFError(f"{source}: {len(r)} points; at least 30 are needed")
-    if not np.all(np.isfinite(r)):
-        raise RDFError(f"{source}: r contains NaN or infinite values")
-    if not np.all(np.isfinite(g)):
-        bad = int(np.flatnonzero(~np.isfinite(g))[0])
-        raise RDFError(f"{source}: g is NaN or infinite at r = {r[bad]:g} nm")
-    if np.any(r < 0):
-        raise RDFError(f"{source}: negative r = {r.min():g}; r must be distances in nm (>= 0)")
-    if np.any(np.diff(r) <= 0):
-        bad = int(np.flatnonzero(np.diff(r) <= 0)[0])
-        raise RDFError(f"{source}: r is not strictly increasing at r = {r[bad]:g} nm (point {bad + 2})")
+    from project.rdfio import validate_rdf
+
+    validate_rdf(r, g, source, min_points=30, allow_negative=True)
     if g_err is not None:
         ge = np.asarray(g_err, float)
         if ge.shape != g.shape or np.any(ge[np.isfinite(ge)] < 0):
