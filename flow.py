@@ -221,6 +221,16 @@ def _export_current(*jobs) -> bool:
     return done <= exported
 
 
+def _all_analysed(*jobs) -> bool:
+    """Pre-condition of aggregate: every job has its RDF or has failed.
+
+    Two runs on one data space each run aggregate once; the export must come from the one that finishes last, not
+    from one that saw another process's jobs half done (``lj-inverse export`` writes a partial export any time).
+    """
+    return all(job.isfile("rdf.npz") or job.isfile(FAILED_FILE) for job in jobs)
+
+
+@Project.pre(_all_analysed)
 @Project.post(_export_current)
 @Project.operation(aggregator=aggregator(),
                    directives={"np": 1, "walltime": 1.0, "memory": "4G", "failure_marker": False})
