@@ -200,20 +200,6 @@ def check_state(r: np.ndarray, g: np.ndarray, T: float, rho: float, source: str)
 
 
 # ---------------------------------------------------------------------------------------------------- the fit
-class _Gather:
-    """A sparse row operator (each row a few weights on a fine grid), applied by gathering: ``op @ v``."""
-
-    def __init__(self, dense: np.ndarray) -> None:
-        k = max(int((dense != 0).sum(1).max()), 1)
-        order = np.argsort(dense == 0, axis=1, kind="stable")[:, :k]
-        self.idx = order
-        self.w = np.take_along_axis(dense, order, axis=1)
-
-    def __matmul__(self, v: np.ndarray) -> np.ndarray:
-        w = self.w if v.ndim == 1 else self.w[:, :, None]
-        return (v[self.idx] * w).sum(1)
-
-
 class _Solution:
     """Result of :func:`levenberg_marquardt`: parameters ``x``, residuals ``fun`` and Jacobian ``jac`` at x."""
 
@@ -275,12 +261,12 @@ class _Problem:
 
     def __init__(self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None
                  ) -> None:
-        from project.model.forward import histogram_average, point_sampling, q_truncation_matrix
+        from project.model.forward import histogram_average_op, point_sampling_op, q_truncation_matrix
 
         self.fw, self.T, self.rho = forward, T, rho
         step = min(0.002, width / 4) if width else 0.002
         self.rf = np.arange(0.0, r[-1] + (width or 0) + 4 * step, step)
-        self.A = _Gather(histogram_average(r, self.rf, width) if width else point_sampling(r, self.rf))
+        self.A = histogram_average_op(r, self.rf, width) if width else point_sampling_op(r, self.rf)
         self.Q = q_truncation_matrix(self.rf, q_max_nm) if q_max_nm is not None else None
 
     def curve(self, sigma: float, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:

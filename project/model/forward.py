@@ -176,43 +176,67 @@ class ForwardModel:
 
 
 # ---------------------------------------------------------------------------------------------------- operators
+class RowOperator:
+    """A linear operator whose rows hold a few weights on a fine grid, applied by gathering: ``op @ v``.
+
+    ``idx`` and ``w`` have shape (n_rows, k); ``op @ v`` is ``sum_j w[i, j] v[idx[i, j]]`` for a 1-D ``v`` (fine
+    grid) or column-wise for a 2-D one.
+    """
+
+    def __init__(self, idx: np.ndarray, w: np.ndarray, n_fine: int) -> None:
+        self.idx, self.w, self.n_fine = idx, w, n_fine
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        w = self.w if v.ndim == 1 else self.w[:, :, None]
+        return (v[self.idx] * w).sum(1)
+
+    def dense(self) -> np.ndarray:
+        """The operator as a dense (n_rows x n_fine) matrix."""
+        B = np.zeros((len(self.idx), self.n_fine))
+        np.add.at(B, (np.repeat(np.arange(len(self.idx)), self.idx.shape[1]), self.idx.ravel()), self.w.ravel())
+        return B
+
+
+def _interpolation_op(pts: np.ndarray, weights: np.ndarray, rf: np.ndarray) -> RowOperator:
+    """Rows of linear-interpolation weights onto the uniform grid ``rf`` for sample points ``pts`` (n, m)."""
+    dr = float(rf[1] - rf[0])
+    pos = np.clip((pts - rf[0]) / dr, 0, len(rf) - 1 - 1e-9)
+    lo = np.floor(pos).astype(int)
+    frac = pos - lo
+    idx = np.concatenate([lo, np.minimum(lo + 1, len(rf) - 1)], axis=1)
+    return RowOperator(idx, np.concatenate([weights * (1 - frac), weights * frac], axis=1), len(rf))
+
+
+def histogram_average_op(r_centres: np.ndarray, r_fine: np.ndarray, width: float) -> RowOperator:
+    """Operator that averages a point curve on ``r_fine`` over histogram bins (see :func:`histogram_average`)."""
+    rf = np.asarray(r_fine, dtype=float)
+    rc = np.asarray(r_centres, dtype=float)
+    n_sub = max(4, int(np.ceil(width / float(rf[1] - rf[0]))) * 2)
+    u = (np.arange(n_sub) + 0.5) / n_sub - 0.5  # sub-samples within each bin (midpoint rule)
+    pts = rc[:, None] + u[None, :] * width
+    w = np.maximum(pts, 0.0) ** 2
+    return _interpolation_op(pts, w / np.maximum(w.sum(1, keepdims=True), 1e-300), rf)
+
+
 def histogram_average(r_centres: np.ndarray, r_fine: np.ndarray, width: float) -> np.ndarray:
     """Matrix B (n_centres x n_fine) that averages a point curve on ``r_fine`` over histogram bins.
 
     Bin i spans [r_i - w/2, r_i + w/2] (nm). The average is the shell-volume average a histogram RDF reports,
-    ``g_i = integral g(r) r^2 dr / integral r^2 dr`` over the bin, by the trapezoidal rule on ``r_fine`` (uniform,
-    nm) with linear interpolation at the bin edges.
+    ``g_i = integral g(r) r^2 dr / integral r^2 dr`` over the bin, by the midpoint rule on sub-samples of the bin
+    with linear interpolation on ``r_fine`` (uniform, nm).
     """
-    rf = np.asarray(r_fine, dtype=float)
-    rc = np.asarray(r_centres, dtype=float)
-    dr = float(rf[1] - rf[0])
-    n_sub = max(4, int(np.ceil(width / dr)) * 2)
-    # sub-samples within each bin (midpoint rule), then linear interpolation weights onto the fine grid
-    u = (np.arange(n_sub) + 0.5) / n_sub - 0.5
-    pts = rc[:, None] + u[None, :] * width  # (n_c, n_sub)
-    w = np.maximum(pts, 0.0) ** 2
-    w = w / np.maximum(w.sum(1, keepdims=True), 1e-300)
-    pos = np.clip((pts - rf[0]) / dr, 0, len(rf) - 1 - 1e-9)
-    lo = np.floor(pos).astype(int)
-    frac = pos - lo
-    B = np.zeros((len(rc), len(rf)))
-    rows = np.repeat(np.arange(len(rc)), n_sub)
-    np.add.at(B, (rows, lo.ravel()), (w * (1 - frac)).ravel())
-    np.add.at(B, (rows, np.minimum(lo + 1, len(rf) - 1).ravel()), (w * frac).ravel())
-    return B
+    return histogram_average_op(r_centres, r_fine, width).dense()
+
+
+def point_sampling_op(r_points: np.ndarray, r_fine: np.ndarray) -> RowOperator:
+    """Operator of linear interpolation from the uniform grid ``r_fine`` onto ``r_points`` (nm)."""
+    pts = np.asarray(r_points, float)[:, None]
+    return _interpolation_op(pts, np.ones_like(pts), np.asarray(r_fine, dtype=float))
 
 
 def point_sampling(r_points: np.ndarray, r_fine: np.ndarray) -> np.ndarray:
     """Matrix (n_points x n_fine) of linear interpolation from the uniform grid ``r_fine`` onto ``r_points`` (nm)."""
-    rf = np.asarray(r_fine, dtype=float)
-    dr = float(rf[1] - rf[0])
-    pos = np.clip((np.asarray(r_points, float) - rf[0]) / dr, 0, len(rf) - 1 - 1e-9)
-    lo = np.floor(pos).astype(int)
-    frac = pos - lo
-    B = np.zeros((len(pos), len(rf)))
-    B[np.arange(len(pos)), lo] = 1 - frac
-    B[np.arange(len(pos)), np.minimum(lo + 1, len(rf) - 1)] += frac
-    return B
+    return point_sampling_op(r_points, r_fine).dense()
 
 
 def q_truncation_matrix(r_fine: np.ndarray, q_max_nm: float) -> np.ndarray:
