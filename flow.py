@@ -237,15 +237,15 @@ def _all_analysed(*jobs) -> bool:
 def aggregate(*jobs):
     """Write the indexed HDF5 export of every finished job (incremental, atomic; one writer at a time)."""
     from project.atomic import exclusive_lock
-    from project.export import ExportRecord, export_dataset
+    from project.export import export_dataset, record_from_job_dir
     from project.provenance import code_version_string
 
     path = _export_path(jobs[0].project)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the scan happens under the lock: a second run writing after this one has seen every job this one exported
     with exclusive_lock(path.parent / f".{path.name}.lock", blocking=True):
-        records = [ExportRecord(job_id=job.id, statepoint=dict(job.cached_statepoint), rdf_path=job.fn("rdf.npz"),
-                                summary=job.doc.get("simulate", {}).get("summary"))
+        # the same records (and so the same fingerprints) as `lj-inverse export`: alternating them re-reads nothing
+        records = [record_from_job_dir(job.id, dict(job.cached_statepoint), job.path)
                    for job in jobs if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)]
         report = export_dataset(records, path, code_version=code_version_string())
     run_log.info("export %s: %d jobs (%d new, %d updated, %d unchanged), %d skipped, %s in %.1f s", report.path,

@@ -97,3 +97,14 @@ def test_status_shows_failure_and_rerun_repeats_nothing(ran):
     assert "Execute operation" not in again.stderr + again.stdout
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     assert export.stat().st_mtime_ns == export_mtime
+
+
+def test_cli_export_reuses_every_row_of_the_flow_export(ran):
+    """`lj-inverse export` after `flow.py run` (its aggregate operation) re-reads no RDF: both build the same
+    records, so every fingerprint matches (reference: the export report's new / reused counts)."""
+    space, project, _ = ran
+    out = subprocess.run([sys.executable, "-m", "project", "export", "--dataspace", str(space), "--json"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["n_jobs"] == 2 and report["new"] == 0 and report["reused"] == 2
