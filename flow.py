@@ -13,7 +13,8 @@ Usage::
     python flow.py submit --bundle 20 --parallel   # on a SLURM cluster (see templates/ and README)
     python flow.py -v run               # with the libraries' INFO logs
 
-The data space is the repository root by default; set ``LJ_DATASPACE=/path/to/project`` to use another.
+The data space is ``$LJ_DATASPACE``, else the current directory (after ``make demo`` in the checkout: ``demo_space/``);
+flow.py has no ``--dataspace`` option (``lj-inverse flow --dataspace SPACE ...`` sets the variable).
 
 Every core busy: ``run`` without ``--parallel`` runs ``cores // np`` operations at once (no more than there are jobs
 to run), where ``np`` is the largest ``simulate`` core count of the jobs still to run (1 core up to N = 2,000
