@@ -301,3 +301,26 @@ def test_density_sensitivity_is_reported_and_warned():
     assert sens > 5.0
     assert sens == pytest.approx(abs(100 * (b.epsilon / a.epsilon - 1)), rel=0.35)
     assert any("depends strongly on the stated density" in w for w in a.warnings)
+
+
+def test_temperature_error_enters_the_epsilon_uncertainty():
+    """epsilon is proportional to T: a 2 % temperature uncertainty adds 2 % in quadrature to epsilon_std
+    (reference: sqrt(s0^2 + 0.02^2) of the relative std without it, within 1e-6) and leaves sigma_std alone."""
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[1]]
+    g = ds.g[rows[1]].astype(float)
+    a = fit_rdf(ds.r_nm, g, row["T"], row["rho"])
+    b = fit_rdf(ds.r_nm, g, row["T"], row["rho"], options=FitOptions(temperature_error=0.02 * row["T"]))
+    assert b.epsilon_std / b.epsilon == pytest.approx(np.hypot(a.epsilon_std / a.epsilon, 0.02), rel=1e-6)
+    assert b.sigma_std == pytest.approx(a.sigma_std, rel=1e-9)
+
+
+def test_non_uniform_grid_is_read_as_points_with_a_warning():
+    ds, rows = _jobs()
+    row = ds.table.iloc[rows[2]]
+    keep = np.ones(len(ds.r_nm), dtype=bool)
+    keep[150::7] = False  # drop some points in the tail: the grid is no longer uniform
+    res = fit_rdf(ds.r_nm[keep], ds.g[rows[2]].astype(float)[keep], row["T"], row["rho"])
+    assert res.input["binning"] == "points"
+    assert any("not uniformly spaced" in w for w in res.warnings)
+    assert abs(res.epsilon / row["epsilon"] - 1) < 0.04
