@@ -222,28 +222,23 @@ def _export_current(*jobs) -> bool:
     return done <= exported
 
 
-def _all_analysed(*jobs) -> bool:
-    """Pre-condition of aggregate: every job has its RDF or has failed.
-
-    Two runs on one data space each run aggregate once; the export must come from the one that finishes last, not
-    from one that saw another process's jobs half done (``lj-inverse export`` writes a partial export any time).
-    """
-    return all(job.isfile("rdf.npz") or job.isfile(FAILED_FILE) for job in jobs)
-
-
-@Project.pre(_all_analysed)
 @Project.post(_export_current)
 @Project.operation(aggregator=aggregator(),
                    directives={"np": 1, "walltime": 1.0, "memory": "4G", "failure_marker": False})
 def aggregate(*jobs):
     """Write the indexed HDF5 export of every finished job (incremental, atomic; one writer at a time)."""
+    write_export(jobs)
+
+
+def write_export(jobs) -> None:
+    """Export every job of ``jobs`` that has its RDF, under the export's lock (the scan too: a second writer after
+    this one has seen every job this one exported)."""
     from project.atomic import exclusive_lock
     from project.export import export_dataset, record_from_job_dir
     from project.provenance import code_version_string
 
     path = _export_path(jobs[0].project)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the scan happens under the lock: a second run writing after this one has seen every job this one exported
     with exclusive_lock(path.parent / f".{path.name}.lock", blocking=True):
         # the same records (and so the same fingerprints) as `lj-inverse export`: alternating them re-reads nothing
         records = [record_from_job_dir(job.id, dict(job.cached_statepoint), job.path)
@@ -416,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.argv[1:] = argv
     project.main()
+    if "run" in argv and not helping and "--pretend" not in argv and not {"-j", "--job-id", "-o", "--operation"} & set(
+            argv):
+        # each run runs aggregate at most once; with two runs at once, that once may come before the other run's
+        # last RDFs: end every whole-project run with an export that is current
+        jobs = list(project)
+        if jobs and not _export_current(*jobs):
+            write_export(jobs)
     return 0
 
 
