@@ -38,8 +38,11 @@ from pathlib import Path
 # This file is named flow.py like the layout asks, which would shadow the signac-flow package ``flow`` when run as a
 # script: import the package with this folder off the path, then put the folder back for ``project``.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-if __name__ == "__main__" and "run" in sys.argv[1:] and not {"-v", "-vv", "--verbose", "--debug", "--progress"} & set(
-        sys.argv[1:]):
+if (
+    __name__ == "__main__"
+    and "run" in sys.argv[1:]
+    and not {"-v", "-vv", "--verbose", "--debug", "--progress"} & set(sys.argv[1:])
+):
     # flow's "Serialize tasks" bars of every pass: off (tqdm reads this when flow imports it, so before that)
     os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
@@ -152,19 +155,29 @@ def simulate(job):
         started, t0 = now(), time.monotonic()
         job.doc["status"] = "running"
         try:
-            summary = run_simulation(dict(job.cached_statepoint), job.path,
-                                     engine=os.environ.get("LJ_ENGINE", "auto"), threads=engine_threads())
+            summary = run_simulation(
+                dict(job.cached_statepoint),
+                job.path,
+                engine=os.environ.get("LJ_ENGINE", "auto"),
+                threads=engine_threads(),
+            )
         except ProjectError as exc:
             fail_job(job, "simulate", exc)
             return
         engine = {"name": summary.get("engine"), "version": summary.get("engine_version")}
-        job.doc["simulate"] = {"summary": summary,
-                               "provenance": provenance(dict(job.cached_statepoint), started=started, engine=engine)}
+        job.doc["simulate"] = {
+            "summary": summary,
+            "provenance": provenance(dict(job.cached_statepoint), started=started, engine=engine),
+        }
         job.doc["status"] = "simulated"
-    finished("simulate", job.id, time.monotonic() - t0,
-             f"T* = {_num(summary, 'T_star', '.3g')}, rho* = {_num(summary, 'rho_star', '.3g')}: "
-             f"U*/N = {_num(summary, 'U_star_per_N', '.4f')}, P* = {_num(summary, 'P_star', '.4f')}, "
-             f"{_num(summary, 'steps_per_s', '.0f')} steps/s on {summary.get('threads')} thread(s)")
+    finished(
+        "simulate",
+        job.id,
+        time.monotonic() - t0,
+        f"T* = {_num(summary, 'T_star', '.3g')}, rho* = {_num(summary, 'rho_star', '.3g')}: "
+        f"U*/N = {_num(summary, 'U_star_per_N', '.4f')}, P* = {_num(summary, 'P_star', '.4f')}, "
+        f"{_num(summary, 'steps_per_s', '.0f')} steps/s on {summary.get('threads')} thread(s)",
+    )
 
 
 @Project.pre(not_failed)
@@ -195,11 +208,18 @@ def compute_rdf(job):
         except ProjectError as exc:
             fail_job(job, "compute_rdf", exc)
             return
-        job.doc["compute_rdf"] = {"provenance": provenance(dict(job.cached_statepoint), started=started,
-                                                           inputs={"traj.xtc": job.fn("traj.xtc")})}
+        job.doc["compute_rdf"] = {
+            "provenance": provenance(
+                dict(job.cached_statepoint), started=started, inputs={"traj.xtc": job.fn("traj.xtc")}
+            )
+        }
         job.doc["status"] = "done"
-    finished("compute_rdf", job.id, time.monotonic() - t0,
-             f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm")
+    finished(
+        "compute_rdf",
+        job.id,
+        time.monotonic() - t0,
+        f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm",
+    )
 
 
 def _export_path(project) -> Path:
@@ -223,8 +243,9 @@ def _export_current(*jobs) -> bool:
 
 
 @Project.post(_export_current)
-@Project.operation(aggregator=aggregator(),
-                   directives={"np": 1, "walltime": 1.0, "memory": "4G", "failure_marker": False})
+@Project.operation(
+    aggregator=aggregator(), directives={"np": 1, "walltime": 1.0, "memory": "4G", "failure_marker": False}
+)
 def aggregate(*jobs):
     """Write the indexed HDF5 export of every finished job (incremental, atomic; one writer at a time)."""
     write_export(jobs)
@@ -241,12 +262,23 @@ def write_export(jobs) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(path.parent / f".{path.name}.lock", blocking=True):
         # the same records (and so the same fingerprints) as `lj-inverse export`: alternating them re-reads nothing
-        records = [record_from_job_dir(job.id, dict(job.cached_statepoint), job.path)
-                   for job in jobs if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)]
+        records = [
+            record_from_job_dir(job.id, dict(job.cached_statepoint), job.path)
+            for job in jobs
+            if job.isfile("rdf.npz") and not job.isfile(FAILED_FILE)
+        ]
         report = export_dataset(records, path, code_version=code_version_string())
-    run_log.info("export %s: %d jobs (%d new, %d updated, %d unchanged), %d skipped, %s in %.1f s", report.path,
-                 report.n_jobs, report.n_new, report.n_updated, report.n_reused, len(report.skipped),
-                 "written" if report.written else "nothing to write", report.wall_s)
+    run_log.info(
+        "export %s: %d jobs (%d new, %d updated, %d unchanged), %d skipped, %s in %.1f s",
+        report.path,
+        report.n_jobs,
+        report.n_new,
+        report.n_updated,
+        report.n_reused,
+        len(report.skipped),
+        "written" if report.written else "nothing to write",
+        report.wall_s,
+    )
     for job_id, reason in report.skipped:
         run_log.warning("export skipped job %s: %s", job_id, reason)
 
@@ -257,8 +289,13 @@ def _slurm_unreachable() -> str | None:
     import subprocess
 
     try:
-        out = subprocess.run(["squeue", "--noheader", "-o", "%i", "-u", getpass.getuser()], capture_output=True,
-                             text=True, timeout=20, check=False)
+        out = subprocess.run(
+            ["squeue", "--noheader", "-o", "%i", "-u", getpass.getuser()],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"squeue: {exc}"
     if out.returncode != 0:
@@ -301,8 +338,11 @@ def _offline_slurm(env, reason: str):
         def jobs(self):
             return iter(())
 
-    return type(f"Offline{env.__name__}", (env,), {"scheduler_type": OfflineSlurmScheduler,
-                                                    "__doc__": f"{env.__doc__} (no controller: {reason})"})
+    return type(
+        f"Offline{env.__name__}",
+        (env,),
+        {"scheduler_type": OfflineSlurmScheduler, "__doc__": f"{env.__doc__} (no controller: {reason})"},
+    )
 
 
 def _no_dataspace(root: Path, argv: list[str], environment) -> int:
@@ -311,8 +351,10 @@ def _no_dataspace(root: Path, argv: list[str], environment) -> int:
     hint = [f"no data space at {root}."]
     if (demo / ".signac").is_dir() and demo != root:
         hint.append(f"`make demo` made one at {demo}: LJ_DATASPACE={demo} python flow.py {' '.join(argv) or 'status'}")
-    hint.append(f"Create one with `LJ_DATASPACE={root} python -m project init default` (a design name or JSON "
-                "file), or set LJ_DATASPACE to an existing data space.")
+    hint.append(
+        f"Create one with `LJ_DATASPACE={root} python -m project init default` (a design name or JSON "
+        "file), or set LJ_DATASPACE to an existing data space."
+    )
     if any(a in ("-h", "--help") for a in argv) or not argv:
         import tempfile
 
@@ -363,8 +405,13 @@ def _run_plan(project, argv: list[str]) -> list[str]:
         from project.rdf_kernel import warm_up
 
         warm_up()
-    run_log.info("%d job(s) to simulate, %d to analyse; %d operation(s) at a time, engine threads %s",
-                 (pending["status"] == "new").sum(), len(pending), workers, os.environ.get("LJ_THREADS", cores))
+    run_log.info(
+        "%d job(s) to simulate, %d to analyse; %d operation(s) at a time, engine threads %s",
+        (pending["status"] == "new").sum(),
+        len(pending),
+        workers,
+        os.environ.get("LJ_THREADS", cores),
+    )
     return argv
 
 
@@ -388,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("MDAnalysis").setLevel(logging.ERROR)  # import-time notices of optional readers
     # flow tries to load templates from a package first; flow.py is a script, so it warns, then uses templates/
     logging.getLogger("flow.project").addFilter(
-        lambda record: not str(record.msg).startswith("Unable to load template from package"))
+        lambda record: not str(record.msg).startswith("Unable to load template from package")
+    )
     environment = _environment()
     root = dataspace_path()
     kwargs = {"environment": environment} if environment is not None else {}
@@ -406,13 +454,20 @@ def main(argv: list[str] | None = None) -> int:
     if "run" in argv and "--pretend" not in argv and not helping:
         argv = _run_plan(project, argv)
     if "submit" in argv and not helping and getattr(project._environment, "scheduler_type", None) is None:
-        print("`submit` needs a cluster scheduler (SLURM: sbatch, PBS: qsub), none found on this machine; run the "
-              "operations here with `python flow.py run` (docs/cluster.md)", file=sys.stderr)
+        print(
+            "`submit` needs a cluster scheduler (SLURM: sbatch, PBS: qsub), none found on this machine; run the "
+            "operations here with `python flow.py run` (docs/cluster.md)",
+            file=sys.stderr,
+        )
         return 2
     sys.argv[1:] = argv
     project.main()
-    if "run" in argv and not helping and "--pretend" not in argv and not {"-j", "--job-id", "-o", "--operation"} & set(
-            argv):
+    if (
+        "run" in argv
+        and not helping
+        and "--pretend" not in argv
+        and not {"-j", "--job-id", "-o", "--operation"} & set(argv)
+    ):
         # each run runs aggregate at most once; with two runs at once, that once may come before the other run's
         # last RDFs: end every whole-project run with an export that is current
         jobs = list(project)

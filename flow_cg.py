@@ -56,13 +56,16 @@ def _run_method(job, method: str) -> None:
     from project.errors import ProjectError
 
     try:
-        res = run_method(job.path, method, CGSettings(threads=engine_threads()),
-                         model_path=os.environ.get("LJ_CG_MODEL"))
+        res = run_method(
+            job.path, method, CGSettings(threads=engine_threads()), model_path=os.environ.get("LJ_CG_MODEL")
+        )
     except ProjectError as exc:
         fail_job(job, f"cg_{method}", exc)
         return
-    job.doc[f"cg_{method}"] = {k: res.get(k) for k in ("sigma", "epsilon", "total_deviation_nm", "kl_divergence",
-                                                      "n_simulations", "wall_s", "converged")}
+    job.doc[f"cg_{method}"] = {
+        k: res.get(k)
+        for k in ("sigma", "epsilon", "total_deviation_nm", "kl_divergence", "n_simulations", "wall_s", "converged")
+    }
 
 
 @CGProject.label
@@ -162,14 +165,12 @@ def _comparison_current(*jobs) -> bool:
     if not os.path.isfile(path):
         return False
     t = os.path.getmtime(path)
-    results = [os.path.join(job.path, "cg", m, "result.json") for job in jobs
-               for m in METHODS]
+    results = [os.path.join(job.path, "cg", m, "result.json") for job in jobs for m in METHODS]
     return all(os.path.getmtime(f) <= t for f in results if os.path.isfile(f))
 
 
 def _any_result(*jobs) -> bool:
-    return any(job.isfile(os.path.join("cg", m, "result.json")) for job in jobs
-               for m in METHODS)
+    return any(job.isfile(os.path.join("cg", m, "result.json")) for job in jobs for m in METHODS)
 
 
 @CGProject.pre(_any_result)
@@ -181,8 +182,9 @@ def compare(*jobs):
     from project.provenance import code_version_string
 
     out = os.path.join(jobs[0].project.path, "results")
-    write_comparison([job.path for job in jobs], out, os.path.join(out, "catalogue.sqlite"),
-                     code_version=code_version_string())
+    write_comparison(
+        [job.path for job in jobs], out, os.path.join(out, "catalogue.sqlite"), code_version=code_version_string()
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,15 @@ logger = logging.getLogger("bench_dashboard")
 
 TARGETS = {"first_render_s": 3.0, "filter_update_s": 1.0}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 COUNT_RE = re.compile(r"Jobs matching filters: (\d+) of (\d+)")
 
 
@@ -109,10 +116,16 @@ def make_catalogue(export_path: Path, folder: Path, seed: int = 2) -> Path:
         Path(str(cat_path) + suffix).unlink(missing_ok=True)
     cat = Catalogue(cat_path)
     checksum = ds.attrs.get("content_checksum")
-    cat.record("train", checksum, {"model": "mlp", "epochs": 10}, {"test.nn.mape_sigma": 1.6, "train_wall_s": 12.0},
-               {"predictions": str(pred_path), "model": str(results / "train_1")})
-    cat.record("cg_fit", None, {"methods": list(CG_METHODS)}, {"methane__oneshot__total_deviation_nm": 0.012},
-               cg_artefacts)
+    cat.record(
+        "train",
+        checksum,
+        {"model": "mlp", "epochs": 10},
+        {"test.nn.mape_sigma": 1.6, "train_wall_s": 12.0},
+        {"predictions": str(pred_path), "model": str(results / "train_1")},
+    )
+    cat.record(
+        "cg_fit", None, {"methods": list(CG_METHODS)}, {"methane__oneshot__total_deviation_nm": 0.012}, cg_artefacts
+    )
     return cat_path
 
 
@@ -125,8 +138,19 @@ def _rdf_result(r: np.ndarray, g: np.ndarray, g_err: np.ndarray):  # noqa: ANN20
     from project.rdf import RDFResult
 
     width = float(r[1] - r[0])
-    return RDFResult(r_nm=r, g=g, g_err=g_err, bin_width_nm=width, r_max_nm=float(r[-1] + width / 2), n_frames=100,
-                     n_atoms=1000, n_blocks=5, start_frame=0, mean_volume_nm3=10.0, density_nm3=100.0)
+    return RDFResult(
+        r_nm=r,
+        g=g,
+        g_err=g_err,
+        bin_width_nm=width,
+        r_max_nm=float(r[-1] + width / 2),
+        n_frames=100,
+        n_atoms=1000,
+        n_blocks=5,
+        start_frame=0,
+        mean_volume_nm3=10.0,
+        density_nm3=100.0,
+    )
 
 
 def write_cg_rdfs(ds, folder: Path) -> dict[str, str]:  # noqa: ANN001 - project.export.Dataset
@@ -163,8 +187,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def dashboard_server(
-    export: Path, catalogue: Path, timeout_s: float = 60.0, backend: str = "canvas", address: str = "127.0.0.1",
-    origins: tuple[str, ...] = ("127.0.0.1",), log_path: Path | None = None,
+    export: Path,
+    catalogue: Path,
+    timeout_s: float = 60.0,
+    backend: str = "canvas",
+    address: str = "127.0.0.1",
+    origins: tuple[str, ...] = ("127.0.0.1",),
+    log_path: Path | None = None,
 ) -> Iterator[str]:
     """Run ``panel serve dashboards/app.py --warm`` on ``address`` (free port); yield its URL; stop it on exit.
 
@@ -173,8 +202,20 @@ def dashboard_server(
     server's output (stdout and stderr) to this file, for a test to read (default: a temporary file).
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "dashboards" / "app.py"), "--address", address,
-           "--port", str(port), "--num-procs", "1", "--warm"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        str(ROOT / "dashboards" / "app.py"),
+        "--address",
+        address,
+        "--port",
+        str(port),
+        "--num-procs",
+        "1",
+        "--warm",
+    ]
     for host in origins:
         cmd += ["--allow-websocket-origin", f"{host}:{port}"]
     cmd += ["--args", "--export", str(export), "--catalogue", str(catalogue), "--backend", backend]
@@ -244,7 +285,9 @@ def wait_source_length(page, name: str, column: str, n: int, timeout_ms: float =
              }
              return false;
            }""",
-        arg=[name, column, n], timeout=timeout_ms, polling=50,
+        arg=[name, column, n],
+        timeout=timeout_ms,
+        polling=50,
     )
 
 
@@ -365,8 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min) at the end")
     print(f"backend {args.backend}; first page of the server (browser cache cold): {res['first_page_s']:.2f} s")
-    print(f"jobs table (built after the first render) visible after: median "
-          f"{statistics.median(res['table_ready_s']):.2f} s, max {max(res['table_ready_s']):.2f} s")
+    print(
+        f"jobs table (built after the first render) visible after: median "
+        f"{statistics.median(res['table_ready_s']):.2f} s, max {max(res['table_ready_s']):.2f} s"
+    )
     print(f"after the filter: {res['after_filter']}")
     print(f"{'figure':<18}{'median s':>10}{'max s':>10}{'target s':>10}  ok")
     ok = True

@@ -160,9 +160,7 @@ def run_phase(work: Path, name: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40_000, help="number of jobs of the full export")
     parser.add_argument("--new", type=int, default=100, help="jobs added before the incremental export")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the synthetic data space")

@@ -49,8 +49,10 @@ def main() -> None:
     }
     for name, (ref, target) in checks.items():
         print(f"{name}: {len(ref)} reference jobs, {len(target)} targets")
-        print(f"  {'coordinates':>16} {'mean |dg|':>10} {'mean dg':>10} {'dg x>=1.3':>10} {'dg x 0.8-1':>10} "
-              f"{'nearest |dg|':>13}")
+        print(
+            f"  {'coordinates':>16} {'mean |dg|':>10} {'mean dg':>10} {'dg x>=1.3':>10} {'dg x 0.8-1':>10} "
+            f"{'nearest |dg|':>13}"
+        )
         plain = {"interpolation": "linear", "s0_column": False}
         rows = [(f"x, a = {a:.2f}", {**plain, "coords": "x", "exponent": a}) for a in (0.0, 0.1, 0.15, 0.25)]
         rows.append(("bh (r/d, eta)", {**plain, "coords": "bh"}))
@@ -58,8 +60,10 @@ def main() -> None:
         rows.append(("bh, cubic, S(0)", {"coords": "bh", "interpolation": "cubic", "s0_column": True}))  # default
         for label, kw in rows:
             e = extrapolation_error(ds, ref, target, **kw)
-            print(f"  {label:>16} {e['mean_abs']:10.4f} {e['mean_signed']:+10.4f} {e['outer_signed']:+10.4f} "
-                  f"{e['edge_signed']:+10.4f} {e['nearest']:13.4f}")
+            print(
+                f"  {label:>16} {e['mean_abs']:10.4f} {e['mean_signed']:+10.4f} {e['outer_signed']:+10.4f} "
+                f"{e['edge_signed']:+10.4f} {e['nearest']:13.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -61,19 +61,27 @@ TARGETS = {"independent": (0.5, 2.0), "independent_hot": (1.0, 4.0), "transfer_b
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--design", default="independent", choices=sorted(TARGETS),
-                        help="independent: 16 states inside the training range (T* 0.8-2.4); independent_hot: "
-                             "128 states hotter than it (T* 2.5-3.5), a blind transferability check; "
-                             "transfer_blind: the same 128 states simulated with the shipped dataset's own protocol "
-                             "(N 1000, cutoff 3 sigma, dt 0.004 tau, 100 tau)")
-    parser.add_argument("--space", default=None,
-                        help="data space for the check (default: DESIGN_space/ in the repository, "
-                             "DESIGN_space_openmm/ with --engine openmm)")
+    parser.add_argument(
+        "--design",
+        default="independent",
+        choices=sorted(TARGETS),
+        help="independent: 16 states inside the training range (T* 0.8-2.4); independent_hot: "
+        "128 states hotter than it (T* 2.5-3.5), a blind transferability check; "
+        "transfer_blind: the same 128 states simulated with the shipped dataset's own protocol "
+        "(N 1000, cutoff 3 sigma, dt 0.004 tau, 100 tau)",
+    )
+    parser.add_argument(
+        "--space",
+        default=None,
+        help="data space for the check (default: DESIGN_space/ in the repository, "
+        "DESIGN_space_openmm/ with --engine openmm)",
+    )
     parser.add_argument("--engine", default="gromacs", choices=["gromacs", "openmm"], help="MD engine")
     parser.add_argument("--parallel", type=int, default=os.cpu_count() or 1, help="runs side by side, 1 core each")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    parser.add_argument("--csv", default=None,
-                        help="also write the per-job table to this CSV file (units in its header comment)")
+    parser.add_argument(
+        "--csv", default=None, help="also write the per-job table to this CSV file (units in its header comment)"
+    )
     args = parser.parse_args()
     if args.space is None:
         space = ROOT / (f"{args.design}_space" + ("_openmm" if args.engine == "openmm" else ""))
@@ -81,8 +89,9 @@ def main() -> None:
         space = Path(args.space).resolve()
     env = {**os.environ, "LJ_DATASPACE": str(space), "LJ_ENGINE": args.engine, "LJ_THREADS": "1"}
     design = DESIGNS / f"{args.design}.json"
-    subprocess.run([sys.executable, "-m", "project", "init", str(design), "--dataspace", str(space)], cwd=ROOT,
-                   env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "project", "init", str(design), "--dataspace", str(space)], cwd=ROOT, env=env, check=True
+    )
     flow = subprocess.run([sys.executable, "flow.py", "run", "--parallel", str(args.parallel)], cwd=ROOT, env=env)
     if flow.returncode != 0:
         print(f"flow.py run exited with {flow.returncode}; the jobs that finished are evaluated below")
@@ -93,28 +102,36 @@ def main() -> None:
     p = model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
     err_s = 100 * (p["sigma"] / tab["sigma"].to_numpy() - 1)
     err_e = 100 * (p["epsilon"] / tab["epsilon"].to_numpy() - 1)
-    print(f"engine {args.engine}, {len(tab)} jobs (N {sorted(set(tab['N'].astype(int)))}, cutoff "
-          f"{sorted(set(tab['cutoff']))} sigma, dt {sorted(set(tab['dt']))} tau, production "
-          f"{sorted(set(tab['t_prod']))} tau); model {model.meta.get('created')}")
+    print(
+        f"engine {args.engine}, {len(tab)} jobs (N {sorted(set(tab['N'].astype(int)))}, cutoff "
+        f"{sorted(set(tab['cutoff']))} sigma, dt {sorted(set(tab['dt']))} tau, production "
+        f"{sorted(set(tab['t_prod']))} tau); model {model.meta.get('created')}"
+    )
     print(f"{'T*':>6} {'rho*':>6} {'sigma/nm':>9} {'pred':>9} {'err %':>7} {'eps/kJmol':>10} {'pred':>9} {'err %':>7}")
     for i in np.argsort(tab["T_star"].to_numpy()):
         row = tab.iloc[i]
-        print(f"{row['T_star']:6.3f} {row['rho_star']:6.3f} {row['sigma']:9.4f} {p['sigma'][i]:9.4f} "
-              f"{err_s[i]:+7.3f} {row['epsilon']:10.4f} {p['epsilon'][i]:9.4f} {err_e[i]:+7.2f}")
+        print(
+            f"{row['T_star']:6.3f} {row['rho_star']:6.3f} {row['sigma']:9.4f} {p['sigma'][i]:9.4f} "
+            f"{err_s[i]:+7.3f} {row['epsilon']:10.4f} {p['epsilon'][i]:9.4f} {err_e[i]:+7.2f}"
+        )
     if args.csv:
         out = tab[["sigma", "epsilon", "T", "rho", "T_star", "rho_star"]].copy()
         out.insert(0, "job_id", list(ds.job_ids))
         out["pred_sigma"], out["pred_epsilon"] = p["sigma"], p["epsilon"]
         out["err_sigma_pct"], out["err_epsilon_pct"] = err_s, err_e
-        header = (f"# {args.design} ({args.engine}), model {args.model or 'shipped'} ({model.meta.get('created')}); "
-                  "sigma nm, epsilon kJ/mol, T K, rho nm^-3, T_star and rho_star dimensionless, errors in % of the "
-                  "true value\n")
+        header = (
+            f"# {args.design} ({args.engine}), model {args.model or 'shipped'} ({model.meta.get('created')}); "
+            "sigma nm, epsilon kJ/mol, T K, rho nm^-3, T_star and rho_star dimensionless, errors in % of the "
+            "true value\n"
+        )
         atomic_write_text(args.csv, header + out.sort_values("T_star").to_csv(index=False, float_format="%.6g"))
     kind = "held-out" if args.design == "independent" else "transfer"
     for name, err, target in zip(("sigma", "epsilon"), (err_s, err_e), TARGETS[args.design]):
         sem = np.abs(err).std(ddof=1) / np.sqrt(len(err)) if len(err) > 1 else float("nan")
-        print(f"{name} MAPE {np.abs(err).mean():.3f} % (+- {sem:.3f} % standard error over the jobs; mean signed "
-              f"{err.mean():+.3f} %, max {np.abs(err).max():.3f} %; {kind} target <= {target} %)")
+        print(
+            f"{name} MAPE {np.abs(err).mean():.3f} % (+- {sem:.3f} % standard error over the jobs; mean signed "
+            f"{err.mean():+.3f} %, max {np.abs(err).max():.3f} %; {kind} target <= {target} %)"
+        )
 
 
 if __name__ == "__main__":

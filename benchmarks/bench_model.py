@@ -38,8 +38,9 @@ def main() -> None:
     args = parser.parse_args()
     ds = load_dataset(args.export)
     shipped = InverseModel.load()
-    settings = TrainSettings(**{k: v for k, v in shipped.meta["settings"].items()
-                                if k in TrainSettings.__dataclass_fields__})
+    settings = TrainSettings(
+        **{k: v for k, v in shipped.meta["settings"].items() if k in TrainSettings.__dataclass_fields__}
+    )
     if args.members:
         settings.n_members = args.members
     if args.quick:
@@ -59,8 +60,10 @@ def bench_training(ds, settings: TrainSettings) -> None:
         res = train_model(ds, Path(tmp) / "model", settings)
         wall = time.perf_counter() - t0
         epochs = [h["epochs"] for h in res["meta"]["histories"]]
-        print(f"training: {wall:.1f} s for {settings.n_members} members ({epochs} epochs, early stopping), "
-              f"{wall / settings.n_members:.1f} s per member")
+        print(
+            f"training: {wall:.1f} s for {settings.n_members} members ({epochs} epochs, early stopping), "
+            f"{wall / settings.n_members:.1f} s per member"
+        )
 
 
 def bench_inference(ds) -> None:
@@ -76,8 +79,10 @@ def bench_inference(ds) -> None:
         model.predict(r, g, T, rho)
         times.append(time.perf_counter() - t0)
     one = statistics.median(times) * 1000
-    print(f"inference, one RDF (resample + {model.meta['n_members']}-member ensemble + domain checks): "
-          f"{one:.3f} ms median of 200 [target < 10 ms: {'OK' if one < 10 else 'OVER TARGET'}]")
+    print(
+        f"inference, one RDF (resample + {model.meta['n_members']}-member ensemble + domain checks): "
+        f"{one:.3f} ms median of 200 [target < 10 ms: {'OK' if one < 10 else 'OVER TARGET'}]"
+    )
     gx = scaled_rdf_batch(ds.r_nm, ds.g.astype(float), tab["rho"].to_numpy())
     t0 = time.perf_counter()
     model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
@@ -104,19 +109,26 @@ def bench_fit(ds, n_batch: int = 200) -> None:
         walls = []
         for _ in range(5):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "project", "fit", *one], cwd=root, check=True,
-                           capture_output=True)
+            subprocess.run([sys.executable, "-m", "project", "fit", *one], cwd=root, check=True, capture_output=True)
             walls.append(time.perf_counter() - t0)
         wall = statistics.median(walls)
-        print(f"fit, one file from the shell (imports, one-shot, refinement): {wall:.2f} s wall, median of 5 "
-              f"[target < 1 s: {'OK' if wall < 1 else 'OVER TARGET'}]")
+        print(
+            f"fit, one file from the shell (imports, one-shot, refinement): {wall:.2f} s wall, median of 5 "
+            f"[target < 1 s: {'OK' if wall < 1 else 'OVER TARGET'}]"
+        )
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "project", "fit", "--manifest", str(Path(tmp) / "manifest.csv"),
-                        "--json"], cwd=root, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "project", "fit", "--manifest", str(Path(tmp) / "manifest.csv"), "--json"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - t0
         rate = n_batch / wall
-        print(f"fit, {n_batch} files in one call (--manifest, start-up included): {wall:.2f} s wall, {rate:.0f} RDFs "
-              f"per second [target >= 100: {'OK' if rate >= 100 else 'UNDER TARGET'}]")
+        print(
+            f"fit, {n_batch} files in one call (--manifest, start-up included): {wall:.2f} s wall, {rate:.0f} RDFs "
+            f"per second [target >= 100: {'OK' if rate >= 100 else 'UNDER TARGET'}]"
+        )
 
 
 if __name__ == "__main__":

@@ -58,9 +58,15 @@ def design(n_jobs: int, n_particles: int) -> list[dict]:
     out = []
     for i in range(n_jobs):
         t_star, rho_star = states[i % len(states)]
-        sp = {"sigma": sigma, "epsilon": eps, "T": units.temperature_from_reduced(t_star, eps),
-              "rho": units.density_from_reduced(rho_star, sigma), "N": n_particles, "replica": i // len(states),
-              **PROTOCOL}
+        sp = {
+            "sigma": sigma,
+            "epsilon": eps,
+            "T": units.temperature_from_reduced(t_star, eps),
+            "rho": units.density_from_reduced(rho_star, sigma),
+            "N": n_particles,
+            "replica": i // len(states),
+            **PROTOCOL,
+        }
         out.append(normalise(sp))
     return out
 
@@ -71,8 +77,9 @@ def run_pipeline(space: Path, statepoints: list[dict]) -> dict:
     env = dict(os.environ, LJ_DATASPACE=str(space))
     env.pop("SIGNAC_FLOW_ENVIRONMENT", None)  # as a user runs it: flow.py picks the environment itself
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, str(REPO / "flow.py"), "run"], env=env, capture_output=True, text=True,
-                          cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), "run"], env=env, capture_output=True, text=True, cwd=REPO
+    )
     wall = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"flow.py run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -85,8 +92,13 @@ def run_pipeline(space: Path, statepoints: list[dict]) -> dict:
     done = len(times["compute_rdf"])
     if done != len(statepoints):
         raise SystemExit(f"pipeline finished {done} of {len(statepoints)} jobs:\n{text[-3000:]}")
-    return {"wall": wall, "workers": int(workers.group(1)) if workers else 1, "simulate": sum(times["simulate"]),
-            "rdf": sum(times["compute_rdf"]), "export": export}
+    return {
+        "wall": wall,
+        "workers": int(workers.group(1)) if workers else 1,
+        "simulate": sum(times["simulate"]),
+        "rdf": sum(times["compute_rdf"]),
+        "export": export,
+    }
 
 
 _ANCHOR = """set -e
@@ -132,8 +144,13 @@ def run_anchor(root: Path, statepoints: list[dict], threads: int, loops: int = 1
         raise SystemExit(f"the anchor loop failed; see {root}/*/loop.log (run with --keep DIR)")
     wall = time.monotonic() - t0
     rows = [[float(x) for x in line.split()] for line in (root / "times.txt").read_text().splitlines()]
-    return {"wall": wall, "workers": loops, "simulate": sum(r[1] - r[0] for r in rows),
-            "rdf": sum(r[2] - r[1] for r in rows), "export": 0.0}
+    return {
+        "wall": wall,
+        "workers": loops,
+        "simulate": sum(r[1] - r[0] for r in rows),
+        "rdf": sum(r[2] - r[1] for r in rows),
+        "export": 0.0,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     base.mkdir(parents=True, exist_ok=True)
     try:
-        print(f"{args.jobs} jobs, N = {args.n}, dt = {PROTOCOL['dt']} tau, {PROTOCOL['t_equil']:g} + "
-              f"{PROTOCOL['t_prod']:g} tau, {make_protocol(sps[0]).n_frames} frames; {cores} cores; "
-              f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+        print(
+            f"{args.jobs} jobs, N = {args.n}, dt = {PROTOCOL['dt']} tau, {PROTOCOL['t_equil']:g} + "
+            f"{PROTOCOL['t_prod']:g} tau, {make_protocol(sps[0]).n_frames} frames; {cores} cores; "
+            f"load average at start {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         anchor = run_anchor(base / "anchor", sps, cores)
         print(f"anchor done in {anchor['wall']:.1f} s", flush=True)
         per_core = None
@@ -166,15 +186,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     n = args.jobs
-    print(f"{'side':9s} {'wall s':>8s} {'jobs/h':>8s} {'ops at once':>11s} | per job, worker-s: {'simulate':>8s} "
-          f"{'RDF':>6s} {'export':>7s} {'bookkeeping':>11s} | RDF/simulate")
+    print(
+        f"{'side':9s} {'wall s':>8s} {'jobs/h':>8s} {'ops at once':>11s} | per job, worker-s: {'simulate':>8s} "
+        f"{'RDF':>6s} {'export':>7s} {'bookkeeping':>11s} | RDF/simulate"
+    )
     sides = [("pipeline", pipe), ("anchor", anchor)] + ([("per-core", per_core)] if per_core else [])
     for name, r in sides:
         slots = r["wall"] * r["workers"]
         book = slots - r["simulate"] - r["rdf"] - r["export"]
-        print(f"{name:9s} {r['wall']:8.1f} {3600 * n / r['wall']:8.1f} {r['workers']:11d} | {'':18s} "
-              f"{r['simulate'] / n:8.2f} {r['rdf'] / n:6.2f} {r['export'] / n:7.3f} {book / n:11.2f} | "
-              f"{r['rdf'] / r['simulate']:.3f}")
+        print(
+            f"{name:9s} {r['wall']:8.1f} {3600 * n / r['wall']:8.1f} {r['workers']:11d} | {'':18s} "
+            f"{r['simulate'] / n:8.2f} {r['rdf'] / n:6.2f} {r['export'] / n:7.3f} {book / n:11.2f} | "
+            f"{r['rdf'] / r['simulate']:.3f}"
+        )
     if per_core:
         print(f"pipeline/anchor-every-core jobs per hour: {per_core['wall'] / pipe['wall']:.2f}")
     print(f"pipeline/anchor jobs per hour: {anchor['wall'] / pipe['wall']:.2f}")

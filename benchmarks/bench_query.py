@@ -49,8 +49,9 @@ def flow_status(space: Path) -> None:
     flow_py = Path(__file__).resolve().parents[1] / "flow.py"
     for label, extra in [("flow.py status", []), ("flow.py status --detailed", ["--detailed"])]:
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, str(flow_py), "status", *extra], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, str(flow_py), "status", *extra], env=env, capture_output=True, text=True, check=True
+        )
         t = time.perf_counter() - t0
         verdict = "OK" if t < 15.0 else "OVER TARGET"
         print(f"{label}: {t:.1f} s, {len(out.stdout.splitlines())} lines [target < 15 s: {verdict}]")

@@ -36,9 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed g(r) runs per path (default 3)")
     args = ap.parse_args(argv)
     sigma, eps = 0.34, 0.99
-    sp = normalise({"sigma": sigma, "epsilon": eps, "T": units.temperature_from_reduced(0.9, eps),
-                    "rho": units.density_from_reduced(0.8, sigma), "N": 1000, "dt": 0.004, "t_equil": 20.0,
-                    "t_prod": 100.0, "t_sample": 0.5, "seed": 11})
+    sp = normalise(
+        {
+            "sigma": sigma,
+            "epsilon": eps,
+            "T": units.temperature_from_reduced(0.9, eps),
+            "rho": units.density_from_reduced(0.8, sigma),
+            "N": 1000,
+            "dt": 0.004,
+            "t_equil": 20.0,
+            "t_prod": 100.0,
+            "t_sample": 0.5,
+            "seed": 11,
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="bench_rdf_") as tmp:
         t0 = time.monotonic()
         run_simulation(sp, tmp, engine="gromacs", threads=args.threads)
@@ -56,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     dg = float(np.max(np.abs(results["auto"].g - results["mdanalysis"].g)))
     derr = float(np.max(np.abs(results["auto"].g_err - results["mdanalysis"].g_err)))
     print(f"simulate (GROMACS, {args.threads} thread(s)): {simulate_s:.2f} s; {results['auto'].n_frames} frames")
-    print(f"g(r) compiled: {times['auto']:.3f} s   g(r) MDAnalysis: {times['mdanalysis']:.3f} s   "
-          f"speed-up {times['mdanalysis'] / times['auto']:.1f}x")
+    print(
+        f"g(r) compiled: {times['auto']:.3f} s   g(r) MDAnalysis: {times['mdanalysis']:.3f} s   "
+        f"speed-up {times['mdanalysis'] / times['auto']:.1f}x"
+    )
     print(f"max |g compiled - g MDAnalysis| = {dg:.3g}; max |g_err difference| = {derr:.3g} (target <= 1e-6)")
     print(f"RDF/simulate per job: {times['auto'] / simulate_s:.3f} (target <= 0.10)")
     return 0

@@ -47,8 +47,10 @@ from project.model.forward import ForwardModel, q_truncation_matrix, shipped_tra
 from project.model.inverse import InverseModel  # noqa: E402
 
 VARIANTS = ("clean", "bin0.01", "bin0.02", "g*0.98", "g*1.02", "rho+-2%", "q8", "q10", "q12")
-INDEPENDENT = {"independent": ROOT / "independent_space" / "export" / "dataset.h5",
-               "independent_hot": ROOT / "independent_hot_space" / "export" / "dataset.h5"}
+INDEPENDENT = {
+    "independent": ROOT / "independent_space" / "export" / "dataset.h5",
+    "independent_hot": ROOT / "independent_hot_space" / "export" / "dataset.h5",
+}
 
 
 def rehistogram(r: np.ndarray, g: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +69,9 @@ def rehistogram(r: np.ndarray, g: np.ndarray, width: float) -> tuple[np.ndarray,
     return centres, g_new
 
 
-def make_variant(name: str, r: np.ndarray, g: np.ndarray, rho: float, job: int, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray, float, FitOptions]:
+def make_variant(
+    name: str, r: np.ndarray, g: np.ndarray, rho: float, job: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, float, FitOptions]:
     """Return (r nm, g, stated rho nm^-3, options) of one variant of a clean histogram RDF."""
     if name == "clean":
         return r, g, rho, FitOptions()
@@ -98,8 +101,15 @@ def run_set(label: str, ds, rows: np.ndarray, variants: list[str], inverse, forw
             row = tab.iloc[i]
             r, g, rho, opt = make_variant(v, ds.r_nm, ds.g[i].astype(float), float(row["rho"]), k, rng)
             t0 = time.perf_counter()
-            rec = {"set": label, "variant": v, "job_id": tab.index[i], "T_star": row["T_star"],
-                   "rho_star": row["rho_star"], "sigma": row["sigma"], "epsilon": row["epsilon"]}
+            rec = {
+                "set": label,
+                "variant": v,
+                "job_id": tab.index[i],
+                "T_star": row["T_star"],
+                "rho_star": row["rho_star"],
+                "sigma": row["sigma"],
+                "epsilon": row["epsilon"],
+            }
             try:
                 res = fit_rdf(r, g, float(row["T"]), rho, options=opt, inverse=inverse, forward=forward)
             except Exception as exc:  # a refusal is a result here: count it
@@ -107,10 +117,18 @@ def run_set(label: str, ds, rows: np.ndarray, variants: list[str], inverse, forw
                 out.append(rec)
                 continue
             os_eps = res.oneshot["epsilon"] if res.oneshot else np.nan
-            rec.update(pred_sigma=res.sigma, pred_epsilon=res.epsilon, sigma_std=res.sigma_std,
-                       epsilon_std=res.epsilon_std, oneshot_epsilon=os_eps, lj_adequate=res.lj_adequate,
-                       in_domain=res.in_domain, chi2=res.residual["chi2_per_dof"], wall_s=time.perf_counter() - t0,
-                       error="")
+            rec.update(
+                pred_sigma=res.sigma,
+                pred_epsilon=res.epsilon,
+                sigma_std=res.sigma_std,
+                epsilon_std=res.epsilon_std,
+                oneshot_epsilon=os_eps,
+                lj_adequate=res.lj_adequate,
+                in_domain=res.in_domain,
+                chi2=res.residual["chi2_per_dof"],
+                wall_s=time.perf_counter() - t0,
+                error="",
+            )
             out.append(rec)
     return out
 
@@ -120,8 +138,10 @@ def summarise(records: list[dict]) -> list[str]:
     import pandas as pd
 
     df = pd.DataFrame(records)
-    lines = [f"{'set':12s} {'variant':8s} {'n':>4s} {'sig%':>6s} {'eps%':>6s} {'signed':>7s} {'cov_s':>6s} "
-             f"{'cov_e':>6s} {'adeq':>5s} {'dom':>5s} {'1shot%':>7s} {'fits/s':>7s} {'refused':>7s}"]
+    lines = [
+        f"{'set':12s} {'variant':8s} {'n':>4s} {'sig%':>6s} {'eps%':>6s} {'signed':>7s} {'cov_s':>6s} "
+        f"{'cov_e':>6s} {'adeq':>5s} {'dom':>5s} {'1shot%':>7s} {'fits/s':>7s} {'refused':>7s}"
+    ]
     for (s, v), d in df.groupby(["set", "variant"], sort=False):
         ok = d[d["error"] == ""]
         es = 100 * (ok["pred_sigma"] / ok["sigma"] - 1)
@@ -129,25 +149,35 @@ def summarise(records: list[dict]) -> list[str]:
         cs = (abs(ok["pred_sigma"] - ok["sigma"]) <= 2 * ok["sigma_std"]).mean()
         ce = (abs(ok["pred_epsilon"] - ok["epsilon"]) <= 2 * ok["epsilon_std"]).mean()
         os_e = np.nanmean(np.abs(100 * (ok["oneshot_epsilon"] / ok["epsilon"] - 1)))
-        lines.append(f"{s:12s} {v:8s} {len(d):4d} {es.abs().mean():6.3f} {ee.abs().mean():6.2f} {ee.mean():+7.2f} "
-                     f"{cs:6.2f} {ce:6.2f} {ok['lj_adequate'].mean():5.2f} {ok['in_domain'].mean():5.2f} "
-                     f"{os_e:7.2f} {1 / ok['wall_s'].mean():7.1f} {len(d) - len(ok):7d}")
+        lines.append(
+            f"{s:12s} {v:8s} {len(d):4d} {es.abs().mean():6.3f} {ee.abs().mean():6.2f} {ee.mean():+7.2f} "
+            f"{cs:6.2f} {ce:6.2f} {ok['lj_adequate'].mean():5.2f} {ok['in_domain'].mean():5.2f} "
+            f"{os_e:7.2f} {1 / ok['wall_s'].mean():7.1f} {len(d) - len(ok):7d}"
+        )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="test,independent,independent_hot",
-                        help="comma list of: test (held-out split of the shipped dataset), transfer (its T* > 2.5 "
-                             "split: the forward model is trained on it), independent, independent_hot (exports of "
-                             "bench_independent.py, used when present)")
+    parser.add_argument(
+        "--sets",
+        default="test,independent,independent_hot",
+        help="comma list of: test (held-out split of the shipped dataset), transfer (its T* > 2.5 "
+        "split: the forward model is trained on it), independent, independent_hot (exports of "
+        "bench_independent.py, used when present)",
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
     parser.add_argument("--n", type=int, default=0, help="at most this many jobs per set (0: all)")
     parser.add_argument("--csv", default=None, help="write every fit to this CSV (units in its header comment)")
     parser.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped one)")
-    parser.add_argument("--export", action="append", default=[], metavar="NAME=H5",
-                        help="a further set: an HDF5 export of simulated LJ jobs (repeatable), e.g. "
-                             "hot=independent_hot_space/export/dataset.h5")
+    parser.add_argument(
+        "--export",
+        action="append",
+        default=[],
+        metavar="NAME=H5",
+        help="a further set: an HDF5 export of simulated LJ jobs (repeatable), e.g. "
+        "hot=independent_hot_space/export/dataset.h5",
+    )
     args = parser.parse_args()
     variants = args.variants.split(",")
     inverse, forward = InverseModel.load(), ForwardModel.load(args.forward_model)
@@ -162,8 +192,10 @@ def main() -> None:
             rows = np.arange(len(ds.table))
         elif name in INDEPENDENT:
             if not INDEPENDENT[name].is_file():
-                print(f"{name}: {INDEPENDENT[name]} not found (create it with benchmarks/bench_independent.py "
-                      f"--design {name}); skipped")
+                print(
+                    f"{name}: {INDEPENDENT[name]} not found (create it with benchmarks/bench_independent.py "
+                    f"--design {name}); skipped"
+                )
                 continue
             ds = load_dataset(INDEPENDENT[name])
             rows = np.arange(len(ds.table))
@@ -177,8 +209,10 @@ def main() -> None:
     if args.csv:
         import pandas as pd
 
-        header = ("# bench_realworld: sigma nm, epsilon kJ/mol, *_std 1-std total uncertainties in the same units, "
-                  "T_star and rho_star dimensionless, chi2 per degree of freedom, wall_s s\n")
+        header = (
+            "# bench_realworld: sigma nm, epsilon kJ/mol, *_std 1-std total uncertainties in the same units, "
+            "T_star and rho_star dimensionless, chi2 per degree of freedom, wall_s s\n"
+        )
         atomic_write_text(args.csv, header + pd.DataFrame(records).to_csv(index=False, float_format="%.6g"))
     df = [r for r in records if not r.get("error")]
     e = np.array([abs(r["pred_epsilon"] / r["epsilon"] - 1) * 100 for r in df])

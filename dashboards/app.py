@@ -29,12 +29,18 @@ def _options(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="panel serve dashboards/app.py --args")
     parser.add_argument("--dataspace", default=None, help="data-space folder")
     parser.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
-    parser.add_argument("--catalogue", default=None,
-                        help="results catalogue (default <dataspace>/results/catalogue.sqlite)")
-    parser.add_argument("--backend", choices=("canvas", "webgl"), default="canvas",
-                        help="Bokeh backend of the point plots (default canvas; webgl pans faster with a GPU)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="serve browsers on other machines too (default: this machine only)")
+    parser.add_argument(
+        "--catalogue", default=None, help="results catalogue (default <dataspace>/results/catalogue.sqlite)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("canvas", "webgl"),
+        default="canvas",
+        help="Bokeh backend of the point plots (default canvas; webgl pans faster with a GPU)",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="serve browsers on other machines too (default: this machine only)"
+    )
     args, _unknown = parser.parse_known_args(argv)
     export, catalogue = default_paths(args.dataspace)
     args.export, args.catalogue = Path(args.export or export), Path(args.catalogue or catalogue)
@@ -66,6 +72,8 @@ if opts.allow_remote or _is_local(client):
 else:
     import panel as pn
 
-    pn.pane.Alert(f"This dashboard serves its own machine only (your address: {client}). Open it through an SSH "
-                  "tunnel, or restart it with `--args --allow-remote`.", alert_type="warning").servable(
-        title="LJ data space")
+    pn.pane.Alert(
+        f"This dashboard serves its own machine only (your address: {client}). Open it through an SSH "
+        "tunnel, or restart it with `--args --allow-remote`.",
+        alert_type="warning",
+    ).servable(title="LJ data space")

@@ -118,9 +118,7 @@ def _jsonable(value: Any, where: str) -> Any:
         return os.fspath(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(
-        f"catalogue: {where} has a value of type {type(value).__name__} that is not JSON-serialisable"
-    )
+    raise TypeError(f"catalogue: {where} has a value of type {type(value).__name__} that is not JSON-serialisable")
 
 
 def _dumps(value: Mapping[str, Any] | None, where: str) -> str:
@@ -213,9 +211,7 @@ class Catalogue:
             A value that cannot be stored as JSON.
         """
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
-            raise ValueError(
-                f"catalogue: kind must be a lowercase identifier such as {KNOWN_KINDS}, got {kind!r}"
-            )
+            raise ValueError(f"catalogue: kind must be a lowercase identifier such as {KNOWN_KINDS}, got {kind!r}")
         if artefacts is not None and not isinstance(artefacts, Mapping):
             artefacts = {"path": os.fspath(artefacts)}
         row = (

@@ -289,7 +289,7 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     folder = find_shared("results/cg")
     if folder is None or not folder.is_dir():
         return None, {}, ""
-    plots = {f"plot_{p.stem[len('rdf_'):]}": str(p) for p in sorted(folder.glob("rdf_*.png"))}
+    plots = {f"plot_{p.stem[len('rdf_') :]}": str(p) for p in sorted(folder.glob("rdf_*.png"))}
     blocks: list[list[str]] = []
     if (folder / "comparison.md").is_file():
         previous = False
@@ -406,20 +406,22 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
             continue
         try:
             if name == "rdf_csv" or name.startswith("rdf_csv__"):
-                label = name[len("rdf_csv__"):] if name != "rdf_csv" else ""
+                label = name[len("rdf_csv__") :] if name != "rdf_csv" else ""
                 df = load_cg_rdf(path)
-                cg = {(c[len("g_cg__"):] if c != "g_cg" else "CG"): (df["r_nm"].to_numpy(float),
-                                                                     df[c].to_numpy(float))
-                      for c in df.columns if c == "g_cg" or c.startswith("g_cg__")}
+                cg = {
+                    (c[len("g_cg__") :] if c != "g_cg" else "CG"): (df["r_nm"].to_numpy(float), df[c].to_numpy(float))
+                    for c in df.columns
+                    if c == "g_cg" or c.startswith("g_cg__")
+                }
                 err = df["g_aa_err"].to_numpy(float) if "g_aa_err" in df.columns else None
                 overlays[label] = CGOverlay(label, df["r_nm"].to_numpy(float), df["g_aa"].to_numpy(float), err, cg)
             elif name.startswith("rdf_aa__"):
-                label = name[len("rdf_aa__"):]
+                label = name[len("rdf_aa__") :]
                 r, g, e = load_rdf_npz(path)
                 old = overlays.get(label)
                 overlays[label] = CGOverlay(label, r, g, e, old.cg if old else {})
             elif name.startswith("rdf_cg__"):
-                label, _, method = name[len("rdf_cg__"):].partition("__")
+                label, _, method = name[len("rdf_cg__") :].partition("__")
                 cg_npz.setdefault(label, {})[method or "CG"] = path
         except FileNotFoundError:
             problems.append(f"`{name}`: file `{path}` is missing.")
@@ -444,9 +446,13 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
         del overlays[label]
     images = {}
     for name, path in sorted(artefacts.items()):
-        label = name[len("plot_"):]
-        if not name.startswith("plot_") or not isinstance(path, str) or not path.lower().endswith(".png") \
-                or label in overlays:
+        label = name[len("plot_") :]
+        if (
+            not name.startswith("plot_")
+            or not isinstance(path, str)
+            or not path.lower().endswith(".png")
+            or label in overlays
+        ):
             continue
         if Path(path).is_file():
             images[label] = path
@@ -561,18 +567,25 @@ class Dashboard(param.Parameterized):
     T_star_range = param.Range(default=None, allow_None=True, doc="T* filter")
     rho_star_range = param.Range(default=None, allow_None=True, doc="rho* filter")
     selected = param.List(default=[], item_type=str, doc="selected job ids (RDFs overlaid), newest last")
-    prediction_run = param.Integer(default=None, allow_None=True,
-                                   doc="catalogue run whose predictions are shown (0: the shipped model's)")
-    split = param.Selector(default="all", objects=["all", "train", "val", "test", "transfer", "new"],
-                           doc="prediction split shown")
+    prediction_run = param.Integer(
+        default=None, allow_None=True, doc="catalogue run whose predictions are shown (0: the shipped model's)"
+    )
+    split = param.Selector(
+        default="all", objects=["all", "train", "val", "test", "transfer", "new"], doc="prediction split shown"
+    )
     error_axis = param.Selector(default="T_star", objects=list(AXES), doc="state variable of the error plot")
-    cg_run = param.Integer(default=None, allow_None=True,
-                           doc="cg_fit run whose AA vs CG RDFs are shown (0: the shipped CG results)")
+    cg_run = param.Integer(
+        default=None, allow_None=True, doc="cg_fit run whose AA vs CG RDFs are shown (0: the shipped CG results)"
+    )
     message = param.String(default="", doc="last user-facing notice (e.g. an unknown job id)")
-    predictions_filtered = param.Boolean(default=False,
-                                         doc="show only the predictions of jobs matching the range filters")
-    backend = param.Selector(default="canvas", objects=["canvas", "webgl"],
-                             doc="Bokeh output backend of the point plots (webgl pans faster with a GPU)")
+    predictions_filtered = param.Boolean(
+        default=False, doc="show only the predictions of jobs matching the range filters"
+    )
+    backend = param.Selector(
+        default="canvas",
+        objects=["canvas", "webgl"],
+        doc="Bokeh output backend of the point plots (webgl pans faster with a GPU)",
+    )
 
     def __init__(self, export_path: str | os.PathLike, catalogue_path: str | os.PathLike, **params: Any) -> None:
         super().__init__(**params)
@@ -608,8 +621,9 @@ class Dashboard(param.Parameterized):
         try:
             ds = load_export(self.export_path)
         except FileNotFoundError:
-            out.export_message = (f"No export found at `{self.export_path}`. Create it with "
-                                  "`lj-inverse export` once jobs have finished.")
+            out.export_message = (
+                f"No export found at `{self.export_path}`. Create it with `lj-inverse export` once jobs have finished."
+            )
         except (ExportError, OSError, ValueError) as exc:
             out.export_message = f"The export at `{self.export_path}` cannot be read: {exc}"
         else:
@@ -620,8 +634,10 @@ class Dashboard(param.Parameterized):
         try:
             out.runs = load_runs(self.catalogue_path)
         except FileNotFoundError:
-            out.catalogue_message = (f"No results catalogue at `{self.catalogue_path}`. Train a model with "
-                                     "`lj-inverse train` to see its predictions here.")
+            out.catalogue_message = (
+                f"No results catalogue at `{self.catalogue_path}`. Train a model with "
+                "`lj-inverse train` to see its predictions here."
+            )
         except (OSError, ValueError) as exc:
             out.catalogue_message = f"The results catalogue at `{self.catalogue_path}` cannot be read: {exc}"
         for msg in (out.export_message, out.catalogue_message):
@@ -831,8 +847,10 @@ class Dashboard(param.Parameterized):
                 return None, self.catalogue_message
             pruns = self.prediction_runs()
             if pruns.empty or self.prediction_run is None or self.prediction_run not in pruns.index:
-                return None, ("No training or evaluation run with predictions in the catalogue yet "
-                              "(`lj-inverse train` / `evaluate`).")
+                return None, (
+                    "No training or evaluation run with predictions in the catalogue yet "
+                    "(`lj-inverse train` / `evaluate`)."
+                )
             run = pruns.loc[self.prediction_run]
             try:
                 pred = relative_errors(load_predictions(run["predictions"]))
@@ -869,8 +887,10 @@ class Dashboard(param.Parameterized):
         if self.cg_run == SHIPPED_RUN and self._shipped_cg[0] is not None:
             folder, plots, table = self._shipped_cg
             overlays, images, problems = cg_overlays(plots)
-            text = (f"Shipped coarse-graining results (`{folder}`; this data space has no CG fits of its own; "
-                    "see docs/coarse_graining.md). Units: sigma nm, epsilon kJ/mol, total deviation nm.")
+            text = (
+                f"Shipped coarse-graining results (`{folder}`; this data space has no CG fits of its own; "
+                "see docs/coarse_graining.md). Units: sigma nm, epsilon kJ/mol, total deviation nm."
+            )
             if table:
                 text += "\n\n" + table
             if problems:
@@ -890,8 +910,10 @@ class Dashboard(param.Parameterized):
         elif images:
             text = f"{head}: no RDF arrays recorded; its RDF plots are shown."
         else:
-            text = (f"{head} records no AA vs CG RDFs (artefacts `rdf_csv`, `rdf_aa__<molecule>` + "
-                    "`rdf_cg__<molecule>__<method>` or `plot_<molecule>`).")
+            text = (
+                f"{head} records no AA vs CG RDFs (artefacts `rdf_csv`, `rdf_aa__<molecule>` + "
+                "`rdf_cg__<molecule>__<method>` or `plot_<molecule>`)."
+            )
         summary = _metric_summary(run["metrics"], 6)
         if summary:
             text += f" Metrics: {summary}"
@@ -906,14 +928,20 @@ class Dashboard(param.Parameterized):
         if runs.empty:
             return pd.DataFrame(columns=cols)
         runs = runs.reset_index()
-        return pd.DataFrame({
-            "run_id": runs["run_id"].astype(int),
-            "created": runs["created"].astype(str).str.slice(0, 19),
-            "kind": runs["kind"],
-            "dataset": runs["dataset_checksum"].fillna("").astype(str).str.slice(0, 12),
-            "metrics": runs["metrics"].map(_metric_summary),
-            "note": runs["note"].fillna(""),
-        }).sort_values("run_id", ascending=False).reset_index(drop=True)
+        return (
+            pd.DataFrame(
+                {
+                    "run_id": runs["run_id"].astype(int),
+                    "created": runs["created"].astype(str).str.slice(0, 19),
+                    "kind": runs["kind"],
+                    "dataset": runs["dataset_checksum"].fillna("").astype(str).str.slice(0, 12),
+                    "metrics": runs["metrics"].map(_metric_summary),
+                    "note": runs["note"].fillna(""),
+                }
+            )
+            .sort_values("run_id", ascending=False)
+            .reset_index(drop=True)
+        )
 
     # -------------------------------------------------------------------------------------------- view
     def view(self) -> Any:
@@ -929,12 +957,15 @@ class Dashboard(param.Parameterized):
             f"## LJ data space\nExport `{self.export_path}` &middot; catalogue `{self.catalogue_path}`",
             sizing_mode="stretch_width",
         )
-        self._ui["notice"] = pn.pane.Alert(self.message, alert_type="warning", visible=bool(self.message),
-                                           sizing_mode="stretch_width")
+        self._ui["notice"] = pn.pane.Alert(
+            self.message, alert_type="warning", visible=bool(self.message), sizing_mode="stretch_width"
+        )
         self.param.watch(self._on_message, "message")
         # The other tabs are built when first opened: a shorter first render.
-        lazy = {1: (pn.Column(sizing_mode="stretch_width"), self._predictions_view),
-                2: (pn.Column(sizing_mode="stretch_width"), self._runs_view)}
+        lazy = {
+            1: (pn.Column(sizing_mode="stretch_width"), self._predictions_view),
+            2: (pn.Column(sizing_mode="stretch_width"), self._runs_view),
+        }
         tabs = pn.Tabs(
             ("State space", self._state_view()),
             ("Model predictions", lazy[1][0]),
@@ -961,8 +992,10 @@ class Dashboard(param.Parameterized):
         import panel as pn
 
         if self.dataset is None:
-            return pn.Column(pn.pane.Alert(self.export_message, alert_type="danger"),
-                             pn.pane.Markdown(self.count_text(), name="count"))
+            return pn.Column(
+                pn.pane.Alert(self.export_message, alert_type="danger"),
+                pn.pane.Markdown(self.count_text(), name="count"),
+            )
         from bokeh.core.property.validation import validate
         from bokeh.models import CDSView, ColumnDataSource, IndexFilter, TapTool
         from bokeh.plotting import figure
@@ -971,14 +1004,29 @@ class Dashboard(param.Parameterized):
         src = ColumnDataSource({"x": self._columns[self.x_axis], "y": self._columns[self.y_axis]})
         with validate(False):  # element-wise validation of 40,000 indices costs 0.2 s
             view = CDSView(filter=IndexFilter(indices=np.flatnonzero(mask).astype(np.int32)))
-        fig = figure(height=420, sizing_mode="stretch_width", output_backend=self.backend, name="state_map",
-                     tools="pan,wheel_zoom,box_zoom,tap,reset", active_scroll="wheel_zoom",
-                     x_axis_label=AXES[self.x_axis], y_axis_label=AXES[self.y_axis],
-                     title="State-space map (click a point to select a job)")
+        fig = figure(
+            height=420,
+            sizing_mode="stretch_width",
+            output_backend=self.backend,
+            name="state_map",
+            tools="pan,wheel_zoom,box_zoom,tap,reset",
+            active_scroll="wheel_zoom",
+            x_axis_label=AXES[self.x_axis],
+            y_axis_label=AXES[self.y_axis],
+            title="State-space map (click a point to select a job)",
+        )
         # No marker outlines: stroking 40,000 canvas markers costs as much as filling them.
         style = {"fill_color": "#1f77b4", "fill_alpha": 0.5, "line_color": None}
-        fig.scatter("x", "y", source=src, view=view, size=4, **style, **{f"selection_{k}": v for k, v in style.items()},
-                    **{f"nonselection_{k}": v for k, v in style.items()})
+        fig.scatter(
+            "x",
+            "y",
+            source=src,
+            view=view,
+            size=4,
+            **style,
+            **{f"selection_{k}": v for k, v in style.items()},
+            **{f"nonselection_{k}": v for k, v in style.items()},
+        )
         # The selected jobs: larger outlined markers on top.
         sel_src = ColumnDataSource({"x": [], "y": [], "color": []}, name="map_selected")
         fig.scatter("x", "y", source=sel_src, size=10, fill_color="color", line_color="black", line_width=1.5)
@@ -986,8 +1034,14 @@ class Dashboard(param.Parameterized):
         src.selected.on_change("indices", self._on_tap)
         self._ui.update(src=src, view=view, map=fig, sel_src=sel_src)
 
-        rdf = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
-                     title="RDF of the selected jobs (band: g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
+        rdf = figure(
+            height=360,
+            sizing_mode="stretch_width",
+            x_axis_label="r (nm)",
+            y_axis_label="g(r)",
+            title="RDF of the selected jobs (band: g -/+ g_err)",
+            tools="pan,wheel_zoom,box_zoom,reset",
+        )
         # One patches (bands) and one multi_line (curves) renderer for all selected jobs: few Bokeh models.
         rdf_src = ColumnDataSource({"xs": [], "ys": [], "bx": [], "by": [], "color": []}, name="rdf_source")
         rdf.patches("bx", "by", source=rdf_src, fill_color="color", fill_alpha=0.25, line_alpha=0)
@@ -1008,8 +1062,16 @@ class Dashboard(param.Parameterized):
                 lo = hi = lo if np.isfinite(lo) else 0.0
                 start, end, step, one_valued = lo - pad, hi + pad, pad / 100, True
                 cur = (lo, hi)
-            s = pn.widgets.RangeSlider(label=label, start=start, end=end, value=cur, step=step, format="0.[000]",
-                                       sizing_mode="stretch_width", disabled=one_valued)
+            s = pn.widgets.RangeSlider(
+                label=label,
+                start=start,
+                end=end,
+                value=cur,
+                step=step,
+                format="0.[000]",
+                sizing_mode="stretch_width",
+                disabled=one_valued,
+            )
             s.param.watch(functools.partial(self._on_slider, k), "value_throttled")
             sliders.append(s)
         self._ui["sliders"] = sliders
@@ -1019,12 +1081,19 @@ class Dashboard(param.Parameterized):
         job_input.param.watch(self._on_job_input, "value")
         clear = pn.widgets.Button(label="Clear selection")
         clear.on_click(lambda _event: self.select([]))
-        download = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.selection_csv()),
-                                           filename="jobs_selection.csv", label="Download filtered jobs (CSV)",
-                                           color="primary", embed=False)
-        download_rdf = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.selected_rdfs_csv()),
-                                               filename="selected_rdfs.csv", embed=False,
-                                               label="Download RDFs of selected jobs (CSV)")
+        download = pn.widgets.FileDownload(
+            callback=lambda: io.StringIO(self.selection_csv()),
+            filename="jobs_selection.csv",
+            label="Download filtered jobs (CSV)",
+            color="primary",
+            embed=False,
+        )
+        download_rdf = pn.widgets.FileDownload(
+            callback=lambda: io.StringIO(self.selected_rdfs_csv()),
+            filename="selected_rdfs.csv",
+            embed=False,
+            label="Download RDFs of selected jobs (CSV)",
+        )
         # The jobs table is built once the page has rendered (pn.state.onload): a shorter first render.
         table_holder = pn.Column(pn.pane.Markdown("Loading the jobs table ..."), sizing_mode="stretch_width")
         self._ui.update(count=count, selection=selection, table_holder=table_holder, job_input=job_input)
@@ -1033,23 +1102,38 @@ class Dashboard(param.Parameterized):
         self.param.watch(self._on_selected, "selected")
         self._on_selected()
         controls = pn.Column(x_sel, y_sel, *sliders, count, download, job_input, clear, download_rdf, width=320)
-        plots = pn.Column(pn.pane.Bokeh(fig, sizing_mode="stretch_width"), selection,
-                          pn.pane.Bokeh(rdf, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        plots = pn.Column(
+            pn.pane.Bokeh(fig, sizing_mode="stretch_width"),
+            selection,
+            pn.pane.Bokeh(rdf, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
         pn.state.onload(self._build_table)
-        return pn.Column(pn.Row(controls, plots, sizing_mode="stretch_width"), table_holder,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(controls, plots, sizing_mode="stretch_width"), table_holder, sizing_mode="stretch_width"
+        )
 
     def _build_table(self) -> None:
         """Build the remotely paginated jobs table (after the first render of a served page)."""
         import panel as pn
 
-        table = pn.widgets.Tabulator(self._table_frame(self.filtered_mask()), pagination="remote", page_size=15,
-                                     selectable=1, show_index=False, disabled=True, titles=TABLE_COLUMNS,
-                                     formatters=self._number_formatters(), sizing_mode="stretch_width")
+        table = pn.widgets.Tabulator(
+            self._table_frame(self.filtered_mask()),
+            pagination="remote",
+            page_size=15,
+            selectable=1,
+            show_index=False,
+            disabled=True,
+            titles=TABLE_COLUMNS,
+            formatters=self._number_formatters(),
+            sizing_mode="stretch_width",
+        )
         table.param.watch(self._on_table_select, "selection")
         self._ui["table"] = table
         self._ui["table_holder"].objects = [
-            pn.pane.Markdown("Jobs matching the filters (click a row to add it to the selection):"), table]
+            pn.pane.Markdown("Jobs matching the filters (click a row to add it to the selection):"),
+            table,
+        ]
 
     @staticmethod
     def _number_formatters() -> dict[str, Any]:
@@ -1088,8 +1172,11 @@ class Dashboard(param.Parameterized):
     def _draw_selected_points(self) -> None:
         """Mark the selected jobs on the map in their RDF colours."""
         rows = [self.dataset.row(j) for j in self.selected]
-        self._ui["sel_src"].data = {"x": self._columns[self.x_axis][rows], "y": self._columns[self.y_axis][rows],
-                                    "color": [PALETTE[i % len(PALETTE)] for i in range(len(rows))]}
+        self._ui["sel_src"].data = {
+            "x": self._columns[self.x_axis][rows],
+            "y": self._columns[self.y_axis][rows],
+            "color": [PALETTE[i % len(PALETTE)] for i in range(len(rows))],
+        }
 
     def _on_tap(self, _attr: str, _old: list[int], new: list[int]) -> None:
         if self._syncing:
@@ -1148,8 +1235,9 @@ class Dashboard(param.Parameterized):
         self._ui["pred_text"] = text
         pruns = self.prediction_runs() if not self.catalogue_message else pd.DataFrame()
         if self.dataset is None and pruns.empty:
-            text.object = " ".join(m for m in (self.export_message, self.catalogue_message) if m) or \
-                self.predictions()[1]
+            text.object = (
+                " ".join(m for m in (self.export_message, self.catalogue_message) if m) or self.predictions()[1]
+            )
             return pn.pane.Alert(text.object, alert_type="info", sizing_mode="stretch_width")
         options = {f"run {rid} ({r['kind']}, {str(r['created'])[:19]})": int(rid) for rid, r in pruns.iterrows()}
         if self.dataset is not None:
@@ -1158,15 +1246,23 @@ class Dashboard(param.Parameterized):
             options[f"shipped model {SHIPPED_MODEL.name} (on this export)"] = SHIPPED_RUN
         run_sel = pn.widgets.Select.from_param(self.param.prediction_run, label="Run", options=options)
         split_sel = pn.widgets.Select.from_param(self.param.split, label="Split")
-        axis_sel = pn.widgets.Select.from_param(self.param.error_axis, label="Error against",
-                                                options={label: key for key, label in AXES.items()})
-        only = pn.widgets.Checkbox.from_param(self.param.predictions_filtered,
-                                              label="Only jobs matching the state-space filters")
+        axis_sel = pn.widgets.Select.from_param(
+            self.param.error_axis, label="Error against", options={label: key for key, label in AXES.items()}
+        )
+        only = pn.widgets.Checkbox.from_param(
+            self.param.predictions_filtered, label="Only jobs matching the state-space filters"
+        )
         figs, srcs = {}, {}
         for q, unit in (("sigma", "nm"), ("epsilon", "kJ/mol")):
-            f = figure(height=340, width=360, output_backend=self.backend, x_axis_label=f"true {q} ({unit})",
-                       y_axis_label=f"predicted {q} ({unit})", title=f"Parity: {q}",
-                       tools="pan,wheel_zoom,box_zoom,reset")
+            f = figure(
+                height=340,
+                width=360,
+                output_backend=self.backend,
+                x_axis_label=f"true {q} ({unit})",
+                y_axis_label=f"predicted {q} ({unit})",
+                title=f"Parity: {q}",
+                tools="pan,wheel_zoom,box_zoom,reset",
+            )
             srcs[f"parity_{q}_line"] = ColumnDataSource({"x": [], "y": []})
             f.line("x", "y", source=srcs[f"parity_{q}_line"], line_color="black", line_dash="dashed")
             for split, c in SPLIT_COLOURS.items():
@@ -1175,15 +1271,36 @@ class Dashboard(param.Parameterized):
                 srcs[f"parity_{q}_{split}"] = s
             f.legend.location = "top_left"
             figs[q] = f
-        h = figure(height=340, width=360, x_axis_label="relative error (%)", y_axis_label="jobs",
-                   title="Error histograms", tools="pan,wheel_zoom,box_zoom,reset")
+        h = figure(
+            height=340,
+            width=360,
+            x_axis_label="relative error (%)",
+            y_axis_label="jobs",
+            title="Error histograms",
+            tools="pan,wheel_zoom,box_zoom,reset",
+        )
         for q, c in (("sigma", "#1f77b4"), ("epsilon", "#d62728")):
             s = ColumnDataSource({"left": [], "right": [], "top": []})
-            h.quad(left="left", right="right", bottom=0, top="top", source=s, fill_color=c, fill_alpha=0.4,
-                   line_color=c, legend_label=q)
+            h.quad(
+                left="left",
+                right="right",
+                bottom=0,
+                top="top",
+                source=s,
+                fill_color=c,
+                fill_alpha=0.4,
+                line_color=c,
+                legend_label=q,
+            )
             srcs[f"hist_{q}"] = s
-        e = figure(height=340, sizing_mode="stretch_width", output_backend=self.backend, y_axis_label="|error| (%)",
-                   title="Error against state", tools="pan,wheel_zoom,box_zoom,reset")
+        e = figure(
+            height=340,
+            sizing_mode="stretch_width",
+            output_backend=self.backend,
+            y_axis_label="|error| (%)",
+            title="Error against state",
+            tools="pan,wheel_zoom,box_zoom,reset",
+        )
         for q, c in (("sigma", "#1f77b4"), ("epsilon", "#d62728")):
             s = ColumnDataSource({"x": [], "y": []})
             e.scatter("x", "y", source=s, size=3, fill_alpha=0.4, fill_color=c, line_color=None, legend_label=q)
@@ -1193,9 +1310,11 @@ class Dashboard(param.Parameterized):
         self.param.watch(self._on_filters_predictions, [f"{k}_range" for k in AXES])
         self._on_predictions()
         return pn.Column(
-            pn.Row(run_sel, split_sel, axis_sel, only), text,
+            pn.Row(run_sel, split_sel, axis_sel, only),
+            text,
             pn.Row(pn.pane.Bokeh(figs["sigma"]), pn.pane.Bokeh(figs["epsilon"]), pn.pane.Bokeh(h)),
-            pn.pane.Bokeh(e, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+            pn.pane.Bokeh(e, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
         )
 
     def _on_filters_predictions(self, *_events: param.parameterized.Event) -> None:
@@ -1242,30 +1361,59 @@ class Dashboard(param.Parameterized):
 
         shipped_cg = self._shipped_cg[0] is not None
         if self.catalogue_message and not shipped_cg:
-            return pn.pane.Alert(f"{self.catalogue_message} No runs or CG fits to show.", alert_type="info",
-                                 sizing_mode="stretch_width")
+            return pn.pane.Alert(
+                f"{self.catalogue_message} No runs or CG fits to show.", alert_type="info", sizing_mode="stretch_width"
+            )
         notice = []
         if self.catalogue_message:
-            notice = [pn.pane.Alert(f"{self.catalogue_message} No runs of this data space to show; the shipped "
-                                    "coarse-graining results follow.", alert_type="info", sizing_mode="stretch_width")]
-        runs = pn.widgets.Tabulator(self.runs_table(), pagination="local", page_size=12, show_index=False,
-                                    disabled=True, selectable=1, sizing_mode="stretch_width")
+            notice = [
+                pn.pane.Alert(
+                    f"{self.catalogue_message} No runs of this data space to show; the shipped "
+                    "coarse-graining results follow.",
+                    alert_type="info",
+                    sizing_mode="stretch_width",
+                )
+            ]
+        runs = pn.widgets.Tabulator(
+            self.runs_table(),
+            pagination="local",
+            page_size=12,
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            sizing_mode="stretch_width",
+        )
         cg_text = pn.pane.Markdown("", sizing_mode="stretch_width")
         curves_text = pn.pane.Markdown("", sizing_mode="stretch_width")
         system = pn.widgets.Select(label="System", options=[], width=240)
-        f = figure(height=360, sizing_mode="stretch_width", x_axis_label="r (nm)", y_axis_label="g(r)",
-                   title="AA vs CG RDF (band: AA g -/+ g_err)", tools="pan,wheel_zoom,box_zoom,reset")
+        f = figure(
+            height=360,
+            sizing_mode="stretch_width",
+            x_axis_label="r (nm)",
+            y_axis_label="g(r)",
+            title="AA vs CG RDF (band: AA g -/+ g_err)",
+            tools="pan,wheel_zoom,box_zoom,reset",
+        )
         aa_src = ColumnDataSource({"r": [], "g": [], "lo": [], "hi": []}, name="cg_aa_source")
         cg_src = ColumnDataSource({"xs": [], "ys": [], "color": [], "method": []}, name="cg_source")
         f.varea("r", "lo", "hi", source=aa_src, fill_color="black", fill_alpha=0.15)
         f.line("r", "g", source=aa_src, line_color="black", line_width=2.5, legend_label="all-atom")
-        f.multi_line("xs", "ys", source=cg_src, line_color="color", line_width=1.8, line_dash="dashed",
-                     legend_field="method")
+        f.multi_line(
+            "xs", "ys", source=cg_src, line_color="color", line_width=1.8, line_dash="dashed", legend_field="method"
+        )
         f.legend.location = "top_right"
         images = pn.Column(sizing_mode="stretch_width")
         plot = pn.pane.Bokeh(f, sizing_mode="stretch_width")
-        self._ui.update(cg_text=cg_text, cg_curves_text=curves_text, cg_system=system, cg_aa_src=aa_src,
-                        cg_src=cg_src, cg_images=images, cg_plot=plot, runs_table=runs)
+        self._ui.update(
+            cg_text=cg_text,
+            cg_curves_text=curves_text,
+            cg_system=system,
+            cg_aa_src=aa_src,
+            cg_src=cg_src,
+            cg_images=images,
+            cg_plot=plot,
+            runs_table=runs,
+        )
 
         def on_run(event: param.parameterized.Event) -> None:
             if event.new:
@@ -1279,9 +1427,20 @@ class Dashboard(param.Parameterized):
         system.param.watch(lambda _event: self._draw_cg(), "value")
         self.param.watch(self._on_cg, "cg_run")
         self._on_cg()
-        return pn.Column(*notice, pn.pane.Markdown("Select a `cg_fit` row for its AA vs CG RDF, a training or "
-                                                   "evaluation row for its predictions (Model predictions tab)."),
-                         runs, cg_text, system, curves_text, plot, images, sizing_mode="stretch_width")
+        return pn.Column(
+            *notice,
+            pn.pane.Markdown(
+                "Select a `cg_fit` row for its AA vs CG RDF, a training or "
+                "evaluation row for its predictions (Model predictions tab)."
+            ),
+            runs,
+            cg_text,
+            system,
+            curves_text,
+            plot,
+            images,
+            sizing_mode="stretch_width",
+        )
 
     def _on_cg(self, *_events: param.parameterized.Event) -> None:
         import panel as pn
@@ -1313,15 +1472,26 @@ class Dashboard(param.Parameterized):
         self._ui["cg_aa_src"].data = {"r": ov.r_nm, "g": ov.g_aa, "lo": ov.g_aa - err, "hi": ov.g_aa + err}
         methods = list(ov.cg)
         colours = [PALETTE[1:][i % (len(PALETTE) - 1)] for i in range(len(methods))]
-        self._ui["cg_src"].data = {"xs": [ov.cg[m][0] for m in methods], "ys": [ov.cg[m][1] for m in methods],
-                                   "color": colours, "method": methods}
+        self._ui["cg_src"].data = {
+            "xs": [ov.cg[m][0] for m in methods],
+            "ys": [ov.cg[m][1] for m in methods],
+            "color": colours,
+            "method": methods,
+        }
         lines = [f"Shown: `{ov.label or 'fit'}`: all-atom (black) vs CG"]
         lines += [f"- <span style='color:{c}'>&#9632;</span> {m}" for m, c in zip(methods, colours)]
         self._ui["cg_curves_text"].object = "\n".join(lines)
 
 
-def serve(export_path: str | os.PathLike, catalogue_path: str | os.PathLike, port: int = 5006,
-          address: str = "127.0.0.1", show: bool = False, backend: str = "canvas", **kwargs: Any) -> Any:
+def serve(
+    export_path: str | os.PathLike,
+    catalogue_path: str | os.PathLike,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    show: bool = False,
+    backend: str = "canvas",
+    **kwargs: Any,
+) -> Any:
     """Serve the dashboard with :func:`panel.serve` (blocks until interrupted).
 
     Parameters
@@ -1351,5 +1521,12 @@ def serve(export_path: str | os.PathLike, catalogue_path: str | os.PathLike, por
         logger.warning("dashboard: export not loaded: %s", exc)
     origins = [f"{address}:{port}", f"localhost:{port}"] if port else None
     logger.info("dashboard: serving on http://%s:%s/", address, port)
-    return pn.serve(lambda: Dashboard(export_path, catalogue_path, backend=backend).view(), port=port,
-                    address=address, show=show, title="LJ data space", websocket_origin=origins, **kwargs)
+    return pn.serve(
+        lambda: Dashboard(export_path, catalogue_path, backend=backend).view(),
+        port=port,
+        address=address,
+        show=show,
+        title="LJ data space",
+        websocket_origin=origins,
+        **kwargs,
+    )

@@ -36,8 +36,17 @@ INDEX_NAME = ".lj_index.npz"
 #: created, renamed into or removed from it, which is how every product appears).
 STATUS_CACHE_NAME = ".lj_status.npz"
 #: Numeric state-point columns kept in the query index, with units.
-INDEX_COLUMNS = {"sigma": "nm", "epsilon": "kJ/mol", "T": "K", "rho": "nm^-3", "N": "1", "mass": "amu",
-                 "cutoff": "sigma", "seed": "1", "replica": "1"}
+INDEX_COLUMNS = {
+    "sigma": "nm",
+    "epsilon": "kJ/mol",
+    "T": "K",
+    "rho": "nm^-3",
+    "N": "1",
+    "mass": "amu",
+    "cutoff": "sigma",
+    "seed": "1",
+    "replica": "1",
+}
 #: Columns a query can filter on by range (state-point keys plus the reduced T* and rho*).
 QUERY_COLUMNS = {**{k: v for k, v in INDEX_COLUMNS.items()}, "T_star": "1", "rho_star": "1"}
 #: Product files that define a job's status, checked in this order.
@@ -69,7 +78,8 @@ def get_project(path: str | Path | None = None, create: bool = False) -> signac.
         return signac.get_project(root, search=False)
     except LookupError as exc:
         raise FileNotFoundError(
-            f"no data space at {root}: create one with `lj-inverse init --dataspace {root}`") from exc
+            f"no data space at {root}: create one with `lj-inverse init --dataspace {root}`"
+        ) from exc
 
 
 def create_jobs(project: signac.Project, statepoints: Iterable[dict[str, Any]]) -> tuple[int, int]:
@@ -200,9 +210,11 @@ def job_statuses(root: str | Path, workspace: str | Path, job_ids: list[str]) ->
     return out
 
 
-def query(project: signac.Project | str | Path | None = None,
-          ranges: dict[str, tuple[float | None, float | None]] | None = None,
-          status: str | None = None) -> pd.DataFrame:
+def query(
+    project: signac.Project | str | Path | None = None,
+    ranges: dict[str, tuple[float | None, float | None]] | None = None,
+    status: str | None = None,
+) -> pd.DataFrame:
     """Return the jobs whose state points lie in the given closed ranges.
 
     Parameters
@@ -306,13 +318,16 @@ def get_cg_project(path: str | os.PathLike | None = None, create: bool = False) 
         raise ProjectError(f"no CG data space at {root}; run `lj-inverse cg init` first") from exc
 
 
-def init_cg_jobs(project: signac.Project, molecules: list[str], n_molecules: int = 500,
-                 t_prod_ps: float = 300.0) -> list:
+def init_cg_jobs(
+    project: signac.Project, molecules: list[str], n_molecules: int = 500, t_prod_ps: float = 300.0
+) -> list:
     """Create (idempotently) one job per molecule with the AA state point of :func:`project.cg.aa.statepoint`.
 
     ``n_molecules`` molecules in the all-atom box, ``t_prod_ps`` the all-atom production time in ps.
     """
     from project.cg.aa import AAParams, statepoint
 
-    return [project.open_job(statepoint(AAParams(m, n_molecules=n_molecules, t_prod_ps=t_prod_ps))).init()
-            for m in molecules]
+    return [
+        project.open_job(statepoint(AAParams(m, n_molecules=n_molecules, t_prod_ps=t_prod_ps))).init()
+        for m in molecules
+    ]

@@ -89,12 +89,15 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
         Canonical state points (see :func:`project.statepoint.normalise`), deterministic for a given design.
     """
     if not isinstance(design, dict):
-        raise ValueError(f"design: expected a JSON object with keys {', '.join(DESIGN_KEYS)}; "
-                         f"got {type(design).__name__}")
+        raise ValueError(
+            f"design: expected a JSON object with keys {', '.join(DESIGN_KEYS)}; got {type(design).__name__}"
+        )
     unknown = [k for k in design if k not in DESIGN_KEYS]
     if unknown:
-        raise ValueError(f"design field '{unknown[0]}' (value {design[unknown[0]]!r}): unknown key; allowed: "
-                         f"{', '.join(DESIGN_KEYS)}")
+        raise ValueError(
+            f"design field '{unknown[0]}' (value {design[unknown[0]]!r}): unknown key; allowed: "
+            f"{', '.join(DESIGN_KEYS)}"
+        )
     kind = design.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"design field 'kind': got {kind!r}; allowed: {', '.join(_KINDS)}")
@@ -111,8 +114,10 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
         for rep in range(replicas):
             points.append(normalise(_physical(sigma, epsilon, t_star, rho_star, fixed, rep)))
     if not points:
-        raise ValueError("design: every state lies outside the stable single-phase fluid (vapour-liquid dome or "
-                         "solid); allowed: T_star and rho_star combinations in the stable fluid (project.eos)")
+        raise ValueError(
+            "design: every state lies outside the stable single-phase fluid (vapour-liquid dome or "
+            "solid); allowed: T_star and rho_star combinations in the stable fluid (project.eos)"
+        )
     return points
 
 

@@ -137,6 +137,10 @@ def structure_factor_zero(T_star: np.ndarray | float, rho_star: np.ndarray | flo
     model = _model()
     z = np.array([1.0])
     t, r = np.broadcast_arrays(np.asarray(T_star, dtype=float), np.asarray(rho_star, dtype=float))
-    out = np.array([1.0 / (1.0 + 2.0 * model.get_Ar01(ti, ri, z) + model.get_Ar02(ti, ri, z))
-                    for ti, ri in zip(t.ravel(), r.ravel())])
+    out = np.array(
+        [
+            1.0 / (1.0 + 2.0 * model.get_Ar01(ti, ri, z) + model.get_Ar02(ti, ri, z))
+            for ti, ri in zip(t.ravel(), r.ravel())
+        ]
+    )
     return out.reshape(t.shape)

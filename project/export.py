@@ -119,9 +119,7 @@ class ExportRecord:
     summary: Mapping[str, Any] | str | os.PathLike | None = None
 
 
-def record_from_job_dir(
-    job_id: str, statepoint: Mapping[str, Any], job_dir: str | os.PathLike
-) -> ExportRecord:
+def record_from_job_dir(job_id: str, statepoint: Mapping[str, Any], job_dir: str | os.PathLike) -> ExportRecord:
     """Build the :class:`ExportRecord` of a job folder (``rdf.npz`` and, if present, ``simulate.json``).
 
     Parameters
@@ -570,9 +568,7 @@ def export_dataset(
 
     g = np.empty((n, RDF_N_BINS), dtype=np.float32)
     g_err = np.empty((n, RDF_N_BINS), dtype=np.float32)
-    columns = {
-        name: np.empty(n, dtype=dtype) for spec in _GROUPS.values() for name, (dtype, _, _) in spec.items()
-    }
+    columns = {name: np.empty(n, dtype=dtype) for spec in _GROUPS.values() for name, (dtype, _, _) in spec.items()}
     fps: list[str] = [""] * n
     pos_old, idx_old, pos_new = [], [], []
     for pos, job_id in enumerate(job_ids):
@@ -661,8 +657,7 @@ def open_export(path: str | os.PathLike) -> h5py.File:
     if version is None or int(version) != SCHEMA_VERSION:
         f.close()
         raise ExportError(
-            f"export file {os.fspath(path)!r} has schema_version {version!r}; this code reads "
-            f"version {SCHEMA_VERSION}"
+            f"export file {os.fspath(path)!r} has schema_version {version!r}; this code reads version {SCHEMA_VERSION}"
         )
     return f
 

@@ -18,8 +18,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Python packages whose versions are recorded.
-PACKAGES = ("numpy", "scipy", "signac", "signac-flow", "MDAnalysis", "openmm", "h5py", "teqp", "tensorflow",
-            "keras")
+PACKAGES = ("numpy", "scipy", "signac", "signac-flow", "MDAnalysis", "openmm", "h5py", "teqp", "tensorflow", "keras")
 
 
 def now() -> str:
@@ -36,10 +35,17 @@ def code_version(repo: Path | None = None) -> dict[str, Any]:
 
     root = Path(repo) if repo else REPO_ROOT
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                capture_output=True, text=True, check=True, timeout=10).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
         return {"commit": commit, "dirty": bool(status.strip()), "package_version": __version__}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None, "package_version": __version__}
@@ -69,8 +75,12 @@ def host_info() -> dict[str, Any]:
     """Return the host name, platform, Python version and CPU count."""
     import os
 
-    return {"hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count()}
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
 
 
 def hash_statepoint(sp: dict[str, Any]) -> str:
@@ -87,8 +97,13 @@ def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def provenance(sp: dict[str, Any], *, started: str, engine: dict[str, Any] | None = None,
-               inputs: dict[str, str | Path] | None = None) -> dict[str, Any]:
+def provenance(
+    sp: dict[str, Any],
+    *,
+    started: str,
+    engine: dict[str, Any] | None = None,
+    inputs: dict[str, str | Path] | None = None,
+) -> dict[str, Any]:
     """Return the provenance record of one operation on one state point.
 
     Parameters

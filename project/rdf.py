@@ -481,9 +481,7 @@ def compute_rdf(
             else:
                 universe = mda.Universe(os.fspath(topology), os.fspath(trajectory))
     except Exception as exc:  # MDAnalysis raises many types for unreadable files
-        raise RDFError(
-            f"cannot read topology {os.fspath(topology)!r} / trajectory {source!r}: {exc}"
-        ) from exc
+        raise RDFError(f"cannot read topology {os.fspath(topology)!r} / trajectory {source!r}: {exc}") from exc
 
     atoms = universe.atoms
     if len(atoms) < 2:
@@ -501,9 +499,7 @@ def compute_rdf(
     if n_used < 1:
         raise RDFError(f"{source}: no frames selected (trajectory has {n_total}, start={start}, stop={stop})")
     if n_used < n_blocks:
-        raise RDFError(
-            f"{source}: {n_used} frame(s) selected but n_blocks = {n_blocks}; need >= n_blocks frames"
-        )
+        raise RDFError(f"{source}: {n_used} frame(s) selected but n_blocks = {n_blocks}; need >= n_blocks frames")
 
     edges_nm = np.linspace(0.0, n_bins * bin_width, n_bins + 1)
     res = None
@@ -513,8 +509,9 @@ def compute_rdf(
             if kernel is not None:
                 g_frames, volumes = kernel
                 g, g_err = _frame_average(g_frames, int(n_blocks))
-                res = SimpleNamespace(r_nm=0.5 * (edges_nm[:-1] + edges_nm[1:]), g=g, g_err=g_err,
-                                      g_frames=g_frames, volumes_nm3=volumes)
+                res = SimpleNamespace(
+                    r_nm=0.5 * (edges_nm[:-1] + edges_nm[1:]), g=g, g_err=g_err, g_frames=g_frames, volumes_nm3=volumes
+                )
         if res is None:
             analysis = analysis_class()(atoms, edges_nm, n_blocks=n_blocks, source=source)
             analysis.run(start=start, stop=stop, step=step)
@@ -580,8 +577,7 @@ def save_rdf(result: RDFResult, path: str | os.PathLike, *, fsync: bool = True) 
     n = len(result.g)
     if len(result.r_nm) != n or len(result.g_err) != n:
         raise RDFError(
-            f"cannot save RDF to {path}: r_nm, g, g_err lengths differ "
-            f"({len(result.r_nm)}, {n}, {len(result.g_err)})"
+            f"cannot save RDF to {path}: r_nm, g, g_err lengths differ ({len(result.r_nm)}, {n}, {len(result.g_err)})"
         )
     arrays: dict[str, np.ndarray] = {
         "r_nm": np.asarray(result.r_nm, dtype=np.float64),
@@ -640,9 +636,7 @@ def load_rdf(path: str | os.PathLike, *, expect_r_nm: np.ndarray | None = None) 
         raise RDFError(f"RDF file {os.fspath(path)!r} is corrupt or not an npz file: {exc}") from exc
     lengths = {name: arrays[name].shape for name in _ARRAYS}
     if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
-        raise RDFError(
-            f"RDF file {os.fspath(path)!r}: r_nm, g, g_err must be 1-D of equal length, got {lengths}"
-        )
+        raise RDFError(f"RDF file {os.fspath(path)!r}: r_nm, g, g_err must be 1-D of equal length, got {lengths}")
     if expect_r_nm is not None:
         expect = np.asarray(expect_r_nm, dtype=np.float64)
         if arrays["r_nm"].shape != expect.shape:

@@ -136,5 +136,6 @@ def pair_counts(frames: np.ndarray, boxes: np.ndarray, edges: np.ndarray, counts
 def warm_up() -> None:
     """Compile :func:`pair_counts` (or load it from numba's cache) now, e.g. before forking worker processes."""
     counts = np.zeros((1, 2), dtype=np.int64)
-    pair_counts(np.zeros((1, 2, 3), dtype=np.float32), np.full((1, 3), 10.0, dtype=np.float32),
-                np.linspace(0.0, 1.0, 3), counts)
+    pair_counts(
+        np.zeros((1, 2, 3), dtype=np.float32), np.full((1, 3), 10.0, dtype=np.float32), np.linspace(0.0, 1.0, 3), counts
+    )

@@ -94,8 +94,9 @@ def read_rdf_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return r, g
 
 
-def validate_rdf(r_nm: np.ndarray, g: np.ndarray, source: str = "RDF", min_points: int = 10,
-                 allow_negative: bool = False) -> None:
+def validate_rdf(
+    r_nm: np.ndarray, g: np.ndarray, source: str = "RDF", min_points: int = 10, allow_negative: bool = False
+) -> None:
     """Check an RDF given as arrays; raise :class:`RDFError` naming ``source`` and the problem.
 
     ``min_points``: the fewest points accepted; ``allow_negative``: accept negative g (the refined fit masks and

@@ -15,8 +15,12 @@ from pathlib import Path
 from project.errors import ProjectError
 
 #: Where each shared item lives in a checkout (relative to the repository root) and in ``share/lj-inverse``.
-_ITEMS = {"flow.py": ("flow.py", "flow.py"), "flow_cg.py": ("flow_cg.py", "flow_cg.py"),
-          "templates": ("templates", "templates"), "results/cg": ("docs/results/cg", "results/cg")}
+_ITEMS = {
+    "flow.py": ("flow.py", "flow.py"),
+    "flow_cg.py": ("flow_cg.py", "flow_cg.py"),
+    "templates": ("templates", "templates"),
+    "results/cg": ("docs/results/cg", "results/cg"),
+}
 
 
 def _candidates(name: str) -> list[Path]:
@@ -38,6 +42,7 @@ def workflow_file(name: str = "flow.py") -> Path:
     """The signac-flow script ``name`` (``flow.py`` or ``flow_cg.py``); ProjectError naming the places tried."""
     path = find_shared(name)
     if path is None:
-        raise ProjectError(f"workflow script {name} not found; looked in "
-                           f"{', '.join(str(c) for c in _candidates(name))}")
+        raise ProjectError(
+            f"workflow script {name} not found; looked in {', '.join(str(c) for c in _candidates(name))}"
+        )
     return path

@@ -160,9 +160,7 @@ def _validate_products(p: Protocol, workdir: Path) -> np.ndarray:
         raise SimulationError("traj.xtc frame times are not strictly increasing")
     t_mean = float(np.mean(thermo[:, 3]))
     if abs(t_mean / p.T - 1.0) > MAX_REL_T_DEVIATION:
-        raise SimulationError(
-            f"blew up: mean production temperature {t_mean:.4g} K, thermostat at {p.T:.4g} K"
-        )
+        raise SimulationError(f"blew up: mean production temperature {t_mean:.4g} K, thermostat at {p.T:.4g} K")
     return thermo
 
 
@@ -253,9 +251,7 @@ def run_simulation(sp: dict, workdir: Path | str, engine: str = "auto", threads:
     p = make_protocol(sp)
     eng = get_engine(engine)
     t0 = time.monotonic()
-    logger.info(
-        "simulate: %s, N=%d, %d production steps of %.4g ps in %s", eng.name, p.N, p.n_prod, p.dt, workdir
-    )
+    logger.info("simulate: %s, N=%d, %d production steps of %.4g ps in %s", eng.name, p.N, p.n_prod, p.dt, workdir)
     result = eng.run(p, workdir, threads)
     thermo = _validate_products(p, workdir)
     wall = time.monotonic() - t0

@@ -45,8 +45,11 @@ def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float:
 
 
 def _allowed(prop: dict[str, Any]) -> str:
-    lo = ("> " + str(prop["exclusiveMinimum"])) if "exclusiveMinimum" in prop else (
-        (">= " + str(prop["minimum"])) if "minimum" in prop else None)
+    lo = (
+        ("> " + str(prop["exclusiveMinimum"]))
+        if "exclusiveMinimum" in prop
+        else ((">= " + str(prop["minimum"])) if "minimum" in prop else None)
+    )
     hi = ("<= " + str(prop["maximum"])) if "maximum" in prop else None
     rng = " and ".join(x for x in (lo, hi) if x)
     kind = "an integer" if prop.get("type") == "integer" else "a number"
@@ -127,34 +130,44 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
     tl, rl = limits["T_star"], limits["rho_star"]
     if not tl["minimum"] <= t_star <= tl["maximum"]:
         raise StatePointError(
-            "T", f"T = {sp['T']} K gives T* = k_B T/epsilon = {t_star:.4g}; allowed: {tl['minimum']} <= T* <= "
+            "T",
+            f"T = {sp['T']} K gives T* = k_B T/epsilon = {t_star:.4g}; allowed: {tl['minimum']} <= T* <= "
             f"{tl['maximum']}, i.e. {tl['minimum'] * sp['epsilon'] / 0.0083144626:.4g} K <= T <= "
-            f"{tl['maximum'] * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol")
+            f"{tl['maximum'] * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol",
+        )
     if rho_star > rl["maximum"]:
         raise StatePointError(
-            "rho", f"rho = {sp['rho']} nm^-3 gives rho* = rho sigma^3 = {rho_star:.4g}, beyond the densest fluid; "
+            "rho",
+            f"rho = {sp['rho']} nm^-3 gives rho* = rho sigma^3 = {rho_star:.4g}, beyond the densest fluid; "
             f"allowed: rho* <= {rl['maximum']} ({rl['maximum'] / sp['sigma'] ** 3:.4g} nm^-3 for sigma = "
-            f"{sp['sigma']} nm)")
+            f"{sp['sigma']} nm)",
+        )
     box = (sp["N"] / sp["rho"]) ** (1.0 / 3.0)
     rc = sp["cutoff"] * sp["sigma"]
     if box <= 2.0 * rc:
         n_min = math.ceil(sp["rho"] * (2.0 * rc) ** 3) + 1
         raise StatePointError(
-            "N", f"box edge {box:.3g} nm is not larger than twice the cutoff ({2 * rc:.3g} nm); allowed: N >= {n_min}"
-            " at this density")
+            "N",
+            f"box edge {box:.3g} nm is not larger than twice the cutoff ({2 * rc:.3g} nm); allowed: N >= {n_min}"
+            " at this density",
+        )
     if not check_phase:
         return
     phase = eos.phase_of(t_star, rho_star)
     if phase == "two-phase":
         rv, rl_ = eos.coexistence_densities(t_star)
         raise StatePointError(
-            "rho", f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) lies inside the vapour-liquid coexistence region "
+            "rho",
+            f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) lies inside the vapour-liquid coexistence region "
             f"(Thol et al. 2016 EOS); allowed at this T*: rho* <= {rv:.4g} or {rl_:.4g} <= rho* < "
-            f"{eos.freezing_density(t_star):.4g}")
+            f"{eos.freezing_density(t_star):.4g}",
+        )
     if phase == "solid":
         raise StatePointError(
-            "rho", f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) is beyond the freezing line (Mastny & de Pablo 2007);"
-            f" allowed at this T*: rho* < {eos.freezing_density(t_star):.4g}")
+            "rho",
+            f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) is beyond the freezing line (Mastny & de Pablo 2007);"
+            f" allowed at this T*: rho* < {eos.freezing_density(t_star):.4g}",
+        )
 
 
 def reduced_state(sp: dict[str, Any]) -> tuple[float, float]:

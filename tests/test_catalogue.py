@@ -18,16 +18,10 @@ CHK_B = "b" * 64
 @pytest.fixture
 def cat(tmp_path):
     c = Catalogue(tmp_path / "results" / "catalogue.sqlite")
-    c.record(
-        "train", CHK_A, {"model": "mlp", "lr": 1e-3}, {"val_mae_g": 0.05, "wall_s": 10.0}, {"model": "m1.pt"}
-    )
-    c.record(
-        "train", CHK_A, {"model": "mlp", "lr": 1e-4}, {"val_mae_g": 0.02, "wall_s": 30.0}, tmp_path / "m2.pt"
-    )
+    c.record("train", CHK_A, {"model": "mlp", "lr": 1e-3}, {"val_mae_g": 0.05, "wall_s": 10.0}, {"model": "m1.pt"})
+    c.record("train", CHK_A, {"model": "mlp", "lr": 1e-4}, {"val_mae_g": 0.02, "wall_s": 30.0}, tmp_path / "m2.pt")
     c.record("evaluate", CHK_B, {"model": "cnn"}, {"val_mae_g": 0.03})
-    c.record(
-        "cg_fit", None, {"iterations": np.int64(20)}, {"rmse_g": np.float32(0.1)}, code_version="abc-dirty"
-    )
+    c.record("cg_fit", None, {"iterations": np.int64(20)}, {"rmse_g": np.float32(0.1)}, code_version="abc-dirty")
     return c
 
 

@@ -29,26 +29,39 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
 
 #: Tiny LJ fluid (sigma 0.25 nm, epsilon 1 kJ/mol, T* = 2): four densities, N = 300.
-SMALL_DESIGN = {"kind": "grid", "sigma": [0.25], "epsilon": [1.0], "T_star": [2.0],
-                "rho_star": [0.3, 0.35, 0.4, 0.45],
-                "fixed": {"N": 300, "dt": 0.004, "t_equil": 2, "t_prod": 10, "t_sample": 0.5}}
+SMALL_DESIGN = {
+    "kind": "grid",
+    "sigma": [0.25],
+    "epsilon": [1.0],
+    "T_star": [2.0],
+    "rho_star": [0.3, 0.35, 0.4, 0.45],
+    "fixed": {"N": 300, "dt": 0.004, "t_equil": 2, "t_prod": 10, "t_sample": 0.5},
+}
 #: One large, long job: 2 cores, and a wall time (from flow.py's callable) above the 6 min floor.
-BIG_DESIGN = {"kind": "grid", "sigma": [0.25], "epsilon": [1.0], "T_star": [2.0], "rho_star": [0.5],
-              "fixed": {"N": 8000, "dt": 0.002, "t_equil": 50, "t_prod": 1000, "t_sample": 0.5}}
+BIG_DESIGN = {
+    "kind": "grid",
+    "sigma": [0.25],
+    "epsilon": [1.0],
+    "T_star": [2.0],
+    "rho_star": [0.5],
+    "fixed": {"N": 8000, "dt": 0.002, "t_equil": 50, "t_prod": 1000, "t_sample": 0.5},
+}
 
 SLURM = "DefaultSlurmEnvironment"
 PBS = "DefaultPBSEnvironment"
 
 #: name -> (environment, submit arguments, extra environment variables)
 CASES = {
-    "slurm_simulate_bundle_parallel": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel"],
-                                       {}),
+    "slurm_simulate_bundle_parallel": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel"], {}),
     "slurm_simulate_bundle_serial": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2"], {}),
     "slurm_simulate_big_single": (SLURM, ["-o", "simulate", "-f", "N", "8000"], {}),
     # np differs (1 core for N = 300, 2 for N = 8000): flow asks for --force
     "slurm_simulate_mixed_bundle": (SLURM, ["-o", "simulate", "--bundle", "3", "--parallel", "--force"], {}),
-    "slurm_simulate_gpu": (SLURM, ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel", "--force"],
-                           {"LJ_NGPU": "1", "LJ_ENGINE": "openmm"}),
+    "slurm_simulate_gpu": (
+        SLURM,
+        ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel", "--force"],
+        {"LJ_NGPU": "1", "LJ_ENGINE": "openmm"},
+    ),
     "slurm_compute_rdf": (SLURM, ["-o", "compute_rdf"], {}),
     "slurm_aggregate": (SLURM, ["-o", "aggregate"], {}),
     "pbs_simulate_bundle_parallel": (PBS, ["-o", "simulate", "-f", "N", "300", "--bundle", "2", "--parallel"], {}),
@@ -59,8 +72,13 @@ CASES = {
 
 def _init(design: dict, path: Path, dataspace: Path) -> None:
     path.write_text(json.dumps(design))
-    subprocess.run([sys.executable, "-m", "project", "init", str(path), "--dataspace", str(dataspace)], cwd=REPO,
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "project", "init", str(path), "--dataspace", str(dataspace)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +88,11 @@ def dataspace(tmp_path_factory) -> Path:
     ds = root / "dataspace"
     _init(SMALL_DESIGN, root / "small.json", ds)
     _init(BIG_DESIGN, root / "big.json", ds)
-    small = sorted((json.loads((d / "signac_statepoint.json").read_text())["rho"], d)
-                   for d in (ds / "workspace").iterdir() if d.is_dir()
-                   and json.loads((d / "signac_statepoint.json").read_text())["N"] == 300)
+    small = sorted(
+        (json.loads((d / "signac_statepoint.json").read_text())["rho"], d)
+        for d in (ds / "workspace").iterdir()
+        if d.is_dir() and json.loads((d / "signac_statepoint.json").read_text())["N"] == 300
+    )
     simulated, done = small[2][1], small[3][1]
     for job in (simulated, done):
         (job / "simulate.json").write_text("{}")
@@ -94,10 +114,22 @@ def stub_bin(tmp_path_factory) -> Path:
 def render(dataspace: Path, stub_bin: Path, environment: str, args: list[str], extra: dict[str, str]) -> str:
     """Return the stdout of ``flow.py submit --pretend`` (the submission scripts)."""
     env = {k: v for k, v in os.environ.items() if k not in ("LJ_NGPU", "LJ_ENGINE", "LJ_SIM_CORES", "SLURM_CONF")}
-    env.update({"LJ_DATASPACE": str(dataspace), "SIGNAC_FLOW_ENVIRONMENT": environment,
-                "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}", **extra})
-    res = subprocess.run([sys.executable, str(REPO / "flow.py"), "submit", "--pretend", *args], cwd=dataspace,
-                         env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        {
+            "LJ_DATASPACE": str(dataspace),
+            "SIGNAC_FLOW_ENVIRONMENT": environment,
+            "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}",
+            **extra,
+        }
+    )
+    res = subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), "submit", "--pretend", *args],
+        cwd=dataspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, f"flow.py submit --pretend failed:\n{res.stdout}\n{res.stderr}"
     return res.stdout
 
@@ -123,8 +155,12 @@ def normalise(text: str, dataspace: Path) -> str:
     text = re.sub(r"(/agg-[0-9a-f]{32}/\w+/)[0-9a-f]{32}\b", r"\1<OPHASH>", text)
     text = re.sub(r"bundle/[0-9a-f]{40}\b", "bundle/<BUNDLE>", text)
     # flow lists jobs in directory order, which varies: sort the scripts and the operations inside each
-    return "".join(sorted(_sort_operations(script) + "# Submit command:" + tail
-                          for script, tail in zip(*[iter(_split_submit(text))] * 2)))
+    return "".join(
+        sorted(
+            _sort_operations(script) + "# Submit command:" + tail
+            for script, tail in zip(*[iter(_split_submit(text))] * 2)
+        )
+    )
 
 
 _OP_HEADER = re.compile(r"^# \w+\((?:agg-)?[0-9a-f]{32}\)$", re.M)
@@ -153,7 +189,7 @@ def _sort_operations(script: str) -> str:
     end = script.find("\n\n", starts[-1])
     end = len(script) if end < 0 else end + 1
     blocks = [script[a:b].rstrip("\n") + "\n" for a, b in zip(starts, starts[1:] + [end])]
-    return script[:starts[0]] + "\n".join(sorted(blocks)) + script[end:]
+    return script[: starts[0]] + "\n".join(sorted(blocks)) + script[end:]
 
 
 def scripts_of(text: str) -> list[str]:
@@ -176,12 +212,16 @@ def test_rendered_script_matches_golden(case: str, dataspace: Path, stub_bin: Pa
         GOLDEN.mkdir(exist_ok=True)
         golden.write_text(text)
     assert golden.is_file(), f"no golden file {golden}: run with UPDATE_GOLDEN=1 to create it"
-    assert text == golden.read_text(), (f"rendered script differs from {golden}; if the change is intended, "
-                                        "regenerate with UPDATE_GOLDEN=1")
+    assert text == golden.read_text(), (
+        f"rendered script differs from {golden}; if the change is intended, regenerate with UPDATE_GOLDEN=1"
+    )
 
 
-_OP_LINE = re.compile(r"^(?P<bg>\(trap 'lj_term=1' TERM; )?(?P<cmd>\S*python\S* \S*flow\.py run -o (?P<op>\w+) "
-                      r"-j (?P<id>\S+)) \|\| lj_failed (?P=op) (?P<dir>\S+) \$\?(?(bg); exit \$lj_status\) &)$", re.M)
+_OP_LINE = re.compile(
+    r"^(?P<bg>\(trap 'lj_term=1' TERM; )?(?P<cmd>\S*python\S* \S*flow\.py run -o (?P<op>\w+) "
+    r"-j (?P<id>\S+)) \|\| lj_failed (?P=op) (?P<dir>\S+) \$\?(?(bg); exit \$lj_status\) &)$",
+    re.M,
+)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -244,10 +284,22 @@ def test_directives_from_statepoint(dataspace: Path, stub_bin: Path) -> None:
 def test_gpu_submission_needs_force(dataspace: Path, stub_bin: Path) -> None:
     """flow's generic SLURM environment knows no GPU partition: GPUs need --force (docs/cluster.md says so)."""
     env = {k: v for k, v in os.environ.items() if k not in ("LJ_ENGINE", "LJ_SIM_CORES", "SLURM_CONF")}
-    env.update({"LJ_DATASPACE": str(dataspace), "SIGNAC_FLOW_ENVIRONMENT": SLURM, "LJ_NGPU": "1",
-                "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}"})
-    res = subprocess.run([sys.executable, str(REPO / "flow.py"), "submit", "--pretend", "-o", "simulate", "-n", "1"],
-                         cwd=dataspace, env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        {
+            "LJ_DATASPACE": str(dataspace),
+            "SIGNAC_FLOW_ENVIRONMENT": SLURM,
+            "LJ_NGPU": "1",
+            "PATH": f"{stub_bin}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    res = subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), "submit", "--pretend", "-o", "simulate", "-n", "1"],
+        cwd=dataspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0 and "Cannot request GPU's on nonGPU partition" in res.stderr, res.stderr
 
 
@@ -276,10 +328,17 @@ def _script_with_commands(ds: Path, stub_bin: Path, args: list[str], commands: l
 def test_script_records_a_crash_and_goes_on(two_jobs: Path, stub_bin: Path, tmp_path: Path) -> None:
     """Serial bundle: the first operation crashes (exit 3), the second still runs, the script exits 3."""
     done = tmp_path / "second_ran"
-    script, ids = _script_with_commands(two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2"],
-                                        ["sh -c 'exit 3'", f"touch {done}"])
-    res = subprocess.run(["bash", "-c", script], env={**os.environ, "SLURM_JOB_ID": "77"}, capture_output=True,
-                         text=True, timeout=60, cwd=tmp_path)
+    script, ids = _script_with_commands(
+        two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2"], ["sh -c 'exit 3'", f"touch {done}"]
+    )
+    res = subprocess.run(
+        ["bash", "-c", script],
+        env={**os.environ, "SLURM_JOB_ID": "77"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert res.returncode == 3, res.stderr
     assert done.is_file(), "the rest of the bundle must run after a crash"
     failed = json.loads((two_jobs / "workspace" / ids[0] / "failed.json").read_text())
@@ -296,10 +355,18 @@ def test_script_records_a_crash_and_goes_on(two_jobs: Path, stub_bin: Path, tmp_
 
 def test_script_records_sigterm_of_a_parallel_bundle(two_jobs: Path, stub_bin: Path, tmp_path: Path) -> None:
     """Parallel bundle: SIGTERM to every process (as SLURM does at the time limit) marks both jobs and exits 143."""
-    script, ids = _script_with_commands(two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2", "--parallel"],
-                                        ["sleep 60", "sleep 60"])
-    proc = subprocess.Popen(["bash", "-c", script], env={**os.environ, "SLURM_JOB_ID": "78"}, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    script, ids = _script_with_commands(
+        two_jobs, stub_bin, ["-o", "simulate", "--bundle", "2", "--parallel"], ["sleep 60", "sleep 60"]
+    )
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        env={**os.environ, "SLURM_JOB_ID": "78"},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while len(_children(proc.pid)) < 2:  # both operations started

@@ -90,8 +90,13 @@ def _page(browser, errors: list[str]):  # noqa: ANN001, ANN202
     return page
 
 
-def test_filter_select_rdf_predictions_runs(browser, served: str, server_log: Path, served_space: tuple[Path, Path],  # noqa: ANN001
-                                           tmp_path: Path) -> None:
+def test_filter_select_rdf_predictions_runs(
+    browser,
+    served: str,
+    server_log: Path,
+    served_space: tuple[Path, Path],  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
     errors: list[str] = []
     page = _page(browser, errors)
     page.goto(served)
@@ -150,8 +155,9 @@ def test_filter_select_rdf_predictions_runs(browser, served: str, server_log: Pa
     page.get_by_text(re.compile(r"Predictions of run 1 \(train")).first.wait_for()
     # the parity plots hold every job once, split by train/val/test (make_catalogue predicts every job)
     names = [f"parity_{q}_{split}" for q in ("sigma", "epsilon") for split in ("train", "val", "test")]
-    page.wait_for_function("""(names) => names.every((n) => Bokeh.documents.some((d) => d.get_model_by_name(n)))""",
-                           arg=names)
+    page.wait_for_function(
+        """(names) => names.every((n) => Bokeh.documents.some((d) => d.get_model_by_name(n)))""", arg=names
+    )
     lengths = source_lengths(page, names, "x")
     assert sum(lengths[:3]) == N_JOBS and sum(lengths[3:]) == N_JOBS, lengths
     page.wait_for_timeout(300)
@@ -214,8 +220,10 @@ def test_fresh_install_view_shipped_model_and_cg(browser, tmp_path: Path) -> Non
 
     make_jobs(tmp_path, 0, 12, seed=5)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    records = [record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
-               for j, sp in manifest.items()]
+    records = [
+        record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
+        for j, sp in manifest.items()
+    ]
     export = export_dataset(records, tmp_path / "export" / "dataset.h5").path
     log = tmp_path / "server.log"
     with dashboard_server(export, tmp_path / "absent.sqlite", log_path=log) as url:
@@ -281,9 +289,23 @@ def test_cli_serves_on_localhost_only(served_space: tuple[Path, Path]) -> None:
 
     port = free_port()
     export, catalogue = served_space
-    proc = subprocess.Popen([sys.executable, "-m", "project", "dashboard", "--export", str(export), "--catalogue",
-                             str(catalogue), "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "dashboard",
+            "--export",
+            str(export),
+            "--catalogue",
+            str(catalogue),
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -66,8 +66,16 @@ def test_selection_csv_names_units(dash: Dashboard) -> None:
     dash.sigma_range = (tab["sigma"].min(), tab["sigma"].median())
     csv = dash.selection_csv()
     df = pd.read_csv(io.StringIO(csv))
-    assert list(df.columns[:8]) == ["job_id", "sigma_nm", "epsilon_kJ_mol", "T_K", "rho_nm-3", "T_star", "rho_star",
-                                    "N"]
+    assert list(df.columns[:8]) == [
+        "job_id",
+        "sigma_nm",
+        "epsilon_kJ_mol",
+        "T_K",
+        "rho_nm-3",
+        "T_star",
+        "rho_star",
+        "N",
+    ]
     assert "first_peak_r_nm" in df.columns and "U_per_N_kJ_mol" in df.columns
     sub = dash.filtered_table()
     assert list(df["job_id"]) == list(sub.index)
@@ -95,7 +103,7 @@ def test_select_jobs_and_rdf_curves(dash: Dashboard) -> None:
     # unknown id -> message, known ones kept; appending keeps order and caps the overlay
     dash.select(["nope"], append=True)
     assert dash.selected == ids and "Unknown job id(s): nope" in dash.message
-    dash.select(list(dash.dataset.job_ids[3:3 + MAX_OVERLAY]), append=True)
+    dash.select(list(dash.dataset.job_ids[3 : 3 + MAX_OVERLAY]), append=True)
     assert len(dash.selected) == MAX_OVERLAY and dash.selected[-1] == dash.dataset.job_ids[2 + MAX_OVERLAY]
     assert "dropped" in dash.message
     rdfs = pd.read_csv(io.StringIO(dash.selected_rdfs_csv()))
@@ -162,8 +170,9 @@ def test_cg_overlay_from_csv_and_view(space: tuple[Path, Path], tmp_path: Path) 
     """The ``rdf_csv__<label>`` convention: r_nm, g_aa, g_aa_err, g_cg__<method> columns."""
     r = np.linspace(0.3, 1.5, 50)
     g_aa = 1 + 0.5 * np.exp(-(r - 0.4)) * np.cos(12 * r)
-    table = pd.DataFrame({"r_nm": r, "g_aa": g_aa, "g_aa_err": np.full(50, 0.02), "g_cg__ibi": g_aa + 0.01,
-                          "g_cg__oneshot": g_aa - 0.03})
+    table = pd.DataFrame(
+        {"r_nm": r, "g_aa": g_aa, "g_aa_err": np.full(50, 0.02), "g_cg__ibi": g_aa + 0.01, "g_cg__oneshot": g_aa - 0.03}
+    )
     csv = tmp_path / "methanol_rdf.csv"
     table.to_csv(csv, index=False)
     dash = Dashboard(space[0], _cg_catalogue(tmp_path, {"rdf_csv__methanol": str(csv)}))
@@ -191,8 +200,12 @@ def test_cg_png_fallback_and_missing_files(space: tuple[Path, Path], tmp_path: P
     plt.figure(figsize=(2, 2))
     plt.savefig(png)
     plt.close("all")
-    artefacts = {"csv": str(tmp_path / "comparison.csv"), "plot_ethanol": str(png),
-                 "rdf_aa__water": str(tmp_path / "gone.npz"), "rdf_cg__water__ibi": str(tmp_path / "gone2.npz")}
+    artefacts = {
+        "csv": str(tmp_path / "comparison.csv"),
+        "plot_ethanol": str(png),
+        "rdf_aa__water": str(tmp_path / "gone.npz"),
+        "rdf_cg__water__ibi": str(tmp_path / "gone2.npz"),
+    }
     dash = Dashboard(space[0], _cg_catalogue(tmp_path, artefacts))
     overlays, images, text = dash.cg_curves()
     assert overlays == [] and images == {"ethanol": str(png)}
@@ -445,8 +458,10 @@ def test_one_valued_axes_give_valid_sliders(tmp_path: Path) -> None:
 
     make_jobs(tmp_path, 0, 6, seed=3)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    records = [record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
-               for j, sp in manifest.items()]
+    records = [
+        record_from_job_dir(j, {**sp, "sigma": 0.34, "epsilon": 0.99}, tmp_path / "workspace" / j)
+        for j, sp in manifest.items()
+    ]
     export = export_dataset(records, tmp_path / "export" / "dataset.h5").path
     dash = Dashboard(export, tmp_path / "absent.sqlite")
     assert dash.bounds("sigma") == (0.34, 0.34)

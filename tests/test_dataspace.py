@@ -97,17 +97,31 @@ def test_index_rebuilt_when_jobs_added_outside(space):
 
 def test_cli_init_and_query(tmp_path):
     env = dict(os.environ, LJ_DATASPACE=str(tmp_path / "cli"), PYTHONPATH=REPO)
-    out = subprocess.run([sys.executable, "-m", "project", "init", "default", "--json"], env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "init", "default", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert '"created": 5' in out
-    out = subprocess.run([sys.executable, "-m", "project", "query", "--T_star", "1.4:", "--json"], env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "query", "--T_star", "1.4:", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     import json
 
     rows = json.loads(out)
     assert len(rows) == 4 and all(r["T_star"] >= 1.4 for r in rows)
-    bad = subprocess.run([sys.executable, "-m", "project", "query", "--dataspace", str(tmp_path / "none")],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "project", "query", "--dataspace", str(tmp_path / "none")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "no data space" in bad.stderr
 
 

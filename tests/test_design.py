@@ -37,8 +37,9 @@ def test_lhs_design():
 
 
 def test_grid_skips_unstable_states():
-    pts = make_design({"kind": "grid", "sigma": [0.3], "epsilon": [1.0], "T_star": [0.9, 1.5],
-                       "rho_star": [0.5, 0.8], "replicas": 2})
+    pts = make_design(
+        {"kind": "grid", "sigma": [0.3], "epsilon": [1.0], "T_star": [0.9, 1.5], "rho_star": [0.5, 0.8], "replicas": 2}
+    )
     # (0.9, 0.5) is inside the coexistence dome -> 3 states x 2 replicas
     assert len(pts) == 6
     assert sorted({p["replica"] for p in pts}) == [0, 1]
@@ -64,8 +65,9 @@ def test_blind_transfer_designs_are_paired_hot_and_apart_from_every_training_sta
         assert (a["N"], a["cutoff"], a["dt"], b["N"], b["cutoff"], b["dt"]) == (864, 2.5, 0.002, 1000, 3.0, 0.004)
     new = np.array([reduced_state(sp) for sp in hot])
     assert new[:, 0].min() >= 2.5 * (1 - 1e-5) and new[:, 0].max() <= 3.5 * (1 + 1e-5)
-    old = np.array([reduced_state(sp) for name in ("training", "liquid", "transfer")
-                    for sp in make_design(load_design(name))])
+    old = np.array(
+        [reduced_state(sp) for name in ("training", "liquid", "transfer") for sp in make_design(load_design(name))]
+    )
     assert len(old) == 400  # the shipped dataset's 400 jobs (README)
     nearest = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(-1)).min()
     assert nearest > 1e-3

@@ -13,8 +13,14 @@ def test_readme_is_short_and_starts_with_the_two_commands() -> None:
     assert len(text.encode()) < 10_000
     commands = re.findall(r"^(make \w[\w-]*)", text, flags=re.M)
     assert commands[:2] == ["make demo", "make test"]
-    for section in ("## Install", "## Fitting your own RDF", "## Quick start", "## Input formats and units",
-                    "## The shipped model", "## Layout"):
+    for section in (
+        "## Install",
+        "## Fitting your own RDF",
+        "## Quick start",
+        "## Input formats and units",
+        "## The shipped model",
+        "## Layout",
+    ):
         assert section in text, section
 
 

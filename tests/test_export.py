@@ -172,9 +172,7 @@ def test_bad_records_are_skipped_with_reasons(tmp_path, jobs):
     corrupt_path.parent.mkdir(parents=True)
     corrupt_path.write_bytes(b"PK\x03\x04 not really a zip")
     corrupt = ExportRecord("corrupt", statepoint(1), corrupt_path)
-    no_sigma = ExportRecord(
-        "nosigma", {k: v for k, v in statepoint(1).items() if k != "sigma"}, jobs[0].rdf_path
-    )
+    no_sigma = ExportRecord("nosigma", {k: v for k, v in statepoint(1).items() if k != "sigma"}, jobs[0].rdf_path)
     nan_path = root / "d" / "rdf.npz"
     nan_res = fake_result(2)
     nan_res.g[10] = np.nan

@@ -26,8 +26,16 @@ SHIPPED_META = REPO / "project" / "data" / "models" / "lj_inverse_v3" / "meta.js
 
 def _clean_copy(dest: Path) -> Path:
     """The tracked and untracked (not ignored) files of the repository, as a fresh clone would have them."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = REPO / name
         if src.is_file():
@@ -71,13 +79,18 @@ def _use_installed(bin_dir: Path, work: Path, tmp_path: Path) -> None:
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([exe, *args], cwd=work, env=env, capture_output=True, text=True, check=check)
 
-    where = subprocess.run([str(bin_dir / "python"), "-c", "import project; print(project.__file__)"], cwd=work,
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import project; print(project.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert not Path(where).is_relative_to(REPO), where
 
     rdf, sp = _rdf_file(work)
-    res = json.loads(run("fit", rdf.name, "--temperature", str(sp["T"]), "--density", str(sp["rho"]),
-                         "--json").stdout)
+    res = json.loads(run("fit", rdf.name, "--temperature", str(sp["T"]), "--density", str(sp["rho"]), "--json").stdout)
     # a held-out job: sigma within 1.5 %, epsilon within 6 % (3x the model's test-split targets)
     assert res["sigma"] == pytest.approx(sp["sigma"], rel=0.015)
     assert res["epsilon"] == pytest.approx(sp["epsilon"], rel=0.06)
@@ -95,8 +108,11 @@ def _use_installed(bin_dir: Path, work: Path, tmp_path: Path) -> None:
     # another folder through LJ_DATASPACE
     other = tmp_path / "other_space"
     env2 = dict(env, LJ_DATASPACE=str(other))
-    out = json.loads(subprocess.run([exe, "init", "default", "--json"], cwd=work, env=env2, capture_output=True,
-                                    text=True, check=True).stdout)
+    out = json.loads(
+        subprocess.run(
+            [exe, "init", "default", "--json"], cwd=work, env=env2, capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert Path(out["dataspace"]) == other.resolve() and out["created"] == 5
 
 
@@ -105,26 +121,52 @@ def test_wheel_install_in_fresh_venv(tmp_path: Path) -> None:
     """``pip install <wheel>`` into a new venv: the wheel carries the shipped model, designs, data, flow.py."""
     src = _clean_copy(tmp_path / "clone")
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-                    str(src)], check=True, env=_env(Path(sys.executable).parent))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)],
+        check=True,
+        env=_env(Path(sys.executable).parent),
+    )
     wheel = next(dist.glob("lj_inverse-*.whl"))
     bin_dir = _venv(tmp_path / "venv")
-    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True,
-                   env=_env(bin_dir))
+    subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, env=_env(bin_dir)
+    )
     shutil.rmtree(src)  # nothing may refer back to the source
-    installed = Path(subprocess.run([str(bin_dir / "python"), "-c", "import project; print(project.__file__)"],
-                                    cwd=tmp_path, env=_env(bin_dir), capture_output=True, text=True,
-                                    check=True).stdout.strip()).parent
-    for name in ("data/models/lj_inverse_v3/weights.npz", "data/models/lj_inverse_v3/meta.json",
-                 "data/models/lj_inverse_v3/evaluation/metrics.json", "data/reference/lj_library.h5",
-                 "data/designs/default.json", "data/statepoint.schema.json"):
+    installed = Path(
+        subprocess.run(
+            [str(bin_dir / "python"), "-c", "import project; print(project.__file__)"],
+            cwd=tmp_path,
+            env=_env(bin_dir),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    ).parent
+    for name in (
+        "data/models/lj_inverse_v3/weights.npz",
+        "data/models/lj_inverse_v3/meta.json",
+        "data/models/lj_inverse_v3/evaluation/metrics.json",
+        "data/reference/lj_library.h5",
+        "data/designs/default.json",
+        "data/statepoint.schema.json",
+    ):
         assert (installed / name).is_file(), name
     share = tmp_path / "venv" / "share" / "lj-inverse"
     assert (share / "flow.py").is_file() and (share / "templates" / "script.sh").is_file()
     assert (share / "results" / "cg" / "comparison.md").is_file()
-    found = subprocess.run([str(bin_dir / "python"), "-c", "from project.resources import find_shared; "
-                            "print(find_shared('results/cg')); print(find_shared('flow.py'))"], cwd=tmp_path,
-                           env=_env(bin_dir), capture_output=True, text=True, check=True).stdout.split()
+    found = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "from project.resources import find_shared; "
+            "print(find_shared('results/cg')); print(find_shared('flow.py'))",
+        ],
+        cwd=tmp_path,
+        env=_env(bin_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert found == [str(share / "results" / "cg"), str(share / "flow.py")]
     work = tmp_path / "work"
     work.mkdir()
@@ -138,8 +180,11 @@ def test_editable_install_in_fresh_venv(tmp_path: Path) -> None:
     """``pip install -e <clone>``: the same commands from another folder, the clone's own files in use."""
     src = _clean_copy(tmp_path / "clone")
     bin_dir = _venv(tmp_path / "venv")
-    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "-e",
-                    str(src)], check=True, env=_env(bin_dir))
+    subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "-e", str(src)],
+        check=True,
+        env=_env(bin_dir),
+    )
     work = tmp_path / "work"
     work.mkdir()
     _use_installed(bin_dir, work, tmp_path)

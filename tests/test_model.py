@@ -82,14 +82,29 @@ def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
     T = ds.table["T_star"].to_numpy()
     split = make_split(T, st)
     ref = split.train[T[split.train] >= st.hot_fit_T_star_min]
-    e = extrapolation_error(ds, ref, split.transfer, n_neighbours=st.hot_neighbours, coords=st.hot_coords,
-                            interpolation=st.hot_interp, s0_column=False)
+    e = extrapolation_error(
+        ds,
+        ref,
+        split.transfer,
+        n_neighbours=st.hot_neighbours,
+        coords=st.hot_coords,
+        interpolation=st.hot_interp,
+        s0_column=False,
+    )
     assert e["mean_abs"] == pytest.approx(0.0047, abs=0.0006)
     assert abs(e["mean_signed"]) <= 0.002
     assert e["outer_signed"] == pytest.approx(-0.0015, abs=0.0008)
     assert e["mean_abs"] <= 0.3 * e["nearest"]
-    old = extrapolation_error(ds, ref, split.transfer, exponent=0.1, n_neighbours=st.hot_neighbours, coords="x",
-                              interpolation="linear", s0_column=False)
+    old = extrapolation_error(
+        ds,
+        ref,
+        split.transfer,
+        exponent=0.1,
+        n_neighbours=st.hot_neighbours,
+        coords="x",
+        interpolation="linear",
+        s0_column=False,
+    )
     assert old["outer_signed"] == pytest.approx(-0.0029, abs=0.0008)
     assert abs(e["outer_signed"]) < abs(old["outer_signed"]) - 0.0008
 
@@ -126,9 +141,24 @@ def test_fit_cli_on_xvg(shipped, tmp_path):
     sp = ds.table.iloc[i]
     path = tmp_path / "rdf.xvg"
     path.write_text('# gmx rdf\n@    title "g(r)"\n' + "".join(f"{a:.4f} {b:.5f}\n" for a, b in zip(ds.r_nm, ds.g[i])))
-    out = subprocess.run([sys.executable, "-m", "project", "fit", str(path), "--temperature", str(sp["T"]),
-                          "--density", str(sp["rho"]), "--json"], capture_output=True, text=True, cwd=REPO,
-                         check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "fit",
+            str(path),
+            "--temperature",
+            str(sp["T"]),
+            "--density",
+            str(sp["rho"]),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    ).stdout
     res = json.loads(out)
     assert set(res) >= {"sigma", "epsilon", "sigma_std", "epsilon_std", "in_domain", "warnings"}
     # a held-out job: within 3x the MAPE targets
@@ -140,8 +170,12 @@ def test_fit_cli_on_xvg(shipped, tmp_path):
 def test_fit_cli_bad_file(tmp_path):
     path = tmp_path / "bad.xvg"
     path.write_text("0.1 1.0\n0.2 nan\n" * 20)  # 40 points: enough, one NaN
-    res = subprocess.run([sys.executable, "-m", "project", "fit", str(path), "-T", "120", "-rho", "20"],
-                         capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, "-m", "project", "fit", str(path), "-T", "120", "-rho", "20"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert res.returncode == 2
     assert "NaN" in res.stderr and str(path) in res.stderr
 
@@ -153,9 +187,28 @@ def test_finetune_one_command(tmp_path, shipped):
     ds, model = shipped
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = tmp_path / "ft"
-    subprocess.run([sys.executable, "-m", "project", "finetune", "--export", str(SHIPPED_DATA), "--out", str(out),
-                    "--epochs", "1", "--dataspace", str(tmp_path), "--catalogue", str(tmp_path / "cat.sqlite")],
-                   env=env, check=True, capture_output=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "finetune",
+            "--export",
+            str(SHIPPED_DATA),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--dataspace",
+            str(tmp_path),
+            "--catalogue",
+            str(tmp_path / "cat.sqlite"),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
     tuned = InverseModel.load(out)
     assert tuned.meta["finetuned_from"]["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
     assert tuned.meta["n_members"] == model.meta["n_members"]
@@ -165,9 +218,25 @@ def test_finetune_one_command(tmp_path, shipped):
     p1 = tuned.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"])
     # one epoch at a small learning rate on data the model already fits: sigma moves by < 1 %
     assert p1.sigma == pytest.approx(p0.sigma, rel=0.01)
-    listing = subprocess.run([sys.executable, "-m", "project", "catalogue", "--kind", "finetune", "--json",
-                              "--catalogue", str(tmp_path / "cat.sqlite"), "--dataspace", str(tmp_path)],
-                             env=env, check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "catalogue",
+            "--kind",
+            "finetune",
+            "--json",
+            "--catalogue",
+            str(tmp_path / "cat.sqlite"),
+            "--dataspace",
+            str(tmp_path),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert len(json.loads(listing)) == 1
 
 
@@ -226,18 +295,54 @@ def test_training_is_seeded_and_recorded(tmp_path, shipped):
     outs = []
     for k in range(2):
         out = tmp_path / f"m{k}"
-        subprocess.run([sys.executable, "-m", "project", "train", "--export", str(SHIPPED_DATA), "--out", str(out),
-                        "--settings", settings, "--seed", "3", "--dataspace", str(tmp_path),
-                        "--catalogue", str(tmp_path / "cat.sqlite")], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "project",
+                "train",
+                "--export",
+                str(SHIPPED_DATA),
+                "--out",
+                str(out),
+                "--settings",
+                settings,
+                "--seed",
+                "3",
+                "--dataspace",
+                str(tmp_path),
+                "--catalogue",
+                str(tmp_path / "cat.sqlite"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         outs.append(out)
     w0, w1 = np.load(outs[0] / "weights.npz"), np.load(outs[1] / "weights.npz")
     for k in w0.files:
         np.testing.assert_array_equal(w0[k], w1[k])
     meta = json.loads((outs[0] / "meta.json").read_text())
     assert meta["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
-    listing = subprocess.run([sys.executable, "-m", "project", "catalogue", "--kind", "train", "--json",
-                              "--catalogue", str(tmp_path / "cat.sqlite"), "--dataspace", str(tmp_path)],
-                             env=env, check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "catalogue",
+            "--kind",
+            "train",
+            "--json",
+            "--catalogue",
+            str(tmp_path / "cat.sqlite"),
+            "--dataspace",
+            str(tmp_path),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert len(json.loads(listing)) == 2
     assert InverseModel.load(outs[0]).meta["n_members"] == 1
     assert SHIPPED_MODEL.exists()
@@ -252,20 +357,23 @@ def test_extrapolation_order_two_is_exact_for_quadratic_cavity_function():
     from project.model.extrapolate import X_GRID_HOT, extrapolate_hot, lj_reduced
 
     x = X_GRID_HOT
-    bump = np.exp(-((x - 1.0) / 0.2) ** 2)
+    bump = np.exp(-(((x - 1.0) / 0.2) ** 2))
 
     def curve(t, rho):
         b = 1.0 / t
         ln_y = 0.3 * bump + 0.8 * bump * b - 0.5 * bump * b**2 + 0.2 * np.cos(4 * x) * rho * b**0.1
         return np.exp(ln_y - b * lj_reduced(x / np.cbrt(rho)))
 
-    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 3, 60, (1.2, 2.5), (0.4, 0.9),
-                                                                       [3.0, 3.5], [0.6, 0.8])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(
+        curve, 3, 60, (1.2, 2.5), (0.4, 0.9), [3.0, 3.5], [0.6, 0.8]
+    )
     ok = exact > 0.05
-    g2, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2,
-                            coords="x", s0_column=False)
-    g1, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1,
-                            coords="x", s0_column=False)
+    g2, _ = extrapolate_hot(
+        x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=2, coords="x", s0_column=False
+    )
+    g1, _ = extrapolate_hot(
+        x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, exponent=0.1, order=1, coords="x", s0_column=False
+    )
     assert np.nanmax(np.abs(g2[ok] / exact[ok] - 1)) < 1e-6
     assert np.nanmax(np.abs(g1[ok] / exact[ok] - 1)) > 1e-2
     with pytest.raises(ValueError, match="order"):
@@ -286,8 +394,9 @@ def test_bh_diameter_against_quadrature_and_published_fit():
     T = np.array([0.7, 1.0, 2.0, 3.5])
     d = bh_diameter(1.0 / T)
     for t, di in zip(T, d):
-        ref, _ = quad(lambda r, t=t: -np.expm1(-lj_reduced(r) / t) if r > 0.3 else 1.0, 0.0, 1.0, points=[0.3, 0.9],
-                      epsabs=1e-10)
+        ref, _ = quad(
+            lambda r, t=t: -np.expm1(-lj_reduced(r) / t) if r > 0.3 else 1.0, 0.0, 1.0, points=[0.3, 0.9], epsabs=1e-10
+        )
         assert di == pytest.approx(ref, abs=2e-6)
     fit = (1 + 0.2977 * T) / (1 + 0.33163 * T + 0.0010477 * T**2)
     assert np.allclose(d, fit, rtol=1.5e-3)
@@ -308,8 +417,9 @@ def test_bh_coordinates_are_exact_for_a_fluid_scaling_with_the_bh_diameter():
     def curve(t, rho):
         return _bh_fluid(x, t, rho)
 
-    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 5, 80, (1.2, 2.5), (0.35, 0.9),
-                                                                       [3.0, 3.5], [0.6, 0.8])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(
+        curve, 5, 80, (1.2, 2.5), (0.35, 0.9), [3.0, 3.5], [0.6, 0.8]
+    )
     ok = exact > 0.05
     gb, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh", s0_column=False)
     gx, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="x", s0_column=False)
@@ -384,13 +494,12 @@ def test_s0_column_is_exact_for_a_cavity_function_linear_in_ln_s0():
     def curve(t, rho):
         return _bh_fluid(x, t, rho, s0_amplitude=0.05)
 
-    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(curve, 6, 80, (1.4, 2.5), (0.3, 0.9),
-                                                                       [3.0, 3.4], [0.35, 0.8])
+    t_ref, rho_ref, g_ref, t_new, rho_new, exact = _synthetic_states(
+        curve, 6, 80, (1.4, 2.5), (0.3, 0.9), [3.0, 3.4], [0.35, 0.8]
+    )
     ok = exact > 0.05
-    with_col, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
-                                  s0_column=True)
-    without, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh",
-                                 s0_column=False)
+    with_col, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh", s0_column=True)
+    without, _ = extrapolate_hot(x, g_ref, 0.01 * g_ref, t_ref, rho_ref, t_new, rho_new, coords="bh", s0_column=False)
     err_with = np.nanmax(np.abs(with_col[ok] / exact[ok] - 1))
     err_without = np.nanmax(np.abs(without[ok] / exact[ok] - 1))
     assert err_with < 5e-4
@@ -409,7 +518,9 @@ def test_s0_x_min_keeps_the_column_out_of_the_short_range():
     x = X_GRID_HOT
 
     def curve(t, rho):
-        ln_y = 0.3 * np.exp(-((x - 1.0) / 0.2) ** 2) / t + 0.05 * np.cos(4 * x) * np.log(structure_factor_zero(t, rho))
+        ln_y = 0.3 * np.exp(-(((x - 1.0) / 0.2) ** 2)) / t + 0.05 * np.cos(4 * x) * np.log(
+            structure_factor_zero(t, rho)
+        )
         return np.exp(ln_y - lj_reduced(x / np.cbrt(rho)) / t)
 
     t_ref, rho_ref, g_ref, t_new, rho_new, _ = _synthetic_states(curve, 8, 60, (1.4, 2.5), (0.3, 0.9), [3.0], [0.4])
@@ -448,7 +559,7 @@ def _bh_fluid(x, t, rho, s0_amplitude=0.0):
     d = bh_diameter(b)[0]
     s = x / np.cbrt(rho) / d
     eta = np.pi / 6 * rho * d**3
-    bump = np.exp(-((s - 1.1) / 0.15) ** 2)
+    bump = np.exp(-(((s - 1.1) / 0.15) ** 2))
     ln_y = 0.5 * bump + 0.4 * bump * b + 0.6 * np.cos(5 * s) * np.exp(-s) * eta
     if s0_amplitude:
         ln_y = ln_y + s0_amplitude * np.sin(3 * s) * np.log(structure_factor_zero(t, rho))
@@ -459,5 +570,11 @@ def _hot_sample_args(ds):
     """Positional arguments of project.model.train.hot_samples for the shipped export's jobs with T* <= 2.5."""
     tab = ds.table
     rows = np.flatnonzero(tab["T_star"].to_numpy() <= 2.5)
-    return (ds.r_nm, ds.g[rows].astype(float), ds.g_err[rows].astype(float), tab["sigma"].to_numpy()[rows],
-            tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    return (
+        ds.r_nm,
+        ds.g[rows].astype(float),
+        ds.g_err[rows].astype(float),
+        tab["sigma"].to_numpy()[rows],
+        tab["T_star"].to_numpy()[rows],
+        tab["rho_star"].to_numpy()[rows],
+    )

@@ -110,8 +110,14 @@ def test_forward_model_heldout_accuracy():
     ds, rows = _jobs()
     tab = ds.table
     fw = ForwardModel.load()
-    res = heldout_error(fw, ds.r_nm, ds.g[rows].astype(float), tab["sigma"].to_numpy()[rows],
-                        tab["T_star"].to_numpy()[rows], tab["rho_star"].to_numpy()[rows])
+    res = heldout_error(
+        fw,
+        ds.r_nm,
+        ds.g[rows].astype(float),
+        tab["sigma"].to_numpy()[rows],
+        tab["T_star"].to_numpy()[rows],
+        tab["rho_star"].to_numpy()[rows],
+    )
     assert res["mean_abs_dg"] < 0.01
     assert fw.meta["heldout_accuracy"]["test"]["mean_abs_dg"] < 0.01
     assert len(fw.s) == len(S_GRID)
@@ -133,10 +139,19 @@ def _fit_variant(variant: str):
     return np.mean(es), np.mean(ee), np.mean(cov)
 
 
-@pytest.mark.parametrize(("variant", "sigma_max", "eps_max"), [
-    ("clean", 0.5, 2.0), ("bin0.01", 1.0, 4.0), ("bin0.02", 1.0, 4.0), ("g*0.98", 1.0, 4.0), ("g*1.02", 1.0, 4.0),
-    ("q8", 1.0, 4.0), ("q10", 1.0, 4.0), ("q12", 1.0, 4.0),
-])
+@pytest.mark.parametrize(
+    ("variant", "sigma_max", "eps_max"),
+    [
+        ("clean", 0.5, 2.0),
+        ("bin0.01", 1.0, 4.0),
+        ("bin0.02", 1.0, 4.0),
+        ("g*0.98", 1.0, 4.0),
+        ("g*1.02", 1.0, 4.0),
+        ("q8", 1.0, 4.0),
+        ("q10", 1.0, 4.0),
+        ("q12", 1.0, 4.0),
+    ],
+)
 def test_fit_variants_meet_the_targets(variant, sigma_max, eps_max):
     """Held-out test jobs as users bring them (re-binned, mis-normalised, through S(Q)): sigma / epsilon MAPE
     within the targets (clean 0.5 / 2 %, variants 1 / 4 %)."""
@@ -191,17 +206,20 @@ def test_negative_core_values_are_masked_with_a_warning():
     assert abs(res.epsilon / row["epsilon"] - 1) < 0.04
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"T": 1.2}, "reduced temperature"),
-    ({"rho": 1.4}, "mass density"),
-    ({"rho": -3.0}, "positive number density"),
-    ({"T": 0.0}, "positive number in K"),
-    ({"r_scale": 10.0}, "Angstrom"),
-    ({"r_max": 0.5}, "first two shells"),
-    ({"n": 20}, "at least 30"),
-    ({"swap": True}, "not strictly increasing"),
-    ({"x_peak": 1.6}, "Check the density"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"T": 1.2}, "reduced temperature"),
+        ({"rho": 1.4}, "mass density"),
+        ({"rho": -3.0}, "positive number density"),
+        ({"T": 0.0}, "positive number in K"),
+        ({"r_scale": 10.0}, "Angstrom"),
+        ({"r_max": 0.5}, "first two shells"),
+        ({"n": 20}, "at least 30"),
+        ({"swap": True}, "not strictly increasing"),
+        ({"x_peak": 1.6}, "Check the density"),
+    ],
+)
 def test_bad_inputs_are_refused_with_the_reason(change, message):
     ds, rows = _jobs()
     row = ds.table.iloc[rows[0]]
@@ -240,13 +258,41 @@ def test_cli_fit_json_curve_plot_and_manifest(tmp_path):
         _write_rdf(p, ds.r_nm, ds.g[i].astype(float), ds.g_err[i].astype(float), csv=True)
         paths.append(p)
     row = tab.iloc[rows[0]]
-    out = subprocess.run([sys.executable, "-m", "project", "fit", str(paths[0]), "-T", str(row["T"]), "-rho",
-                          str(row["rho"]), "--json", "--curve", str(tmp_path / "fit.dat"), "--plot",
-                          str(tmp_path / "fit.png")], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "fit",
+            str(paths[0]),
+            "-T",
+            str(row["T"]),
+            "-rho",
+            str(row["rho"]),
+            "--json",
+            "--curve",
+            str(tmp_path / "fit.dat"),
+            "--plot",
+            str(tmp_path / "fit.png"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
-    for key in ("sigma", "epsilon", "sigma_std", "epsilon_std", "oneshot", "residual", "lj_adequate", "in_domain",
-                "warnings", "units"):
+    for key in (
+        "sigma",
+        "epsilon",
+        "sigma_std",
+        "epsilon_std",
+        "oneshot",
+        "residual",
+        "lj_adequate",
+        "in_domain",
+        "warnings",
+        "units",
+    ):
         assert key in res
     assert res["input"]["noise"] == "third column"
     assert abs(res["epsilon"] / row["epsilon"] - 1) < 0.04
@@ -254,10 +300,16 @@ def test_cli_fit_json_curve_plot_and_manifest(tmp_path):
     curve = np.loadtxt(tmp_path / "fit.dat")
     assert curve.shape[1] == 2 and (tmp_path / "fit.png").stat().st_size > 10_000
     manifest = tmp_path / "many.csv"
-    manifest.write_text("path,T_K,rho_nm3\n" + "".join(f"{p.name},{tab.iloc[i]['T']},{tab.iloc[i]['rho']}\n"
-                                                        for p, i in zip(paths, rows[:3])))
-    out = subprocess.run([sys.executable, "-m", "project", "fit", "--manifest", str(manifest), "--json"], cwd=ROOT,
-                         capture_output=True, text=True)
+    manifest.write_text(
+        "path,T_K,rho_nm3\n"
+        + "".join(f"{p.name},{tab.iloc[i]['T']},{tab.iloc[i]['rho']}\n" for p, i in zip(paths, rows[:3]))
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "fit", "--manifest", str(manifest), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert len(lines) == 3
@@ -270,8 +322,19 @@ def test_cli_fit_refuses_angstrom_and_writes_nothing(tmp_path):
     row = ds.table.iloc[rows[0]]
     p = tmp_path / "angstrom.dat"
     _write_rdf(p, ds.r_nm * 10, ds.g[rows[0]].astype(float))
-    cmd = [sys.executable, "-m", "project", "fit", str(p), "-T", str(row["T"]), "-rho", str(row["rho"]), "--curve",
-           str(tmp_path / "c.dat")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "project",
+        "fit",
+        str(p),
+        "-T",
+        str(row["T"]),
+        "-rho",
+        str(row["rho"]),
+        "--curve",
+        str(tmp_path / "c.dat"),
+    ]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and "Angstrom" in out.stderr and not (tmp_path / "c.dat").exists()
     out = subprocess.run(cmd + ["--r-unit", "A"], cwd=ROOT, capture_output=True, text=True)
@@ -282,8 +345,11 @@ def test_cli_fit_refuses_angstrom_and_writes_nothing(tmp_path):
 def test_fit_options_are_checked():
     ds, rows = _jobs()
     row = ds.table.iloc[rows[0]]
-    for opt, msg in ((FitOptions(density_error=-1.0), "density_error"), (FitOptions(q_max=0.5), "q_max"),
-                     (FitOptions(density_error=0.5 * row["rho"]), "20 %")):
+    for opt, msg in (
+        (FitOptions(density_error=-1.0), "density_error"),
+        (FitOptions(q_max=0.5), "q_max"),
+        (FitOptions(density_error=0.5 * row["rho"]), "20 %"),
+    ):
         with pytest.raises(RDFError, match=msg):
             fit_rdf(ds.r_nm, ds.g[rows[0]].astype(float), row["T"], row["rho"], options=opt)
 

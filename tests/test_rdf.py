@@ -23,9 +23,7 @@ from project.rdf import (
 )
 
 
-def write_system(
-    tmp_path: Path, frames_nm: np.ndarray, box_nm: float, name: str = "sys"
-) -> tuple[Path, Path]:
+def write_system(tmp_path: Path, frames_nm: np.ndarray, box_nm: float, name: str = "sys") -> tuple[Path, Path]:
     """Write frames (n_frames, N, 3) in nm in a cubic box of side box_nm (nm) as PDB + XTC; return paths."""
     from MDAnalysis.coordinates.memory import MemoryReader
 
@@ -201,9 +199,7 @@ def test_save_load_roundtrip_is_atomic(tmp_path):
     save_rdf(make_result(), path)
     assert [p.name for p in path.parent.iterdir()] == ["rdf.npz"]  # no temp file left behind
     back = load_rdf(path, expect_r_nm=RDF_GRID_NM)
-    assert (
-        np.allclose(back.g, 1.0) and back.n_atoms == 1000 and back.coordination_number == pytest.approx(12.3)
-    )
+    assert np.allclose(back.g, 1.0) and back.n_atoms == 1000 and back.coordination_number == pytest.approx(12.3)
     with np.load(path) as raw:
         assert set(raw.files) == {"r_nm", "g", "g_err", "scalars"}
         assert raw["scalars"]["coordination_number"] == pytest.approx(12.3)

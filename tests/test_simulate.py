@@ -80,6 +80,7 @@ def nist_reference(T_star: float, rho_star: float) -> tuple[float, float]:
 def thol_reference(T_star: float, rho_star: float) -> tuple[float, float]:
     """(U*/N, P*) of the full LJ fluid from the Thol et al. (2016) EOS via teqp."""
     import teqp
+
     model = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
     z = np.array([1.0])
     u = T_star * model.get_Ar10(T_star, rho_star, z)

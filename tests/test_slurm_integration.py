@@ -38,8 +38,14 @@ REPO = Path(__file__).resolve().parents[1]
 #: Two tiny supercritical LJ fluids (argon-like sigma, T* = 2): box 2.9-3.0 nm > 2 x 1.2 nm (RDF range),
 #: 77,500 steps each, ~14,000 steps/s on one core.
 SIGMA_NM = 0.34
-DESIGN = {"kind": "grid", "sigma": [SIGMA_NM], "epsilon": [1.0], "T_star": [2.0], "rho_star": [0.45, 0.5],
-          "fixed": {"N": 300, "t_equil": 5, "t_prod": 150, "t_sample": 0.5}}
+DESIGN = {
+    "kind": "grid",
+    "sigma": [SIGMA_NM],
+    "epsilon": [1.0],
+    "T_star": [2.0],
+    "rho_star": [0.45, 0.5],
+    "fixed": {"N": 300, "t_equil": 5, "t_prod": 150, "t_sample": 0.5},
+}
 
 pytestmark = pytest.mark.slow
 
@@ -66,8 +72,14 @@ def dataspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("slurm_ds")
     (root / "design.json").write_text(json.dumps(DESIGN))
     ds = root / "dataspace"
-    subprocess.run([sys.executable, "-m", "project", "init", str(root / "design.json"), "--dataspace", str(ds)],
-                   cwd=REPO, check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "project", "init", str(root / "design.json"), "--dataspace", str(ds)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return ds
 
 
@@ -80,9 +92,14 @@ def _env(slurm: LocalSlurm, dataspace: Path) -> dict[str, str]:
 
 def flow(slurm: LocalSlurm, dataspace: Path, *args: str, timeout: float = 300) -> str:
     """Run ``python flow.py ARGS`` against the cluster from outside the data space; return stdout + stderr."""
-    res = subprocess.run([sys.executable, str(REPO / "flow.py"), *args], cwd=dataspace.parent,
-                         env=_env(slurm, dataspace),
-                         capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), *args],
+        cwd=dataspace.parent,
+        env=_env(slurm, dataspace),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     out = res.stdout + res.stderr
     assert res.returncode == 0, f"flow.py {' '.join(args)} failed ({res.returncode}):\n{out}\n{_logs(dataspace)}"
     return out
@@ -96,16 +113,22 @@ def submit_and_wait(slurm: LocalSlurm, dataspace: Path, *args: str) -> str:
 
 
 def reset_failed(dataspace: Path) -> str:
-    res = subprocess.run([sys.executable, "-m", "project", "reset-failed", "--dataspace", str(dataspace)],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "project", "reset-failed", "--dataspace", str(dataspace)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     return res.stdout
 
 
 def _logs(dataspace: Path) -> str:
     """The scheduler output files, which the script puts into the data space wherever one submits from."""
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                     for p in sorted(dataspace.glob("slurm-*.out")))
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(dataspace.glob("slurm-*.out"))
+    )
 
 
 def _planned(out: str) -> set[tuple[str, str]]:
@@ -143,8 +166,7 @@ def test_submit_kill_resubmit_rdf_failure(slurm: LocalSlurm, dataspace: Path) ->
     assert len(queued) == 1, f"operations submitted twice:\n{slurm.squeue()}"
 
     # ... and kill it once both have minimised (equilibration and 75,000 production steps still to go)
-    _wait_for("minimisation", lambda: all((j / "gromacs" / "em.done").is_file() for j in jobs), 120, slurm,
-              dataspace)
+    _wait_for("minimisation", lambda: all((j / "gromacs" / "em.done").is_file() for j in jobs), 120, slurm, dataspace)
     slurm.scancel(queued[0])
     slurm.wait_empty(timeout=60)
     em_mtimes = {j: (j / "gromacs" / "em.done").stat().st_mtime_ns for j in jobs}

@@ -26,9 +26,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _sp(T_star: float, rho_star: float, seed: int = 5) -> dict:
     sigma, eps = 0.34, 0.99
-    return {"sigma": sigma, "epsilon": eps, "T": units.temperature_from_reduced(T_star, eps),
-            "rho": units.density_from_reduced(rho_star, sigma), "N": 400, "t_equil": 5.0, "t_prod": 20.0,
-            "t_sample": 0.5, "seed": seed}
+    return {
+        "sigma": sigma,
+        "epsilon": eps,
+        "T": units.temperature_from_reduced(T_star, eps),
+        "rho": units.density_from_reduced(rho_star, sigma),
+        "N": 400,
+        "t_equil": 5.0,
+        "t_prod": 20.0,
+        "t_sample": 0.5,
+        "seed": seed,
+    }
 
 
 def _env(space: Path) -> dict:
@@ -38,8 +46,14 @@ def _env(space: Path) -> dict:
 
 
 def _flow(space: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "flow.py"), *args], env=_env(space), capture_output=True,
-                          text=True, cwd=REPO, timeout=900)
+    return subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), *args],
+        env=_env(space),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
 
 
 def test_two_runs_at_once_do_every_operation_once(tmp_path):
@@ -48,8 +62,10 @@ def test_two_runs_at_once_do_every_operation_once(tmp_path):
     project = get_project(space, create=True)
     assert create_jobs(project, states) == (4, 0)
     cmd = [sys.executable, str(REPO / "flow.py"), "run"]
-    procs = [subprocess.Popen(cmd, env=_env(space), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, env=_env(space), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=900)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outs)
     text = "".join(outs)
@@ -65,8 +81,11 @@ def test_two_runs_at_once_do_every_operation_once(tmp_path):
     for job in project:
         assert load_rdf(job.fn("rdf.npz")).n_frames == 41
         assert job.doc["status"] == "done" and "provenance" in job.doc["compute_rdf"]
-        leftovers = [p.name for p in Path(job.path).iterdir()
-                     if p.name.startswith(".") and p.name != ".lock" and "_offsets." not in p.name]
+        leftovers = [
+            p.name
+            for p in Path(job.path).iterdir()
+            if p.name.startswith(".") and p.name != ".lock" and "_offsets." not in p.name
+        ]
         assert not leftovers  # no temporary file left behind
         # the compiled path gives the MDAnalysis path's g(r) on real GROMACS output (reference: method="mdanalysis")
         if job.sp["T"] == states[0]["T"]:
@@ -91,8 +110,9 @@ def test_missing_and_truncated_trajectories_fail_with_reason(tmp_path):
     detail = _flow(space, "status", "--detailed")
     assert detail.returncode == 0, detail.stderr[-2000:]
     assert "failed in compute_rdf: trajectory file 'traj.xtc' does not exist" in detail.stdout
-    assert re.search(r"failed in compute_rdf: traj\.xtc: (trajectory has \d+ frames, expected 41|reading)",
-                     detail.stdout), detail.stdout
+    assert re.search(
+        r"failed in compute_rdf: traj\.xtc: (trajectory has \d+ frames, expected 41|reading)", detail.stdout
+    ), detail.stdout
     with h5py.File(space / "export" / "dataset.h5", "r") as f:
         assert [j.decode() for j in f["job_id"][()]] == [good.id]
 

@@ -24,19 +24,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _sp(T_star: float, rho_star: float, **extra) -> dict:
     sigma, eps = 0.34, 0.99
-    sp = {"sigma": sigma, "epsilon": eps, "T": units.temperature_from_reduced(T_star, eps),
-          "rho": units.density_from_reduced(rho_star, sigma), "N": 400, "t_equil": 5.0, "t_prod": 20.0,
-          "t_sample": 0.5, "seed": 3}
+    sp = {
+        "sigma": sigma,
+        "epsilon": eps,
+        "T": units.temperature_from_reduced(T_star, eps),
+        "rho": units.density_from_reduced(rho_star, sigma),
+        "N": 400,
+        "t_equil": 5.0,
+        "t_prod": 20.0,
+        "t_sample": 0.5,
+        "seed": 3,
+    }
     sp.update(extra)
     return sp
 
 
 def _flow(space: Path, *args: str) -> subprocess.CompletedProcess:
     # the blown-up run crawls; a 5 CPU-s no-progress limit (default 300 s) stops it quickly
-    env = dict(os.environ, LJ_DATASPACE=str(space), SIGNAC_FLOW_ENVIRONMENT="StandardEnvironment",
-               LJ_MD_STALL_S="5")
-    return subprocess.run([sys.executable, str(REPO / "flow.py"), *args], env=env, capture_output=True, text=True,
-                          cwd=REPO, timeout=900)
+    env = dict(os.environ, LJ_DATASPACE=str(space), SIGNAC_FLOW_ENVIRONMENT="StandardEnvironment", LJ_MD_STALL_S="5")
+    return subprocess.run(
+        [sys.executable, str(REPO / "flow.py"), *args], env=env, capture_output=True, text=True, cwd=REPO, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +111,13 @@ def test_cli_export_reuses_every_row_of_the_flow_export(ran):
     """`lj-inverse export` after `flow.py run` (its aggregate operation) re-reads no RDF: both build the same
     records, so every fingerprint matches (reference: the export report's new / reused counts)."""
     space, project, _ = ran
-    out = subprocess.run([sys.executable, "-m", "project", "export", "--dataspace", str(space), "--json"],
-                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "export", "--dataspace", str(space), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["n_jobs"] == 2 and report["new"] == 0 and report["reused"] == 2

@@ -43,8 +43,13 @@ COMMANDS = (
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``lj-inverse`` with every command."""
     parser = argparse.ArgumentParser(prog="lj-inverse", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output: -v INFO, -vv DEBUG (default: warnings only)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output: -v INFO, -vv DEBUG (default: warnings only)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for _name, add in COMMANDS:
         add(sub)

@@ -35,15 +35,19 @@ def parse_range(text: str) -> tuple[float | None, float | None]:
     lo = float(lo_text) if lo_text.strip() else None
     hi = float(hi_text) if hi_text.strip() else None
     if lo is not None and hi is not None and lo > hi:
-        raise argparse.ArgumentTypeError(f"range {text!r} is reversed; allowed: LO:HI with LO <= HI, LO:, :HI or a "
-                                         "single value")
+        raise argparse.ArgumentTypeError(
+            f"range {text!r} is reversed; allowed: LO:HI with LO <= HI, LO:, :HI or a single value"
+        )
     return lo, hi
 
 
 def add_dataspace(p: argparse.ArgumentParser) -> None:
     """Add ``--dataspace PATH``."""
-    p.add_argument("--dataspace", default=None,
-                   help="data-space folder (signac project); default $LJ_DATASPACE, else the current directory")
+    p.add_argument(
+        "--dataspace",
+        default=None,
+        help="data-space folder (signac project); default $LJ_DATASPACE, else the current directory",
+    )
 
 
 def add_common(p: argparse.ArgumentParser, export: bool = True) -> None:
@@ -51,8 +55,9 @@ def add_common(p: argparse.ArgumentParser, export: bool = True) -> None:
     add_dataspace(p)
     if export:
         p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
-    p.add_argument("--catalogue", default=None,
-                   help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)")
+    p.add_argument(
+        "--catalogue", default=None, help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)"
+    )
 
 
 def space(args: argparse.Namespace) -> Path:
@@ -83,5 +88,4 @@ def open_catalogue(args: argparse.Namespace):
 
 def flatten(metrics: dict) -> dict[str, float]:
     """``{split: {method: {name: value}}}`` -> ``{"split.method.name": value}``."""
-    return {f"{split}.{method}.{k}": v for split, m in metrics.items() for method, d in m.items()
-            for k, v in d.items()}
+    return {f"{split}.{method}.{k}": v for split, m in metrics.items() for method, d in m.items() for k, v in d.items()}

@@ -28,8 +28,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     points = make_design(design)  # validates the whole design before anything is written
     project = get_project(args.dataspace, create=True)
     created, existing = create_jobs(project, points)
-    out = {"dataspace": str(project.path), "design": str(args.design), "jobs_in_design": len(points),
-           "created": created, "existing": existing}
+    out = {
+        "dataspace": str(project.path),
+        "design": str(args.design),
+        "jobs_in_design": len(points),
+        "created": created,
+        "existing": existing,
+    }
     text = f"{created} jobs created, {existing} already existed ({len(points)} in design) in {project.path}"
     sys.stdout.write((json.dumps(out) if args.json else text) + "\n")
     return 0
@@ -37,10 +42,18 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def register_init(sub) -> None:
     p = sub.add_parser("init", help="create jobs from a design (idempotent)")
-    p.add_argument("design", nargs="?", default="default",
-                   help="design JSON file or shipped design name (default, domain, training, ...); default: default")
-    p.add_argument("--n", type=int, default=None,
-                   help="override the number of state points of a random design (dimensionless count)")
+    p.add_argument(
+        "design",
+        nargs="?",
+        default="default",
+        help="design JSON file or shipped design name (default, domain, training, ...); default: default",
+    )
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="override the number of state points of a random design (dimensionless count)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     add_dataspace(p)
     p.set_defaults(func=cmd_init)
@@ -69,17 +82,26 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 #: Long aliases of the query options (the same spellings as ``fit``).
-_QUERY_ALIASES = {"T": ("--temperature",), "rho": ("--density",), "T_star": ("--T-star",),
-                  "rho_star": ("--rho-star",)}
+_QUERY_ALIASES = {"T": ("--temperature",), "rho": ("--density",), "T_star": ("--T-star",), "rho_star": ("--rho-star",)}
 
 
 def register_query(sub) -> None:
-    p = sub.add_parser("query", help="list jobs by state-point ranges (LO:HI, LO:, :HI or one value) and status",
-                       description="Ranges are closed. A single value matches within a relative tolerance of 1e-4 "
-                                   "(the 5 significant digits of the printed table), so --T 178.6 finds 178.604.")
+    p = sub.add_parser(
+        "query",
+        help="list jobs by state-point ranges (LO:HI, LO:, :HI or one value) and status",
+        description="Ranges are closed. A single value matches within a relative tolerance of 1e-4 "
+        "(the 5 significant digits of the printed table), so --T 178.6 finds 178.604.",
+    )
     for key, text in RANGE_HELP.items():
-        p.add_argument(f"--{key}", *_QUERY_ALIASES.get(key, ()), dest=key, type=parse_range, default=None,
-                       metavar="LO:HI", help=text)
+        p.add_argument(
+            f"--{key}",
+            *_QUERY_ALIASES.get(key, ()),
+            dest=key,
+            type=parse_range,
+            default=None,
+            metavar="LO:HI",
+            help=text,
+        )
     p.add_argument("--status", choices=("new", "simulated", "done", "failed"), help="job status")
     p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     p.add_argument("--limit", type=int, default=50, help="rows shown in the table (0: all); default 50")
@@ -121,9 +143,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         records.append(record_from_job_dir(jid, dict(job.cached_statepoint), job.path))
     report = export_dataset(records, export_path(args), code_version=code_version_string())
     counts = df["status"].value_counts().to_dict()
-    out = {"path": str(report.path), "n_jobs": report.n_jobs, "new": report.n_new, "reused": report.n_reused,
-           "skipped": report.skipped, "not_finished": int(len(df) - len(done)), "status_counts": counts,
-           "content_checksum": report.content_checksum, "wall_s": round(report.wall_s, 3)}
+    out = {
+        "path": str(report.path),
+        "n_jobs": report.n_jobs,
+        "new": report.n_new,
+        "reused": report.n_reused,
+        "skipped": report.skipped,
+        "not_finished": int(len(df) - len(done)),
+        "status_counts": counts,
+        "content_checksum": report.content_checksum,
+        "wall_s": round(report.wall_s, 3),
+    }
     sys.stdout.write(json.dumps(out, indent=None if args.json else 1) + "\n")
     return 0
 
@@ -179,12 +209,14 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 def register_catalogue(sub) -> None:
     p = sub.add_parser("catalogue", help="list recorded training runs, evaluations and CG fits")
     add_dataspace(p)
-    p.add_argument("--catalogue", default=None,
-                   help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)")
+    p.add_argument(
+        "--catalogue", default=None, help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)"
+    )
     p.add_argument("--kind", default=None, help="train, evaluate, finetune, cg_fit, ...")
     p.add_argument("--dataset", default=None, help="export content checksum (prefix of >= 8 characters)")
-    p.add_argument("--where", action="append",
-                   help="metric condition, e.g. 'test.nn.sigma_mape_pct<0.5' (percent metrics in %%)")
+    p.add_argument(
+        "--where", action="append", help="metric condition, e.g. 'test.nn.sigma_mape_pct<0.5' (percent metrics in %%)"
+    )
     p.add_argument("--json", action="store_true", help="JSON records")
     p.set_defaults(func=cmd_catalogue)
 
@@ -206,10 +238,13 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def register_flow(sub) -> None:
-    p = sub.add_parser("flow", help="run flow.py (signac-flow: run, status, submit) on the data space",
-                       description="Runs the installed flow.py with LJ_DATASPACE set to the data space, e.g. "
-                                   "`lj-inverse flow run`, `lj-inverse flow --dataspace SPACE status --detailed`. "
-                                   "Everything after the options goes to flow.py (`lj-inverse flow -- --help`).")
+    p = sub.add_parser(
+        "flow",
+        help="run flow.py (signac-flow: run, status, submit) on the data space",
+        description="Runs the installed flow.py with LJ_DATASPACE set to the data space, e.g. "
+        "`lj-inverse flow run`, `lj-inverse flow --dataspace SPACE status --detailed`. "
+        "Everything after the options goes to flow.py (`lj-inverse flow -- --help`).",
+    )
     add_dataspace(p)
     p.add_argument("flow_args", nargs=argparse.REMAINDER, help="arguments of flow.py (run, status, submit, ...)")
     p.set_defaults(func=cmd_flow)

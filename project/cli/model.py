@@ -45,9 +45,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     res = train_model(ds, out, settings, dataset_path=str(export))
     ev = evaluate(ds, out, out / "evaluation")
     cat = _catalogue(args)
-    run_id = cat.record("train", ds.attrs["content_checksum"], res["meta"]["settings"],
-                        _flatten(ev["metrics"]) | {"train_wall_s": res["wall_s"]},
-                        {"model": str(out), **ev["paths"]})
+    run_id = cat.record(
+        "train",
+        ds.attrs["content_checksum"],
+        res["meta"]["settings"],
+        _flatten(ev["metrics"]) | {"train_wall_s": res["wall_s"]},
+        {"model": str(out), **ev["paths"]},
+    )
     sys.stdout.write(json.dumps({"run_id": run_id, "model": str(out), "metrics": ev["metrics"]}, indent=1) + "\n")
     return 0
 
@@ -63,16 +67,19 @@ def _train_settings(text: str | None):
     try:
         values = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings: not valid JSON ({exc}); allowed: a JSON object of TrainSettings "
-                         "fields") from None
+        raise ValueError(
+            f"--settings: not valid JSON ({exc}); allowed: a JSON object of TrainSettings fields"
+        ) from None
     allowed = [f.name for f in dataclasses.fields(TrainSettings)]
     if not isinstance(values, dict):
-        raise ValueError(f"--settings: got {type(values).__name__}; allowed: a JSON object with keys among "
-                         f"{', '.join(allowed)}")
+        raise ValueError(
+            f"--settings: got {type(values).__name__}; allowed: a JSON object with keys among {', '.join(allowed)}"
+        )
     unknown = [k for k in values if k not in allowed]
     if unknown:
-        raise ValueError(f"--settings field '{unknown[0]}' (value {values[unknown[0]]!r}): unknown; allowed: "
-                         f"{', '.join(allowed)}")
+        raise ValueError(
+            f"--settings field '{unknown[0]}' (value {values[unknown[0]]!r}): unknown; allowed: {', '.join(allowed)}"
+        )
     return TrainSettings(**values)
 
 
@@ -83,8 +90,11 @@ def register_train(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of splits, augmentation and weights (integer)")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (count; early stopping ends sooner)")
     p.add_argument("--members", type=int, default=None, help="ensemble members (count)")
-    p.add_argument("--settings", default=None,
-                   help="JSON object of TrainSettings fields (project/model/train.py; units in its docstring)")
+    p.add_argument(
+        "--settings",
+        default=None,
+        help="JSON object of TrainSettings fields (project/model/train.py; units in its docstring)",
+    )
     p.set_defaults(func=cmd_train)
 
 
@@ -99,8 +109,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else SHIPPED_MODEL
     out = Path(args.out) if args.out else _space(args) / "results" / "evaluations" / model.name
     ev = evaluate(ds, model, out, with_baseline=not args.no_baseline)
-    run_id = _catalogue(args).record("evaluate", ds.attrs["content_checksum"], {"model": str(model)},
-                                     _flatten(ev["metrics"]), ev["paths"])
+    run_id = _catalogue(args).record(
+        "evaluate", ds.attrs["content_checksum"], {"model": str(model)}, _flatten(ev["metrics"]), ev["paths"]
+    )
     sys.stdout.write(json.dumps({"run_id": run_id, "metrics": ev["metrics"], "paths": ev["paths"]}, indent=1) + "\n")
     return 0
 
@@ -129,8 +140,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
         if args.temperature is None or args.density is None:
             raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
-        items = [{"path": p, "T": args.temperature, "rho": args.density, "density_error": args.density_error,
-                  "temperature_error": args.temperature_error} for p in args.rdf_files]
+        items = [
+            {
+                "path": p,
+                "T": args.temperature,
+                "rho": args.density,
+                "density_error": args.density_error,
+                "temperature_error": args.temperature_error,
+            }
+            for p in args.rdf_files
+        ]
     if (args.curve or args.plot) and len(items) != 1:
         raise ValueError(f"--curve / --plot need exactly one RDF file, got {len(items)}")
     inverse = forward = None
@@ -140,8 +159,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
     failed = 0
-    for item, res, err in fit_files(items, r_unit=args.r_unit, q_max=args.q_max,
-                                    normalisation=not args.no_normalisation, inverse=inverse, forward=forward):
+    for item, res, err in fit_files(
+        items,
+        r_unit=args.r_unit,
+        q_max=args.q_max,
+        normalisation=not args.no_normalisation,
+        inverse=inverse,
+        forward=forward,
+    ):
         if err is not None:
             failed += 1
             if args.json:
@@ -161,36 +186,68 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def register_fit(sub) -> None:
-    p = sub.add_parser("fit", help="fit LJ sigma (nm) and epsilon (kJ/mol) to RDF files (r in nm, g[, error])",
-                       description="One-shot network guess, then refinement through the LJ forward model binned "
-                                   "like the input, with a normalisation factor of g and the density as nuisance "
-                                   "parameters; reports an honest uncertainty, the residual and whether one LJ "
-                                   "fluid describes the input.")
-    p.add_argument("rdf_files", nargs="*", metavar="RDF_FILE",
-                   help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
-                        "headers and one row of column names are skipped")
+    p = sub.add_parser(
+        "fit",
+        help="fit LJ sigma (nm) and epsilon (kJ/mol) to RDF files (r in nm, g[, error])",
+        description="One-shot network guess, then refinement through the LJ forward model binned "
+        "like the input, with a normalisation factor of g and the density as nuisance "
+        "parameters; reports an honest uncertainty, the residual and whether one LJ "
+        "fluid describes the input.",
+    )
+    p.add_argument(
+        "rdf_files",
+        nargs="*",
+        metavar="RDF_FILE",
+        help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
+        "headers and one row of column names are skipped",
+    )
     p.add_argument("--temperature", "-T", "--T", type=float, default=None, help="temperature in K")
     p.add_argument("--density", "-rho", "--rho", type=float, default=None, help="number density in nm^-3")
-    p.add_argument("--density-error", type=float, default=0.0, metavar="NM3",
-                   help="1-std uncertainty of the density in nm^-3 (default 0: exact)")
-    p.add_argument("--temperature-error", type=float, default=0.0, metavar="K",
-                   help="1-std uncertainty of the temperature in K (default 0: exact)")
-    p.add_argument("--q-max", type=float, default=None, metavar="INV_A",
-                   help="g(r) from a scattering experiment: Q_max of its Fourier transform in A^-1; the model "
-                        "applies the same truncation")
+    p.add_argument(
+        "--density-error",
+        type=float,
+        default=0.0,
+        metavar="NM3",
+        help="1-std uncertainty of the density in nm^-3 (default 0: exact)",
+    )
+    p.add_argument(
+        "--temperature-error",
+        type=float,
+        default=0.0,
+        metavar="K",
+        help="1-std uncertainty of the temperature in K (default 0: exact)",
+    )
+    p.add_argument(
+        "--q-max",
+        type=float,
+        default=None,
+        metavar="INV_A",
+        help="g(r) from a scattering experiment: Q_max of its Fourier transform in A^-1; the model "
+        "applies the same truncation",
+    )
     p.add_argument("--r-unit", choices=("nm", "A"), default="nm", help="unit of the r column (default nm)")
-    p.add_argument("--no-normalisation", action="store_true",
-                   help="do not fit a normalisation factor of g (default: fitted, prior 1 +- 0.05)")
-    p.add_argument("--manifest", default=None, metavar="CSV",
-                   help="CSV with columns path,T_K,rho_nm3 (optional density_error_nm3, temperature_error_K): "
-                        "many files in one call")
+    p.add_argument(
+        "--no-normalisation",
+        action="store_true",
+        help="do not fit a normalisation factor of g (default: fitted, prior 1 +- 0.05)",
+    )
+    p.add_argument(
+        "--manifest",
+        default=None,
+        metavar="CSV",
+        help="CSV with columns path,T_K,rho_nm3 (optional density_error_nm3, temperature_error_K): "
+        "many files in one call",
+    )
     p.add_argument("--curve", default=None, metavar="FILE", help="write the fitted LJ RDF: r (nm), g")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="PNG of input, fit and residual")
     p.add_argument("--model", default=None, help="inverse model folder (default: the shipped model)")
     p.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped model)")
-    p.add_argument("--json", action="store_true",
-                   help="one JSON object per file: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std (total "
-                        "uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, ...")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per file: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std (total "
+        "uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, ...",
+    )
     p.set_defaults(func=cmd_fit)
 
 
@@ -209,14 +266,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     tab = ds.table
     rows = []
     for i in range(len(tab)):
-        res = fit_rdf(ds.r_nm, ds.g[i].astype(float), float(tab["T"].iloc[i]), float(tab["rho"].iloc[i]),
-                      g_err=ds.g_err[i].astype(float) if np.all(np.isfinite(ds.g_err[i])) else None,
-                      inverse=model, source=f"job {tab.index[i]}")
+        res = fit_rdf(
+            ds.r_nm,
+            ds.g[i].astype(float),
+            float(tab["T"].iloc[i]),
+            float(tab["rho"].iloc[i]),
+            g_err=ds.g_err[i].astype(float) if np.all(np.isfinite(ds.g_err[i])) else None,
+            inverse=model,
+            source=f"job {tab.index[i]}",
+        )
         os_ = res.oneshot or {"sigma": np.nan, "epsilon": np.nan}
-        rows.append({"pred_sigma": res.sigma, "pred_sigma_std": res.sigma_std, "pred_epsilon": res.epsilon,
-                     "pred_epsilon_std": res.epsilon_std, "oneshot_sigma": os_["sigma"],
-                     "oneshot_epsilon": os_["epsilon"], "chi2_per_dof": res.residual["chi2_per_dof"],
-                     "lj_adequate": res.lj_adequate, "in_domain": res.in_domain})
+        rows.append(
+            {
+                "pred_sigma": res.sigma,
+                "pred_sigma_std": res.sigma_std,
+                "pred_epsilon": res.epsilon,
+                "pred_epsilon_std": res.epsilon_std,
+                "oneshot_sigma": os_["sigma"],
+                "oneshot_epsilon": os_["epsilon"],
+                "chi2_per_dof": res.residual["chi2_per_dof"],
+                "lj_adequate": res.lj_adequate,
+                "in_domain": res.in_domain,
+            }
+        )
     out = pd.concat([tab[["sigma", "epsilon", "T_star", "rho_star"]], pd.DataFrame(rows, index=tab.index)], axis=1)
     out["sigma_err_pct"] = ape(out["pred_sigma"], out["sigma"])
     out["epsilon_err_pct"] = ape(out["pred_epsilon"], out["epsilon"])
@@ -224,15 +296,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(out.reset_index().to_json(orient="records") + "\n")
         return 0
-    shown = out.rename(columns={"sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol", "pred_sigma": "pred_sigma_nm",
-                                "pred_sigma_std": "std_nm", "pred_epsilon": "pred_epsilon_kJ_mol",
-                                "pred_epsilon_std": "std_kJ_mol"})
+    shown = out.rename(
+        columns={
+            "sigma": "sigma_nm",
+            "epsilon": "epsilon_kJ_mol",
+            "pred_sigma": "pred_sigma_nm",
+            "pred_sigma_std": "std_nm",
+            "pred_epsilon": "pred_epsilon_kJ_mol",
+            "pred_epsilon_std": "std_kJ_mol",
+        }
+    )
     shown = shown.drop(columns=["oneshot_sigma", "oneshot_epsilon"])
     sys.stdout.write(shown.to_string(float_format=lambda x: f"{x:.4g}") + "\n")
-    sys.stdout.write(f"{len(out)} jobs: sigma MAPE {out['sigma_err_pct'].mean():.3f} %, epsilon MAPE "
-                     f"{out['epsilon_err_pct'].mean():.3f} % (refined fit; one-shot network epsilon MAPE "
-                     f"{out['oneshot_epsilon_err_pct'].mean():.3f} %); {int(out['lj_adequate'].sum())} of {len(out)} "
-                     f"described by one LJ fluid within their noise (model {model.meta.get('created')})\n")
+    sys.stdout.write(
+        f"{len(out)} jobs: sigma MAPE {out['sigma_err_pct'].mean():.3f} %, epsilon MAPE "
+        f"{out['epsilon_err_pct'].mean():.3f} % (refined fit; one-shot network epsilon MAPE "
+        f"{out['oneshot_epsilon_err_pct'].mean():.3f} %); {int(out['lj_adequate'].sum())} of {len(out)} "
+        f"described by one LJ fluid within their noise (model {model.meta.get('created')})\n"
+    )
     return 0
 
 
@@ -256,8 +337,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     out = Path(args.out)
     res = finetune(ds, args.model, out, epochs=args.epochs, learning_rate=args.learning_rate)
     ev = evaluate(ds, out, out / "evaluation", with_baseline=False)
-    run_id = _catalogue(args).record("finetune", ds.attrs["content_checksum"], res["settings"],
-                                     _flatten(ev["metrics"]), {"model": str(out), **ev["paths"]})
+    run_id = _catalogue(args).record(
+        "finetune",
+        ds.attrs["content_checksum"],
+        res["settings"],
+        _flatten(ev["metrics"]),
+        {"model": str(out), **ev["paths"]},
+    )
     sys.stdout.write(json.dumps({"run_id": run_id, "model": str(out), "metrics": ev["metrics"]}, indent=1) + "\n")
     return 0
 
@@ -268,6 +354,7 @@ def register_finetune(sub) -> None:
     p.add_argument("--model", default=None, help="starting model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="new model folder")
     p.add_argument("--epochs", type=int, default=100, help="maximum epochs (count); default 100")
-    p.add_argument("--learning-rate", type=float, default=3e-4,
-                   help="Adam learning rate (dimensionless, per step); default 3e-4")
+    p.add_argument(
+        "--learning-rate", type=float, default=3e-4, help="Adam learning rate (dimensionless, per step); default 3e-4"
+    )
     p.set_defaults(func=cmd_finetune)

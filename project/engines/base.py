@@ -220,9 +220,7 @@ def write_pdb(path: Path, positions: np.ndarray, box: float) -> None:
     for i, (x, y, z) in enumerate(np.asarray(positions) * 10.0):
         serial = (i + 1) % 100000
         resid = (i + 1) % 10000
-        lines.append(
-            f"HETATM{serial:5d}  LJ   LJ X{resid:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00          LJ"
-        )
+        lines.append(f"HETATM{serial:5d}  LJ   LJ X{resid:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00          LJ")
     lines.append("END")
     atomic_write_text(path, "\n".join(lines) + "\n")
 

@@ -228,9 +228,7 @@ def read_gro(path: Path) -> tuple[np.ndarray, float]:
     """Read positions (nm, ``(N, 3)``) and the cubic box edge (nm) from a .gro file."""
     lines = Path(path).read_text().splitlines()
     n = int(lines[1])
-    pos = np.array(
-        [[float(line[20:28]), float(line[28:36]), float(line[36:44])] for line in lines[2 : 2 + n]]
-    )
+    pos = np.array([[float(line[20:28]), float(line[28:36]), float(line[36:44])] for line in lines[2 : 2 + n]])
     box = float(lines[2 + n].split()[0])
     return pos, box
 
@@ -420,9 +418,7 @@ class GromacsEngine(Engine):
             raise SimulationError(f"blew up: {reason}")
         if proc.returncode != 0 or "Finished mdrun" not in log_text[-5000:]:
             tail = (d / f"mdrun_{stage}.out").read_text(errors="replace")[-2000:]
-            raise SimulationError(
-                f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}"
-            )
+            raise SimulationError(f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}")
         return wall, resumed
 
     def _extract_thermo(self, d: Path) -> np.ndarray:
@@ -491,9 +487,7 @@ class GromacsEngine(Engine):
         pos, box = read_gro(d / "prod.gro")
         write_pdb(Path(workdir) / "topology.pdb", pos, box)
         atomic_copy(d / "prod.xtc", Path(workdir) / "traj.xtc")
-        return EngineResult(
-            n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed
-        )
+        return EngineResult(n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed)
 
 
 def read_energy_xvg(path: Path) -> np.ndarray:

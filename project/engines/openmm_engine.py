@@ -160,9 +160,7 @@ class OpenMMEngine(Engine):
             progress = json.loads((d / "progress.json").read_text())
             context.setState(openmm.XmlSerializer.deserialize((d / "state.xml").read_text()))
             resumed = True
-            logger.info(
-                "openmm: resuming from checkpoint (stage %s, step %d)", progress["stage"], progress["step"]
-            )
+            logger.info("openmm: resuming from checkpoint (stage %s, step %d)", progress["stage"], progress["step"])
         u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
         last_ckpt = time.monotonic()
         ckpt_s = float(setting("OPENMM_CHECKPOINT_S", str(CHECKPOINT_S)))
@@ -198,11 +196,7 @@ class OpenMMEngine(Engine):
                 while progress["step"] < p.n_equil:
                     s = progress["step"]
                     frac = s / max(p.n_equil, 1)
-                    t_now = (
-                        p.T_melt
-                        if frac < 0.25
-                        else (p.T_melt + (p.T - p.T_melt) * min((frac - 0.25) / 0.25, 1.0))
-                    )
+                    t_now = p.T_melt if frac < 0.25 else (p.T_melt + (p.T - p.T_melt) * min((frac - 0.25) / 0.25, 1.0))
                     integrator.setTemperature(t_now)
                     n = min(EQUIL_CHUNK, p.n_equil - s)
                     step(n, f"equilibration step {s}")
@@ -254,9 +248,7 @@ class OpenMMEngine(Engine):
         pos = state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
         write_pdb(workdir / "topology.pdb", np.mod(pos, p.box), p.box)
         atomic_copy(xtc_path, workdir / "traj.xtc")
-        return EngineResult(
-            n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps_run, resumed=resumed
-        )
+        return EngineResult(n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps_run, resumed=resumed)
 
 
 __all__ = ["OpenMMEngine", "virial_pressure"]

@@ -32,13 +32,20 @@ class LibraryFit:
         Interpolate from this many nearest library states only (a local RBF); None uses all of them.
     """
 
-    def __init__(self, gx: np.ndarray, T_star: np.ndarray, rho_star: np.ndarray, smoothing: float = 1e-3,
-                 neighbors: int | None = None) -> None:
+    def __init__(
+        self,
+        gx: np.ndarray,
+        T_star: np.ndarray,
+        rho_star: np.ndarray,
+        smoothing: float = 1e-3,
+        neighbors: int | None = None,
+    ) -> None:
         self.p = np.stack([np.log(T_star), np.log(rho_star)], axis=1)
         self.scale = self.p.std(0)
         self.gx = np.asarray(gx, dtype=float)
-        self.interp = RBFInterpolator(self.p / self.scale, self.gx, kernel="thin_plate_spline", smoothing=smoothing,
-                                      neighbors=neighbors)
+        self.interp = RBFInterpolator(
+            self.p / self.scale, self.gx, kernel="thin_plate_spline", smoothing=smoothing, neighbors=neighbors
+        )
         self.lo, self.hi = self.p.min(0), self.p.max(0)
 
     def fit_reduced(self, gx: np.ndarray) -> tuple[float, float]:

@@ -39,8 +39,9 @@ def metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
     return out
 
 
-def evaluate(dataset, model_dir: str | Path | None, out_dir: str | Path, with_baseline: bool = True,
-             plots: bool = True) -> dict[str, Any]:
+def evaluate(
+    dataset, model_dir: str | Path | None, out_dir: str | Path, with_baseline: bool = True, plots: bool = True
+) -> dict[str, Any]:
     """Evaluate a model on every split stored in its metadata; write predictions.csv, metrics.json and PNGs.
 
     Parameters
@@ -93,8 +94,10 @@ def evaluate(dataset, model_dir: str | Path | None, out_dir: str | Path, with_ba
         if "baseline_sigma" in sub and sub["baseline_sigma"].notna().all():
             result[split]["baseline"] = metrics(sub, "baseline")
     pred_path = out_dir / "predictions.csv"
-    header = ("# sigma nm, epsilon kJ/mol, T K, rho nm^-3, T_star and rho_star dimensionless; nn_* neural network,"
-              " baseline_* library least squares\n")
+    header = (
+        "# sigma nm, epsilon kJ/mol, T K, rho nm^-3, T_star and rho_star dimensionless; nn_* neural network,"
+        " baseline_* library least squares\n"
+    )
     pred_path.write_text(header + pred.to_csv(index_label="job_id"))
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=1))
     paths = {"predictions": str(pred_path), "metrics": str(out_dir / "metrics.json")}
@@ -115,8 +118,16 @@ def plot_evaluation(pred: pd.DataFrame, out_dir: Path) -> dict[str, str]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     for ax, key, unit in ((axes[0], "sigma", "nm"), (axes[1], "epsilon", "kJ/mol")):
         for split, sub in pred.groupby("split", sort=False):
-            ax.errorbar(sub[key], sub[f"nn_{key}"], yerr=sub[f"nn_{key}_std"], fmt="o", ms=3, lw=0.8,
-                        color=colours.get(split, "k"), label=split)
+            ax.errorbar(
+                sub[key],
+                sub[f"nn_{key}"],
+                yerr=sub[f"nn_{key}_std"],
+                fmt="o",
+                ms=3,
+                lw=0.8,
+                color=colours.get(split, "k"),
+                label=split,
+            )
         lo, hi = pred[key].min(), pred[key].max()
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.set_xlabel(f"true {key} ({unit})")

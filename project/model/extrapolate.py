@@ -58,8 +58,14 @@ def bh_diameter(beta_star: np.ndarray | float) -> np.ndarray:
     return 0.5 + np.trapezoid(f, r, axis=1)
 
 
-def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.ndarray,
-              x: np.ndarray = X_GRID_HOT, interpolation: str = "cubic") -> tuple[np.ndarray, np.ndarray]:
+def to_x_grid(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    g_err: np.ndarray,
+    rho_nm3: np.ndarray,
+    x: np.ndarray = X_GRID_HOT,
+    interpolation: str = "cubic",
+) -> tuple[np.ndarray, np.ndarray]:
     """Resample RDFs from r (nm) to the density-scaled grid x = r rho^(1/3) (NaN beyond each job's r range).
 
     Parameters
@@ -85,19 +91,35 @@ def to_x_grid(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, rho_nm3: np.nd
     if interpolation == "cubic":
         from scipy.interpolate import CubicSpline
 
-        g_x = np.array([np.where(x <= r_nm[-1] * s, np.clip(CubicSpline(r_nm * s, gi)(x), 0.0, None), np.nan)
-                        for s, gi in zip(scale, g)])
+        g_x = np.array(
+            [
+                np.where(x <= r_nm[-1] * s, np.clip(CubicSpline(r_nm * s, gi)(x), 0.0, None), np.nan)
+                for s, gi in zip(scale, g)
+            ]
+        )
     else:
         g_x = np.array([np.interp(x, r_nm * s, gi, right=np.nan) for s, gi in zip(scale, g)])
     e_x = np.array([np.interp(x, r_nm * s, ei, right=np.nan) for s, ei in zip(scale, g_err)])
     return g_x, e_x
 
 
-def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_star_ref: np.ndarray,
-                    rho_star_ref: np.ndarray, T_star_new: np.ndarray, rho_star_new: np.ndarray,
-                    n_neighbours: int = 24, rho_width: float = 0.06, exponent: float = 0.1, order: int = 1,
-                    coords: str = "bh", eta_width: float = 0.03, s0_column: bool = True, s0_x_min: float = 0.0
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def extrapolate_hot(
+    x: np.ndarray,
+    g_ref: np.ndarray,
+    g_err_ref: np.ndarray,
+    T_star_ref: np.ndarray,
+    rho_star_ref: np.ndarray,
+    T_star_new: np.ndarray,
+    rho_star_new: np.ndarray,
+    n_neighbours: int = 24,
+    rho_width: float = 0.06,
+    exponent: float = 0.1,
+    order: int = 1,
+    coords: str = "bh",
+    eta_width: float = 0.03,
+    s0_column: bool = True,
+    s0_x_min: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """RDFs at hotter reduced states extrapolated from simulated ones.
 
     Parameters
@@ -144,8 +166,10 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2 (polynomial order in 1/T*), got {order!r}")
     if coords not in ("x", "bh"):
-        raise ValueError(f"coords must be 'x' (equal x, rho* beta*^a) or 'bh' (equal r*/d*, packing fraction with "
-                         f"the Barker-Henderson diameter d*), got {coords!r}")
+        raise ValueError(
+            f"coords must be 'x' (equal x, rho* beta*^a) or 'bh' (equal r*/d*, packing fraction with "
+            f"the Barker-Henderson diameter d*), got {coords!r}"
+        )
     x = np.asarray(x, dtype=float)
     g_ref = np.asarray(g_ref, dtype=float)
     beta_ref = 1.0 / np.asarray(T_star_ref, dtype=float)
@@ -186,8 +210,15 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
             # each neighbour at the same r*/d* as the new state's grid point: x_ref = x (rho*_ref^1/3 d*_ref) /
             # (rho*_new^1/3 d*_new)
             x_nb = x[None, :] * (np.cbrt(rho_star_ref[nb]) * d_ref[nb] / (np.cbrt(rho_new) * d_new))[:, None]
-            lny_nb, var_nb = (np.array([np.interp(xi, x, np.where(usable[j], v[j], np.nan), left=np.nan,
-                                                  right=np.nan) for j, xi in zip(nb, x_nb)]) for v in (ln_y, var))
+            lny_nb, var_nb = (
+                np.array(
+                    [
+                        np.interp(xi, x, np.where(usable[j], v[j], np.nan), left=np.nan, right=np.nan)
+                        for j, xi in zip(nb, x_nb)
+                    ]
+                )
+                for v in (ln_y, var)
+            )
             use_nb = np.isfinite(lny_nb) & np.isfinite(var_nb)
             reach = (x_nb <= x_end[nb][:, None]).sum(0) >= len(nb) // 2
         else:
@@ -218,13 +249,13 @@ def extrapolate_hot(x: np.ndarray, g_ref: np.ndarray, g_err_ref: np.ndarray, T_s
         ln_y_new = _fill_gaps(ln_y_new)
         g_i = np.exp(ln_y_new - b_new * u)
         g_new[i] = np.where(reach, g_i, np.nan)
-        err_new[i] = np.where(reach, np.nanmean(np.where(np.isfinite(g_ref[nb]), g_err_ref[nb], np.nan), 0),
-                              np.nan)
+        err_new[i] = np.where(reach, np.nanmean(np.where(np.isfinite(g_ref[nb]), g_err_ref[nb], np.nan), 0), np.nan)
     return g_new, np.nan_to_num(err_new, nan=0.0)
 
 
-def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: str = "cubic",
-                        **fit) -> dict[str, float]:
+def extrapolation_error(
+    ds, ref: np.ndarray, target: np.ndarray, interpolation: str = "cubic", **fit
+) -> dict[str, float]:
     """How close extrapolated RDFs come to simulated ones: extrapolate from rows ``ref`` to rows ``target``.
 
     Parameters
@@ -249,17 +280,22 @@ def extrapolation_error(ds, ref: np.ndarray, target: np.ndarray, interpolation: 
         the closest reference state (in T* and 10 rho*) is used as is, without extrapolation.
     """
     tab = ds.table
-    g_x, e_x = to_x_grid(ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT,
-                         interpolation)
+    g_x, e_x = to_x_grid(
+        ds.r_nm, ds.g.astype(float), ds.g_err.astype(float), tab["rho"].to_numpy(), X_GRID_HOT, interpolation
+    )
     T, rho = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
     g_new, _ = extrapolate_hot(X_GRID_HOT, g_x[ref], e_x[ref], T[ref], rho[ref], T[target], rho[target], **fit)
     d = g_new - g_x[target]
-    near = np.argmin((T[ref][None, :] - T[target][:, None]) ** 2
-                     + (10 * (rho[ref][None, :] - rho[target][:, None])) ** 2, axis=1)
-    return {"mean_abs": float(np.nanmean(np.abs(d))), "mean_signed": float(np.nanmean(d)),
-            "outer_signed": float(np.nanmean(d[:, X_GRID_HOT >= 1.3])),
-            "edge_signed": float(np.nanmean(d[:, (X_GRID_HOT >= 0.8) & (X_GRID_HOT < 1.0)])),
-            "nearest": float(np.nanmean(np.abs(g_x[ref][near] - g_x[target])))}
+    near = np.argmin(
+        (T[ref][None, :] - T[target][:, None]) ** 2 + (10 * (rho[ref][None, :] - rho[target][:, None])) ** 2, axis=1
+    )
+    return {
+        "mean_abs": float(np.nanmean(np.abs(d))),
+        "mean_signed": float(np.nanmean(d)),
+        "outer_signed": float(np.nanmean(d[:, X_GRID_HOT >= 1.3])),
+        "edge_signed": float(np.nanmean(d[:, (X_GRID_HOT >= 0.8) & (X_GRID_HOT < 1.0)])),
+        "nearest": float(np.nanmean(np.abs(g_x[ref][near] - g_x[target]))),
+    }
 
 
 def _fill_gaps(v: np.ndarray) -> np.ndarray:

@@ -28,8 +28,9 @@ X_GRID = np.round(np.arange(0.5, 1.75 + 1e-9, 0.01), 6)
 CORE_G = 0.02
 
 
-def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF",
-               x_max: float | None = None) -> np.ndarray:
+def scaled_rdf(
+    r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF", x_max: float | None = None
+) -> np.ndarray:
     """Resample g(r) onto :data:`X_GRID` (x = r rho^(1/3)).
 
     Parameters
@@ -66,12 +67,14 @@ def scaled_rdf(r_nm: np.ndarray, g: np.ndarray, rho: float, source: str = "RDF",
     if x[-1] < need - 0.005:
         raise RDFError(
             f"{source}: r range too short for the model: r_max = {r_nm[-1]:.4g} nm, the model needs r up to "
-            f"{need / scale:.4g} nm at rho = {rho:g} nm^-3 (x = r rho^(1/3) up to {need:g})")
+            f"{need / scale:.4g} nm at rho = {rho:g} nm^-3 (x = r rho^(1/3) up to {need:g})"
+        )
     if x[0] > X_GRID[0]:
         if g[0] > CORE_G:
             raise RDFError(
                 f"{source}: r starts at {r_nm[0]:.4g} nm where g = {g[0]:.3g} > {CORE_G}; the model needs g from "
-                f"r = {X_GRID[0] / scale:.4g} nm (inside the repulsive core)")
+                f"r = {X_GRID[0] / scale:.4g} nm (inside the repulsive core)"
+            )
         x = np.concatenate([[X_GRID[0]], x])
         g = np.concatenate([[0.0], g])
     return np.interp(X_GRID, x, g)
@@ -107,8 +110,9 @@ def model_inputs(gx: np.ndarray, log_floor: float | None, x_max: float | None = 
     return np.concatenate([gx, np.log(np.clip(gx, log_floor, None))], axis=1)
 
 
-def reduced_to_physical(t_star: np.ndarray, rho_star: np.ndarray, T: np.ndarray, rho: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def reduced_to_physical(
+    t_star: np.ndarray, rho_star: np.ndarray, T: np.ndarray, rho: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (sigma in nm, epsilon in kJ/mol) from (T*, rho*) and the known T (K) and rho (nm^-3)."""
     from project.units import KB
 

@@ -19,8 +19,15 @@ from project.model.inverse import SHIPPED_MODEL, InverseModel
 from project.model.train import TrainSettings, augment, fit_members, labels
 
 
-def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs: int = 100,
-             learning_rate: float = 3e-4, seed: int = 11, val_fraction: float = 0.2) -> dict[str, Any]:
+def finetune(
+    dataset,
+    model_dir: str | Path | None,
+    out_dir: str | Path,
+    epochs: int = 100,
+    learning_rate: float = 3e-4,
+    seed: int = 11,
+    val_fraction: float = 0.2,
+) -> dict[str, Any]:
     """Fine-tune a model on ``dataset`` (a loaded export) and save it to ``out_dir``.
 
     Returns
@@ -48,8 +55,18 @@ def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs:
         raise ValueError(f"fine-tuning needs at least 2 jobs in the export, got {len(tab)}")
     T_star, rho_star, sigma = (tab[c].to_numpy() for c in ("T_star", "rho_star", "sigma"))
     g, g_err = dataset.g.astype(float), dataset.g_err.astype(float)
-    x_tr, y_tr = augment(dataset.r_nm, g[train], g_err[train], sigma[train], T_star[train], rho_star[train],
-                         settings.variants_per_job, settings.noise_scale, rng, settings.T_target)
+    x_tr, y_tr = augment(
+        dataset.r_nm,
+        g[train],
+        g_err[train],
+        sigma[train],
+        T_star[train],
+        rho_star[train],
+        settings.variants_per_job,
+        settings.noise_scale,
+        rng,
+        settings.T_target,
+    )
     x_val = scaled_rdf_batch(dataset.r_nm, g[val], tab["rho"].to_numpy()[val])
     y_val = labels(T_star[val], rho_star[val], settings.T_target)
     x_max = base.meta.get("input_x_max")
@@ -59,19 +76,33 @@ def finetune(dataset, model_dir: str | Path | None, out_dir: str | Path, epochs:
     sy = lambda y: (y - base.y_mean) / base.y_std  # noqa: E731
     members, histories = fit_members(sx(x_tr), sy(y_tr), sx(x_val), sy(y_val), settings, init_members=members)
     meta = dict(base.meta)
-    meta.update({
-        "created": now(), "code_version": code_version_string(),
-        "finetuned_from": {"model": str(src), "dataset": base.meta.get("dataset")},
-        "dataset": {"content_checksum": dataset.attrs.get("content_checksum"), "n_jobs": int(len(tab))},
-        "settings": dataclasses.asdict(settings), "histories": histories,
-        "split_job_ids": {"train": dataset.job_ids[train].tolist(), "val": dataset.job_ids[val].tolist(),
-                          "test": [], "transfer": []},
-    })
-    meta["domain"] = {**base.meta["domain"],
-                      "T_star": [min(base.meta["domain"]["T_star"][0], float(T_star[train].min())),
-                                 max(base.meta["domain"]["T_star"][1], float(T_star[train].max()))],
-                      "rho_star": [min(base.meta["domain"]["rho_star"][0], float(rho_star[train].min())),
-                                   max(base.meta["domain"]["rho_star"][1], float(rho_star[train].max()))]}
+    meta.update(
+        {
+            "created": now(),
+            "code_version": code_version_string(),
+            "finetuned_from": {"model": str(src), "dataset": base.meta.get("dataset")},
+            "dataset": {"content_checksum": dataset.attrs.get("content_checksum"), "n_jobs": int(len(tab))},
+            "settings": dataclasses.asdict(settings),
+            "histories": histories,
+            "split_job_ids": {
+                "train": dataset.job_ids[train].tolist(),
+                "val": dataset.job_ids[val].tolist(),
+                "test": [],
+                "transfer": [],
+            },
+        }
+    )
+    meta["domain"] = {
+        **base.meta["domain"],
+        "T_star": [
+            min(base.meta["domain"]["T_star"][0], float(T_star[train].min())),
+            max(base.meta["domain"]["T_star"][1], float(T_star[train].max())),
+        ],
+        "rho_star": [
+            min(base.meta["domain"]["rho_star"][0], float(rho_star[train].min())),
+            max(base.meta["domain"]["rho_star"][1], float(rho_star[train].max())),
+        ],
+    }
     for k in ("meta_version", "n_members", "activations"):
         meta.pop(k, None)
     InverseModel.save(out_dir, meta, members, base.meta["activations"])

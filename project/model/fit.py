@@ -114,14 +114,37 @@ class FitResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the keys of the plain prediction, plus the refinement's); units in ``units``."""
-        return {"sigma": self.sigma, "epsilon": self.epsilon, "sigma_std": self.sigma_std,
-                "epsilon_std": self.epsilon_std, "T_star": self.T_star, "rho_star": self.rho_star,
-                "in_domain": self.in_domain, "lj_adequate": self.lj_adequate, "warnings": list(self.warnings),
-                "oneshot": self.oneshot, "residual": self.residual, "nuisance": self.nuisance,
-                "uncertainty": self.uncertainty, "input": self.input, "wall_s": self.wall_s,
-                "units": {"sigma": "nm", "epsilon": "kJ/mol", "sigma_std": "nm", "epsilon_std": "kJ/mol",
-                          "T_star": "1", "rho_star": "1", "total_deviation": "nm", "kl_divergence": "1",
-                          "max_abs_dg": "1", "density": "nm^-3", "bin_width": "nm", "q_max": "A^-1"}}
+        return {
+            "sigma": self.sigma,
+            "epsilon": self.epsilon,
+            "sigma_std": self.sigma_std,
+            "epsilon_std": self.epsilon_std,
+            "T_star": self.T_star,
+            "rho_star": self.rho_star,
+            "in_domain": self.in_domain,
+            "lj_adequate": self.lj_adequate,
+            "warnings": list(self.warnings),
+            "oneshot": self.oneshot,
+            "residual": self.residual,
+            "nuisance": self.nuisance,
+            "uncertainty": self.uncertainty,
+            "input": self.input,
+            "wall_s": self.wall_s,
+            "units": {
+                "sigma": "nm",
+                "epsilon": "kJ/mol",
+                "sigma_std": "nm",
+                "epsilon_std": "kJ/mol",
+                "T_star": "1",
+                "rho_star": "1",
+                "total_deviation": "nm",
+                "kl_divergence": "1",
+                "max_abs_dg": "1",
+                "density": "nm^-3",
+                "bin_width": "nm",
+                "q_max": "A^-1",
+            },
+        }
 
 
 # ---------------------------------------------------------------------------------------------------- input
@@ -175,27 +198,37 @@ def check_state(r: np.ndarray, g: np.ndarray, T: float, rho: float, source: str)
     if not (np.isfinite(rho) and rho > 0):
         raise RDFError(f"{source}: density rho = {rho!r} nm^-3; allowed: a positive number density in nm^-3")
     if T < 10:
-        raise RDFError(f"{source}: temperature T = {T:g} K looks like a reduced temperature T* (k_B T/epsilon); "
-                       "give the temperature in K (allowed: >= 10 K)")
+        raise RDFError(
+            f"{source}: temperature T = {T:g} K looks like a reduced temperature T* (k_B T/epsilon); "
+            "give the temperature in K (allowed: >= 10 K)"
+        )
     if rho < 2.0:
-        raise RDFError(f"{source}: density rho = {rho:g} nm^-3 looks like a mass density (g/cm^3) or a reduced "
-                       "density (rho sigma^3); give the number density in nm^-3 (liquids: about 3-60 nm^-3; "
-                       "rho = N_A rho_mass / M: 1 g/cm^3 of argon is 15.1 nm^-3)")
+        raise RDFError(
+            f"{source}: density rho = {rho:g} nm^-3 looks like a mass density (g/cm^3) or a reduced "
+            "density (rho sigma^3); give the number density in nm^-3 (liquids: about 3-60 nm^-3; "
+            "rho = N_A rho_mass / M: 1 g/cm^3 of argon is 15.1 nm^-3)"
+        )
     if rho > 200.0:
-        raise RDFError(f"{source}: density rho = {rho:g} nm^-3 is above any liquid's (allowed: <= 200 nm^-3); "
-                       "is it per A^3 times 1000, or in another unit?")
+        raise RDFError(
+            f"{source}: density rho = {rho:g} nm^-3 is above any liquid's (allowed: <= 200 nm^-3); "
+            "is it per A^3 times 1000, or in another unit?"
+        )
     peak = int(np.argmax(g))
     r_peak = float(r[peak])
     x_peak = r_peak * rho ** (1 / 3)
     if x_peak > 4.0:
-        raise RDFError(f"{source}: the first peak is at r = {r_peak:.4g} nm, {x_peak:.3g} mean spacings "
-                       f"(rho^(-1/3) = {rho ** (-1 / 3):.4g} nm); r looks like Angstrom: convert to nm or pass "
-                       "--r-unit A")
+        raise RDFError(
+            f"{source}: the first peak is at r = {r_peak:.4g} nm, {x_peak:.3g} mean spacings "
+            f"(rho^(-1/3) = {rho ** (-1 / 3):.4g} nm); r looks like Angstrom: convert to nm or pass "
+            "--r-unit A"
+        )
     if not 0.4 <= x_peak <= 1.3:
-        raise RDFError(f"{source}: the first peak at r = {r_peak:.4g} nm is {x_peak:.3g} mean spacings "
-                       f"rho^(-1/3) = {rho ** (-1 / 3):.4g} nm away; a fluid the model can describe has it at "
-                       f"0.4-1.3 (LJ: 0.75-1.1). Check the density (rho = {rho:g} nm^-3, number density in nm^-3) and "
-                       "the unit of r (nm)")
+        raise RDFError(
+            f"{source}: the first peak at r = {r_peak:.4g} nm is {x_peak:.3g} mean spacings "
+            f"rho^(-1/3) = {rho ** (-1 / 3):.4g} nm away; a fluid the model can describe has it at "
+            f"0.4-1.3 (LJ: 0.75-1.1). Check the density (rho = {rho:g} nm^-3, number density in nm^-3) and "
+            "the unit of r (nm)"
+        )
     return r_peak
 
 
@@ -207,8 +240,9 @@ class _Solution:
         self.x, self.fun, self.jac, self.nfev = x, fun, jac, nfev
 
 
-def levenberg_marquardt(resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: np.ndarray,
-                        max_iter: int = 60, tol: float = 1e-8) -> _Solution:
+def levenberg_marquardt(
+    resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: np.ndarray, max_iter: int = 60, tol: float = 1e-8
+) -> _Solution:
     """Minimise sum(resid(x)^2) within the box [lo, hi] (Levenberg-Marquardt, forward-difference Jacobian).
 
     Steps are clipped to the box; the damping grows x4 on a rejected step and shrinks /3 on an accepted one; the
@@ -259,8 +293,9 @@ def levenberg_marquardt(resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, s
 class _Problem:
     """The forward model of one input, on a fixed fine r grid, with the input's binning or truncation."""
 
-    def __init__(self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None
-                 ) -> None:
+    def __init__(
+        self, forward, r: np.ndarray, T: float, rho: float, width: float | None, q_max_nm: float | None
+    ) -> None:
         from project.model.forward import histogram_average_op, point_sampling_op, q_truncation_matrix
 
         self.fw, self.T, self.rho = forward, T, rho
@@ -307,8 +342,17 @@ def _scan_start(prob: _Problem, r: np.ndarray, g: np.ndarray, w: np.ndarray) -> 
     return float(sig[k]), float(states[k, 0])
 
 
-def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.ndarray | None = None,
-            options: FitOptions | None = None, inverse=None, forward=None, source: str = "RDF") -> FitResult:
+def fit_rdf(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    g_err: np.ndarray | None = None,
+    options: FitOptions | None = None,
+    inverse=None,
+    forward=None,
+    source: str = "RDF",
+) -> FitResult:
     """Fit LJ sigma (nm) and epsilon (kJ/mol) to an RDF; see the module docstring for the method.
 
     Parameters
@@ -344,25 +388,34 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
     warnings: list[str] = []
     r_peak = check_state(r, g, T, rho, source)
     if opt.density_error > 0.2 * rho:
-        raise RDFError(f"{source}: density_error = {opt.density_error:g} nm^-3 is more than 20 % of rho = {rho:g} "
-                       "nm^-3; allowed: up to 20 %")
+        raise RDFError(
+            f"{source}: density_error = {opt.density_error:g} nm^-3 is more than 20 % of rho = {rho:g} "
+            "nm^-3; allowed: up to 20 %"
+        )
     if r[-1] < 1.9 * r_peak:
-        raise RDFError(f"{source}: r ends at {r[-1]:.4g} nm; the fit needs the first two shells, r up to at least "
-                       f"1.9 x the first peak ({1.9 * r_peak:.4g} nm)")
+        raise RDFError(
+            f"{source}: r ends at {r[-1]:.4g} nm; the fit needs the first two shells, r up to at least "
+            f"1.9 x the first peak ({1.9 * r_peak:.4g} nm)"
+        )
     i0 = core_mask(g)
     if np.min(g[i0:]) < -0.1:
         bad = i0 + int(np.argmin(g[i0:]))
-        raise RDFError(f"{source}: g = {g[bad]:g} at r = {r[bad]:g} nm, after the first rise of g; allowed: g >= -0.1 "
-                       "there (negative values are accepted only in the core, where g should be about 0)")
+        raise RDFError(
+            f"{source}: g = {g[bad]:g} at r = {r[bad]:g} nm, after the first rise of g; allowed: g >= -0.1 "
+            "there (negative values are accepted only in the core, where g should be about 0)"
+        )
     if i0 > 0 and (np.any(g[:i0] < 0) or np.any(g[: max(i0 - 1, 0)] >= CORE_MASK_G)):
-        warnings.append(f"{i0} points before the first rise of g (r < {r[i0]:.4g} nm) hold negative values or "
-                        f"ripples (min {g[:i0].min():.3g}, max {g[:i0].max():.3g}); masked")
+        warnings.append(
+            f"{i0} points before the first rise of g (r < {r[i0]:.4g} nm) hold negative values or "
+            f"ripples (min {g[:i0].min():.3g}, max {g[:i0].max():.3g}); masked"
+        )
     spacing = np.diff(r)
     uniform = bool(np.allclose(spacing, spacing.mean(), rtol=0.01, atol=1e-6))
     width = float(np.median(spacing))
     if not BIN_WIDTH_RANGE[0] <= width <= BIN_WIDTH_RANGE[1]:
-        raise RDFError(f"{source}: point spacing {width:g} nm; allowed: {BIN_WIDTH_RANGE[0]}-{BIN_WIDTH_RANGE[1]} "
-                       "nm (r in nm?)")
+        raise RDFError(
+            f"{source}: point spacing {width:g} nm; allowed: {BIN_WIDTH_RANGE[0]}-{BIN_WIDTH_RANGE[1]} nm (r in nm?)"
+        )
     binning = "histogram" if (uniform and opt.q_max is None) else "points"
     if not uniform and opt.q_max is None:
         warnings.append("r is not uniformly spaced: values are taken as point samples, not histogram bins")
@@ -377,12 +430,18 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
     oneshot = None
     try:
         pred = inverse.predict(r, np.clip(g, 0.0, None), T, rho, source=source)
-        oneshot = {"sigma": pred.sigma, "epsilon": pred.epsilon, "sigma_std": pred.sigma_std,
-                   "epsilon_std": pred.epsilon_std, "T_star": pred.T_star, "rho_star": pred.rho_star,
-                   "in_domain": pred.in_domain, "warnings": list(pred.warnings)}
+        oneshot = {
+            "sigma": pred.sigma,
+            "epsilon": pred.epsilon,
+            "sigma_std": pred.sigma_std,
+            "epsilon_std": pred.epsilon_std,
+            "T_star": pred.T_star,
+            "rho_star": pred.rho_star,
+            "in_domain": pred.in_domain,
+            "warnings": list(pred.warnings),
+        }
     except RDFError as exc:
-        warnings.append(f"the one-shot network cannot read this RDF ({exc}); started from a scan of the forward "
-                        "model")
+        warnings.append(f"the one-shot network cannot read this RDF ({exc}); started from a scan of the forward model")
     # points beyond 3.2 first-peak distances (> 3.3 sigma) are never used: leave them out of the operators
     keep = r <= 3.2 * r_peak
     n_in = len(r)
@@ -489,55 +548,98 @@ def fit_rdf(r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, g_err: np.nda
         kl = float("nan")
     lj_adequate = bool(chi2_red <= ADEQUATE_CHI2)
     if not lj_adequate:
-        warnings.append(f"one LJ fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
-                        f"{ADEQUATE_CHI2}); the error bars are widened by sqrt(chi^2/dof)")
+        warnings.append(
+            f"one LJ fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
+            f"{ADEQUATE_CHI2}); the error bars are widened by sqrt(chi^2/dof)"
+        )
     # domain
     in_domain = True
     dist = forward.distance_to_training(t_star, rho_star)
     if dist > 2.5 * forward.typical_spacing:
         in_domain = False
-        warnings.append(f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
-                        f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
-                        "spacing)")
+        warnings.append(
+            f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
+            f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
+            "spacing)"
+        )
     for key, val, label in (("sigma", sig, "sigma (nm)"), ("epsilon", epsilon, "epsilon (kJ/mol)")):
         lo_, hi_ = inverse.meta["domain"][key]
         if not 0.98 * lo_ <= val <= 1.02 * hi_:
             in_domain = False
             warnings.append(f"{label} = {val:.4g} is outside the training range [{lo_:.4g}, {hi_:.4g}]")
     if sens is not None and abs(sens) > DENSITY_SENSITIVITY_WARN:
-        warnings.append(f"epsilon depends strongly on the stated density here: a 1 % error in rho moves it by "
-                        f"{abs(sens):.1f} %; give --density-error (nm^-3) unless rho is known to better than 0.2 %")
+        warnings.append(
+            f"epsilon depends strongly on the stated density here: a 1 % error in rho moves it by "
+            f"{abs(sens):.1f} %; give --density-error (nm^-3) unless rho is known to better than 0.2 %"
+        )
     if opt.normalisation and abs(lc) > 2 * NORM_PRIOR:
-        warnings.append(f"the normalisation factor of g came out {c:.3f} (prior 1 +- {NORM_PRIOR}): check how g "
-                        "was normalised")
+        warnings.append(
+            f"the normalisation factor of g came out {c:.3f} (prior 1 +- {NORM_PRIOR}): check how g was normalised"
+        )
     if d_rho > 0 and t_star > HOT_DENSITY_WARN_T_STAR:
-        warnings.append(f"T* = {t_star:.3g} with an uncertain density: here sigma, T* and rho* can trade along a "
-                        "nearly flat valley of the fit, and the stated epsilon_std is too small (in the blind check "
-                        "at T* 2.5-3.5 with the density 2 % off, 80 % of the 2-std intervals held the truth, not 95 %)")
+        warnings.append(
+            f"T* = {t_star:.3g} with an uncertain density: here sigma, T* and rho* can trade along a "
+            "nearly flat valley of the fit, and the stated epsilon_std is too small (in the blind check "
+            "at T* 2.5-3.5 with the density 2 % off, 80 % of the 2-std intervals held the truth, not 95 %)"
+        )
     if d_rho > 0 and abs(delta) > 2 * d_rho:
-        warnings.append(f"the fit moved the density by {100 * delta:+.1f} %, more than twice its stated "
-                        f"uncertainty ({100 * d_rho:.1f} %)")
-    if oneshot is not None and np.hypot((oneshot["sigma"] - sig) / sigma_std,
-                                        (oneshot["epsilon"] - epsilon) / epsilon_std) > 3:
-        warnings.append(f"the refined fit differs from the one-shot network (sigma {oneshot['sigma']:.4g} nm, "
-                        f"epsilon {oneshot['epsilon']:.4g} kJ/mol) by more than 3 standard errors")
+        warnings.append(
+            f"the fit moved the density by {100 * delta:+.1f} %, more than twice its stated "
+            f"uncertainty ({100 * d_rho:.1f} %)"
+        )
+    if (
+        oneshot is not None
+        and np.hypot((oneshot["sigma"] - sig) / sigma_std, (oneshot["epsilon"] - epsilon) / epsilon_std) > 3
+    ):
+        warnings.append(
+            f"the refined fit differs from the one-shot network (sigma {oneshot['sigma']:.4g} nm, "
+            f"epsilon {oneshot['epsilon']:.4g} kJ/mol) by more than 3 standard errors"
+        )
     return FitResult(
-        sigma=float(sig), epsilon=float(epsilon), sigma_std=float(sigma_std), epsilon_std=float(epsilon_std),
-        T_star=float(t_star), rho_star=float(rho_star), in_domain=in_domain, lj_adequate=lj_adequate,
-        warnings=warnings, oneshot=oneshot,
-        residual={"total_deviation": total_dev, "kl_divergence": kl, "max_abs_dg": float(np.max(np.abs(gu - fu))),
-                  "chi2_per_dof": chi2_red, "n_points": n_used, "r_range_nm": [float(ru[0]), float(ru[-1])]},
+        sigma=float(sig),
+        epsilon=float(epsilon),
+        sigma_std=float(sigma_std),
+        epsilon_std=float(epsilon_std),
+        T_star=float(t_star),
+        rho_star=float(rho_star),
+        in_domain=in_domain,
+        lj_adequate=lj_adequate,
+        warnings=warnings,
+        oneshot=oneshot,
+        residual={
+            "total_deviation": total_dev,
+            "kl_divergence": kl,
+            "max_abs_dg": float(np.max(np.abs(gu - fu))),
+            "chi2_per_dof": chi2_red,
+            "n_points": n_used,
+            "r_range_nm": [float(ru[0]), float(ru[-1])],
+        },
         nuisance={"normalisation": float(c), "density": float(rho_true), "density_shift_rel": float(delta)},
-        uncertainty={"sigma_rel_statistical": float(np.sqrt(stat[0, 0])),
-                     "epsilon_rel_statistical": float(np.sqrt(stat[1, 1])),
-                     "sigma_rel_model": float(np.sqrt(model_var[0])), "epsilon_rel_model": float(np.sqrt(model_var[1])),
-                     "sigma_rel_floor": REL_FLOOR[0], "epsilon_rel_floor": REL_FLOOR[1],
-                     "epsilon_rel_temperature": float(opt.temperature_error / T),
-                     "epsilon_pct_per_pct_density": None if sens is None else abs(sens)},
-        input={"n_points": n_in, "bin_width": width, "binning": binning, "noise": noise_source,
-               "noise_median": float(np.median(e[np.isfinite(e)])), "masked_core_points": i0, "q_max": opt.q_max,
-               "density_error": opt.density_error, "temperature_error": opt.temperature_error},
-        curve=(r, g_fit), used=used, wall_s=time.perf_counter() - t0)
+        uncertainty={
+            "sigma_rel_statistical": float(np.sqrt(stat[0, 0])),
+            "epsilon_rel_statistical": float(np.sqrt(stat[1, 1])),
+            "sigma_rel_model": float(np.sqrt(model_var[0])),
+            "epsilon_rel_model": float(np.sqrt(model_var[1])),
+            "sigma_rel_floor": REL_FLOOR[0],
+            "epsilon_rel_floor": REL_FLOOR[1],
+            "epsilon_rel_temperature": float(opt.temperature_error / T),
+            "epsilon_pct_per_pct_density": None if sens is None else abs(sens),
+        },
+        input={
+            "n_points": n_in,
+            "bin_width": width,
+            "binning": binning,
+            "noise": noise_source,
+            "noise_median": float(np.median(e[np.isfinite(e)])),
+            "masked_core_points": i0,
+            "q_max": opt.q_max,
+            "density_error": opt.density_error,
+            "temperature_error": opt.temperature_error,
+        },
+        curve=(r, g_fit),
+        used=used,
+        wall_s=time.perf_counter() - t0,
+    )
 
 
 def _validate_arrays(r: np.ndarray, g: np.ndarray, g_err: np.ndarray | None, source: str) -> None:
@@ -585,18 +687,24 @@ def read_manifest(path: str) -> list[dict[str, Any]]:
         reader = csv.DictReader(fh)
         need = {"path", "T_K", "rho_nm3"}
         if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise RDFError(f"manifest {p}: header {reader.fieldnames}; required columns: path,T_K,rho_nm3 "
-                           "(optional: density_error_nm3, temperature_error_K)")
+            raise RDFError(
+                f"manifest {p}: header {reader.fieldnames}; required columns: path,T_K,rho_nm3 "
+                "(optional: density_error_nm3, temperature_error_K)"
+            )
         rows = []
         for lineno, row in enumerate(reader, start=2):
             try:
-                item = {"path": str((p.parent / row["path"].strip()).resolve()), "T": float(row["T_K"]),
-                        "rho": float(row["rho_nm3"]),
-                        "density_error": float(row.get("density_error_nm3") or 0.0),
-                        "temperature_error": float(row.get("temperature_error_K") or 0.0)}
+                item = {
+                    "path": str((p.parent / row["path"].strip()).resolve()),
+                    "T": float(row["T_K"]),
+                    "rho": float(row["rho_nm3"]),
+                    "density_error": float(row.get("density_error_nm3") or 0.0),
+                    "temperature_error": float(row.get("temperature_error_K") or 0.0),
+                }
             except (TypeError, ValueError):
-                raise RDFError(f"manifest {p}, line {lineno}: T_K, rho_nm3 and the error columns must be numbers, "
-                               f"got {dict(row)}") from None
+                raise RDFError(
+                    f"manifest {p}, line {lineno}: T_K, rho_nm3 and the error columns must be numbers, got {dict(row)}"
+                ) from None
             rows.append(item)
     if not rows:
         raise RDFError(f"manifest {p}: no rows")
@@ -611,17 +719,36 @@ def _fit_item(job: tuple[dict[str, Any], str, float | None, bool]) -> tuple[FitR
     item, r_unit, q_max, normalisation = job
     try:
         r, g, g_err = read_rdf_table(item["path"], r_unit=r_unit)
-        opt = FitOptions(density_error=item.get("density_error", 0.0),
-                         temperature_error=item.get("temperature_error", 0.0), q_max=q_max,
-                         normalisation=normalisation)
-        return fit_rdf(r, g, item["T"], item["rho"], g_err=g_err, options=opt, inverse=_CACHE.get("inverse_arg"),
-                       forward=_CACHE.get("forward_arg"), source=f"RDF file {item['path']}"), None
+        opt = FitOptions(
+            density_error=item.get("density_error", 0.0),
+            temperature_error=item.get("temperature_error", 0.0),
+            q_max=q_max,
+            normalisation=normalisation,
+        )
+        return fit_rdf(
+            r,
+            g,
+            item["T"],
+            item["rho"],
+            g_err=g_err,
+            options=opt,
+            inverse=_CACHE.get("inverse_arg"),
+            forward=_CACHE.get("forward_arg"),
+            source=f"RDF file {item['path']}",
+        ), None
     except (ProjectError, ValueError) as exc:
         return None, str(exc)
 
 
-def fit_files(items: list[dict[str, Any]], r_unit: str = "nm", q_max: float | None = None,
-              normalisation: bool = True, inverse=None, forward=None, workers: int | None = None):
+def fit_files(
+    items: list[dict[str, Any]],
+    r_unit: str = "nm",
+    q_max: float | None = None,
+    normalisation: bool = True,
+    inverse=None,
+    forward=None,
+    workers: int | None = None,
+):
     """Fit many RDF files; yield ``(item, result, error)`` in input order (``result`` None where refused).
 
     Parameters
@@ -653,21 +780,28 @@ def fit_files(items: list[dict[str, Any]], r_unit: str = "nm", q_max: float | No
 
 def text_report(res: FitResult, source: str) -> str:
     """Human-readable summary of a fit (units named)."""
-    lines = [f"{source}:",
-             f"  sigma   = {res.sigma:.5f} +- {res.sigma_std:.5f} nm",
-             f"  epsilon = {res.epsilon:.4f} +- {res.epsilon_std:.4f} kJ/mol (epsilon/k_B = {res.epsilon / KB:.2f} "
-             f"+- {res.epsilon_std / KB:.2f} K)",
-             f"  T* = {res.T_star:.4f}, rho* = {res.rho_star:.4f}; normalisation of g "
-             f"{res.nuisance['normalisation']:.4f}, density {res.nuisance['density']:.5g} nm^-3"]
+    lines = [
+        f"{source}:",
+        f"  sigma   = {res.sigma:.5f} +- {res.sigma_std:.5f} nm",
+        f"  epsilon = {res.epsilon:.4f} +- {res.epsilon_std:.4f} kJ/mol (epsilon/k_B = {res.epsilon / KB:.2f} "
+        f"+- {res.epsilon_std / KB:.2f} K)",
+        f"  T* = {res.T_star:.4f}, rho* = {res.rho_star:.4f}; normalisation of g "
+        f"{res.nuisance['normalisation']:.4f}, density {res.nuisance['density']:.5g} nm^-3",
+    ]
     if res.oneshot is not None:
-        lines.append(f"  one-shot network: sigma {res.oneshot['sigma']:.5f} nm, epsilon {res.oneshot['epsilon']:.4f} "
-                     "kJ/mol")
+        lines.append(
+            f"  one-shot network: sigma {res.oneshot['sigma']:.5f} nm, epsilon {res.oneshot['epsilon']:.4f} kJ/mol"
+        )
     rs = res.residual
-    lines.append(f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_LJ| dr {rs['total_deviation']:.4g} "
-                 f"nm, KL {rs['kl_divergence']:.3g}, max |dg| {rs['max_abs_dg']:.3g} "
-                 f"(r {rs['r_range_nm'][0]:.3g}-{rs['r_range_nm'][1]:.3g} nm)")
-    lines.append(f"  one LJ fluid describes it: {'yes' if res.lj_adequate else 'NO'}; inside the model's domain: "
-                 f"{'yes' if res.in_domain else 'NO'}")
+    lines.append(
+        f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_LJ| dr {rs['total_deviation']:.4g} "
+        f"nm, KL {rs['kl_divergence']:.3g}, max |dg| {rs['max_abs_dg']:.3g} "
+        f"(r {rs['r_range_nm'][0]:.3g}-{rs['r_range_nm'][1]:.3g} nm)"
+    )
+    lines.append(
+        f"  one LJ fluid describes it: {'yes' if res.lj_adequate else 'NO'}; inside the model's domain: "
+        f"{'yes' if res.in_domain else 'NO'}"
+    )
     lines.extend(f"  WARNING: {w}" for w in res.warnings)
     return "\n".join(lines) + "\n"
 
@@ -678,8 +812,11 @@ def write_curve(res: FitResult, path: str) -> None:
 
     r, g = res.curve
     body = "".join(f"{a:.6f} {b:.6f}\n" for a, b in zip(r, g))
-    atomic_write_text(path, f"# fitted LJ RDF: sigma {res.sigma:.6f} nm, epsilon {res.epsilon:.6f} kJ/mol, "
-                            f"normalisation {res.nuisance['normalisation']:.5f}\n# r_nm g\n" + body)
+    atomic_write_text(
+        path,
+        f"# fitted LJ RDF: sigma {res.sigma:.6f} nm, epsilon {res.epsilon:.6f} kJ/mol, "
+        f"normalisation {res.nuisance['normalisation']:.5f}\n# r_nm g\n" + body,
+    )
 
 
 def plot_fit(res: FitResult, r: np.ndarray, g: np.ndarray, path: str) -> None:
@@ -695,12 +832,20 @@ def plot_fit(res: FitResult, r: np.ndarray, g: np.ndarray, path: str) -> None:
     rf, gf = res.curve
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot(r, g, ".", ms=3, color="0.3", label="input")
-    ax.plot(rf[res.used], gf[res.used], "-", color="C3",
-            label=f"LJ fit: sigma {res.sigma:.4f} nm, epsilon {res.epsilon:.3f} kJ/mol")
+    ax.plot(
+        rf[res.used],
+        gf[res.used],
+        "-",
+        color="C3",
+        label=f"LJ fit: sigma {res.sigma:.4f} nm, epsilon {res.epsilon:.3f} kJ/mol",
+    )
     ax.set_ylabel("g(r)")
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title(f"chi^2/dof {res.residual['chi2_per_dof']:.2g}; one LJ fluid describes it: "
-                 f"{'yes' if res.lj_adequate else 'no'}", fontsize=9)
+    ax.set_title(
+        f"chi^2/dof {res.residual['chi2_per_dof']:.2g}; one LJ fluid describes it: "
+        f"{'yes' if res.lj_adequate else 'no'}",
+        fontsize=9,
+    )
     bx.plot(rf[res.used], np.interp(rf[res.used], r, g) - gf[res.used], "-", color="C0")
     bx.axhline(0, color="0.5", lw=0.5)
     bx.set_xlabel("r (nm)")
@@ -713,8 +858,16 @@ def plot_fit(res: FitResult, r: np.ndarray, g: np.ndarray, path: str) -> None:
     os.replace(tmp, p)
 
 
-def lj_rdf(r_nm: np.ndarray, sigma: float, epsilon: float, T: float, rho: float, bin_width: float | None = None,
-           q_max: float | None = None, forward=None) -> np.ndarray:
+def lj_rdf(
+    r_nm: np.ndarray,
+    sigma: float,
+    epsilon: float,
+    T: float,
+    rho: float,
+    bin_width: float | None = None,
+    q_max: float | None = None,
+    forward=None,
+) -> np.ndarray:
     """The LJ RDF g(r) of the forward model at sigma (nm), epsilon (kJ/mol), T (K), rho (nm^-3), as an input is.
 
     ``bin_width`` (nm): values are histogram averages over bins of that width centred on ``r_nm`` (None: point

@@ -122,10 +122,13 @@ class ForwardModel:
         except (OSError, ValueError) as exc:
             raise ProjectError(f"forward model folder {path}: missing or unreadable ({exc})") from exc
         if meta.get("meta_version") != META_VERSION:
-            raise ProjectError(f"forward model folder {path}: meta_version {meta.get('meta_version')} is not "
-                               f"{META_VERSION}")
-        members = [[(arrays[f"m{m}_l{j}_W"], arrays[f"m{m}_l{j}_b"], act) for j, act in enumerate(meta["activations"])]
-                   for m in range(meta["n_members"])]
+            raise ProjectError(
+                f"forward model folder {path}: meta_version {meta.get('meta_version')} is not {META_VERSION}"
+            )
+        members = [
+            [(arrays[f"m{m}_l{j}_W"], arrays[f"m{m}_l{j}_b"], act) for j, act in enumerate(meta["activations"])]
+            for m in range(meta["n_members"])
+        ]
         return cls(meta, members)
 
     @staticmethod
@@ -134,8 +137,7 @@ class ForwardModel:
 
     def members_g(self, t_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
         """Every member's g* on :data:`S_GRID`, shape (n_members, n, n_s), at states (T*, rho*) (broadcast 1-D)."""
-        t, d = np.broadcast_arrays(np.atleast_1d(np.asarray(t_star, float)), np.atleast_1d(np.asarray(rho_star,
-                                                                                                        float)))
+        t, d = np.broadcast_arrays(np.atleast_1d(np.asarray(t_star, float)), np.atleast_1d(np.asarray(rho_star, float)))
         h = ((self._coords(t, d) - self.in_mean) / self.in_std)[None, :, :]
         for W, b, act in zip(self._W, self._b, self._acts):
             h = _act(act, np.matmul(h, W) + b)
@@ -271,9 +273,20 @@ def _masked_mse(y_true_and_mask, y_pred):
     return keras.ops.sum(w * (y - y_pred) ** 2) / keras.ops.maximum(keras.ops.sum(w), 1.0)
 
 
-def train_forward(r_nm: np.ndarray, g: np.ndarray, sigma: np.ndarray, t_star: np.ndarray, rho_star: np.ndarray,
-                  out: str | Path, seed: int = 11, n_members: int = 3, hidden: tuple[int, ...] = (128, 128, 128),
-                  epochs: int = 4000, learning_rate: float = 2e-3, info: dict | None = None) -> dict[str, Any]:
+def train_forward(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    t_star: np.ndarray,
+    rho_star: np.ndarray,
+    out: str | Path,
+    seed: int = 11,
+    n_members: int = 3,
+    hidden: tuple[int, ...] = (128, 128, 128),
+    epochs: int = 4000,
+    learning_rate: float = 2e-3,
+    info: dict | None = None,
+) -> dict[str, Any]:
     """Train the forward ensemble on histogram RDFs (one r grid in nm) and save it to ``out``.
 
     Parameters
@@ -314,8 +327,9 @@ def train_forward(r_nm: np.ndarray, g: np.ndarray, sigma: np.ndarray, t_star: np
         model = keras.Model(inp, keras.layers.Dense(len(S_GRID))(h))
         sched = keras.optimizers.schedules.CosineDecay(learning_rate, epochs, alpha=0.01)
         model.compile(optimizer=keras.optimizers.Adam(sched), loss=_masked_mse)
-        hist = model.fit(z[boot], np.concatenate([yt[boot], wt[boot]], 1), epochs=epochs, batch_size=len(z),
-                         verbose=0, shuffle=False)
+        hist = model.fit(
+            z[boot], np.concatenate([yt[boot], wt[boot]], 1), epochs=epochs, batch_size=len(z), verbose=0, shuffle=False
+        )
         histories.append({"epochs": epochs, "final_loss": float(hist.history["loss"][-1])})
         dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
         for j, layer in enumerate(dense):
@@ -324,17 +338,30 @@ def train_forward(r_nm: np.ndarray, g: np.ndarray, sigma: np.ndarray, t_star: np
     pts = x / in_std
     dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(dist, np.inf)
-    meta = {"meta_version": META_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "s_grid": S_GRID.tolist(), "s_definition": "s = r / sigma (dimensionless)",
-            "inputs": ["1/T_star", "rho_star"], "input_scaler": {"mean": in_mean.tolist(), "std": in_std.tolist()},
-            "output": "g*(s) on s_grid (dimensionless)",
-            "output_scaler": {"mean": out_mean.tolist(), "std": out_std},
-            "n_members": n_members, "activations": acts,
-            "settings": {"seed": seed, "hidden": list(hidden), "epochs": epochs, "learning_rate": learning_rate,
-                         "loss": "masked MSE of g*, full batch, bootstrap per member"},
-            "training_states": np.stack([t_star, rho_star], 1).tolist(),
-            "typical_spacing": float(np.median(dist.min(1))), "histories": histories,
-            "train_wall_s": time.monotonic() - t0, **(info or {})}
+    meta = {
+        "meta_version": META_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "s_grid": S_GRID.tolist(),
+        "s_definition": "s = r / sigma (dimensionless)",
+        "inputs": ["1/T_star", "rho_star"],
+        "input_scaler": {"mean": in_mean.tolist(), "std": in_std.tolist()},
+        "output": "g*(s) on s_grid (dimensionless)",
+        "output_scaler": {"mean": out_mean.tolist(), "std": out_std},
+        "n_members": n_members,
+        "activations": acts,
+        "settings": {
+            "seed": seed,
+            "hidden": list(hidden),
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "loss": "masked MSE of g*, full batch, bootstrap per member",
+        },
+        "training_states": np.stack([t_star, rho_star], 1).tolist(),
+        "typical_spacing": float(np.median(dist.min(1))),
+        "histories": histories,
+        "train_wall_s": time.monotonic() - t0,
+        **(info or {}),
+    }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -348,8 +375,15 @@ def train_forward(r_nm: np.ndarray, g: np.ndarray, sigma: np.ndarray, t_star: np
     return meta
 
 
-def heldout_error(model: ForwardModel, r_nm: np.ndarray, g: np.ndarray, sigma: np.ndarray, t_star: np.ndarray,
-                  rho_star: np.ndarray, s_range: tuple[float, float] = (0.8, 3.0)) -> dict[str, Any]:
+def heldout_error(
+    model: ForwardModel,
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    t_star: np.ndarray,
+    rho_star: np.ndarray,
+    s_range: tuple[float, float] = (0.8, 3.0),
+) -> dict[str, Any]:
     """Mean |g_model - g_sim| over s in ``s_range`` of held-out histogram RDFs (model binned like the data).
 
     Returns the mean over jobs of each job's mean absolute deviation (dimensionless), its maximum, the per-job
@@ -367,8 +401,12 @@ def heldout_error(model: ForwardModel, r_nm: np.ndarray, g: np.ndarray, sigma: n
         gm = B @ np.nan_to_num(gf, nan=1.0)
         per_job.append(float(np.mean(np.abs(gm - g[i, keep]))))
     per_job = np.asarray(per_job)
-    return {"mean_abs_dg": float(per_job.mean()), "max_job_mean_abs_dg": float(per_job.max()),
-            "per_job": per_job.tolist(), "s_range": list(s_range)}
+    return {
+        "mean_abs_dg": float(per_job.mean()),
+        "max_job_mean_abs_dg": float(per_job.max()),
+        "per_job": per_job.tolist(),
+        "s_range": list(s_range),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- shipped model
@@ -397,10 +435,17 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
     def col(key: str) -> np.ndarray:
         return np.concatenate([tab[key].to_numpy()[train], hot_tab[key].to_numpy()])
 
-    return {"r_nm": ds.r_nm, "g": np.concatenate([ds.g[train], hot.g]).astype(float), "sigma": col("sigma"),
-            "T_star": col("T_star"), "rho_star": col("rho_star"), "ds": ds,
-            "test": tab.index.isin(split["test"]), "transfer": tab.index.isin(split["transfer"]),
-            "datasets": {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")}}
+    return {
+        "r_nm": ds.r_nm,
+        "g": np.concatenate([ds.g[train], hot.g]).astype(float),
+        "sigma": col("sigma"),
+        "T_star": col("T_star"),
+        "rho_star": col("rho_star"),
+        "ds": ds,
+        "test": tab.index.isin(split["test"]),
+        "transfer": tab.index.isin(split["transfer"]),
+        "datasets": {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,27 +461,53 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     d = shipped_training_data()
-    meta = train_forward(d["r_nm"], d["g"], d["sigma"], d["T_star"], d["rho_star"], args.out, seed=args.seed,
-                         n_members=args.members, epochs=args.epochs,
-                         info={"datasets": d["datasets"], "n_training_jobs": len(d["g"]),
-                               "held_out": "test split of the inverse model lj_inverse_v3"})
+    meta = train_forward(
+        d["r_nm"],
+        d["g"],
+        d["sigma"],
+        d["T_star"],
+        d["rho_star"],
+        args.out,
+        seed=args.seed,
+        n_members=args.members,
+        epochs=args.epochs,
+        info={
+            "datasets": d["datasets"],
+            "n_training_jobs": len(d["g"]),
+            "held_out": "test split of the inverse model lj_inverse_v3",
+        },
+    )
     model = ForwardModel.load(args.out)
     ds, tab = d["ds"], d["ds"].table
     acc = {}
     for name in ("test",):
         sel = d[name]
-        res = heldout_error(model, ds.r_nm, ds.g[sel].astype(float), tab["sigma"].to_numpy()[sel],
-                            tab["T_star"].to_numpy()[sel], tab["rho_star"].to_numpy()[sel])
+        res = heldout_error(
+            model,
+            ds.r_nm,
+            ds.g[sel].astype(float),
+            tab["sigma"].to_numpy()[sel],
+            tab["T_star"].to_numpy()[sel],
+            tab["rho_star"].to_numpy()[sel],
+        )
         noise = float(np.sqrt(2 / np.pi) * np.nanmean(ds.g_err[sel]))
-        acc[name] = {"n_jobs": int(sel.sum()), "mean_abs_dg": res["mean_abs_dg"],
-                     "max_job_mean_abs_dg": res["max_job_mean_abs_dg"], "simulation_noise_mean_abs": noise,
-                     "s_range": res["s_range"]}
+        acc[name] = {
+            "n_jobs": int(sel.sum()),
+            "mean_abs_dg": res["mean_abs_dg"],
+            "max_job_mean_abs_dg": res["max_job_mean_abs_dg"],
+            "simulation_noise_mean_abs": noise,
+            "s_range": res["s_range"],
+        }
     meta["heldout_accuracy"] = acc
     (Path(args.out) / "meta.json").write_text(json.dumps(meta, indent=1))
     import sys
 
-    sys.stdout.write(json.dumps({"model": args.out, "train_wall_s": round(meta["train_wall_s"], 1),
-                                 "heldout_accuracy": acc}, indent=1) + "\n")
+    sys.stdout.write(
+        json.dumps(
+            {"model": args.out, "train_wall_s": round(meta["train_wall_s"], 1), "heldout_accuracy": acc}, indent=1
+        )
+        + "\n"
+    )
     return 0
 
 

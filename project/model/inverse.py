@@ -67,11 +67,24 @@ class Prediction:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the prediction as a JSON-ready dict with units."""
-        return {"sigma": self.sigma, "epsilon": self.epsilon, "sigma_std": self.sigma_std,
-                "epsilon_std": self.epsilon_std, "T_star": self.T_star, "rho_star": self.rho_star,
-                "in_domain": self.in_domain, "warnings": list(self.warnings),
-                "units": {"sigma": "nm", "epsilon": "kJ/mol", "sigma_std": "nm", "epsilon_std": "kJ/mol",
-                          "T_star": "1", "rho_star": "1"}}
+        return {
+            "sigma": self.sigma,
+            "epsilon": self.epsilon,
+            "sigma_std": self.sigma_std,
+            "epsilon_std": self.epsilon_std,
+            "T_star": self.T_star,
+            "rho_star": self.rho_star,
+            "in_domain": self.in_domain,
+            "warnings": list(self.warnings),
+            "units": {
+                "sigma": "nm",
+                "epsilon": "kJ/mol",
+                "sigma_std": "nm",
+                "epsilon_std": "kJ/mol",
+                "T_star": "1",
+                "rho_star": "1",
+            },
+        }
 
 
 class InverseModel:
@@ -95,8 +108,9 @@ class InverseModel:
         path = Path(path) if path else SHIPPED_MODEL
         meta_path, w_path = path / "meta.json", path / "weights.npz"
         if not meta_path.is_file() or not w_path.is_file():
-            raise ProjectError(f"model folder {path}: meta.json or weights.npz missing (train one with "
-                               "`python -m project train`)")
+            raise ProjectError(
+                f"model folder {path}: meta.json or weights.npz missing (train one with `python -m project train`)"
+            )
         try:
             meta = json.loads(meta_path.read_text())
             with np.load(w_path) as w:
@@ -196,8 +210,14 @@ class InverseModel:
         """Vectorised prediction: sigma (nm), epsilon (kJ/mol) and their ensemble std for rows of g(x)."""
         ens = self.predict_ensemble(gx)  # (members, n, 2)
         sig, eps = reduced_to_physical(ens[..., 0], ens[..., 1], np.asarray(T)[None, :], np.asarray(rho)[None, :])
-        return {"sigma": sig.mean(0), "epsilon": eps.mean(0), "sigma_std": sig.std(0), "epsilon_std": eps.std(0),
-                "T_star": ens[..., 0].mean(0), "rho_star": ens[..., 1].mean(0)}
+        return {
+            "sigma": sig.mean(0),
+            "epsilon": eps.mean(0),
+            "sigma_std": sig.std(0),
+            "epsilon_std": eps.std(0),
+            "T_star": ens[..., 0].mean(0),
+            "rho_star": ens[..., 1].mean(0),
+        }
 
     def predict(self, r_nm: np.ndarray, g: np.ndarray, T: float, rho: float, source: str = "RDF") -> Prediction:
         """Predict sigma (nm) and epsilon (kJ/mol) of one RDF at temperature T (K) and density rho (nm^-3).
@@ -209,36 +229,49 @@ class InverseModel:
             raise ProjectError(f"{source}: temperature must be a positive number in K, got {T!r}")
         gx = scaled_rdf(r_nm, g, rho, source, x_max=self.meta.get("input_x_max"))
         p = self.predict_physical(gx[None, :], np.array([T]), np.array([rho]))
-        pred = Prediction(sigma=float(p["sigma"][0]), epsilon=float(p["epsilon"][0]),
-                          sigma_std=float(p["sigma_std"][0]), epsilon_std=float(p["epsilon_std"][0]),
-                          T_star=float(p["T_star"][0]), rho_star=float(p["rho_star"][0]), in_domain=True,
-                          warnings=[])
+        pred = Prediction(
+            sigma=float(p["sigma"][0]),
+            epsilon=float(p["epsilon"][0]),
+            sigma_std=float(p["sigma_std"][0]),
+            epsilon_std=float(p["epsilon_std"][0]),
+            T_star=float(p["T_star"][0]),
+            rho_star=float(p["rho_star"][0]),
+            in_domain=True,
+            warnings=[],
+        )
         self._flag_domain(pred, gx)
         return pred
 
     def _flag_domain(self, pred: Prediction, gx: np.ndarray) -> None:
         dom = self.meta["domain"]
-        checks = [("T_star", pred.T_star, "reduced temperature T*"), ("rho_star", pred.rho_star,
-                                                                       "reduced density rho*"),
-                  ("sigma", pred.sigma, "sigma (nm)"), ("epsilon", pred.epsilon, "epsilon (kJ/mol)")]
+        checks = [
+            ("T_star", pred.T_star, "reduced temperature T*"),
+            ("rho_star", pred.rho_star, "reduced density rho*"),
+            ("sigma", pred.sigma, "sigma (nm)"),
+            ("epsilon", pred.epsilon, "epsilon (kJ/mol)"),
+        ]
         hot = (self.meta.get("thermal_extrapolation") or {}).get("T_star_range")  # synthetic hot states, if any
         for key, value, label in checks:
             lo, hi = dom[key]
             if lo <= value <= hi:
                 continue
             if key == "T_star" and hot is not None and hi < value <= hot[1]:
-                pred.warnings.append(f"{label} = {value:.4g} is above the simulated training range [{lo:.4g}, "
-                                     f"{hi:.4g}]; the model saw this temperature only in thermally extrapolated "
-                                     f"training states (up to T* {hot[1]:.3g}), so expect a larger epsilon error "
-                                     f"there (README: transferability split and blind check)")
+                pred.warnings.append(
+                    f"{label} = {value:.4g} is above the simulated training range [{lo:.4g}, "
+                    f"{hi:.4g}]; the model saw this temperature only in thermally extrapolated "
+                    f"training states (up to T* {hot[1]:.3g}), so expect a larger epsilon error "
+                    f"there (README: transferability split and blind check)"
+                )
             else:
                 pred.warnings.append(f"{label} = {value:.4g} is outside the training range [{lo:.4g}, {hi:.4g}]")
         # distance of the input from the training inputs, in units of the training spread
         z = self._scaled_inputs(gx)
         lim = self.meta.get("input_zmax")
         if lim is not None and float(np.max(np.abs(z))) > lim:
-            pred.warnings.append(f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "
-                                 f"{lim:.3g}); it may not be a Lennard-Jones fluid")
+            pred.warnings.append(
+                f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "
+                f"{lim:.3g}); it may not be a Lennard-Jones fluid"
+            )
         rel = max(pred.sigma_std / pred.sigma, pred.epsilon_std / pred.epsilon)
         if rel > self.meta.get("max_relative_std", 0.1):
             pred.warnings.append(f"ensemble members disagree (relative std {rel:.3g})")

@@ -20,8 +20,9 @@ class TqdmEpochs(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):  # noqa: D102
         logs = logs or {}
-        self.bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.3g}",
-                             val=f"{logs.get('val_loss', float('nan')):.3g}", refresh=False)
+        self.bar.set_postfix(
+            loss=f"{logs.get('loss', float('nan')):.3g}", val=f"{logs.get('val_loss', float('nan')):.3g}", refresh=False
+        )
         self.bar.update(1)
 
     def on_train_end(self, logs=None):  # noqa: D102

@@ -126,7 +126,7 @@ def make_split(T_star: np.ndarray, settings: TrainSettings) -> Split:
     rest = rng.permutation(idx[T_star <= settings.transfer_T_star])
     n_test = int(round(settings.test_fraction * len(rest)))
     n_val = int(round(settings.val_fraction * len(rest)))
-    test, val, train = rest[:n_test], rest[n_test:n_test + n_val], rest[n_test + n_val:]
+    test, val, train = rest[:n_test], rest[n_test : n_test + n_val], rest[n_test + n_val :]
     return Split(np.sort(train), np.sort(val), np.sort(test), np.sort(transfer))
 
 
@@ -138,9 +138,18 @@ def labels(T_star: np.ndarray, rho_star: np.ndarray, T_target: str) -> np.ndarra
     return np.stack([t, np.log(rho_star)], axis=1)
 
 
-def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
-            rho_star: np.ndarray, n_variants: int, noise_scale: float, rng: np.random.Generator,
-            T_target: str) -> tuple[np.ndarray, np.ndarray]:
+def augment(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    g_err: np.ndarray,
+    sigma: np.ndarray,
+    T_star: np.ndarray,
+    rho_star: np.ndarray,
+    n_variants: int,
+    noise_scale: float,
+    rng: np.random.Generator,
+    T_target: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Corresponding-states augmentation: many physical systems per simulated job.
 
     For each job (g on ``r_nm`` in nm for its own sigma in nm) draw sigma' in :data:`SIGMA_RANGE`, express the
@@ -167,13 +176,21 @@ def augment(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarra
             x = r_nm * rho_new ** (1 / 3)
             ok = np.isfinite(gi)
             gx[k] = np.interp(X_GRID, x[ok], np.clip(gi[ok], 0, None))
-            y[k] = labels(T_star[i:i + 1], rho_star[i:i + 1], T_target)[0]
+            y[k] = labels(T_star[i : i + 1], rho_star[i : i + 1], T_target)[0]
             k += 1
     return gx, y
 
 
-def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.ndarray, T_star: np.ndarray,
-                rho_star: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> dict[str, Any]:
+def hot_samples(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    g_err: np.ndarray,
+    sigma: np.ndarray,
+    T_star: np.ndarray,
+    rho_star: np.ndarray,
+    settings: TrainSettings,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
     """Augmentation samples at synthetic hotter states (thermal extrapolation of the training jobs).
 
     ``settings.hot_states`` reduced states with T* uniform between the hottest training job and
@@ -190,16 +207,30 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
 
     ref = np.flatnonzero(T_star >= settings.hot_fit_T_star_min)
     if len(ref) < 8:
-        raise ValueError(f"hot_states: thermal extrapolation needs at least 8 training jobs with T* >= "
-                         f"{settings.hot_fit_T_star_min} (hot_fit_T_star_min), got {len(ref)}; train without it with "
-                         f"--settings '{{\"hot_states\": 0}}'")
+        raise ValueError(
+            f"hot_states: thermal extrapolation needs at least 8 training jobs with T* >= "
+            f"{settings.hot_fit_T_star_min} (hot_fit_T_star_min), got {len(ref)}; train without it with "
+            f"--settings '{{\"hot_states\": 0}}'"
+        )
     xg = X_GRID_HOT
     g_x, e_x = to_x_grid(r_nm, g[ref], g_err[ref], rho_star[ref] / sigma[ref] ** 3, xg, settings.hot_interp)
     t_new = rng.uniform(T_star.max(), settings.hot_T_star_max, settings.hot_states)
     rho_new = rng.uniform(rho_star.min(), rho_star.max(), settings.hot_states)
-    gx_new, ex_new = extrapolate_hot(xg, g_x, e_x, T_star[ref], rho_star[ref], t_new, rho_new,
-                                     n_neighbours=settings.hot_neighbours, exponent=0.1, order=1,
-                                     coords=settings.hot_coords, s0_column=settings.hot_s0_column, s0_x_min=0.0)
+    gx_new, ex_new = extrapolate_hot(
+        xg,
+        g_x,
+        e_x,
+        T_star[ref],
+        rho_star[ref],
+        t_new,
+        rho_new,
+        n_neighbours=settings.hot_neighbours,
+        exponent=0.1,
+        order=1,
+        coords=settings.hot_coords,
+        s0_column=settings.hot_s0_column,
+        s0_x_min=0.0,
+    )
     if settings.hot_sigma == "random":
         sig = rng.uniform(*SIGMA_RANGE, settings.hot_states)  # nm; each curve on the r grid of its own sigma
     elif settings.hot_sigma == "fixed":
@@ -210,23 +241,35 @@ def hot_samples(r_nm: np.ndarray, g: np.ndarray, g_err: np.ndarray, sigma: np.nd
     g_new = np.array([np.interp(r_x[k], xg, gx_new[k], right=np.nan) for k in range(settings.hot_states)])
     e_new = np.array([np.interp(r_x[k], xg, ex_new[k], right=np.nan) for k in range(settings.hot_states)])
     # augment() interpolates each curve with right=nan: the NaN tail beyond the references' reach is dropped there
-    x, y = augment(r_nm, g_new, e_new, sig, t_new, rho_new, settings.variants_per_job, settings.noise_scale, rng,
-                   settings.T_target)
+    x, y = augment(
+        r_nm, g_new, e_new, sig, t_new, rho_new, settings.variants_per_job, settings.noise_scale, rng, settings.T_target
+    )
     keep = np.isfinite(x).all(1)
     x, y = x[keep], y[keep]
-    return {"x": x, "y": y, "n_states": int(settings.hot_states), "n_reference_jobs": int(len(ref)),
-            "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
-            "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
-            "coords": settings.hot_coords, "sigma_grid": settings.hot_sigma, "interpolation": settings.hot_interp,
-            "s0_column": settings.hot_s0_column,
-            "method": ("ln y* = ln g* + u*/T* local linear in (1/T*, pi/6 rho* d*^3) at equal r*/d*, d* the "
-                       "Barker-Henderson diameter" if settings.hot_coords == "bh" else
-                       "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a) at equal x")
-            + f"; references resampled {settings.hot_interp}; project.model.extrapolate"}
+    return {
+        "x": x,
+        "y": y,
+        "n_states": int(settings.hot_states),
+        "n_reference_jobs": int(len(ref)),
+        "T_star_range": [float(T_star.max()), float(settings.hot_T_star_max)],
+        "rho_star_range": [float(rho_star.min()), float(rho_star.max())],
+        "coords": settings.hot_coords,
+        "sigma_grid": settings.hot_sigma,
+        "interpolation": settings.hot_interp,
+        "s0_column": settings.hot_s0_column,
+        "method": (
+            "ln y* = ln g* + u*/T* local linear in (1/T*, pi/6 rho* d*^3) at equal r*/d*, d* the "
+            "Barker-Henderson diameter"
+            if settings.hot_coords == "bh"
+            else "ln y* = ln g* + u*/T* local linear in (1/T*, rho* T*^-a) at equal x"
+        )
+        + f"; references resampled {settings.hot_interp}; project.model.extrapolate",
+    }
 
 
-def mixup(gx: np.ndarray, y: np.ndarray, n_samples: int, k: int, rng: np.random.Generator
-          ) -> tuple[np.ndarray, np.ndarray]:
+def mixup(
+    gx: np.ndarray, y: np.ndarray, n_samples: int, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Blend each sample with one of its k nearest neighbours in (log T*, log rho*) (labels blended alike)."""
     from scipy.spatial import cKDTree
 
@@ -253,8 +296,15 @@ def build_member(n_in: int, settings: TrainSettings, seed: int):
     return model
 
 
-def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-                settings: TrainSettings, init_members: list | None = None, verbose: int = 0) -> tuple[list, list]:
+def fit_members(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    settings: TrainSettings,
+    init_members: list | None = None,
+    verbose: int = 0,
+) -> tuple[list, list]:
     """Train (or continue training) the ensemble on scaled arrays; return (members, per-member history)."""
     import keras
 
@@ -273,19 +323,29 @@ def fit_members(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_v
         boot = rng.integers(0, len(x_train), len(x_train))  # bootstrap: members see different data
         callbacks = [
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(5, settings.patience // 3),
-                                              min_lr=1e-5),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=max(5, settings.patience // 3), min_lr=1e-5
+            ),
             TqdmEpochs(settings.epochs, desc=f"member {m + 1}/{settings.n_members}"),
         ]
-        hist = model.fit(x_train[boot], y_train[boot], validation_data=(x_val, y_val), epochs=settings.epochs,
-                         batch_size=settings.batch_size, verbose=verbose, callbacks=callbacks, shuffle=True)
+        hist = model.fit(
+            x_train[boot],
+            y_train[boot],
+            validation_data=(x_val, y_val),
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+            shuffle=True,
+        )
         members.append(model)
         histories.append({"epochs": len(hist.history["loss"]), "best_val_loss": float(min(hist.history["val_loss"]))})
     return members, histories
 
 
-def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = None,
-                dataset_path: str | None = None) -> dict[str, Any]:
+def train_model(
+    dataset, out_dir: str | Path, settings: TrainSettings | None = None, dataset_path: str | None = None
+) -> dict[str, Any]:
     """Train an ensemble on an export and save it (see :mod:`project.model.inverse` for the folder layout).
 
     Parameters
@@ -312,16 +372,28 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     T_star, rho_star = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
     split = make_split(T_star, settings)
     if len(split.train) < 5 or len(split.val) < 1:
-        raise ValueError(f"training needs at least 5 training and 1 validation job, got {len(split.train)} and "
-                         f"{len(split.val)} (export has {len(tab)} jobs, {len(split.transfer)} with T* > "
-                         f"{settings.transfer_T_star})")
+        raise ValueError(
+            f"training needs at least 5 training and 1 validation job, got {len(split.train)} and "
+            f"{len(split.val)} (export has {len(tab)} jobs, {len(split.transfer)} with T* > "
+            f"{settings.transfer_T_star})"
+        )
     rng = np.random.default_rng(settings.seed)
     sigma = tab["sigma"].to_numpy()
     g, g_err, r = dataset.g.astype(float), dataset.g_err.astype(float), dataset.r_nm
 
     tr = split.train
-    x_tr, y_tr = augment(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings.variants_per_job,
-                         settings.noise_scale, rng, settings.T_target)
+    x_tr, y_tr = augment(
+        r,
+        g[tr],
+        g_err[tr],
+        sigma[tr],
+        T_star[tr],
+        rho_star[tr],
+        settings.variants_per_job,
+        settings.noise_scale,
+        rng,
+        settings.T_target,
+    )
     hot_info = None
     x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
     y_val = labels(T_star[split.val], rho_star[split.val], settings.T_target)
@@ -335,14 +407,18 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
 
     x_mean, x_std = x_tr.mean(0), x_tr.std(0) + 1e-3
     y_mean, y_std = y_tr.mean(0), y_tr.std(0)
-    members, histories = fit_members((x_tr - x_mean) / x_std, (y_tr - y_mean) / y_std, (x_val - x_mean) / x_std,
-                                     (y_val - y_mean) / y_std, settings)
+    members, histories = fit_members(
+        (x_tr - x_mean) / x_std, (y_tr - y_mean) / y_std, (x_val - x_mean) / x_std, (y_val - y_mean) / y_std, settings
+    )
     z_train = np.abs((x_tr - x_mean) / x_std).max()
     meta = {
         "created": now(),
         "code_version": code_version_string(),
-        "dataset": {"path": dataset_path, "content_checksum": dataset.attrs.get("content_checksum"),
-                    "n_jobs": int(len(tab))},
+        "dataset": {
+            "path": dataset_path,
+            "content_checksum": dataset.attrs.get("content_checksum"),
+            "n_jobs": int(len(tab)),
+        },
         "x_grid": X_GRID.tolist(),
         "x_definition": "x = r * rho^(1/3) with r in nm and rho in nm^-3 (dimensionless)",
         "log_floor": None,  # read by project.model.inverse: no ln g inputs, the whole x grid
@@ -353,8 +429,10 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
         "outputs": {"sigma": "nm, (rho_star / rho)^(1/3)", "epsilon": "kJ/mol, k_B T / T_star"},
         "units": {"r": "nm", "T": "K", "rho": "nm^-3", "sigma": "nm", "epsilon": "kJ/mol", "k_B": f"{KB} kJ/mol/K"},
         "domain": _domain(tab.iloc[split.train]),
-        "simulated_time_ns": {"train_and_val": simulated_time_ns(tab.iloc[np.concatenate([split.train, split.val])]),
-                              "all_jobs_in_export": simulated_time_ns(tab)},
+        "simulated_time_ns": {
+            "train_and_val": simulated_time_ns(tab.iloc[np.concatenate([split.train, split.val])]),
+            "all_jobs_in_export": simulated_time_ns(tab),
+        },
         "input_zmax": float(1.5 * z_train),
         "max_relative_std": 0.1,
         "settings": asdict(settings),
@@ -366,8 +444,13 @@ def train_model(dataset, out_dir: str | Path, settings: TrainSettings | None = N
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
     meta["linear_skip"] = False
     InverseModel.save(out_dir, meta, members, activations)
-    log.info("trained %d members on %d jobs (%d samples) in %.1f s", settings.n_members, len(tr), len(x_tr),
-             meta["train_wall_s"])
+    log.info(
+        "trained %d members on %d jobs (%d samples) in %.1f s",
+        settings.n_members,
+        len(tr),
+        len(x_tr),
+        meta["train_wall_s"],
+    )
     return {"meta": meta, "split": split, "wall_s": meta["train_wall_s"]}
 
 
@@ -378,6 +461,9 @@ def simulated_time_ns(tab) -> float:
 
 
 def _domain(tab) -> dict[str, list[float]]:
-    return {"T_star": [float(tab["T_star"].min()), float(tab["T_star"].max())],
-            "rho_star": [float(tab["rho_star"].min()), float(tab["rho_star"].max())],
-            "sigma": list(SIGMA_RANGE), "epsilon": list(EPSILON_RANGE)}
+    return {
+        "T_star": [float(tab["T_star"].min()), float(tab["T_star"].max())],
+        "rho_star": [float(tab["rho_star"].min()), float(tab["rho_star"].max())],
+        "sigma": list(SIGMA_RANGE),
+        "epsilon": list(EPSILON_RANGE),
+    }

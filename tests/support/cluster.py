@@ -43,8 +43,16 @@ from project.errors import ProjectError
 log = logging.getLogger(__name__)
 
 #: Executables a local cluster needs, with the Debian package that ships each.
-REQUIRED_BINARIES = {"munged": "munge", "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-wlm",
-                     "squeue": "slurm-wlm", "sinfo": "slurm-wlm", "scontrol": "slurm-wlm", "scancel": "slurm-wlm"}
+REQUIRED_BINARIES = {
+    "munged": "munge",
+    "slurmctld": "slurm-wlm",
+    "slurmd": "slurm-wlm",
+    "sbatch": "slurm-wlm",
+    "squeue": "slurm-wlm",
+    "sinfo": "slurm-wlm",
+    "scontrol": "slurm-wlm",
+    "scancel": "slurm-wlm",
+}
 #: Partition of the local cluster.
 PARTITION = "debug"
 #: Name of the node (``slurmd -N``).
@@ -77,16 +85,19 @@ def find_binaries(names: Mapping[str, str] | None = None) -> dict[str, str]:
     found: dict[str, str] = {}
     missing: dict[str, str] = {}
     for name, package in names.items():
-        path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/sbin/{name}")
-                                           if os.access(p, os.X_OK)), None)
+        path = shutil.which(name) or next(
+            (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None
+        )
         if path:
             found[name] = path
         else:
             missing[name] = package
     if missing:
         packages = " ".join(sorted(set(missing.values())))
-        raise ClusterError(f"missing executables {', '.join(sorted(missing))}: install them as root with "
-                           f"`apt-get install -y {packages}` (or run `bash .ci/install`)")
+        raise ClusterError(
+            f"missing executables {', '.join(sorted(missing))}: install them as root with "
+            f"`apt-get install -y {packages}` (or run `bash .ci/install`)"
+        )
     return found
 
 
@@ -97,8 +108,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def slurm_conf_text(root: Path, *, munge_socket: Path, ctld_port: int, slurmd_port: int, cpus: int = 2,
-                    memory_mb: int = 8000, cluster_name: str = "ljtest") -> str:
+def slurm_conf_text(
+    root: Path,
+    *,
+    munge_socket: Path,
+    ctld_port: int,
+    slurmd_port: int,
+    cpus: int = 2,
+    memory_mb: int = 8000,
+    cluster_name: str = "ljtest",
+) -> str:
     """Return the text of a ``slurm.conf`` for a single-node cluster on localhost.
 
     Parameters
@@ -213,8 +232,16 @@ class LocalSlurm:
         slurmd_port = free_port()
         while slurmd_port == ctld_port:
             slurmd_port = free_port()
-        self.conf.write_text(slurm_conf_text(self.root, munge_socket=socket_path, ctld_port=ctld_port,
-                                             slurmd_port=slurmd_port, cpus=self.cpus, memory_mb=self.memory_mb))
+        self.conf.write_text(
+            slurm_conf_text(
+                self.root,
+                munge_socket=socket_path,
+                ctld_port=ctld_port,
+                slurmd_port=slurmd_port,
+                cpus=self.cpus,
+                memory_mb=self.memory_mb,
+            )
+        )
         return self.conf
 
     # -- start / stop -------------------------------------------------------------------------------------------
@@ -226,8 +253,15 @@ class LocalSlurm:
             ids = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         logf = open(self.root / "log" / f"{name}.out", "ab")
         try:
-            proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=self._client_env(), start_new_session=True, **ids)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self._client_env(),
+                start_new_session=True,
+                **ids,
+            )
         finally:
             logf.close()
         self._procs[name] = proc
@@ -238,13 +272,16 @@ class LocalSlurm:
         while time.monotonic() < deadline:
             for name, proc in self._procs.items():
                 if proc.poll() is not None:
-                    raise ClusterError(f"{name} exited with status {proc.returncode} while waiting for {what}; "
-                                       f"see {self.root / 'log'}:\n{self.log_tail()}")
+                    raise ClusterError(
+                        f"{name} exited with status {proc.returncode} while waiting for {what}; "
+                        f"see {self.root / 'log'}:\n{self.log_tail()}"
+                    )
             if check():
                 return
             time.sleep(0.3)
-        raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}; see {self.root / 'log'}:\n"
-                           f"{self.log_tail()}")
+        raise ClusterError(
+            f"timed out after {timeout:.0f} s waiting for {what}; see {self.root / 'log'}:\n{self.log_tail()}"
+        )
 
     def start(self, timeout: float = 60.0) -> None:
         """Start munged, slurmctld and slurmd in the foreground (children of this process) and wait for the node.
@@ -262,11 +299,19 @@ class LocalSlurm:
         assert self.munge_dir is not None
         socket_path = self.munge_dir / "munge.socket"
         try:
-            self._spawn("munged", [self._bin["munged"], "--foreground",
-                                   f"--socket={socket_path}", f"--key-file={self.munge_dir / 'munge.key'}",
-                                   f"--pid-file={self.munge_dir / 'munged.pid'}",
-                                   f"--log-file={self.munge_dir / 'munged.log'}",
-                                   f"--seed-file={self.munge_dir / 'munged.seed'}"], user="munge")
+            self._spawn(
+                "munged",
+                [
+                    self._bin["munged"],
+                    "--foreground",
+                    f"--socket={socket_path}",
+                    f"--key-file={self.munge_dir / 'munge.key'}",
+                    f"--pid-file={self.munge_dir / 'munged.pid'}",
+                    f"--log-file={self.munge_dir / 'munged.log'}",
+                    f"--seed-file={self.munge_dir / 'munged.seed'}",
+                ],
+                user="munge",
+            )
             self._wait_for("the munge socket", socket_path.exists, timeout)
             self._spawn("slurmctld", [self._bin["slurmctld"], "-D", "-i", "-f", str(self.conf)])
             self._spawn("slurmd", [self._bin["slurmd"], "-D", "-N", NODE_NAME, "-f", str(self.conf)])
@@ -278,8 +323,13 @@ class LocalSlurm:
 
     def sinfo(self) -> str:
         """Return ``sinfo`` output (node and state) of this cluster, or the error text."""
-        res = subprocess.run([self._bin.get("sinfo", "sinfo"), "-h", "-N", "-o", "%N %t"], capture_output=True,
-                             text=True, env=self._client_env(), timeout=30)
+        res = subprocess.run(
+            [self._bin.get("sinfo", "sinfo"), "-h", "-N", "-o", "%N %t"],
+            capture_output=True,
+            text=True,
+            env=self._client_env(),
+            timeout=30,
+        )
         return res.stdout if res.returncode == 0 else res.stderr
 
     def node_idle(self) -> bool:
@@ -289,8 +339,13 @@ class LocalSlurm:
 
     def squeue(self) -> str:
         """Return the ``squeue`` listing of this cluster (job id, state, name)."""
-        res = subprocess.run([self._bin.get("squeue", "squeue"), "-h", "-o", "%i %t %j"], capture_output=True,
-                             text=True, env=self._client_env(), timeout=30)
+        res = subprocess.run(
+            [self._bin.get("squeue", "squeue"), "-h", "-o", "%i %t %j"],
+            capture_output=True,
+            text=True,
+            env=self._client_env(),
+            timeout=30,
+        )
         return res.stdout if res.returncode == 0 else res.stderr
 
     def wait_empty(self, timeout: float = 120.0, poll: float = 1.0) -> None:
@@ -316,16 +371,18 @@ class LocalSlurm:
         ClusterError
             If ``scancel`` fails.
         """
-        cmd = [self._bin.get("scancel", "scancel"), *job_ids] if job_ids else \
-            [self._bin.get("scancel", "scancel"), f"--partition={PARTITION}"]
+        cmd = (
+            [self._bin.get("scancel", "scancel"), *job_ids]
+            if job_ids
+            else [self._bin.get("scancel", "scancel"), f"--partition={PARTITION}"]
+        )
         res = subprocess.run(cmd, capture_output=True, text=True, env=self._client_env(), timeout=30)
         if res.returncode != 0:
             raise ClusterError(f"scancel {' '.join(job_ids) or 'all'} failed: {res.stderr.strip()}")
 
     def job_ids(self) -> list[str]:
         """Return the ids of the jobs pending or running on this cluster."""
-        return [line.split()[0] for line in self.squeue().splitlines() if line.strip()
-                and line.split()[0].isdigit()]
+        return [line.split()[0] for line in self.squeue().splitlines() if line.strip() and line.split()[0].isdigit()]
 
     def log_tail(self, n: int = 15) -> str:
         """Return the last ``n`` lines of every daemon log (for error messages)."""
