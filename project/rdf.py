@@ -255,40 +255,98 @@ def _kernel_g_frames(universe, atoms, edges_nm: np.ndarray, frames: range, sourc
     return g_frames, volumes
 
 
+def molecule_com(positions_a: np.ndarray, resindex: np.ndarray, masses: np.ndarray, box_a: np.ndarray,
+                 first: np.ndarray) -> np.ndarray:
+    """Centres of mass of molecules in an orthorhombic periodic box, molecules made whole first.
+
+    Parameters
+    ----------
+    positions_a : numpy.ndarray
+        (n_atoms, 3) positions (any length unit, here Angstrom).
+    resindex : numpy.ndarray
+        Molecule index (0..n_mol-1) of every atom.
+    masses : numpy.ndarray
+        Atom masses (amu); zero-mass atoms do not contribute.
+    box_a : numpy.ndarray
+        Box lengths (3,), same unit as the positions.
+    first : numpy.ndarray
+        Index of the reference (first massive) atom of every molecule.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_mol, 3) centres of mass wrapped into the box.
+    """
+    ref = positions_a[first][resindex]
+    d = positions_a - ref
+    d -= box_a * np.round(d / box_a)
+    n_mol = len(first)
+    total = np.bincount(resindex, weights=masses, minlength=n_mol)
+    com = np.stack([np.bincount(resindex, weights=masses * d[:, k], minlength=n_mol) for k in range(3)], -1)
+    return np.mod(positions_a[first] + com / total[:, None], box_a)
+
+
 def _make_analysis_class():
     """Build the AnalysisBase subclass lazily so importing this module does not import MDAnalysis."""
     from MDAnalysis.analysis.base import AnalysisBase
     from MDAnalysis.lib.distances import self_capped_distance
 
     class SingleSpeciesRDF(AnalysisBase):
-        """Single-species g(r) of all atoms of an AtomGroup on a fixed grid (see module docstring).
+        """Single-species g(r) on a fixed grid, of atoms or of molecule centres of mass (see module docstring).
+
+        Normalisation: g_k = 2 V n_k / (N (N - 1) V_k) per frame, with n_k the pair count in shell k, V_k its
+        volume (nm^3), V the box volume (nm^3) and N the number of centres; averaged over frames, with the standard
+        error of ``n_blocks`` contiguous block means.
 
         Parameters
         ----------
         atomgroup : MDAnalysis.core.groups.AtomGroup
-            The particles (one species).
+            The particles (one species); with ``centres="molecules"`` the atoms of the molecules (one residue per
+            molecule, masses from the topology).
         edges_nm : numpy.ndarray
             Bin edges in nm, starting at 0.
         n_blocks : int
             Number of contiguous frame blocks for the uncertainty.
         source : str
             Name of the trajectory, for error messages.
+        centres : {"atoms", "molecules"}
+            The points whose g(r) is computed: the atoms, or the centres of mass of the residues, each made whole
+            with the minimum-image convention relative to its first massive atom (orthorhombic boxes only;
+            zero-mass virtual sites drop out).
 
         Notes
         -----
         After ``run()``, ``results`` holds ``r_nm`` (bin centres, nm), ``g``, ``g_err`` (dimensionless),
-        ``g_frames`` (per-frame g, shape n_frames x n_bins), ``volumes_nm3`` (per-frame box volume, nm^3).
+        ``g_frames`` (per-frame g, shape n_frames x n_bins), ``volumes_nm3`` (per-frame box volume, nm^3) and
+        ``n_molecules`` (the number of centres).
         """
 
-        def __init__(self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "", **kwargs):
+        def __init__(self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "",
+                     centres: str = "atoms", **kwargs):
             super().__init__(atomgroup.universe.trajectory, **kwargs)
+            if centres not in ("atoms", "molecules"):
+                raise RDFError(f"centres: {centres!r}; allowed: atoms, molecules")
+            self._molecules = centres == "molecules"
             self._ag = atomgroup
+            n = len(atomgroup)
+            if self._molecules:
+                masses = np.asarray(atomgroup.masses, dtype=np.float64)
+                keep = masses > 0
+                if not np.any(keep):
+                    raise RDFError(f"{source}: every atom has zero mass; the COM RDF needs masses (use a TPR "
+                                   "topology)")
+                self._ag, self._masses = atomgroup[keep], masses[keep]
+                _, self._resindex = np.unique(self._ag.resindices, return_inverse=True)
+                n = int(self._resindex.max()) + 1
+                if n < 2:
+                    raise RDFError(f"{source}: the COM RDF needs at least 2 molecules (residues), found {n}")
+                self._first = np.array([np.flatnonzero(self._resindex == i)[0] for i in range(n)])
+            self._n = n
             self._edges_nm = np.asarray(edges_nm, dtype=np.float64)
             self._edges_a = self._edges_nm * _NM_TO_A
             self._r_max_a = float(self._edges_a[-1])
             self._n_blocks = int(n_blocks)
             self._source = source
-            n = len(atomgroup)
             # 2 V / (N (N - 1) V_k) per unit volume; multiplied by V per frame.
             shell_nm3 = 4.0 / 3.0 * np.pi * np.diff(self._edges_nm**3)
             self._norm = 2.0 / (n * (n - 1) * shell_nm3)
@@ -297,11 +355,22 @@ def _make_analysis_class():
             n_bins = len(self._edges_nm) - 1
             self.results.g_frames = np.zeros((self.n_frames, n_bins), dtype=np.float64)
             self.results.volumes_nm3 = np.zeros(self.n_frames, dtype=np.float64)
+            self.results.n_molecules = self._n
+
+        def _positions(self, dims) -> np.ndarray:
+            if not self._molecules:
+                return self._ag.positions
+            if not _is_orthorhombic(dims):
+                raise RDFError(f"{self._source}: frame {self._ts.frame}: only orthorhombic boxes are supported, "
+                               f"got angles {dims[3:]}")
+            com = molecule_com(self._ag.positions.astype(np.float64), self._resindex, self._masses,
+                               np.asarray(dims[:3], dtype=np.float64), self._first)
+            return com.astype(np.float32)
 
         def _single_frame(self):
             dims = self._ts.dimensions
             _check_frame_box(dims, self._ts.frame, self._r_max_a / _NM_TO_A, self._source)
-            _, dist = self_capped_distance(self._ag.positions, self._r_max_a, box=dims, return_distances=True)
+            _, dist = self_capped_distance(self._positions(dims), self._r_max_a, box=dims, return_distances=True)
             counts, _ = np.histogram(dist, bins=self._edges_a)
             volume_nm3 = self._ts.volume / _NM_TO_A**3
             self.results.volumes_nm3[self._frame_index] = volume_nm3

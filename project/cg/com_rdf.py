@@ -1,4 +1,4 @@
-"""Centre-of-mass radial distribution function of a molecular liquid (MDAnalysis ``AnalysisBase``).
+"""Centre-of-mass radial distribution function of a molecular liquid (the ``AnalysisBase`` of :mod:`project.rdf`).
 
 Units: distances nm (MDAnalysis works in Angstrom; converted at this boundary), g(r) dimensionless, density nm^-3.
 
@@ -11,6 +11,7 @@ bins), so AA and CG RDFs are directly comparable.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -18,134 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from project.errors import RDFError
-from project.rdf import RDF_BIN_WIDTH_NM, RDF_R_MAX_NM, RDFResult, box_half_width_nm, derived_quantities
-
-_NM_TO_A = 10.0
-
-
-def molecule_com(positions_a: np.ndarray, resindex: np.ndarray, masses: np.ndarray, box_a: np.ndarray,
-                 first: np.ndarray) -> np.ndarray:
-    """Centres of mass of molecules in an orthorhombic periodic box, molecules made whole first.
-
-    Parameters
-    ----------
-    positions_a : numpy.ndarray
-        (n_atoms, 3) positions (any length unit, here Angstrom).
-    resindex : numpy.ndarray
-        Molecule index (0..n_mol-1) of every atom.
-    masses : numpy.ndarray
-        Atom masses (amu); zero-mass atoms do not contribute.
-    box_a : numpy.ndarray
-        Box lengths (3,), same unit as the positions.
-    first : numpy.ndarray
-        Index of the reference (first massive) atom of every molecule.
-
-    Returns
-    -------
-    numpy.ndarray
-        (n_mol, 3) centres of mass wrapped into the box.
-    """
-    ref = positions_a[first][resindex]
-    d = positions_a - ref
-    d -= box_a * np.round(d / box_a)
-    n_mol = len(first)
-    total = np.bincount(resindex, weights=masses, minlength=n_mol)
-    com = np.stack([np.bincount(resindex, weights=masses * d[:, k], minlength=n_mol) for k in range(3)], -1)
-    return np.mod(positions_a[first] + com / total[:, None], box_a)
-
-
-def _make_analysis_class():
-    from MDAnalysis.analysis.base import AnalysisBase
-    from MDAnalysis.lib.distances import self_capped_distance
-
-    class COMRDF(AnalysisBase):
-        """Centre-of-mass g(r) of the molecules (residues) of an AtomGroup.
-
-        Parameters
-        ----------
-        atomgroup : MDAnalysis.core.groups.AtomGroup
-            Atoms of the molecules; one residue per molecule, masses from the topology.
-        edges_nm : numpy.ndarray
-            Bin edges in nm, starting at 0.
-        n_blocks : int
-            Contiguous frame blocks for the block standard error.
-        source : str
-            Name for error messages.
-
-        Notes
-        -----
-        After ``run()``: ``results.r_nm`` (nm), ``results.g``, ``results.g_err``, ``results.g_frames``,
-        ``results.volumes_nm3`` (nm^3), ``results.n_molecules``.
-        """
-
-        def __init__(self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "", **kwargs):
-            super().__init__(atomgroup.universe.trajectory, **kwargs)
-            masses = np.asarray(atomgroup.masses, dtype=np.float64)
-            keep = masses > 0
-            if not np.any(keep):
-                raise RDFError(f"{source}: every atom has zero mass; the COM RDF needs masses (use a TPR topology)")
-            self._ag = atomgroup[keep]
-            self._masses = masses[keep]
-            _, self._resindex = np.unique(self._ag.resindices, return_inverse=True)
-            self._n_mol = int(self._resindex.max()) + 1
-            if self._n_mol < 2:
-                raise RDFError(f"{source}: the COM RDF needs at least 2 molecules (residues), found {self._n_mol}")
-            self._first = np.array([np.flatnonzero(self._resindex == i)[0] for i in range(self._n_mol)])
-            self._edges_nm = np.asarray(edges_nm, dtype=np.float64)
-            self._r_max_a = float(self._edges_nm[-1]) * _NM_TO_A
-            self._n_blocks = int(n_blocks)
-            self._source = source
-            shell_nm3 = 4.0 / 3.0 * np.pi * np.diff(self._edges_nm**3)
-            self._norm = 2.0 / (self._n_mol * (self._n_mol - 1) * shell_nm3)
-
-        def _prepare(self):
-            n_bins = len(self._edges_nm) - 1
-            self.results.g_frames = np.zeros((self.n_frames, n_bins))
-            self.results.volumes_nm3 = np.zeros(self.n_frames)
-            self.results.n_molecules = self._n_mol
-
-        def _single_frame(self):
-            dims = self._ts.dimensions
-            if dims is None or not np.all(np.asarray(dims[:3]) > 0):
-                raise RDFError(f"{self._source}: frame {self._ts.frame} has no periodic box")
-            if not np.allclose(dims[3:], 90.0):
-                raise RDFError(f"{self._source}: frame {self._ts.frame}: only orthorhombic boxes are supported, "
-                               f"got angles {dims[3:]}")
-            half = box_half_width_nm(dims)
-            if self._r_max_a / _NM_TO_A > half + 1e-9:
-                raise RDFError(f"{self._source}: box half-width {half:.4f} nm is smaller than r_max = "
-                               f"{self._r_max_a / _NM_TO_A:.4f} nm; pass a shorter r_max or simulate a larger box")
-            com = molecule_com(self._ag.positions.astype(np.float64), self._resindex, self._masses,
-                               np.asarray(dims[:3], dtype=np.float64), self._first)
-            _, dist = self_capped_distance(com.astype(np.float32), self._r_max_a, box=dims, return_distances=True)
-            counts, _ = np.histogram(dist, bins=self._edges_nm * _NM_TO_A)
-            vol = float(np.prod(dims[:3])) / _NM_TO_A**3
-            self.results.volumes_nm3[self._frame_index] = vol
-            self.results.g_frames[self._frame_index] = counts * self._norm * vol
-
-        def _conclude(self):
-            gf = self.results.g_frames
-            self.results.r_nm = 0.5 * (self._edges_nm[:-1] + self._edges_nm[1:])
-            self.results.g = gf.mean(0)
-            if self._n_blocks > 1:
-                blocks = np.array_split(np.arange(len(gf)), self._n_blocks)
-                means = np.array([gf[b].mean(0) for b in blocks])
-                self.results.g_err = means.std(0, ddof=1) / np.sqrt(self._n_blocks)
-            else:
-                self.results.g_err = np.full(gf.shape[1], np.nan)
-
-    return COMRDF
-
-
-_CLASS = None
+from project.rdf import RDF_BIN_WIDTH_NM, RDF_R_MAX_NM, RDFResult, derived_quantities, molecule_com
+from project.rdf import analysis_class as rdf_analysis_class
 
 
 def analysis_class():
-    """Return the ``COMRDF`` :class:`MDAnalysis.analysis.base.AnalysisBase` subclass (built on first use)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _make_analysis_class()
-    return _CLASS
+    """Return the centre-of-mass g(r) analysis: :func:`project.rdf.analysis_class` (``SingleSpeciesRDF``) with
+    ``centres="molecules"`` (results also hold ``n_molecules``)."""
+    return functools.partial(rdf_analysis_class(), centres="molecules")
 
 
 def compute_com_rdf(topology: str | os.PathLike, trajectory: str | os.PathLike, r_max: float = RDF_R_MAX_NM,
