@@ -140,8 +140,8 @@ def test_topology_passes_grompp(tmp_path, name):
 
 
 def test_unknown_molecule_and_bad_params(tmp_path):
-    with pytest.raises(ProjectError, match="allowed: CH4, F2, CO"):
-        get_molecule("N2")
+    with pytest.raises(ProjectError, match="molecule: unknown name 'Ar'; allowed: CH4, F2, CO, N2, O2, CO2, CH4UA"):
+        get_molecule("Ar")
     with pytest.raises(ProjectError, match="n_molecules"):
         AAParams("CO", n_molecules=50).resolved()
     with pytest.raises(ProjectError, match="t_prod_ps"):
