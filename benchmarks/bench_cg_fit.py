@@ -78,6 +78,24 @@ def markdown(df) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(df) -> str:
+    """Compact markdown: one row per molecule and bead, means +- standard errors over the check runs."""
+    def pm(v, e, f):
+        return "n/a" if v != v else (f"{v:{f}} +- {e:{f}}" if e == e else f"{v:{f}}")
+
+    lines = ["| molecule | bead | sigma (nm) | epsilon (kJ/mol) | T* | D (nm) | KL (1e-4) | P_CG (bar) | P_EOS (bar) | "
+             "P_AA (bar) | U_CG (kJ/mol) | U_AA (kJ/mol) | one LJ fluid? |", "|" + "---|" * 13]
+    for r in df.itertuples(index=False):
+        lines.append(f"| {r.molecule} | {r.bead} | {r.sigma_nm:.4f} | {r.epsilon_kJ_mol:.4f} | {r.T_star:.3f} | "
+                     f"{pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
+                     f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
+                     f"{pm(r.P_cg_bar, r.P_cg_bar_se, '.0f')} | {r.P_eos_bar:.0f} | "
+                     f"{r.P_aa_bar:.0f} +- {r.P_aa_stderr_bar:.0f} | {pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, '.3f')} | "
+                     f"{r.U_aa_kJ_mol:.3f} | {'yes' if r.lj_adequate else 'no'} |"
+                     + (f" ({r.error})" if isinstance(r.error, str) else ""))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     from project.cg.userfit import fit_user_run
 
@@ -87,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", required=True, help="folder of the CG check runs (cached by parameters and seed)")
     ap.add_argument("--seeds", type=int, default=3, help="CG check runs per bead (count; default 3)")
     ap.add_argument("--threads", type=int, default=1, help="MD threads per run (count; default 1)")
+    ap.add_argument("--summary-only", action="store_true", help="only rewrite summary.md from fit_table.csv")
     args = ap.parse_args(argv)
+    if args.summary_only:
+        import pandas as pd
+
+        (Path(args.out) / "summary.md").write_text(summary(pd.read_csv(Path(args.out) / "fit_table.csv")))
+        return 0
     logging.basicConfig(level=logging.WARNING)
     import pandas as pd
 
