@@ -106,6 +106,33 @@ def target_rows(fit, base) -> list[dict]:
     return out
 
 
+def target_markdown(tc, base) -> str:
+    """Compact markdown of the target check, and the re-simulated baselines."""
+    def pm(v, e, f):
+        return f"{v:{f}} +- {e:{f}}"
+
+    lines = ["| molecule | one-shot bead | D (nm) | KL (1e-4) | D / relent | D / simplex | KL / relent | "
+             "KL / simplex | objective met | not dominated | target met | one LJ fluid? |", "|" + "---|" * 12]
+    for r in tc.itertuples(index=False):
+        obj = "" if r.objective_met != r.objective_met or r.objective_met is None else str(r.objective_met)
+        lines.append(
+            f"| {r.molecule} | {r.oneshot_bead} | {pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
+            f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
+            f"{pm(r.total_deviation_nm_over_relent, r.total_deviation_nm_over_relent_se, '.2f')} | "
+            f"{pm(r.total_deviation_nm_over_simplex, r.total_deviation_nm_over_simplex_se, '.2f')} | "
+            f"{pm(r.kl_divergence_over_relent, r.kl_divergence_over_relent_se, '.2f')} | "
+            f"{pm(r.kl_divergence_over_simplex, r.kl_divergence_over_simplex_se, '.2f')} | {obj} | "
+            f"{r.not_dominated} | {r.target_met} | {'yes' if r.lj_adequate else 'no'} |")
+    lines += ["", "| molecule | baseline | sigma (nm) | epsilon (kJ/mol) | N_fit | D (nm) | KL (1e-4) | P_CG (bar) | "
+              "P_AA (bar) |", "|" + "---|" * 9]
+    for r in base.itertuples(index=False):
+        lines.append(f"| {r.molecule} | {r.bead} | {r.sigma_nm:.4f} | {r.epsilon_kJ_mol:.4f} | {r.n_fit} | "
+                     f"{pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
+                     f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
+                     f"{pm(r.P_cg_bar, r.P_cg_bar_se, '.0f')} | {r.P_aa_bar:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
@@ -117,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", required=True, help="folder of the CG runs (cached)")
     ap.add_argument("--seeds", type=int, default=3, help="CG runs per bead (count; default 3)")
     ap.add_argument("--threads", type=int, default=1, help="MD threads per run (count; default 1)")
+    ap.add_argument("--summary-only", action="store_true", help="only rebuild target_check.csv/.md from the tables")
     args = ap.parse_args(argv)
     out = Path(args.out)
+    if args.summary_only:
+        args.molecule, args.aa = [], []
     path = out / "baseline_table.csv"
     rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
     for mol, aa in zip(args.molecule, args.aa):
@@ -129,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     fit = pd.read_csv(out / "fit_table.csv")
     tc = pd.DataFrame(target_rows(fit, base))
     tc.to_csv(out / "target_check.csv", index=False)
+    (out / "target_check.md").write_text(target_markdown(tc, base))
     sys.stdout.write(tc.to_string() + "\n")
     return 0
 
