@@ -102,6 +102,9 @@ def target_rows(fit, base) -> list[dict]:
                 row["objective_met"] = None
             checks = [row["nfit_met"], row["not_dominated"]] + ([row["objective_met"]] if metric else [])
             row["target_met"] = bool(all(checks))
+            if not np.isfinite(r.total_deviation_nm):  # no CG check run (e.g. T* outside the state-point schema)
+                row.update(not_dominated=None, objective_met=None, target_met=None, dominated_by="",
+                           note=f"no CG check run: {r.error}")
             out.append(row)
     return out
 
@@ -115,6 +118,10 @@ def target_markdown(tc, base) -> str:
              "KL / simplex | objective met | not dominated | target met | one LJ fluid? |", "|" + "---|" * 12]
     for r in tc.itertuples(index=False):
         obj = "" if r.objective_met != r.objective_met or r.objective_met is None else str(r.objective_met)
+        if r.total_deviation_nm != r.total_deviation_nm:
+            lines.append(f"| {r.molecule} | {r.oneshot_bead} | no CG check run (T* outside the CG state space) |"
+                         + " |" * 9)
+            continue
         lines.append(
             f"| {r.molecule} | {r.oneshot_bead} | {pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
             f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
