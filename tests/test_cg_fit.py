@@ -75,6 +75,7 @@ def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
     ("temperature", "temperature: got 0.8 K"),
     ("missing_file", "trajectory: file"),
     ("broken_molecules", "spans"),
+    ("mixture", "holds different molecules"),
 ])
 def test_cg_fit_refuses_bad_input_and_writes_nothing(ua_run, tmp_path, capsys, case, match):
     d, _ = ua_run
@@ -92,6 +93,9 @@ def test_cg_fit_refuses_bad_input_and_writes_nothing(ua_run, tmp_path, capsys, c
     elif case == "broken_molecules":  # residues that hold two far-apart sites each: not molecules
         top = _regrouped_gro(d, tmp_path)
         extra = ["--guessed-masses"]
+    elif case == "mixture":  # every second site named O (guessed 15.999 amu): two species
+        top = _regrouped_gro(d, tmp_path, per_residue=1, mixed=True)
+        extra = ["--guessed-masses"]
     T = 0.8 if case == "temperature" else 111.67
     out = tmp_path / "out"
     rc, cap = _cli([top, traj, "-T", T, "--out", out, *extra], capsys)
@@ -100,13 +104,14 @@ def test_cg_fit_refuses_bad_input_and_writes_nothing(ua_run, tmp_path, capsys, c
     assert not out.exists()
 
 
-def _regrouped_gro(d, tmp_path):
+def _regrouped_gro(d, tmp_path, per_residue=2, mixed=False):
     import MDAnalysis as mda
 
     u = mda.Universe(str(d / "aa_topology.tpr"), str(d / "aa_traj.xtc"))
     lines = ["regrouped", f"{len(u.atoms):5d}"]
     for k, (x, y, z) in enumerate(u.atoms.positions / 10.0):
-        lines.append(f"{k // 2 + 1:5d}{'CH4':<5s}{'C':>5s}{k + 1:5d}{x:8.3f}{y:8.3f}{z:8.3f}")
+        name = "O" if mixed and k % 2 else "C"
+        lines.append(f"{k // per_residue + 1:5d}{'CH4':<5s}{name:>5s}{k + 1:5d}{x:8.3f}{y:8.3f}{z:8.3f}")
     b = u.dimensions[:3] / 10.0
     lines.append(f"{b[0]:10.5f}{b[1]:10.5f}{b[2]:10.5f}")
     path = tmp_path / "regrouped.gro"
