@@ -90,12 +90,26 @@ def test_topology_charge_and_mass(name, mass):
     assert mol.mass == pytest.approx(mass, abs=1e-9)  # sum of the published site masses (molecules.md)
 
 
-@pytest.mark.parametrize("name", ["F2", "CO"])
+@pytest.mark.parametrize("name", ["F2", "CO", "N2", "O2", "CO2"])
 def test_quadrupole_of_charge_set_matches_published(name):
     mol = get_molecule(name)
     q = mol.quadrupole() * E_NM2_TO_D_ANGSTROM
-    assert q == pytest.approx(mol.quadrupole_published, rel=0.005)  # molecules.md: 0.8920 / 1.9170 D Angstrom
+    # molecules.md: 0.8920 / 1.9170 D Angstrom; Vrabec, Stoll, Hasse 2001: N2 1.4397, O2 0.8081, CO2 3.7938
+    assert q == pytest.approx(mol.quadrupole_published, rel=0.005)
     assert mol.n_sites == 3 and mol.sites[2].virtual and mol.sites[2].mass == 0.0
+
+
+@pytest.mark.parametrize("name, charge, half_bond, sigma, eps_k", [("N2", 0.5475, 0.05232, 0.33211, 34.897),
+                                                                    ("O2", 0.3577, 0.048495, 0.31062, 43.183)])
+def test_held_out_2cljq_parameters(name, charge, half_bond, sigma, eps_k):
+    # Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001), Table 2 (sigma, epsilon/k, L/2); the site charges
+    # of the same models in an independent implementation (Genesis6, vitroid): N2 0.5475 e, O2 0.3577 e
+    mol = get_molecule(name)
+    assert mol.sites[0].charge == pytest.approx(charge, abs=1e-4)
+    assert mol.sites[1].position[2] == pytest.approx(half_bond, rel=1e-9)
+    assert mol.sites[0].sigma == pytest.approx(sigma, rel=1e-9)
+    assert mol.sites[0].epsilon == pytest.approx(eps_k * KB, rel=1e-9)
+    assert mol.held_out and abs(mol.net_charge) < 1e-12
 
 
 def test_co_com_offset_uses_real_masses():
@@ -114,7 +128,8 @@ def test_topology_passes_grompp(tmp_path, name):
 
     (tmp_path / "topol.top").write_text(make_topology(mol, n))
     (tmp_path / "conf.gro").write_text(make_gro(mol, pos, box))
-    (tmp_path / "em.mdp").write_text("integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\ncoulombtype = PME\n"
+    elec = "PME" if mol.charged else "Cut-off"  # grompp refuses PME without charges
+    (tmp_path / "em.mdp").write_text(f"integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\ncoulombtype = {elec}\n"
                                      "rcoulomb = 0.7\nrvdw = 0.7\n")
     out = subprocess.run(["gmx", "grompp", "-f", "em.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "em.tpr",
                           "-maxwarn", "0"], cwd=tmp_path, capture_output=True, text=True, check=False)
@@ -125,8 +140,8 @@ def test_topology_passes_grompp(tmp_path, name):
 
 
 def test_unknown_molecule_and_bad_params(tmp_path):
-    with pytest.raises(ProjectError, match="allowed: CH4, F2, CO"):
-        get_molecule("N2")
+    with pytest.raises(ProjectError, match="molecule: unknown name 'Ar'; allowed: CH4, F2, CO, N2, O2, CO2, CH4UA"):
+        get_molecule("Ar")
     with pytest.raises(ProjectError, match="n_molecules"):
         AAParams("CO", n_molecules=50).resolved()
     with pytest.raises(ProjectError, match="t_prod_ps"):

@@ -39,7 +39,8 @@ def test_parser_lists_every_command() -> None:
     assert names == {name for name, _ in COMMANDS}
     assert names == {"init", "query", "reset-failed", "export", "catalogue", "flow", "train", "evaluate", "fit",
                      "predict", "finetune", "dashboard", "cg"}
-    assert set(_subparsers(_subparsers(build_parser())["cg"])) == {"init", "topology", "run", "scan", "compare"}
+    assert set(_subparsers(_subparsers(build_parser())["cg"])) == {"init", "topology", "run", "scan", "compare", "aa",
+                                                                         "fit"}
 
 
 @pytest.mark.parametrize("command", [c for c, _ in _all_commands()], ids=lambda c: " ".join(c))

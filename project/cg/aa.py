@@ -58,7 +58,8 @@ class AAParams:
     Attributes
     ----------
     molecule : str
-        ``CH4``, ``F2`` or ``CO``.
+        A key of :data:`project.cg.molecules.MOLECULES` (``CH4``, ``F2``, ``CO``; held out: ``N2``, ``O2``,
+        ``CO2``; positive control: ``CH4UA``).
     n_molecules : int
         Number of molecules.
     T : float or None
@@ -150,10 +151,13 @@ def params_from_statepoint(sp: dict) -> AAParams:
 def make_mdp(p: AAParams, stage: str) -> str:
     """Return the ``.mdp`` text of a stage (``em``, ``equil`` or ``prod``) of a resolved :class:`AAParams`."""
     n_equil, n_prod, n_sample = p.steps()
+    mol = get_molecule(p.molecule)
+    elec = (["coulombtype = PME", f"rcoulomb = {p.rc_nm}", "fourierspacing = 0.12", "pme-order = 4"] if mol.charged
+            else ["coulombtype = Cut-off", f"rcoulomb = {p.rc_nm}"])  # no charges: no PME (grompp refuses it)
+    vdw = ["vdwtype = Cut-off"] + ([f"vdw-modifier = {mol.vdw_modifier}"] if mol.vdw_modifier else [])
     common = [
-        "cutoff-scheme = Verlet", "pbc = xyz", "nstlist = 10",
-        "coulombtype = PME", f"rcoulomb = {p.rc_nm}", "fourierspacing = 0.12", "pme-order = 4",
-        "vdwtype = Cut-off", f"rvdw = {p.rc_nm}", "DispCorr = EnerPres",
+        "cutoff-scheme = Verlet", "pbc = xyz", "nstlist = 10", *elec,
+        *vdw, f"rvdw = {p.rc_nm}", "DispCorr = EnerPres",
         "constraints = none", "constraint-algorithm = lincs", "lincs-order = 4", "lincs-iter = 2",
     ]
     if stage == "em":

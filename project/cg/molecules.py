@@ -74,6 +74,11 @@ class Molecule:
         Literature reference of the model.
     single_bead_reference : dict
         Single-site LJ literature values for sanity checks (sigma nm, epsilon kJ/mol).
+    vdw_modifier : str or None
+        GROMACS ``vdw-modifier`` of the AA run (None: the GROMACS default, potential-shift; ``"None"``: plain
+        truncation, as the LJ training data).
+    held_out : bool
+        True for molecules added after the coarse-graining method was frozen (never used to choose anything).
     """
 
     name: str
@@ -86,6 +91,8 @@ class Molecule:
     quadrupole_published: float | None
     reference: str
     single_bead_reference: dict = field(default_factory=dict)
+    vdw_modifier: str | None = None
+    held_out: bool = False
 
     @property
     def n_sites(self) -> int:
@@ -96,6 +103,11 @@ class Molecule:
     def mass(self) -> float:
         """Molecular mass in amu (sum of the site masses; virtual sites are massless)."""
         return float(sum(s.mass for s in self.sites))
+
+    @property
+    def charged(self) -> bool:
+        """True when any site carries a charge (the AA run then uses PME; otherwise plain cut-off)."""
+        return any(abs(s.charge) > 0 for s in self.sites)
 
     @property
     def net_charge(self) -> float:
@@ -130,7 +142,8 @@ def _tetrahedral_h(d: float) -> list[tuple[float, float, float]]:
 
 
 def _two_centre(name: str, names: tuple[str, str], masses: tuple[float, float], half_l: float, sigma: float,
-                eps_k: float, q: float, T_b: float, rho: float, q_pub: float, ref: str, single: dict) -> Molecule:
+                eps_k: float, q: float, T_b: float, rho: float, q_pub: float, ref: str, single: dict,
+                held_out: bool = False) -> Molecule:
     eps = eps_k * KB
     sites = (
         Site(names[0], f"{name}_LJ", masses[0], q, sigma, eps, (0.0, 0.0, -half_l)),
@@ -139,7 +152,36 @@ def _two_centre(name: str, names: tuple[str, str], masses: tuple[float, float], 
     )
     return Molecule(name=name, sites=sites, constraints=((0, 1, 2.0 * half_l),), angles=(),
                     vsites2=((2, 0, 1, 0.5),), T_b=T_b, rho_liquid=rho, quadrupole_published=q_pub,
-                    reference=ref, single_bead_reference=single)
+                    reference=ref, single_bead_reference=single, held_out=held_out)
+
+
+def quadrupole_charge(q_d_angstrom: float, bond_nm: float) -> float:
+    """Charge q (e) on each of two sites at +-L/2 (with -2q at the centre) that carries the point quadrupole Q.
+
+    Q = sum_i q_i z_i^2 = 2 q (L/2)^2, so q = 2 Q / L^2 with Q in e nm^2 (input in D Angstrom) and L in nm.
+    """
+    return 2.0 * q_d_angstrom / E_NM2_TO_D_ANGSTROM / bond_nm**2
+
+
+def _vsh2001(name: str, names: tuple[str, str], masses: tuple[float, float], sigma_a: float, eps_k: float,
+             l_a: float, q_da: float, T: float, rho: float) -> Molecule:
+    """A 2CLJQ model of Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001), Table 2 (sigma, L in Angstrom,
+    epsilon/k_B in K, Q in D Angstrom), the point quadrupole as three charges (:func:`quadrupole_charge`)."""
+    q = quadrupole_charge(q_da, 0.1 * l_a)
+    return _two_centre(name, names, masses, 0.05 * l_a, 0.1 * sigma_a, eps_k, round(q, 4), T, rho, q_da,
+                       "2CLJQ, Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001)", {}, held_out=True)
+
+
+def _methane_ua() -> Molecule:
+    """TraPPE-UA methane (Martin, Siepmann, J. Phys. Chem. B 102, 2569 (1998)): one LJ site, sigma 0.373 nm,
+    epsilon/k_B 148 K, no charge; the positive control of the coarse-graining (its own bead is the answer). Run
+    like the LJ training data: plain truncation (no shift) at 3 sigma = 1.119 nm with the dispersion correction."""
+    site = Site("C", "CH4_UA", 16.043, 0.0, 0.373, 148.0 * KB, (0.0, 0.0, 0.0))
+    return Molecule(name="CH4UA", sites=(site,), constraints=(), angles=(), vsites2=(), T_b=111.67,
+                    rho_liquid=15.854, quadrupole_published=None,
+                    reference="TraPPE-UA, Martin, Siepmann, J. Phys. Chem. B 102, 2569 (1998)",
+                    single_bead_reference={"sigma": 0.373, "epsilon": 148.0 * KB, "source": "the model itself"},
+                    vdw_modifier="None", held_out=True)
 
 
 def _methane() -> Molecule:
@@ -162,11 +204,21 @@ MOLECULES: dict[str, Molecule] = {
     "CO": _two_centre("CO", ("C", "O"), (12.011, 15.999), 0.05555, 0.33344, 36.713, 0.6467, 81.64, 17.054,
                       1.9170, "2CLJQ, Stoll, Vrabec, Hasse, J. Chem. Phys. 119, 11396 (2003)",
                       {"sigma": 0.3643, "epsilon": 101.3 * KB, "source": "LJ critical point mapped"}),
+    # held out of every choice of the method (added after it was frozen). T, rho: saturated liquid (NIST
+    # webbook, reference equations of state): N2 and O2 at the normal boiling point, CO2 (no normal boiling
+    # point: it sublimes) at 220 K, 6.0 bar.
+    "N2": _vsh2001("N2", ("N1", "N2"), (14.007, 14.007), 3.3211, 34.897, 1.0464, 1.4397, 77.355,
+                   806.08 / 28.0134 * 0.602214076),
+    "O2": _vsh2001("O2", ("O1", "O2"), (15.999, 15.999), 3.1062, 43.183, 0.9699, 0.8081, 90.188,
+                   1141.2 / 31.9988 * 0.602214076),
+    "CO2": _vsh2001("CO2", ("O1", "O2"), (22.0048, 22.0048), 2.9847, 133.22, 2.4176, 3.7938, 220.0,
+                    1166.1 / 44.0095 * 0.602214076),
+    "CH4UA": _methane_ua(),
 }
 
 
 def get_molecule(name: str) -> Molecule:
-    """Return the model of a molecule by name (``CH4``, ``F2`` or ``CO``).
+    """Return the model of a molecule by name (a key of :data:`MOLECULES`).
 
     Raises
     ------
@@ -224,10 +276,11 @@ def make_topology(mol: Molecule, n_molecules: int) -> str:
     if mol.vsites2:
         lines += ["", "[ virtual_sites2 ]", "; site i j funct a"]
         lines += [f"{s + 1} {i + 1} {j + 1} 1 {_f(a)}" for s, i, j, a in mol.vsites2]
-    lines += ["", "[ exclusions ]"]
     n = mol.n_sites
-    for i in range(n):
-        lines.append(" ".join(str(k + 1) for k in [i] + [j for j in range(n) if j != i]))
+    if n > 1:  # a one-site molecule has no intramolecular pair (and grompp refuses an empty block)
+        lines += ["", "[ exclusions ]"]
+        for i in range(n):
+            lines.append(" ".join(str(k + 1) for k in [i] + [j for j in range(n) if j != i]))
     lines += ["", "[ system ]", f"{mol.name} liquid", "", "[ molecules ]", f"{mol.name} {int(n_molecules)}", ""]
     return "\n".join(lines)
 

@@ -10,6 +10,8 @@ Commands::
     lj-inverse cg topology CO --out DIR       # GROMACS topology + start configuration of a model
     lj-inverse cg run [--molecule CO] [--method relent ...] [--model PATH]
     lj-inverse cg compare [--out DIR]         # table (markdown, CSV), plots, catalogue record
+    lj-inverse cg fit TOPOLOGY TRAJECTORY -T K [--select SEL] [--objective kl] [--pressure BAR] [--out DIR]
+                                              # one LJ bead for any molecule of a user's all-atom run
 """
 
 from __future__ import annotations
@@ -126,6 +128,43 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aa(args: argparse.Namespace) -> int:
+    from project.cg.aa import AAParams, run_aa
+
+    kw = {"n_molecules": args.n_molecules, "t_prod_ps": args.aa_t_prod_ps}
+    if args.rc_nm is not None:
+        kw["rc_nm"] = args.rc_nm
+    params = AAParams(args.name, **kw)
+    params.resolved()  # refuses bad values before anything is written
+    summary = run_aa(params, args.out, threads=args.threads)
+    sys.stdout.write(json.dumps({k: summary[k] for k in ("molecule", "T_mean_K", "P_bar", "P_stderr_bar",
+                                                          "U_per_molecule_kJ_mol", "wall_s")}) + "\n")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from project.cg.userfit import bead_of, fit_user_run, text_summary, write_outputs
+
+    objectives = tuple(dict.fromkeys(args.objective or ["total-deviation", "kl"]))
+    if args.bead in ("total-deviation", "kl") and args.bead not in objectives:
+        raise ValueError(f"--bead: got {args.bead!r}, which is not among the --objective values {list(objectives)}")
+    if args.bead == "pressure" and args.pressure is None:
+        raise ValueError("--bead: got 'pressure'; allowed only with --pressure BAR (the all-atom pressure)")
+    res, rdf, box = fit_user_run(args.topology, args.trajectory, args.temperature, selection=args.select,
+                                 objectives=objectives, pressure_bar=args.pressure, model_path=args.model,
+                                 r_max=args.r_max, bin_width=args.bin_width, start=args.start, stop=args.stop,
+                                 step=args.step, allow_guessed_masses=args.guessed_masses)
+    bead_of(res, args.bead)  # refuses a missing bead before anything is written
+    paths = write_outputs(res, rdf, box, args.out, name=args.name, bead=args.bead) if args.out else None
+    if args.json:
+        sys.stdout.write(json.dumps({**res, "paths": paths}, default=float) + "\n")
+    else:
+        sys.stdout.write(text_summary(res))
+        if paths:
+            sys.stdout.write(f"wrote {', '.join(paths.values())} (GROMACS model: bead {args.bead!r})\n")
+    return 0
+
+
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands)."""
     from project.cg.pipeline import METHODS
@@ -181,4 +220,49 @@ def register_cg(sub) -> None:
                    help="results catalogue, SQLite (default <cg_dataspace>/results/catalogue.sqlite)")
     q.add_argument("--no-catalogue", action="store_true", help="do not record the comparison in the catalogue")
     q.set_defaults(func=cmd_compare)
+
+    from project.cg.molecules import MOLECULES
+
+    q = cg.add_parser("aa", help="run the all-atom model of a built-in molecule into a folder (aa_topology.tpr, "
+                                 "aa_traj.xtc, aa.json; resumable), e.g. as input of cg fit")
+    q.add_argument("name", choices=tuple(MOLECULES), help="molecule (N2, O2, CO2 held out; CH4UA the control)")
+    q.add_argument("--out", required=True, help="output folder")
+    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the box (count; default 500)")
+    q.add_argument("--aa-t-prod-ps", type=float, default=300.0, help="production time (ps; default 300 ps)")
+    q.add_argument("--rc-nm", type=float, default=None,
+                   help="LJ (and PME) cut-off (nm; default 1.0 nm; the CH4UA control uses 1.119 nm = 3 sigma)")
+    q.add_argument("--threads", type=int, default=None, help="MD threads (count; default every core)")
+    q.set_defaults(func=cmd_aa)
+
+    q = cg.add_parser("fit", help="one LJ bead for the molecules of your own all-atom run (COM RDF, network, "
+                                  "robust fit, objective refinement; no CG simulation)")
+    q.add_argument("topology", help="topology with masses that MDAnalysis reads (GROMACS .tpr, LAMMPS data, PSF, ...)")
+    q.add_argument("trajectory", help="trajectory (GROMACS .xtc/.trr, LAMMPS dump, DCD, ...); periodic "
+                                      "orthorhombic box")
+    q.add_argument("-T", "--temperature", type=float, required=True, help="temperature of the run in K")
+    q.add_argument("--select", default="all",
+                   help="MDAnalysis selection of the molecules' atoms, one residue per molecule (default 'all')")
+    q.add_argument("--objective", action="append", choices=("total-deviation", "kl"),
+                   help="refine the network's bead for this structural objective through the LJ forward model "
+                        "(repeatable; default both): total-deviation = integral |g_AA - g_LJ| dr (nm), kl = KL "
+                        "divergence of the pair-distance distributions")
+    q.add_argument("--pressure", type=float, default=None,
+                   help="all-atom pressure in bar (1 bar = 0.0602 kJ/mol nm^-3): adds the bead whose LJ "
+                        "equation-of-state pressure equals it")
+    q.add_argument("--out", default=None, help="write cg_fit.json, com_rdf.npz and a GROMACS model (NAME.top, "
+                                               "NAME.gro, NAME.mdp) into this folder")
+    q.add_argument("--name", default="CG", help="residue and file name of the GROMACS model (1-5 characters)")
+    q.add_argument("--bead", default="fit", choices=("fit", "network", "total-deviation", "kl", "pressure"),
+                   help="which bead the GROMACS model uses (default fit: the robust fit)")
+    q.add_argument("--model", default=None, help="inverse-model folder (default: the shipped model)")
+    q.add_argument("--r-max", type=float, default=None,
+                   help="COM RDF range (nm; default min(1.2 nm, the box half-width))")
+    q.add_argument("--bin-width", type=float, default=0.005, help="COM RDF bin width (nm; default 0.005 nm)")
+    q.add_argument("--start", type=int, default=0, help="first frame (index, a count of frames; default 0)")
+    q.add_argument("--stop", type=int, default=None, help="frame to stop before (index, count; default the end)")
+    q.add_argument("--step", type=int, default=None, help="frame step (count; default 1)")
+    q.add_argument("--guessed-masses", action="store_true",
+                   help="accept masses that MDAnalysis guessed from atom names (amu; refused by default)")
+    q.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    q.set_defaults(func=cmd_fit)
 

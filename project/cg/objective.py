@@ -1,0 +1,246 @@
+"""Zero-simulation refinement of a single LJ bead for a chosen structural objective, and its thermodynamics.
+
+Units: r nm, g dimensionless, T K, rho nm^-3, sigma nm, epsilon kJ/mol, pressure bar, energy kJ/mol per molecule,
+total deviation nm, KL divergence dimensionless.
+
+The CG RDF of a bead (sigma, epsilon) at the all-atom T and rho is taken from the LJ forward model
+(:func:`project.model.fit.lj_rdf`, binned like the target), not from a CG simulation. The objective is one of the
+CG comparison metrics (:mod:`project.cg.metrics`): ``total-deviation`` D = integral |g_AA - g_LJ| dr (nm) or
+``kl`` (KL divergence of the pair-distance distributions), evaluated on the target's grid up to
+``R = min(r_max, 2.9 sigma_lo)`` where sigma_lo is the smallest sigma the search may visit (the forward model ends
+at r = 3 sigma), so the range is the same for every candidate. The search (Nelder-Mead in ln sigma, ln epsilon)
+starts from the inverse network's one-shot bead; sigma is confined to +-8 % of the start and T* to the forward
+model's range 0.6-12.
+
+Thermodynamics of a bead come from the LJ equation of state of Thol et al. (2016) through teqp
+(:func:`project.eos.thol_energy_pressure`, the full LJ potential): P = P* epsilon / sigma^3, U/N = U* epsilon.
+A CG run truncated at 3 sigma with the dispersion correction (the CG settings) has the same pressure and energy up
+to the small impulsive term of the truncation.
+
+The pressure-aware variant (:func:`refine_with_pressure`) minimises the objective along the curve of beads whose
+equation-of-state pressure equals the all-atom pressure: for each sigma, epsilon solves P_EOS(sigma, epsilon) =
+P_AA (bracketing root search), then a bounded one-dimensional search over sigma.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from project.errors import ProjectError
+from project.units import KB
+
+#: kJ mol^-1 nm^-3 in bar.
+KJ_MOL_NM3_TO_BAR = 1e3 / 6.02214076e23 / 1e-27 / 1e5
+#: Objectives a user may choose (command-line spelling).
+OBJECTIVES = ("total-deviation", "kl")
+#: Relative range of sigma around the start that the search may visit.
+SIGMA_RANGE = 0.08
+#: Reduced-temperature range of the search (inside the forward model's training states).
+T_STAR_RANGE = (0.6, 12.0)
+#: Largest r / sigma_lo of the objective's range (the forward model ends at 3 sigma).
+S_RANGE = 2.9
+
+
+def _metric(objective: str):
+    from project.cg.metrics import kl_divergence, total_deviation
+
+    if objective == "total-deviation":
+        return total_deviation
+    if objective == "kl":
+        return kl_divergence
+    raise ProjectError(f"objective: got {objective!r}; allowed: {', '.join(OBJECTIVES)}")
+
+
+def eos_thermo(sigma: float, epsilon: float, T: float, rho: float) -> dict:
+    """Pressure (bar) and potential energy per molecule (kJ/mol) of an LJ bead at T (K), rho (nm^-3).
+
+    From the Thol et al. (2016) LJ equation of state (teqp, full potential). Returns also T* and rho*.
+    """
+    from project.eos import thol_energy_pressure
+
+    t_star, rho_star = KB * T / epsilon, rho * sigma**3
+    u_star, p_star = thol_energy_pressure(t_star, rho_star)
+    return {"P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
+            "U_per_molecule_kJ_mol": float(u_star * epsilon), "T_star": float(t_star), "rho_star": float(rho_star),
+            "source": "LJ equation of state, Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016), via teqp"}
+
+
+class SurrogateObjective:
+    """The objective of a bead, with its CG RDF from the LJ forward model (no simulation).
+
+    Parameters
+    ----------
+    r, g : numpy.ndarray
+        Target RDF: uniform bin centres (nm), g (dimensionless).
+    T, rho : float
+        Temperature (K), bead number density (nm^-3).
+    objective : str
+        ``total-deviation`` or ``kl``.
+    sigma_start : float
+        Start sigma (nm); fixes the search range and the objective's r range.
+    """
+
+    def __init__(self, r: np.ndarray, g: np.ndarray, T: float, rho: float, objective: str, sigma_start: float):
+        from project.model.fit import _models
+
+        self.metric = _metric(objective)
+        self.objective = objective
+        r, g = np.asarray(r, float), np.asarray(g, float)
+        if r.ndim != 1 or r.shape != g.shape or len(r) < 30:
+            raise ProjectError(f"r, g: need two 1-D arrays of the same length >= 30, got {r.shape}, {g.shape}")
+        width = float(r[1] - r[0])
+        if not np.allclose(np.diff(r), width, rtol=1e-4):
+            raise ProjectError("r: the objective needs uniform histogram bins (nm)")
+        if not (np.isfinite(sigma_start) and sigma_start > 0):
+            raise ProjectError(f"sigma_start: got {sigma_start!r}; allowed: a positive diameter in nm")
+        self.sigma_bounds = (sigma_start * (1 - SIGMA_RANGE), sigma_start * (1 + SIGMA_RANGE))
+        self.r_range = float(min(r[-1] + 0.5 * width, S_RANGE * self.sigma_bounds[0]))
+        keep = r + 0.5 * width <= self.r_range + 1e-9
+        self.r, self.g, self.width = r[keep], np.clip(g[keep], 0.0, None), width
+        self.T, self.rho = float(T), float(rho)
+        _, self.forward = _models(None, None)
+        self.n_eval = 0
+
+    def g_lj(self, sigma: float, epsilon: float) -> np.ndarray:
+        """The forward model's LJ RDF of the bead on the objective's grid (dimensionless)."""
+        from project.model.fit import lj_rdf
+
+        g = lj_rdf(self.r, sigma, epsilon, self.T, self.rho, bin_width=self.width, forward=self.forward)
+        return np.clip(np.nan_to_num(g, nan=1.0), 0.0, None)
+
+    def __call__(self, sigma: float, epsilon: float) -> float:
+        self.n_eval += 1
+        return float(self.metric(self.r, self.g, self.g_lj(sigma, epsilon)))
+
+    def both(self, sigma: float, epsilon: float) -> dict:
+        """Both metrics of a bead over the objective's r range (D nm, KL)."""
+        from project.cg.metrics import kl_divergence, total_deviation
+
+        gl = self.g_lj(sigma, epsilon)
+        return {"total_deviation_nm": float(total_deviation(self.r, self.g, gl)),
+                "kl_divergence": float(kl_divergence(self.r, self.g, gl))}
+
+    def inside(self, sigma: float, epsilon: float) -> bool:
+        t_star = KB * self.T / epsilon
+        return (self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1]
+                and T_STAR_RANGE[0] <= t_star <= T_STAR_RANGE[1])
+
+
+def refine_for_objective(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float],
+                         objective: str = "total-deviation") -> dict:
+    """Refine a bead for one objective through the LJ forward model, starting from ``start`` (sigma nm,
+    epsilon kJ/mol); no CG simulation.
+
+    Returns
+    -------
+    dict
+        ``sigma`` (nm), ``epsilon`` (kJ/mol), ``objective``, ``value`` (the objective at the bead), ``start_value``
+        (at the start), ``surrogate`` (both metrics over ``r_range_nm``), ``n_evaluations`` (forward-model
+        calls), ``wall_s`` (s), ``at_bound`` (the search ended on the sigma or T* limit), ``n_simulations`` 0.
+
+    Raises
+    ------
+    ProjectError
+        Unknown objective (listing the allowed ones), a bad start or grid.
+    """
+    from scipy.optimize import minimize
+
+    t0 = time.perf_counter()
+    s0, e0 = float(start[0]), float(start[1])
+    if not (np.isfinite(e0) and e0 > 0):
+        raise ProjectError(f"start epsilon: got {e0!r}; allowed: a positive energy in kJ/mol")
+    f = SurrogateObjective(r, g, T, rho, objective, s0)
+
+    def fun(x: np.ndarray) -> float:
+        sig, eps = float(np.exp(x[0])), float(np.exp(x[1]))
+        if not f.inside(sig, eps):
+            return 1e6
+        return f(sig, eps)
+
+    x0 = np.log([s0, e0])
+    simplex = np.array([x0, x0 + [0.01, 0.0], x0 + [0.0, 0.15]])
+    res = minimize(fun, x0, method="Nelder-Mead",
+                   options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 400})
+    sig, eps = float(np.exp(res.x[0])), float(np.exp(res.x[1]))
+    t_star = KB * T / eps
+    at_bound = bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3
+                    or min(abs(t_star / T_STAR_RANGE[0] - 1), abs(t_star / T_STAR_RANGE[1] - 1)) < 2e-2)
+    return {"sigma": sig, "epsilon": eps, "objective": objective, "value": float(res.fun),
+            "start": {"sigma": s0, "epsilon": e0}, "start_value": f(s0, e0), "surrogate": f.both(sig, eps),
+            "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range], "n_evaluations": f.n_eval,
+            "wall_s": time.perf_counter() - t0, "at_bound": at_bound, "n_simulations": 0,
+            "method": "Nelder-Mead in (ln sigma, ln epsilon) on the LJ forward model's RDF, from the network's bead",
+            "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "r_range_nm": "nm",
+                      "wall_s": "s"}}
+
+
+def epsilon_at_pressure(sigma: float, T: float, rho: float, pressure_bar: float) -> float | None:
+    """epsilon (kJ/mol) at which the LJ equation of state gives ``pressure_bar`` (bar) for a bead of diameter sigma
+    (nm) at T (K), rho (nm^-3); None when no epsilon with T* in :data:`T_STAR_RANGE` does."""
+    from scipy.optimize import brentq
+
+    def dp(ln_eps: float) -> float:
+        return eos_thermo(sigma, float(np.exp(ln_eps)), T, rho)["P_bar"] - pressure_bar
+
+    lo, hi = np.log(KB * T / T_STAR_RANGE[1]), np.log(KB * T / T_STAR_RANGE[0])
+    grid = np.linspace(lo, hi, 25)
+    vals = np.array([dp(x) for x in grid])
+    sign = np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))
+    if len(sign) == 0:
+        return None
+    k = int(sign[-1])  # the highest epsilon (lowest T*) root: the liquid branch
+    return float(np.exp(brentq(dp, grid[k], grid[k + 1], xtol=1e-10)))
+
+
+def refine_with_pressure(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float],
+                         pressure_bar: float, objective: str = "total-deviation") -> dict:
+    """The bead that minimises the objective among those whose LJ equation-of-state pressure equals the
+    all-atom pressure ``pressure_bar`` (bar); start (sigma nm, epsilon kJ/mol) from the network. No simulation.
+
+    Returns the same keys as :func:`refine_for_objective` plus ``pressure_bar`` (the constraint).
+
+    Raises
+    ------
+    ProjectError
+        A non-finite pressure, or no bead in the search range reaches it.
+    """
+    from scipy.optimize import minimize_scalar
+
+    t0 = time.perf_counter()
+    if not np.isfinite(pressure_bar):
+        raise ProjectError(f"pressure: got {pressure_bar!r}; allowed: a finite pressure in bar")
+    s0 = float(start[0])
+    f = SurrogateObjective(r, g, T, rho, objective, s0)
+
+    def along(sig: float) -> float:
+        eps = epsilon_at_pressure(sig, T, rho, pressure_bar)
+        return 1e6 if eps is None else f(sig, eps)
+
+    grid = np.linspace(*f.sigma_bounds, 17)  # a coarse scan first: the constraint may have no root for some sigma
+    vals = np.array([along(s) for s in grid])
+    k = int(np.argmin(vals))
+    if vals[k] >= 1e6:
+        raise ProjectError(f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
+                           f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar")
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    res = minimize_scalar(along, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+    if res.fun > vals[k]:
+        res.x, res.fun = grid[k], vals[k]
+    sig = float(res.x)
+    eps = epsilon_at_pressure(sig, T, rho, pressure_bar)
+    if eps is None or res.fun >= 1e6:
+        raise ProjectError(f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
+                           f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar")
+    return {"sigma": sig, "epsilon": eps, "objective": objective, "value": float(res.fun),
+            "pressure_bar": float(pressure_bar), "start": {"sigma": s0, "epsilon": float(start[1])},
+            "surrogate": f.both(sig, eps), "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
+            "n_evaluations": f.n_eval, "wall_s": time.perf_counter() - t0, "n_simulations": 0,
+            "at_bound": bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3),
+            "method": "bounded search over sigma along P_EOS(sigma, epsilon) = P_AA, forward-model RDF",
+            "units": {"sigma": "nm", "epsilon": "kJ/mol", "pressure_bar": "bar", "wall_s": "s"}}
+
+
+__all__ = ["KJ_MOL_NM3_TO_BAR", "OBJECTIVES", "SurrogateObjective", "eos_thermo", "epsilon_at_pressure",
+           "refine_for_objective", "refine_with_pressure"]
