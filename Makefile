@@ -51,6 +51,7 @@ realworld: setup        ## fit accuracy and honesty on re-binned, mis-normalised
 
 lint:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 
 independent: setup      ## accuracy on RDFs simulated with other settings (N 864, cutoff 2.5 sigma; ~3 min)
 	$(PYTHON) benchmarks/bench_independent.py

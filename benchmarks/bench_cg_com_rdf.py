@@ -23,9 +23,11 @@ def main() -> int:
         t0 = time.perf_counter()
         res = compute_com_rdf(d / "aa_topology.tpr", d / "aa_traj.xtc")
         wall = time.perf_counter() - t0
-        print(f"{d.name[:8]}: {res.n_frames} frames, {res.n_atoms} molecules, {wall:.2f} s, "
-              f"{res.n_frames / wall:.0f} frames/s, first peak {res.first_peak_r_nm:.4f} nm "
-              f"(g = {res.first_peak_g:.3f})")
+        print(
+            f"{d.name[:8]}: {res.n_frames} frames, {res.n_atoms} molecules, {wall:.2f} s, "
+            f"{res.n_frames / wall:.0f} frames/s, first peak {res.first_peak_r_nm:.4f} nm "
+            f"(g = {res.first_peak_g:.3f})"
+        )
     return 0
 
 

@@ -44,23 +44,47 @@ def check_runs(name: str, res: dict, rdf, aa: dict, seeds: int, work: Path, thre
         runs, err = [], None
         for seed in range(1, seeds + 1):
             try:
-                run = run_lj(b["sigma"], b["epsilon"], T, rho, mass, CGSettings(seed=seed, threads=threads),
-                             work / name / bead)
+                run = run_lj(
+                    b["sigma"], b["epsilon"], T, rho, mass, CGSettings(seed=seed, threads=threads), work / name / bead
+                )
             except ProjectError as exc:
                 err = str(exc).splitlines()[0]
                 break
             summ = json.loads((run.workdir / "simulate.json").read_text())
-            runs.append({"D": total_deviation(rdf.r_nm, rdf.g, run.rdf.g),
-                         "KL": kl_divergence(rdf.r_nm, rdf.g, run.rdf.g), "P": summ["P_bar"],
-                         "U": summ["U_per_N_kJ_mol"], "wall": run.wall_s})
-        row = {"molecule": name, "bead": bead, "sigma_nm": b["sigma"], "epsilon_kJ_mol": b["epsilon"],
-               "T_star": b["eos"]["T_star"], "rho_star": b["eos"]["rho_star"], "n_fit": 0, "n_check_runs": len(runs),
-               "P_eos_bar": b["eos"]["P_bar"], "U_eos_kJ_mol": b["eos"]["U_per_molecule_kJ_mol"],
-               "P_aa_bar": aa["P_bar"], "P_aa_stderr_bar": aa["P_stderr_bar"],
-               "U_aa_kJ_mol": aa["U_per_molecule_kJ_mol"], "lj_adequate": res["lj_adequate"],
-               "chi2_per_dof": res["fit"]["residual"]["chi2_per_dof"], "error": err}
-        for key, col in (("D", "total_deviation_nm"), ("KL", "kl_divergence"), ("P", "P_cg_bar"),
-                         ("U", "U_cg_kJ_mol"), ("wall", "cg_wall_s")):
+            runs.append(
+                {
+                    "D": total_deviation(rdf.r_nm, rdf.g, run.rdf.g),
+                    "KL": kl_divergence(rdf.r_nm, rdf.g, run.rdf.g),
+                    "P": summ["P_bar"],
+                    "U": summ["U_per_N_kJ_mol"],
+                    "wall": run.wall_s,
+                }
+            )
+        row = {
+            "molecule": name,
+            "bead": bead,
+            "sigma_nm": b["sigma"],
+            "epsilon_kJ_mol": b["epsilon"],
+            "T_star": b["eos"]["T_star"],
+            "rho_star": b["eos"]["rho_star"],
+            "n_fit": 0,
+            "n_check_runs": len(runs),
+            "P_eos_bar": b["eos"]["P_bar"],
+            "U_eos_kJ_mol": b["eos"]["U_per_molecule_kJ_mol"],
+            "P_aa_bar": aa["P_bar"],
+            "P_aa_stderr_bar": aa["P_stderr_bar"],
+            "U_aa_kJ_mol": aa["U_per_molecule_kJ_mol"],
+            "lj_adequate": res["lj_adequate"],
+            "chi2_per_dof": res["fit"]["residual"]["chi2_per_dof"],
+            "error": err,
+        }
+        for key, col in (
+            ("D", "total_deviation_nm"),
+            ("KL", "kl_divergence"),
+            ("P", "P_cg_bar"),
+            ("U", "U_cg_kJ_mol"),
+            ("wall", "cg_wall_s"),
+        ):
             v = np.array([x[key] for x in runs], float)
             row[col] = float(v.mean()) if len(v) else float("nan")
             row[col + "_se"] = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
@@ -70,6 +94,7 @@ def check_runs(name: str, res: dict, rdf, aa: dict, seeds: int, work: Path, thre
 
 def markdown(df) -> str:
     """A markdown table of a DataFrame (4 significant digits)."""
+
     def cell(v) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -80,19 +105,25 @@ def markdown(df) -> str:
 
 def summary(df) -> str:
     """Compact markdown: one row per molecule and bead, means +- standard errors over the check runs."""
+
     def pm(v, e, f):
         return "n/a" if v != v else (f"{v:{f}} +- {e:{f}}" if e == e else f"{v:{f}}")
 
-    lines = ["| molecule | bead | sigma (nm) | epsilon (kJ/mol) | T* | D (nm) | KL (1e-4) | P_CG (bar) | P_EOS (bar) | "
-             "P_AA (bar) | U_CG (kJ/mol) | U_AA (kJ/mol) | one LJ fluid? |", "|" + "---|" * 13]
+    lines = [
+        "| molecule | bead | sigma (nm) | epsilon (kJ/mol) | T* | D (nm) | KL (1e-4) | P_CG (bar) | P_EOS (bar) | "
+        "P_AA (bar) | U_CG (kJ/mol) | U_AA (kJ/mol) | one LJ fluid? |",
+        "|" + "---|" * 13,
+    ]
     for r in df.itertuples(index=False):
-        lines.append(f"| {r.molecule} | {r.bead} | {r.sigma_nm:.4f} | {r.epsilon_kJ_mol:.4f} | {r.T_star:.3f} | "
-                     f"{pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
-                     f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
-                     f"{pm(r.P_cg_bar, r.P_cg_bar_se, '.0f')} | {r.P_eos_bar:.0f} | "
-                     f"{r.P_aa_bar:.0f} +- {r.P_aa_stderr_bar:.0f} | {pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, '.3f')} | "
-                     f"{r.U_aa_kJ_mol:.3f} | {'yes' if r.lj_adequate else 'no'} |"
-                     + (f" ({r.error})" if isinstance(r.error, str) else ""))
+        lines.append(
+            f"| {r.molecule} | {r.bead} | {r.sigma_nm:.4f} | {r.epsilon_kJ_mol:.4f} | {r.T_star:.3f} | "
+            f"{pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
+            f"{pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
+            f"{pm(r.P_cg_bar, r.P_cg_bar_se, '.0f')} | {r.P_eos_bar:.0f} | "
+            f"{r.P_aa_bar:.0f} +- {r.P_aa_stderr_bar:.0f} | {pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, '.3f')} | "
+            f"{r.U_aa_kJ_mol:.3f} | {'yes' if r.lj_adequate else 'no'} |"
+            + (f" ({r.error})" if isinstance(r.error, str) else "")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -133,10 +164,25 @@ def main(argv: list[str] | None = None) -> int:
         df = pd.DataFrame(all_rows)
         df.to_csv(table, index=False)
         (out / "fit_table.md").write_text(markdown(df))
-        sys.stdout.write(df[df.molecule == name][["molecule", "bead", "sigma_nm", "epsilon_kJ_mol",
-                                                  "total_deviation_nm", "total_deviation_nm_se", "kl_divergence",
-                                                  "kl_divergence_se", "P_cg_bar", "P_eos_bar", "P_aa_bar",
-                                                  "error"]].to_string() + "\n")
+        sys.stdout.write(
+            df[df.molecule == name][
+                [
+                    "molecule",
+                    "bead",
+                    "sigma_nm",
+                    "epsilon_kJ_mol",
+                    "total_deviation_nm",
+                    "total_deviation_nm_se",
+                    "kl_divergence",
+                    "kl_divergence_se",
+                    "P_cg_bar",
+                    "P_eos_bar",
+                    "P_aa_bar",
+                    "error",
+                ]
+            ].to_string()
+            + "\n"
+        )
         sys.stdout.flush()
     return 0
 

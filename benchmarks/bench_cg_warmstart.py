@@ -46,15 +46,33 @@ def main(argv: list[str] | None = None) -> int:
         pred = predict_bead(rdf.r_nm, rdf.g, T, rho, g_err=rdf.g_err)
         starts = {"naive": initial_guess(rdf.r_nm, rdf.g, T), "network": (pred["sigma"], pred["epsilon"])}
         for label, start in starts.items():
-            res = run_relent(rdf.r_nm, rdf.g, T, rho, mass, start, CGSettings(threads=args.threads),
-                             Path(args.work) / name / f"relent_{label}")
+            res = run_relent(
+                rdf.r_nm,
+                rdf.g,
+                T,
+                rho,
+                mass,
+                start,
+                CGSettings(threads=args.threads),
+                Path(args.work) / name / f"relent_{label}",
+            )
             final = load_rdf(Path(res["final_workdir"]) / "rdf.npz")
             rows = [r for r in rows if not (r["molecule"] == name and r["start"] == label)]
-            rows.append({"molecule": name, "start": label, "start_sigma_nm": start[0], "start_epsilon_kJ_mol": start[1],
-                         "sigma_nm": res["sigma"], "epsilon_kJ_mol": res["epsilon"], "converged": res["converged"],
-                         "n_simulations": res["n_simulations"], "wall_s": res["wall_s"],
-                         "total_deviation_nm": total_deviation(rdf.r_nm, rdf.g, final.g),
-                         "kl_divergence": kl_divergence(rdf.r_nm, rdf.g, final.g)})
+            rows.append(
+                {
+                    "molecule": name,
+                    "start": label,
+                    "start_sigma_nm": start[0],
+                    "start_epsilon_kJ_mol": start[1],
+                    "sigma_nm": res["sigma"],
+                    "epsilon_kJ_mol": res["epsilon"],
+                    "converged": res["converged"],
+                    "n_simulations": res["n_simulations"],
+                    "wall_s": res["wall_s"],
+                    "total_deviation_nm": total_deviation(rdf.r_nm, rdf.g, final.g),
+                    "kl_divergence": kl_divergence(rdf.r_nm, rdf.g, final.g),
+                }
+            )
             pd.DataFrame(rows).to_csv(path, index=False)
             sys.stdout.write(json.dumps(rows[-1]) + "\n")
             sys.stdout.flush()

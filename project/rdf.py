@@ -255,8 +255,9 @@ def _kernel_g_frames(universe, atoms, edges_nm: np.ndarray, frames: range, sourc
     return g_frames, volumes
 
 
-def molecule_com(positions_a: np.ndarray, resindex: np.ndarray, masses: np.ndarray, box_a: np.ndarray,
-                 first: np.ndarray) -> np.ndarray:
+def molecule_com(
+    positions_a: np.ndarray, resindex: np.ndarray, masses: np.ndarray, box_a: np.ndarray, first: np.ndarray
+) -> np.ndarray:
     """Centres of mass of molecules in an orthorhombic periodic box, molecules made whole first.
 
     Parameters
@@ -321,8 +322,9 @@ def _make_analysis_class():
         ``n_molecules`` (the number of centres).
         """
 
-        def __init__(self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "",
-                     centres: str = "atoms", **kwargs):
+        def __init__(
+            self, atomgroup, edges_nm: np.ndarray, n_blocks: int = 5, source: str = "", centres: str = "atoms", **kwargs
+        ):
             super().__init__(atomgroup.universe.trajectory, **kwargs)
             if centres not in ("atoms", "molecules"):
                 raise RDFError(f"centres: {centres!r}; allowed: atoms, molecules")
@@ -333,8 +335,7 @@ def _make_analysis_class():
                 masses = np.asarray(atomgroup.masses, dtype=np.float64)
                 keep = masses > 0
                 if not np.any(keep):
-                    raise RDFError(f"{source}: every atom has zero mass; the COM RDF needs masses (use a TPR "
-                                   "topology)")
+                    raise RDFError(f"{source}: every atom has zero mass; the COM RDF needs masses (use a TPR topology)")
                 self._ag, self._masses = atomgroup[keep], masses[keep]
                 _, self._resindex = np.unique(self._ag.resindices, return_inverse=True)
                 n = int(self._resindex.max()) + 1
@@ -361,10 +362,17 @@ def _make_analysis_class():
             if not self._molecules:
                 return self._ag.positions
             if not _is_orthorhombic(dims):
-                raise RDFError(f"{self._source}: frame {self._ts.frame}: only orthorhombic boxes are supported, "
-                               f"got angles {dims[3:]}")
-            com = molecule_com(self._ag.positions.astype(np.float64), self._resindex, self._masses,
-                               np.asarray(dims[:3], dtype=np.float64), self._first)
+                raise RDFError(
+                    f"{self._source}: frame {self._ts.frame}: only orthorhombic boxes are supported, "
+                    f"got angles {dims[3:]}"
+                )
+            com = molecule_com(
+                self._ag.positions.astype(np.float64),
+                self._resindex,
+                self._masses,
+                np.asarray(dims[:3], dtype=np.float64),
+                self._first,
+            )
             return com.astype(np.float32)
 
         def _single_frame(self):

@@ -49,10 +49,10 @@ def test_total_deviation_of_known_functions():
     assert metrics.total_deviation(r, np.ones_like(r), np.full_like(r, 1.5)) == pytest.approx(0.5, rel=1e-12)
     # integral_0^1 |0.3 sin(2 pi r)| dr = 0.3 * 2/pi (analytic); midpoint rule with 1000 bins
     assert metrics.total_deviation(r, np.ones_like(r), 1 + 0.3 * np.sin(2 * np.pi * r)) == pytest.approx(
-        0.6 / np.pi, rel=1e-5)
+        0.6 / np.pi, rel=1e-5
+    )
     # r_max restricts the range: |1 - 1.5| over [0, 0.5] nm
-    assert metrics.total_deviation(r, np.ones_like(r), np.full_like(r, 1.5), r_max=0.5) == pytest.approx(0.25,
-                                                                                                          rel=1e-3)
+    assert metrics.total_deviation(r, np.ones_like(r), np.full_like(r, 1.5), r_max=0.5) == pytest.approx(0.25, rel=1e-3)
 
 
 def test_kl_divergence_analytic_step():
@@ -99,8 +99,10 @@ def test_quadrupole_of_charge_set_matches_published(name):
     assert mol.n_sites == 3 and mol.sites[2].virtual and mol.sites[2].mass == 0.0
 
 
-@pytest.mark.parametrize("name, charge, half_bond, sigma, eps_k", [("N2", 0.5475, 0.05232, 0.33211, 34.897),
-                                                                    ("O2", 0.3577, 0.048495, 0.31062, 43.183)])
+@pytest.mark.parametrize(
+    "name, charge, half_bond, sigma, eps_k",
+    [("N2", 0.5475, 0.05232, 0.33211, 34.897), ("O2", 0.3577, 0.048495, 0.31062, 43.183)],
+)
 def test_held_out_2cljq_parameters(name, charge, half_bond, sigma, eps_k):
     # Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001), Table 2 (sigma, epsilon/k, L/2); the site charges
     # of the same models in an independent implementation (Genesis6, vitroid): N2 0.5475 e, O2 0.3577 e
@@ -129,10 +131,16 @@ def test_topology_passes_grompp(tmp_path, name):
     (tmp_path / "topol.top").write_text(make_topology(mol, n))
     (tmp_path / "conf.gro").write_text(make_gro(mol, pos, box))
     elec = "PME" if mol.charged else "Cut-off"  # grompp refuses PME without charges
-    (tmp_path / "em.mdp").write_text(f"integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\ncoulombtype = {elec}\n"
-                                     "rcoulomb = 0.7\nrvdw = 0.7\n")
-    out = subprocess.run(["gmx", "grompp", "-f", "em.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "em.tpr",
-                          "-maxwarn", "0"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    (tmp_path / "em.mdp").write_text(
+        f"integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\ncoulombtype = {elec}\nrcoulomb = 0.7\nrvdw = 0.7\n"
+    )
+    out = subprocess.run(
+        ["gmx", "grompp", "-f", "em.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "em.tpr", "-maxwarn", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     m = re.search(r"System has non-zero total charge", out.stderr)
     assert m is None
@@ -153,8 +161,7 @@ def test_unknown_molecule_and_bad_params(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_co(tmp_path_factory):
     d = tmp_path_factory.mktemp("co_aa")
-    params = AAParams("CO", n_molecules=100, t_equil_ps=6.0, t_prod_ps=2.0, t_sample_ps=0.2, rc_nm=0.7,
-                      melt_factor=1.5)
+    params = AAParams("CO", n_molecules=100, t_equil_ps=6.0, t_prod_ps=2.0, t_sample_ps=0.2, rc_nm=0.7, melt_factor=1.5)
     summary = run_aa(params, d, threads=1)
     return d, summary
 
@@ -235,8 +242,17 @@ def lj_runs(tmp_path_factory):
 def _grad(runs, key):
     cg = runs[key]
     sp = cg.statepoint
-    return relent_gradient(cg.rdf.r_nm, runs["target"].rdf.g, cg.rdf.g, sp["sigma"], sp["epsilon"], runs["T"],
-                           sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"])
+    return relent_gradient(
+        cg.rdf.r_nm,
+        runs["target"].rdf.g,
+        cg.rdf.g,
+        sp["sigma"],
+        sp["epsilon"],
+        runs["T"],
+        sp["N"],
+        sp["N"] / sp["rho"],
+        sp["cutoff"] * sp["sigma"],
+    )
 
 
 def test_relent_gradient_zero_at_target_and_signs(lj_runs):
@@ -264,8 +280,9 @@ def test_scan_grid_and_compromise(lj_runs):
     st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
     r, g = tgt.rdf.r_nm, tgt.rdf.g
     # epsilon 0.1 kJ/mol is T* = 10 here, outside the scan's T* limits: skipped without a simulation
-    df = scan_grid(r, g, sp["T"], sp["rho"], sp["mass"], np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]), st,
-                   tgt.workdir.parent)
+    df = scan_grid(
+        r, g, sp["T"], sp["rho"], sp["mass"], np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]), st, tgt.workdir.parent
+    )
     assert len(df) == 4 and df["T_star"].max() < 1.3
     at_target = df[(df.sigma_nm == 0.34) & (df.epsilon_kJ_mol == 1.0)].iloc[0]
     assert at_target.total_deviation_nm == 0.0 and at_target.kl_divergence == 0.0
@@ -301,7 +318,7 @@ def test_ibi_initial_potential_and_update():
     r = (np.arange(240) + 0.5) * 0.005
     T = 100.0
     kT = KB * T
-    g = np.where(r < 0.3, 0.0, 1.0 + 0.5 * np.exp(-((r - 0.4) / 0.05) ** 2))
+    g = np.where(r < 0.3, 0.0, 1.0 + 0.5 * np.exp(-(((r - 0.4) / 0.05) ** 2)))
     u0 = initial_potential(r, g, T, rc=0.9)
     m = (r > 0.32) & (r < 0.7)
     assert np.allclose(u0[m], -kT * np.log(g[m]) + kT * np.log(np.interp(0.9, r, g)), atol=1e-9)
@@ -321,12 +338,21 @@ def _linear_model(folder: Path, t_star: float, rho_star: float) -> Path:
 
     folder.mkdir(parents=True)
     n = len(X_GRID)
-    meta = {"meta_version": 1, "n_members": 1, "activations": ["linear"], "x_grid": X_GRID.tolist(),
-            "input_scaler": {"mean": [0.0] * n, "std": [1.0] * n}, "target_scaler": {"mean": [0, 0], "std": [1, 1]},
-            "domain": {"T_star": [0.5, 5], "rho_star": [0.1, 1.0], "sigma": [0.1, 1], "epsilon": [0.01, 10]}}
+    meta = {
+        "meta_version": 1,
+        "n_members": 1,
+        "activations": ["linear"],
+        "x_grid": X_GRID.tolist(),
+        "input_scaler": {"mean": [0.0] * n, "std": [1.0] * n},
+        "target_scaler": {"mean": [0, 0], "std": [1, 1]},
+        "domain": {"T_star": [0.5, 5], "rho_star": [0.1, 1.0], "sigma": [0.1, 1], "epsilon": [0.01, 10]},
+    }
     (folder / "meta.json").write_text(json.dumps(meta))
-    np.savez(folder / "weights.npz", m0_l0_W=np.zeros((n, 2), np.float32),
-             m0_l0_b=np.log([t_star, rho_star]).astype(np.float32))
+    np.savez(
+        folder / "weights.npz",
+        m0_l0_W=np.zeros((n, 2), np.float32),
+        m0_l0_b=np.log([t_star, rho_star]).astype(np.float32),
+    )
     return folder
 
 
@@ -365,8 +391,9 @@ def test_refine_bead_recovers_simulated_lj_states():
         others = np.arange(len(tab)) != i
         gx = scaled_rdf_batch(ds.r_nm, ds.g[others].astype(float), tab["rho"].to_numpy()[others])
         lib = LibraryFit(gx, tab["T_star"].to_numpy()[others], tab["rho_star"].to_numpy()[others])
-        out = refine_bead(ds.r_nm, ds.g[i].astype(float), row["T"], row["rho"],
-                          (row["sigma"] * 1.03, row["epsilon"] * 1.3), lib=lib)
+        out = refine_bead(
+            ds.r_nm, ds.g[i].astype(float), row["T"], row["rho"], (row["sigma"] * 1.03, row["epsilon"] * 1.3), lib=lib
+        )
         sig_err.append(abs(out["sigma"] / row["sigma"] - 1))
         eps_err.append(abs(out["epsilon"] / row["epsilon"] - 1))
         assert out["surrogate_end"]["total_deviation_nm"] < 0.1 * out["surrogate_start"]["total_deviation_nm"]
@@ -409,19 +436,48 @@ def test_comparison_table_and_target_check(tmp_path):
     job = tmp_path / "job"
 
     def rdf(gg):
-        return RDFResult(r_nm=r, g=gg, g_err=np.zeros_like(r), bin_width_nm=0.005, r_max_nm=1.2, n_frames=1,
-                         n_atoms=500, n_blocks=1, start_frame=0, mean_volume_nm3=29.3, density_nm3=17.054)
+        return RDFResult(
+            r_nm=r,
+            g=gg,
+            g_err=np.zeros_like(r),
+            bin_width_nm=0.005,
+            r_max_nm=1.2,
+            n_frames=1,
+            n_atoms=500,
+            n_blocks=1,
+            start_frame=0,
+            mean_volume_nm3=29.3,
+            density_nm3=17.054,
+        )
 
     save_rdf(rdf(g), job / "com_rdf.npz")
-    rows = {"oneshot": (0.105, 0.0105, 1), "oneshot_refined": (0.101, 0.0095, 1), "relent": (0.100, 0.0100, 8),
-            "simplex": (0.110, 0.0090, 30), "ibi": (0.020, 0.0010, 12)}
+    rows = {
+        "oneshot": (0.105, 0.0105, 1),
+        "oneshot_refined": (0.101, 0.0095, 1),
+        "relent": (0.100, 0.0100, 8),
+        "simplex": (0.110, 0.0090, 30),
+        "ibi": (0.020, 0.0010, 12),
+    }
     for method, (dev, kl, nsim) in rows.items():
         d = job / "cg" / method
         save_rdf(rdf(g * 1.01), d / "rdf_cg.npz")
-        (d / "result.json").write_text(json.dumps({
-            "molecule": "CO", "method": method, "sigma": 0.36, "epsilon": 0.6, "T_star": 1.1, "rho_star": 0.8,
-            "total_deviation_nm": dev, "kl_divergence": kl, "n_simulations": nsim, "wall_s": 10.0 * nsim,
-            "converged": True}))
+        (d / "result.json").write_text(
+            json.dumps(
+                {
+                    "molecule": "CO",
+                    "method": method,
+                    "sigma": 0.36,
+                    "epsilon": 0.6,
+                    "T_star": 1.1,
+                    "rho_star": 0.8,
+                    "total_deviation_nm": dev,
+                    "kl_divergence": kl,
+                    "n_simulations": nsim,
+                    "wall_s": 10.0 * nsim,
+                    "converged": True,
+                }
+            )
+        )
     rep = write_comparison([job], tmp_path / "out", tmp_path / "cat.sqlite", code_version="test")
     import pandas as pd
 
@@ -449,20 +505,52 @@ def test_comparison_table_and_target_check(tmp_path):
 
 
 def test_cli_topology_and_flow_status(tmp_path):
-    env = {"LJ_CG_DATASPACE": str(tmp_path / "space"), "SIGNAC_FLOW_ENVIRONMENT": "StandardEnvironment",
-           "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    env = {
+        "LJ_CG_DATASPACE": str(tmp_path / "space"),
+        "SIGNAC_FLOW_ENVIRONMENT": "StandardEnvironment",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
     import os
 
     env = {**os.environ, **env}
-    out = subprocess.run([sys.executable, "-m", "project", "cg", "topology", "F2", "--out", str(tmp_path / "top"),
-                          "--n-molecules", "10"], cwd=REPO, capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "project",
+            "cg",
+            "topology",
+            "F2",
+            "--out",
+            str(tmp_path / "top"),
+            "--n-molecules",
+            "10",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "[ virtual_sites2 ]" in (tmp_path / "top" / "F2.top").read_text()
-    out = subprocess.run([sys.executable, "-m", "project", "cg", "init", "--molecule", "CO"], cwd=REPO,
-                         capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "cg", "init", "--molecule", "CO"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert set(json.loads(out.stdout)["jobs"]) == {"CO"}
-    out = subprocess.run([sys.executable, "flow_cg.py", "status", "--detailed"], cwd=REPO, capture_output=True,
-                         text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "flow_cg.py", "status", "--detailed"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "aa_simulate" in out.stdout

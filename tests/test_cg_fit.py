@@ -40,8 +40,22 @@ def _cli(args, capsys):
 def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
     d, summary = ua_run
     out = tmp_path / "fit"
-    rc, cap = _cli([d / "aa_topology.tpr", d / "aa_traj.xtc", "-T", 111.67, "--pressure", summary["P_bar"],
-                    "--out", out, "--name", "CH4", "--json"], capsys)
+    rc, cap = _cli(
+        [
+            d / "aa_topology.tpr",
+            d / "aa_traj.xtc",
+            "-T",
+            111.67,
+            "--pressure",
+            summary["P_bar"],
+            "--out",
+            out,
+            "--name",
+            "CH4",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0, cap.err
     res = json.loads(cap.out)
     assert res["input"]["n_molecules"] == 400 and res["input"]["mass_amu"] == pytest.approx(16.043, abs=1e-3)
@@ -59,24 +73,32 @@ def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
     assert res["pressure_aware"]["eos"]["P_bar"] == pytest.approx(summary["P_bar"], abs=0.5)
     for f in ("cg_fit.json", "com_rdf.npz", "CH4.top", "CH4.gro", "CH4.mdp"):
         assert (out / f).is_file()
-    run = subprocess.run(["gmx", "grompp", "-f", "CH4.mdp", "-c", "CH4.gro", "-p", "CH4.top", "-o", "t.tpr",
-                          "-maxwarn", "0"], cwd=out, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        ["gmx", "grompp", "-f", "CH4.mdp", "-c", "CH4.gro", "-p", "CH4.top", "-o", "t.tpr", "-maxwarn", "0"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-1500:]
     top = (out / "CH4.top").read_text()
     assert f"{res['fit']['sigma']:.8g}" in top and "CH4 400" in top
 
 
 @pytest.mark.gromacs
-@pytest.mark.parametrize("case, match", [
-    ("empty_selection", "selection: 'resname XYZ' matches no atoms"),
-    ("bad_selection", "selection: 'resname and' is not a valid"),
-    ("few_molecules", "holds 50 molecules"),
-    ("guessed_masses", "guessed them from atom names"),
-    ("temperature", "temperature: got 0.8 K"),
-    ("missing_file", "trajectory: file"),
-    ("broken_molecules", "spans"),
-    ("mixture", "holds different molecules"),
-])
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("empty_selection", "selection: 'resname XYZ' matches no atoms"),
+        ("bad_selection", "selection: 'resname and' is not a valid"),
+        ("few_molecules", "holds 50 molecules"),
+        ("guessed_masses", "guessed them from atom names"),
+        ("temperature", "temperature: got 0.8 K"),
+        ("missing_file", "trajectory: file"),
+        ("broken_molecules", "spans"),
+        ("mixture", "holds different molecules"),
+    ],
+)
 def test_cg_fit_refuses_bad_input_and_writes_nothing(ua_run, tmp_path, capsys, case, match):
     d, _ = ua_run
     top, traj, extra = d / "aa_topology.tpr", d / "aa_traj.xtc", []
@@ -151,8 +173,11 @@ def test_split_molecules_are_made_whole_and_reported(tmp_path):
     from project.cg.userfit import com_rdf, open_system
 
     d = tmp_path / "co"
-    run_aa(AAParams("CO", n_molecules=120, t_equil_ps=4.0, t_prod_ps=2.0, t_sample_ps=0.2, rc_nm=0.7,
-                    melt_factor=1.5), d, threads=1)
+    run_aa(
+        AAParams("CO", n_molecules=120, t_equil_ps=4.0, t_prod_ps=2.0, t_sample_ps=0.2, rc_nm=0.7, melt_factor=1.5),
+        d,
+        threads=1,
+    )
     u = mda.Universe(str(d / "aa_topology.tpr"), str(d / "aa_traj.xtc"))
     wrapped = tmp_path / "wrapped.xtc"
     with mda.Writer(str(wrapped), n_atoms=len(u.atoms)) as w:
@@ -212,8 +237,20 @@ def test_eos_thermo_units_and_pressure_constraint():
 
 
 def test_cg_fit_cli_bad_options(capsys, tmp_path):
-    rc = main(["cg", "fit", str(tmp_path / "a.tpr"), str(tmp_path / "b.xtc"), "-T", "100", "--bead", "pressure",
-               "--out", str(tmp_path / "o")])
+    rc = main(
+        [
+            "cg",
+            "fit",
+            str(tmp_path / "a.tpr"),
+            str(tmp_path / "b.xtc"),
+            "-T",
+            "100",
+            "--bead",
+            "pressure",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 2 and "--bead: got 'pressure'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     with pytest.raises(RDFError, match="topology: file"):

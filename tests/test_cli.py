@@ -37,10 +37,30 @@ def _all_commands() -> list[tuple[list[str], argparse.ArgumentParser]]:
 def test_parser_lists_every_command() -> None:
     names = set(_subparsers(build_parser()))
     assert names == {name for name, _ in COMMANDS}
-    assert names == {"init", "query", "reset-failed", "export", "catalogue", "flow", "train", "evaluate", "fit",
-                     "predict", "finetune", "dashboard", "cg"}
-    assert set(_subparsers(_subparsers(build_parser())["cg"])) == {"init", "topology", "run", "scan", "compare", "aa",
-                                                                         "fit"}
+    assert names == {
+        "init",
+        "query",
+        "reset-failed",
+        "export",
+        "catalogue",
+        "flow",
+        "train",
+        "evaluate",
+        "fit",
+        "predict",
+        "finetune",
+        "dashboard",
+        "cg",
+    }
+    assert set(_subparsers(_subparsers(build_parser())["cg"])) == {
+        "init",
+        "topology",
+        "run",
+        "scan",
+        "compare",
+        "aa",
+        "fit",
+    }
 
 
 @pytest.mark.parametrize("command", [c for c, _ in _all_commands()], ids=lambda c: " ".join(c))
@@ -66,8 +86,11 @@ def test_aliases_give_the_same_options() -> None:
     p = build_parser()
     a = p.parse_args(["query", "--T", "100:200", "--rho", "20:", "--T_star", "1.5"])
     b = p.parse_args(["query", "--temperature", "100:200", "--density", "20:", "--T-star", "1.5"])
-    assert (a.T, a.rho, a.T_star) == (b.T, b.rho, b.T_star) == ((100.0, 200.0), (20.0, None),
-                                                                 (1.5 * (1 - MATCH_RTOL), 1.5 * (1 + MATCH_RTOL)))
+    assert (
+        (a.T, a.rho, a.T_star)
+        == (b.T, b.rho, b.T_star)
+        == ((100.0, 200.0), (20.0, None), (1.5 * (1 - MATCH_RTOL), 1.5 * (1 + MATCH_RTOL)))
+    )
     a = p.parse_args(["cg", "init", "--cg-dataspace", "x", "--aa-t-prod", "200"])
     b = p.parse_args(["cg", "init", "--dataspace", "x", "--aa-t-prod-ps", "200"])
     assert (a.cg_dataspace, a.aa_t_prod_ps) == (b.cg_dataspace, b.aa_t_prod_ps) == ("x", 200.0)
@@ -121,8 +144,11 @@ def test_refuses_reversed_range(space: Path, capsys) -> None:
 
 def test_refuses_unknown_design_key(tmp_path: Path, capsys) -> None:
     design = tmp_path / "design.json"
-    design.write_text(json.dumps({"kind": "grid", "sigma": [0.34], "epsilon": [0.99], "T_star": [1.5],
-                                  "rho_star": [0.5], "replica": 3}))
+    design.write_text(
+        json.dumps(
+            {"kind": "grid", "sigma": [0.34], "epsilon": [0.99], "T_star": [1.5], "rho_star": [0.5], "replica": 3}
+        )
+    )
     assert main(["init", str(design), "--dataspace", str(tmp_path / "space")]) == 2
     err = capsys.readouterr().err
     assert "design field 'replica' (value 3): unknown key" in err and "replicas" in err
@@ -132,8 +158,9 @@ def test_refuses_unknown_design_key(tmp_path: Path, capsys) -> None:
 def test_refuses_design_without_stable_states(tmp_path: Path, capsys) -> None:
     """A grid inside the vapour-liquid dome (T* 1.0, rho* 0.3) writes no empty project and exits non-zero."""
     design = tmp_path / "dome.json"
-    design.write_text(json.dumps({"kind": "grid", "sigma": [0.34], "epsilon": [0.99], "T_star": [1.0],
-                                  "rho_star": [0.3]}))
+    design.write_text(
+        json.dumps({"kind": "grid", "sigma": [0.34], "epsilon": [0.99], "T_star": [1.0], "rho_star": [0.3]})
+    )
     assert main(["init", str(design), "--dataspace", str(tmp_path / "space")]) == 2
     assert "every state lies outside the stable single-phase fluid" in capsys.readouterr().err
     assert not (tmp_path / "space").exists()
@@ -163,8 +190,9 @@ def test_refuses_a_file_as_dataspace(tmp_path: Path, command: list[str], capsys)
     assert path.read_text() == "not a data space\n" and _files(tmp_path) == {"notes.txt"}
 
 
-@pytest.mark.parametrize(("option", "value", "field"), [("--n-molecules", "-5", "n_molecules"),
-                                                        ("--aa-t-prod-ps", "-1", "t_prod_ps")])
+@pytest.mark.parametrize(
+    ("option", "value", "field"), [("--n-molecules", "-5", "n_molecules"), ("--aa-t-prod-ps", "-1", "t_prod_ps")]
+)
 def test_cg_init_refuses_bad_values(tmp_path: Path, option: str, value: str, field: str, capsys) -> None:
     assert main(["cg", "init", "--dataspace", str(tmp_path / "cg"), option, value]) == 2
     err = capsys.readouterr().err
@@ -189,7 +217,12 @@ def test_train_refuses_unknown_setting(tmp_path: Path, capsys) -> None:
 
 def test_refusal_exit_status_from_the_console(tmp_path: Path) -> None:
     """The same refusal through ``python -m project`` in a subprocess: exit status 2, one line on stderr."""
-    res = subprocess.run([sys.executable, "-m", "project", "catalogue", "--dataspace", str(tmp_path / "typo")],
-                         capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    res = subprocess.run(
+        [sys.executable, "-m", "project", "catalogue", "--dataspace", str(tmp_path / "typo")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO), "PATH": ""},
+    )
     assert res.returncode == 2 and res.stderr.startswith("error: --dataspace") and "Traceback" not in res.stderr
     assert not (tmp_path / "typo").exists()

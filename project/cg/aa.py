@@ -97,11 +97,22 @@ class AAParams:
             Naming the offending field and the allowed values.
         """
         mol = get_molecule(self.molecule)
-        p = dataclasses.replace(self, T=mol.T_b if self.T is None else float(self.T),
-                                rho=mol.rho_liquid if self.rho is None else float(self.rho))
-        checks = (("n_molecules", p.n_molecules, 2), ("T", p.T, 0), ("rho", p.rho, 0), ("dt_ps", p.dt_ps, 0),
-                  ("t_prod_ps", p.t_prod_ps, 0), ("t_sample_ps", p.t_sample_ps, 0), ("rc_nm", p.rc_nm, 0),
-                  ("melt_factor", p.melt_factor, 0), ("t_equil_ps", p.t_equil_ps, 0))
+        p = dataclasses.replace(
+            self,
+            T=mol.T_b if self.T is None else float(self.T),
+            rho=mol.rho_liquid if self.rho is None else float(self.rho),
+        )
+        checks = (
+            ("n_molecules", p.n_molecules, 2),
+            ("T", p.T, 0),
+            ("rho", p.rho, 0),
+            ("dt_ps", p.dt_ps, 0),
+            ("t_prod_ps", p.t_prod_ps, 0),
+            ("t_sample_ps", p.t_sample_ps, 0),
+            ("rc_nm", p.rc_nm, 0),
+            ("melt_factor", p.melt_factor, 0),
+            ("t_equil_ps", p.t_equil_ps, 0),
+        )
         for name, value, lo in checks:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= lo:
                 raise ProjectError(f"{name}: got {value!r}; allowed: a number > {lo}")
@@ -109,8 +120,10 @@ class AAParams:
             raise ProjectError(f"melt_factor: got {p.melt_factor}; allowed: >= 1")
         box = (p.n_molecules / p.rho) ** (1.0 / 3.0)
         if box < 2.2 * p.rc_nm:
-            raise ProjectError(f"n_molecules: box edge {box:.3g} nm is smaller than 2.2 x rc_nm ({p.rc_nm} nm); "
-                               f"allowed: n_molecules >= {int(np.ceil(p.rho * (2.2 * p.rc_nm) ** 3))}")
+            raise ProjectError(
+                f"n_molecules: box edge {box:.3g} nm is smaller than 2.2 x rc_nm ({p.rc_nm} nm); "
+                f"allowed: n_molecules >= {int(np.ceil(p.rho * (2.2 * p.rc_nm) ** 3))}"
+            )
         if p.t_sample_ps > p.t_prod_ps:
             raise ProjectError(f"t_sample_ps: got {p.t_sample_ps}; allowed: <= t_prod_ps ({p.t_prod_ps})")
         return p
@@ -152,30 +165,78 @@ def make_mdp(p: AAParams, stage: str) -> str:
     """Return the ``.mdp`` text of a stage (``em``, ``equil`` or ``prod``) of a resolved :class:`AAParams`."""
     n_equil, n_prod, n_sample = p.steps()
     mol = get_molecule(p.molecule)
-    elec = (["coulombtype = PME", f"rcoulomb = {p.rc_nm}", "fourierspacing = 0.12", "pme-order = 4"] if mol.charged
-            else ["coulombtype = Cut-off", f"rcoulomb = {p.rc_nm}"])  # no charges: no PME (grompp refuses it)
+    elec = (
+        ["coulombtype = PME", f"rcoulomb = {p.rc_nm}", "fourierspacing = 0.12", "pme-order = 4"]
+        if mol.charged
+        else ["coulombtype = Cut-off", f"rcoulomb = {p.rc_nm}"]
+    )  # no charges: no PME (grompp refuses it)
     vdw = ["vdwtype = Cut-off"] + ([f"vdw-modifier = {mol.vdw_modifier}"] if mol.vdw_modifier else [])
     common = [
-        "cutoff-scheme = Verlet", "pbc = xyz", "nstlist = 10", *elec,
-        *vdw, f"rvdw = {p.rc_nm}", "DispCorr = EnerPres",
-        "constraints = none", "constraint-algorithm = lincs", "lincs-order = 4", "lincs-iter = 2",
+        "cutoff-scheme = Verlet",
+        "pbc = xyz",
+        "nstlist = 10",
+        *elec,
+        *vdw,
+        f"rvdw = {p.rc_nm}",
+        "DispCorr = EnerPres",
+        "constraints = none",
+        "constraint-algorithm = lincs",
+        "lincs-order = 4",
+        "lincs-iter = 2",
     ]
     if stage == "em":
-        return "\n".join(["integrator = steep", "nsteps = 5000", "emtol = 100", "emstep = 0.001",
-                          "nstenergy = 0", "nstlog = 500", *common]) + "\n"
+        return (
+            "\n".join(
+                [
+                    "integrator = steep",
+                    "nsteps = 5000",
+                    "emtol = 100",
+                    "emstep = 0.001",
+                    "nstenergy = 0",
+                    "nstlog = 500",
+                    *common,
+                ]
+            )
+            + "\n"
+        )
     T = float(p.T)
-    lines = ["integrator = sd", f"dt = {p.dt_ps}", "tc-grps = System", "tau-t = 1.0", f"ref-t = {T:.6g}",
-             "comm-mode = Linear", f"nstcalcenergy = {_divisor_at_most(n_sample, 100)}", "nstlog = 5000", *common]
+    lines = [
+        "integrator = sd",
+        f"dt = {p.dt_ps}",
+        "tc-grps = System",
+        "tau-t = 1.0",
+        f"ref-t = {T:.6g}",
+        "comm-mode = Linear",
+        f"nstcalcenergy = {_divisor_at_most(n_sample, 100)}",
+        "nstlog = 5000",
+        *common,
+    ]
     if stage == "equil":
         t_eq = n_equil * p.dt_ps
         t_melt = p.melt_factor * T
-        lines += [f"nsteps = {n_equil}", "gen-vel = yes", f"gen-temp = {t_melt:.6g}", f"gen-seed = {p.seed}",
-                  f"ld-seed = {p.seed}", "nstenergy = 0", "nstxout-compressed = 0", "annealing = single",
-                  "annealing-npoints = 3", f"annealing-time = 0 {0.25 * t_eq:.6g} {0.5 * t_eq:.6g}",
-                  f"annealing-temp = {t_melt:.6g} {t_melt:.6g} {T:.6g}"]
+        lines += [
+            f"nsteps = {n_equil}",
+            "gen-vel = yes",
+            f"gen-temp = {t_melt:.6g}",
+            f"gen-seed = {p.seed}",
+            f"ld-seed = {p.seed}",
+            "nstenergy = 0",
+            "nstxout-compressed = 0",
+            "annealing = single",
+            "annealing-npoints = 3",
+            f"annealing-time = 0 {0.25 * t_eq:.6g} {0.5 * t_eq:.6g}",
+            f"annealing-temp = {t_melt:.6g} {t_melt:.6g} {T:.6g}",
+        ]
     else:
-        lines += [f"nsteps = {n_prod}", "gen-vel = no", "continuation = yes", f"ld-seed = {p.seed + 1}",
-                  f"nstenergy = {n_sample}", f"nstxout-compressed = {n_sample}", "compressed-x-precision = 1000"]
+        lines += [
+            f"nsteps = {n_prod}",
+            "gen-vel = no",
+            "continuation = yes",
+            f"ld-seed = {p.seed + 1}",
+            f"nstenergy = {n_sample}",
+            f"nstxout-compressed = {n_sample}",
+            "compressed-x-precision = 1000",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -193,11 +254,21 @@ def _env() -> dict[str, str]:
 def _run(cmd: list[str], d: Path, log_name: str, timeout_s: float, stdin: str | None = None) -> None:
     try:
         with open(d / log_name, "a") as log:
-            rc = subprocess.run(cmd, cwd=d, stdout=log, stderr=subprocess.STDOUT, env=_env(), input=stdin,
-                                text=True, timeout=timeout_s, check=False).returncode
+            rc = subprocess.run(
+                cmd,
+                cwd=d,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_env(),
+                input=stdin,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            ).returncode
     except subprocess.TimeoutExpired as exc:
-        raise SimulationError(f"{' '.join(cmd[:2])} did not finish within {timeout_s:.0f} s (see {d / log_name})") \
-            from exc
+        raise SimulationError(
+            f"{' '.join(cmd[:2])} did not finish within {timeout_s:.0f} s (see {d / log_name})"
+        ) from exc
     except OSError as exc:
         raise SimulationError(f"cannot run {cmd[0]!r}: {exc}") from exc
     if rc != 0:
@@ -206,8 +277,13 @@ def _run(cmd: list[str], d: Path, log_name: str, timeout_s: float, stdin: str | 
 
 
 def _extract_thermo(d: Path) -> np.ndarray:
-    _run(["gmx", "energy", "-f", "prod.edr", "-o", "energy.xvg"], d, "energy.log", 600,
-         stdin="Potential\nPressure\nTemperature\n\n")
+    _run(
+        ["gmx", "energy", "-f", "prod.edr", "-o", "energy.xvg"],
+        d,
+        "energy.log",
+        600,
+        stdin="Potential\nPressure\nTemperature\n\n",
+    )
     return read_energy_xvg(d / "energy.xvg")
 
 
@@ -224,8 +300,7 @@ def load_summary(workdir: Path | str) -> dict | None:
         return None
 
 
-def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None,
-           timeout_s: float = 24 * 3600.0) -> dict:
+def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None, timeout_s: float = 24 * 3600.0) -> dict:
     """Run (or resume, or reuse) the all-atom protocol of one molecular liquid.
 
     Parameters
@@ -276,14 +351,40 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None,
             continue
         (d / f"{stage}.mdp").write_text(make_mdp(p, stage))
         if not (d / f"{stage}.tpr").exists() or not (d / f"{stage}.cpt").exists():
-            cmd = ["gmx", "grompp", "-f", f"{stage}.mdp", "-c", conf, "-p", "topol.top", "-o", f"{stage}.tpr",
-                   "-po", f"{stage}_out.mdp", "-maxwarn", "0"]
+            cmd = [
+                "gmx",
+                "grompp",
+                "-f",
+                f"{stage}.mdp",
+                "-c",
+                conf,
+                "-p",
+                "topol.top",
+                "-o",
+                f"{stage}.tpr",
+                "-po",
+                f"{stage}_out.mdp",
+                "-maxwarn",
+                "0",
+            ]
             if cpt:
                 cmd += ["-t", cpt]
             _run(cmd, d, f"grompp_{stage}.log", 600)
         logger.info("AA %s: stage %s in %s", p.molecule, stage, d)
-        cmd = ["gmx", "mdrun", "-deffnm", stage, "-nt", str(threads), "-ntmpi", "1", "-cpi", f"{stage}.cpt",
-               "-cpt", "1"]
+        cmd = [
+            "gmx",
+            "mdrun",
+            "-deffnm",
+            stage,
+            "-nt",
+            str(threads),
+            "-ntmpi",
+            "1",
+            "-cpi",
+            f"{stage}.cpt",
+            "-cpt",
+            "1",
+        ]
         if stage == "prod":
             cmd += ["-x", "prod.xtc"]
         _run(cmd, d, f"mdrun_{stage}.out", timeout_s)
@@ -306,11 +407,23 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None,
     if m:
         version = m.group(1)
     summary = {
-        "molecule": p.molecule, "params": dataclasses.asdict(p), "n_molecules": p.n_molecules,
-        "n_sites": mol.n_sites, "box_nm": p.box_nm, "T_K": p.T, "rho_nm3": p.rho,
-        "T_mean_K": t_mean, "T_stderr_K": t_se, "P_bar": pr, "P_stderr_bar": p_se,
-        "U_per_molecule_kJ_mol": u, "U_per_molecule_stderr_kJ_mol": u_se, "n_frames": int(len(thermo)),
-        "n_prod_steps": n_prod, "wall_s": time.monotonic() - t0, "gromacs_version": version,
+        "molecule": p.molecule,
+        "params": dataclasses.asdict(p),
+        "n_molecules": p.n_molecules,
+        "n_sites": mol.n_sites,
+        "box_nm": p.box_nm,
+        "T_K": p.T,
+        "rho_nm3": p.rho,
+        "T_mean_K": t_mean,
+        "T_stderr_K": t_se,
+        "P_bar": pr,
+        "P_stderr_bar": p_se,
+        "U_per_molecule_kJ_mol": u,
+        "U_per_molecule_stderr_kJ_mol": u_se,
+        "n_frames": int(len(thermo)),
+        "n_prod_steps": n_prod,
+        "wall_s": time.monotonic() - t0,
+        "gromacs_version": version,
         "units": {"T": "K", "rho": "nm^-3", "box": "nm", "P": "bar", "U": "kJ/mol", "wall": "s"},
     }
     atomic_write_text(workdir / SUMMARY_NAME, json.dumps(summary, indent=1, sort_keys=True) + "\n")

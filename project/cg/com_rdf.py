@@ -29,9 +29,17 @@ def analysis_class():
     return functools.partial(rdf_analysis_class(), centres="molecules")
 
 
-def compute_com_rdf(topology: str | os.PathLike, trajectory: str | os.PathLike, r_max: float = RDF_R_MAX_NM,
-                    bin_width: float = RDF_BIN_WIDTH_NM, n_blocks: int = 5, start: int = 0, stop: int | None = None,
-                    step: int | None = None, selection: str = "all") -> RDFResult:
+def compute_com_rdf(
+    topology: str | os.PathLike,
+    trajectory: str | os.PathLike,
+    r_max: float = RDF_R_MAX_NM,
+    bin_width: float = RDF_BIN_WIDTH_NM,
+    n_blocks: int = 5,
+    start: int = 0,
+    stop: int | None = None,
+    step: int | None = None,
+    selection: str = "all",
+) -> RDFResult:
     """Compute the centre-of-mass g(r) of the molecules of a trajectory.
 
     Parameters
@@ -78,8 +86,9 @@ def compute_com_rdf(topology: str | os.PathLike, trajectory: str | os.PathLike, 
             warnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
             u = mda.Universe(os.fspath(topology), os.fspath(trajectory))
     except Exception as exc:  # MDAnalysis raises many types for unreadable files
-        raise RDFError(f"cannot read topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: "
-                       f"{exc}") from exc
+        raise RDFError(
+            f"cannot read topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: {exc}"
+        ) from exc
     ag = u.select_atoms(selection)
     n_used = len(range(*slice(start, stop, step).indices(len(u.trajectory))))
     if n_used < int(n_blocks):
@@ -92,9 +101,20 @@ def compute_com_rdf(topology: str | os.PathLike, trajectory: str | os.PathLike, 
     n_mol = int(res.n_molecules)
     rho = n_mol / vol
     derived = derived_quantities(res.r_nm, res.g, rho, n_mol)
-    return RDFResult(r_nm=res.r_nm, g=res.g, g_err=res.g_err, bin_width_nm=float(bin_width), r_max_nm=float(r_max),
-                     n_frames=len(res.g_frames), n_atoms=n_mol, n_blocks=int(n_blocks), start_frame=int(start),
-                     mean_volume_nm3=vol, density_nm3=rho, **derived)
+    return RDFResult(
+        r_nm=res.r_nm,
+        g=res.g,
+        g_err=res.g_err,
+        bin_width_nm=float(bin_width),
+        r_max_nm=float(r_max),
+        n_frames=len(res.g_frames),
+        n_atoms=n_mol,
+        n_blocks=int(n_blocks),
+        start_frame=int(start),
+        mean_volume_nm3=vol,
+        density_nm3=rho,
+        **derived,
+    )
 
 
 __all__ = ["analysis_class", "compute_com_rdf", "molecule_com"]

@@ -29,9 +29,17 @@ logger = logging.getLogger(__name__)
 
 ITERATIVE = ("ibi", "ibi_lj", "relent", "simplex")
 COLUMNS = {
-    "molecule": "molecule", "method": "method", "sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol",
-    "T_star": "T_star", "rho_star": "rho_star", "total_deviation_nm": "total_deviation_nm",
-    "kl_divergence": "kl_divergence", "n_simulations": "n_simulations", "wall_s": "wall_s", "converged": "converged",
+    "molecule": "molecule",
+    "method": "method",
+    "sigma": "sigma_nm",
+    "epsilon": "epsilon_kJ_mol",
+    "T_star": "T_star",
+    "rho_star": "rho_star",
+    "total_deviation_nm": "total_deviation_nm",
+    "kl_divergence": "kl_divergence",
+    "n_simulations": "n_simulations",
+    "wall_s": "wall_s",
+    "converged": "converged",
 }
 
 
@@ -136,8 +144,12 @@ def overlay_plot(job_dir: Path | str, path: Path | str) -> Path:
     return path
 
 
-def write_comparison(job_dirs: list[Path | str], out_dir: Path | str, catalogue_path: Path | str | None = None,
-                     code_version: str | None = None) -> dict:
+def write_comparison(
+    job_dirs: list[Path | str],
+    out_dir: Path | str,
+    catalogue_path: Path | str | None = None,
+    code_version: str | None = None,
+) -> dict:
     """Write ``comparison.md``, ``comparison.csv``, ``target_check.csv`` and ``rdf_<molecule>.png`` to ``out_dir``
     and record the run in the results catalogue (kind ``cg_fit``) if a path is given.
 
@@ -161,13 +173,23 @@ def write_comparison(job_dirs: list[Path | str], out_dir: Path | str, catalogue_
     if df.empty:
         raise ProjectError("compare: no finished coarse-graining results in the given folders; run the methods first")
     check = target_check(df)
-    md = ["# Coarse-graining comparison", "",
-          "Units: sigma nm, epsilon kJ/mol, total deviation nm (integral of |g_AA - g_CG| dr), KL dimensionless, "
-          "wall time s. Definitions: docs/coarse_graining.md.", "", _markdown(df), "",
-          "## Target check (one-shot methods vs best single-bead LJ baseline: ibi_lj, relent, simplex)", "",
-          _markdown(check)]
-    paths = {"markdown": out_dir / "comparison.md", "csv": out_dir / "comparison.csv",
-             "target_check": out_dir / "target_check.csv"}
+    md = [
+        "# Coarse-graining comparison",
+        "",
+        "Units: sigma nm, epsilon kJ/mol, total deviation nm (integral of |g_AA - g_CG| dr), KL dimensionless, "
+        "wall time s. Definitions: docs/coarse_graining.md.",
+        "",
+        _markdown(df),
+        "",
+        "## Target check (one-shot methods vs best single-bead LJ baseline: ibi_lj, relent, simplex)",
+        "",
+        _markdown(check),
+    ]
+    paths = {
+        "markdown": out_dir / "comparison.md",
+        "csv": out_dir / "comparison.csv",
+        "target_check": out_dir / "target_check.csv",
+    }
     atomic_write_text(paths["markdown"], "\n".join(md))
     _atomic_df_csv(df, paths["csv"])
     _atomic_df_csv(check, paths["target_check"])
@@ -190,16 +212,30 @@ def write_comparison(job_dirs: list[Path | str], out_dir: Path | str, catalogue_
     if catalogue_path is not None:
         from project.catalogue import Catalogue
 
-        metrics = {f"{r.molecule}.{r.method}.{k}": getattr(r, k) for r in df.itertuples()
-                   for k in ("total_deviation_nm", "kl_divergence", "n_simulations", "wall_s")}
+        metrics = {
+            f"{r.molecule}.{r.method}.{k}": getattr(r, k)
+            for r in df.itertuples()
+            for k in ("total_deviation_nm", "kl_divergence", "n_simulations", "wall_s")
+        }
         metrics = {k.replace(".", "__"): v for k, v in metrics.items()}
         run_id = Catalogue(catalogue_path).record(
-            "cg_fit", None, settings={"molecules": sorted(df.molecule.unique().tolist()),
-                                      "methods": sorted(df.method.unique().tolist())},
-            metrics=metrics, artefacts={k: str(v) for k, v in paths.items()}, code_version=code_version,
-            note="coarse-graining comparison (project.cg.compare)")
-    return {"paths": {k: str(v) for k, v in paths.items()}, "table": json.loads(df.to_json(orient="records")),
-            "target_check": json.loads(check.to_json(orient="records")), "catalogue_run_id": run_id}
+            "cg_fit",
+            None,
+            settings={
+                "molecules": sorted(df.molecule.unique().tolist()),
+                "methods": sorted(df.method.unique().tolist()),
+            },
+            metrics=metrics,
+            artefacts={k: str(v) for k, v in paths.items()},
+            code_version=code_version,
+            note="coarse-graining comparison (project.cg.compare)",
+        )
+    return {
+        "paths": {k: str(v) for k, v in paths.items()},
+        "table": json.loads(df.to_json(orient="records")),
+        "target_check": json.loads(check.to_json(orient="records")),
+        "catalogue_run_id": run_id,
+    }
 
 
 __all__ = ["collect", "overlay_plot", "target_check", "write_comparison"]

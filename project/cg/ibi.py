@@ -102,8 +102,9 @@ def initial_potential(r: np.ndarray, g_aa: np.ndarray, T: float, rc: float) -> n
     return finish_table(np.asarray(r, float), u, valid & (np.asarray(r) < rc), kT, rc)
 
 
-def ibi_update(r: np.ndarray, u: np.ndarray, g_cg: np.ndarray, g_aa: np.ndarray, T: float, rc: float,
-               alpha: float = 0.5) -> np.ndarray:
+def ibi_update(
+    r: np.ndarray, u: np.ndarray, g_cg: np.ndarray, g_aa: np.ndarray, T: float, rc: float, alpha: float = 0.5
+) -> np.ndarray:
     """One IBI update U + alpha k_B T ln(g_cg / g_aa) (smoothed, finished); kJ/mol on the grid r (nm)."""
     kT = KB * T
     valid = (np.asarray(g_aa) > G_MIN) & (np.asarray(g_cg) > G_MIN) & (np.asarray(r) < rc)
@@ -114,10 +115,24 @@ def ibi_update(r: np.ndarray, u: np.ndarray, g_cg: np.ndarray, g_aa: np.ndarray,
     return finish_table(np.asarray(r, float), u_new, keep & (np.asarray(r) < rc), kT, rc)
 
 
-def run_table(r: np.ndarray, u: np.ndarray, T: float, rho: float, mass: float, n: int, rc: float, tau_ps: float,
-              workdir: Path, dt: float = 0.004, t_equil: float = 20.0, t_prod: float = 150.0,
-              t_sample: float = 0.5, seed: int = 1, start_positions: np.ndarray | None = None,
-              threads: int | None = None) -> tuple[np.ndarray, float]:
+def run_table(
+    r: np.ndarray,
+    u: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    n: int,
+    rc: float,
+    tau_ps: float,
+    workdir: Path,
+    dt: float = 0.004,
+    t_equil: float = 20.0,
+    t_prod: float = 150.0,
+    t_sample: float = 0.5,
+    seed: int = 1,
+    start_positions: np.ndarray | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, float]:
     """Simulate beads with a tabulated pair potential in OpenMM; write ``topology.pdb`` and ``traj.xtc``.
 
     Parameters
@@ -230,10 +245,27 @@ def fit_lj(r: np.ndarray, u: np.ndarray, T: float, rc: float, start: tuple[float
     return float(s), float(abs(e))
 
 
-def run_ibi(r: np.ndarray, g_aa: np.ndarray, g_aa_err: np.ndarray, T: float, rho: float, mass: float,
-            root: Path | str, n: int = 500, rc: float = 0.9, alpha: float = 0.5, max_iter: int = 10,
-            tol_factor: float = 1.5, patience: int = 3, dt: float = 0.004, t_equil: float = 10.0,
-            t_prod: float = 100.0, t_sample: float = 0.5, seed: int = 1, threads: int | None = None) -> dict:
+def run_ibi(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    g_aa_err: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    root: Path | str,
+    n: int = 500,
+    rc: float = 0.9,
+    alpha: float = 0.5,
+    max_iter: int = 10,
+    tol_factor: float = 1.5,
+    patience: int = 3,
+    dt: float = 0.004,
+    t_equil: float = 10.0,
+    t_prod: float = 100.0,
+    t_sample: float = 0.5,
+    seed: int = 1,
+    threads: int | None = None,
+) -> dict:
     """Run IBI to convergence (module docstring); resumable (finished iterations are reused from ``root``).
 
     Parameters
@@ -282,8 +314,24 @@ def run_ibi(r: np.ndarray, g_aa: np.ndarray, g_aa_err: np.ndarray, T: float, rho
         else:
             d.mkdir(parents=True, exist_ok=True)
             t0 = time.monotonic()
-            pos, _ = run_table(r, u, T, rho, mass, n, rc, tau_ps, d, dt, t_equil if pos is not None else
-                               2 * t_equil, t_prod, t_sample, seed + it, pos, threads)
+            pos, _ = run_table(
+                r,
+                u,
+                T,
+                rho,
+                mass,
+                n,
+                rc,
+                tau_ps,
+                d,
+                dt,
+                t_equil if pos is not None else 2 * t_equil,
+                t_prod,
+                t_sample,
+                seed + it,
+                pos,
+                threads,
+            )
             rdf = compute_rdf(d / "topology.pdb", d / "traj.xtc")
             save_rdf(rdf, d / "rdf.npz")
             rec = {"iteration": it, "u_kJ_mol": u.tolist(), "wall_s": time.monotonic() - t0}
@@ -304,15 +352,25 @@ def run_ibi(r: np.ndarray, g_aa: np.ndarray, g_aa_err: np.ndarray, T: float, rho
             break
         u = ibi_update(r, u, rdf.g, g_aa, T, rc, alpha)
     it_best, dev_best, u_best, d_best = best
-    out = {"method": "ibi", "converged": converged, "n_simulations": len(history), "wall_s": wall,
-           "best_iteration": it_best, "total_deviation_nm": dev_best, "history": history,
-           "final_workdir": str(d_best), "table": {"r_nm": r.tolist(), "u_kJ_mol": u_best.tolist()},
-           "rc_nm": rc, "alpha": alpha,
-           "criterion": f"total deviation <= {tol_factor:g} x noise floor, or no improvement for {patience} "
-                        f"iterations (max {max_iter})",
-           "stop_reason": "noise floor reached" if converged else (
-               "no improvement" if since_best >= patience else "max_iter"),
-           "units": {"r_nm": "nm", "u_kJ_mol": "kJ/mol", "wall_s": "s", "rc_nm": "nm"}}
+    out = {
+        "method": "ibi",
+        "converged": converged,
+        "n_simulations": len(history),
+        "wall_s": wall,
+        "best_iteration": it_best,
+        "total_deviation_nm": dev_best,
+        "history": history,
+        "final_workdir": str(d_best),
+        "table": {"r_nm": r.tolist(), "u_kJ_mol": u_best.tolist()},
+        "rc_nm": rc,
+        "alpha": alpha,
+        "criterion": f"total deviation <= {tol_factor:g} x noise floor, or no improvement for {patience} "
+        f"iterations (max {max_iter})",
+        "stop_reason": "noise floor reached"
+        if converged
+        else ("no improvement" if since_best >= patience else "max_iter"),
+        "units": {"r_nm": "nm", "u_kJ_mol": "kJ/mol", "wall_s": "s", "rc_nm": "nm"},
+    }
     atomic_write_text(root / "history.json", json.dumps(out) + "\n")
     return out
 

@@ -76,14 +76,26 @@ class CGRun:
 
 def cg_statepoint(sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings) -> dict:
     """Return the normalised LJ state point of a CG run (raises StatePointError naming the bad field)."""
-    sp = {"sigma": float(sigma), "epsilon": float(epsilon), "T": float(T), "rho": float(rho), "mass": float(mass),
-          "N": settings.N, "cutoff": settings.cutoff, "dt": settings.dt, "t_equil": settings.t_equil,
-          "t_prod": settings.t_prod, "t_sample": settings.t_sample, "seed": settings.seed}
+    sp = {
+        "sigma": float(sigma),
+        "epsilon": float(epsilon),
+        "T": float(T),
+        "rho": float(rho),
+        "mass": float(mass),
+        "N": settings.N,
+        "cutoff": settings.cutoff,
+        "dt": settings.dt,
+        "t_equil": settings.t_equil,
+        "t_prod": settings.t_prod,
+        "t_sample": settings.t_sample,
+        "seed": settings.seed,
+    }
     return normalise(sp, check_phase=False)
 
 
-def run_lj(sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings,
-           root: Path | str) -> CGRun:
+def run_lj(
+    sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings, root: Path | str
+) -> CGRun:
     """Run (or reuse) one single-bead LJ CG simulation and its g(r).
 
     Parameters
@@ -124,9 +136,20 @@ def run_lj(sigma: float, epsilon: float, T: float, rho: float, mass: float, sett
     rdf = compute_rdf(workdir / "topology.pdb", workdir / "traj.xtc", n_blocks=settings.n_blocks)
     save_rdf(rdf, workdir / "rdf.npz")
     wall = time.monotonic() - t0
-    atomic_write_text(cost_path, json.dumps({"wall_s": wall, "simulate_wall_s": summary.get("wall_s"),
-                                             "engine": summary.get("engine"), "settings": asdict(settings),
-                                             "units": {"wall_s": "s"}}, indent=1) + "\n")
+    atomic_write_text(
+        cost_path,
+        json.dumps(
+            {
+                "wall_s": wall,
+                "simulate_wall_s": summary.get("wall_s"),
+                "engine": summary.get("engine"),
+                "settings": asdict(settings),
+                "units": {"wall_s": "s"},
+            },
+            indent=1,
+        )
+        + "\n",
+    )
     logger.info("CG LJ sigma=%.5f nm epsilon=%.5f kJ/mol: %.1f s", sp["sigma"], sp["epsilon"], wall)
     return CGRun(sp, workdir, rdf, wall, False)
 

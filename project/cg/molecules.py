@@ -141,18 +141,40 @@ def _tetrahedral_h(d: float) -> list[tuple[float, float, float]]:
     return [(a, a, a), (-a, -a, a), (-a, a, -a), (a, -a, -a)]
 
 
-def _two_centre(name: str, names: tuple[str, str], masses: tuple[float, float], half_l: float, sigma: float,
-                eps_k: float, q: float, T_b: float, rho: float, q_pub: float, ref: str, single: dict,
-                held_out: bool = False) -> Molecule:
+def _two_centre(
+    name: str,
+    names: tuple[str, str],
+    masses: tuple[float, float],
+    half_l: float,
+    sigma: float,
+    eps_k: float,
+    q: float,
+    T_b: float,
+    rho: float,
+    q_pub: float,
+    ref: str,
+    single: dict,
+    held_out: bool = False,
+) -> Molecule:
     eps = eps_k * KB
     sites = (
         Site(names[0], f"{name}_LJ", masses[0], q, sigma, eps, (0.0, 0.0, -half_l)),
         Site(names[1], f"{name}_LJ", masses[1], q, sigma, eps, (0.0, 0.0, half_l)),
         Site("M", f"{name}_M", 0.0, -2.0 * q, 0.0, 0.0, (0.0, 0.0, 0.0), virtual=True),
     )
-    return Molecule(name=name, sites=sites, constraints=((0, 1, 2.0 * half_l),), angles=(),
-                    vsites2=((2, 0, 1, 0.5),), T_b=T_b, rho_liquid=rho, quadrupole_published=q_pub,
-                    reference=ref, single_bead_reference=single, held_out=held_out)
+    return Molecule(
+        name=name,
+        sites=sites,
+        constraints=((0, 1, 2.0 * half_l),),
+        angles=(),
+        vsites2=((2, 0, 1, 0.5),),
+        T_b=T_b,
+        rho_liquid=rho,
+        quadrupole_published=q_pub,
+        reference=ref,
+        single_bead_reference=single,
+        held_out=held_out,
+    )
 
 
 def quadrupole_charge(q_d_angstrom: float, bond_nm: float) -> float:
@@ -163,13 +185,35 @@ def quadrupole_charge(q_d_angstrom: float, bond_nm: float) -> float:
     return 2.0 * q_d_angstrom / E_NM2_TO_D_ANGSTROM / bond_nm**2
 
 
-def _vsh2001(name: str, names: tuple[str, str], masses: tuple[float, float], sigma_a: float, eps_k: float,
-             l_a: float, q_da: float, T: float, rho: float) -> Molecule:
+def _vsh2001(
+    name: str,
+    names: tuple[str, str],
+    masses: tuple[float, float],
+    sigma_a: float,
+    eps_k: float,
+    l_a: float,
+    q_da: float,
+    T: float,
+    rho: float,
+) -> Molecule:
     """A 2CLJQ model of Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001), Table 2 (sigma, L in Angstrom,
     epsilon/k_B in K, Q in D Angstrom), the point quadrupole as three charges (:func:`quadrupole_charge`)."""
     q = quadrupole_charge(q_da, 0.1 * l_a)
-    return _two_centre(name, names, masses, 0.05 * l_a, 0.1 * sigma_a, eps_k, round(q, 4), T, rho, q_da,
-                       "2CLJQ, Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001)", {}, held_out=True)
+    return _two_centre(
+        name,
+        names,
+        masses,
+        0.05 * l_a,
+        0.1 * sigma_a,
+        eps_k,
+        round(q, 4),
+        T,
+        rho,
+        q_da,
+        "2CLJQ, Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001)",
+        {},
+        held_out=True,
+    )
 
 
 def _methane_ua() -> Molecule:
@@ -177,42 +221,83 @@ def _methane_ua() -> Molecule:
     epsilon/k_B 148 K, no charge; the positive control of the coarse-graining (its own bead is the answer). Run
     like the LJ training data: plain truncation (no shift) at 3 sigma = 1.119 nm with the dispersion correction."""
     site = Site("C", "CH4_UA", 16.043, 0.0, 0.373, 148.0 * KB, (0.0, 0.0, 0.0))
-    return Molecule(name="CH4UA", sites=(site,), constraints=(), angles=(), vsites2=(), T_b=111.67,
-                    rho_liquid=15.854, quadrupole_published=None,
-                    reference="TraPPE-UA, Martin, Siepmann, J. Phys. Chem. B 102, 2569 (1998)",
-                    single_bead_reference={"sigma": 0.373, "epsilon": 148.0 * KB, "source": "the model itself"},
-                    vdw_modifier="None", held_out=True)
+    return Molecule(
+        name="CH4UA",
+        sites=(site,),
+        constraints=(),
+        angles=(),
+        vsites2=(),
+        T_b=111.67,
+        rho_liquid=15.854,
+        quadrupole_published=None,
+        reference="TraPPE-UA, Martin, Siepmann, J. Phys. Chem. B 102, 2569 (1998)",
+        single_bead_reference={"sigma": 0.373, "epsilon": 148.0 * KB, "source": "the model itself"},
+        vdw_modifier="None",
+        held_out=True,
+    )
 
 
 def _methane() -> Molecule:
     d = 0.1090
     c = Site("C", "opls_138", 12.011, -0.240, 0.350, 0.276144, (0.0, 0.0, 0.0))
-    hs = tuple(Site(f"H{i + 1}", "opls_140", 1.008, 0.060, 0.250, 0.125520, p)
-               for i, p in enumerate(_tetrahedral_h(d)))
+    hs = tuple(Site(f"H{i + 1}", "opls_140", 1.008, 0.060, 0.250, 0.125520, p) for i, p in enumerate(_tetrahedral_h(d)))
     angles = tuple((i, 0, j, 107.8, 276.144) for i in range(1, 5) for j in range(i + 1, 5))
-    return Molecule(name="CH4", sites=(c, *hs), constraints=tuple((0, i, d) for i in range(1, 5)), angles=angles,
-                    vsites2=(), T_b=111.67, rho_liquid=15.854, quadrupole_published=None,
-                    reference="OPLS-AA, Jorgensen, Maxwell, Tirado-Rives, JACS 118, 11225 (1996)",
-                    single_bead_reference={"sigma": 0.373, "epsilon": 148.0 * KB, "source": "TraPPE-UA / OPLS-UA"})
+    return Molecule(
+        name="CH4",
+        sites=(c, *hs),
+        constraints=tuple((0, i, d) for i in range(1, 5)),
+        angles=angles,
+        vsites2=(),
+        T_b=111.67,
+        rho_liquid=15.854,
+        quadrupole_published=None,
+        reference="OPLS-AA, Jorgensen, Maxwell, Tirado-Rives, JACS 118, 11225 (1996)",
+        single_bead_reference={"sigma": 0.373, "epsilon": 148.0 * KB, "source": "TraPPE-UA / OPLS-UA"},
+    )
 
 
 MOLECULES: dict[str, Molecule] = {
     "CH4": _methane(),
-    "F2": _two_centre("F2", ("F1", "F2"), (18.998, 18.998), 0.070645, 0.28258, 52.147, 0.1861, 85.04, 23.802,
-                      0.8920, "2CLJQ, Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001)",
-                      {"sigma": 0.3228, "epsilon": 110.1 * KB, "source": "LJ critical point mapped"}),
-    "CO": _two_centre("CO", ("C", "O"), (12.011, 15.999), 0.05555, 0.33344, 36.713, 0.6467, 81.64, 17.054,
-                      1.9170, "2CLJQ, Stoll, Vrabec, Hasse, J. Chem. Phys. 119, 11396 (2003)",
-                      {"sigma": 0.3643, "epsilon": 101.3 * KB, "source": "LJ critical point mapped"}),
+    "F2": _two_centre(
+        "F2",
+        ("F1", "F2"),
+        (18.998, 18.998),
+        0.070645,
+        0.28258,
+        52.147,
+        0.1861,
+        85.04,
+        23.802,
+        0.8920,
+        "2CLJQ, Vrabec, Stoll, Hasse, J. Phys. Chem. B 105, 12126 (2001)",
+        {"sigma": 0.3228, "epsilon": 110.1 * KB, "source": "LJ critical point mapped"},
+    ),
+    "CO": _two_centre(
+        "CO",
+        ("C", "O"),
+        (12.011, 15.999),
+        0.05555,
+        0.33344,
+        36.713,
+        0.6467,
+        81.64,
+        17.054,
+        1.9170,
+        "2CLJQ, Stoll, Vrabec, Hasse, J. Chem. Phys. 119, 11396 (2003)",
+        {"sigma": 0.3643, "epsilon": 101.3 * KB, "source": "LJ critical point mapped"},
+    ),
     # held out of every choice of the method (added after it was frozen). T, rho: saturated liquid (NIST
     # webbook, reference equations of state): N2 and O2 at the normal boiling point, CO2 (no normal boiling
     # point: it sublimes) at 220 K, 6.0 bar.
-    "N2": _vsh2001("N2", ("N1", "N2"), (14.007, 14.007), 3.3211, 34.897, 1.0464, 1.4397, 77.355,
-                   806.08 / 28.0134 * 0.602214076),
-    "O2": _vsh2001("O2", ("O1", "O2"), (15.999, 15.999), 3.1062, 43.183, 0.9699, 0.8081, 90.188,
-                   1141.2 / 31.9988 * 0.602214076),
-    "CO2": _vsh2001("CO2", ("O1", "O2"), (22.0048, 22.0048), 2.9847, 133.22, 2.4176, 3.7938, 220.0,
-                    1166.1 / 44.0095 * 0.602214076),
+    "N2": _vsh2001(
+        "N2", ("N1", "N2"), (14.007, 14.007), 3.3211, 34.897, 1.0464, 1.4397, 77.355, 806.08 / 28.0134 * 0.602214076
+    ),
+    "O2": _vsh2001(
+        "O2", ("O1", "O2"), (15.999, 15.999), 3.1062, 43.183, 0.9699, 0.8081, 90.188, 1141.2 / 31.9988 * 0.602214076
+    ),
+    "CO2": _vsh2001(
+        "CO2", ("O1", "O2"), (22.0048, 22.0048), 2.9847, 133.22, 2.4176, 3.7938, 220.0, 1166.1 / 44.0095 * 0.602214076
+    ),
     "CH4UA": _methane_ua(),
 }
 
@@ -255,16 +340,30 @@ def make_topology(mol: Molecule, n_molecules: int) -> str:
     """
     if int(n_molecules) < 1:
         raise ProjectError(f"n_molecules: got {n_molecules!r}; allowed: an integer >= 1")
-    lines = ["; " + mol.name + ": " + mol.reference, "[ defaults ]", "; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ",
-             "1 3 no 1.0 1.0", "", "[ atomtypes ]", "; name at.num mass charge ptype sigma(nm) epsilon(kJ/mol)"]
+    lines = [
+        "; " + mol.name + ": " + mol.reference,
+        "[ defaults ]",
+        "; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ",
+        "1 3 no 1.0 1.0",
+        "",
+        "[ atomtypes ]",
+        "; name at.num mass charge ptype sigma(nm) epsilon(kJ/mol)",
+    ]
     seen = set()
     for s in mol.sites:
         if s.atomtype in seen:
             continue
         seen.add(s.atomtype)
         lines.append(f"{s.atomtype} 0 {_f(s.mass)} 0.0 {'V' if s.virtual else 'A'} {_f(s.sigma)} {_f(s.epsilon)}")
-    lines += ["", "[ moleculetype ]", "; name nrexcl", f"{mol.name} 1", "", "[ atoms ]",
-              "; nr type resnr res atom cgnr charge(e) mass(amu)"]
+    lines += [
+        "",
+        "[ moleculetype ]",
+        "; name nrexcl",
+        f"{mol.name} 1",
+        "",
+        "[ atoms ]",
+        "; nr type resnr res atom cgnr charge(e) mass(amu)",
+    ]
     for i, s in enumerate(mol.sites):
         lines.append(f"{i + 1} {s.atomtype} 1 {mol.name} {s.name} {i + 1} {_f(s.charge)} {_f(s.mass)}")
     if mol.constraints:
@@ -290,11 +389,14 @@ def _random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
     q = rng.normal(size=(n, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     w, x, y, z = q.T
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-    ], 1)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        1,
+    )
 
 
 def start_configuration(mol: Molecule, n_molecules: int, rho: float, seed: int) -> tuple[np.ndarray, float]:
@@ -342,5 +444,13 @@ def make_gro(mol: Molecule, positions: np.ndarray, box: float) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["E_NM2_TO_D_ANGSTROM", "MOLECULES", "Molecule", "Site", "get_molecule", "make_gro", "make_topology",
-           "start_configuration"]
+__all__ = [
+    "E_NM2_TO_D_ANGSTROM",
+    "MOLECULES",
+    "Molecule",
+    "Site",
+    "get_molecule",
+    "make_gro",
+    "make_topology",
+    "start_configuration",
+]

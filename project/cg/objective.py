@@ -62,9 +62,13 @@ def eos_thermo(sigma: float, epsilon: float, T: float, rho: float) -> dict:
 
     t_star, rho_star = KB * T / epsilon, rho * sigma**3
     u_star, p_star = thol_energy_pressure(t_star, rho_star)
-    return {"P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
-            "U_per_molecule_kJ_mol": float(u_star * epsilon), "T_star": float(t_star), "rho_star": float(rho_star),
-            "source": "LJ equation of state, Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016), via teqp"}
+    return {
+        "P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
+        "U_per_molecule_kJ_mol": float(u_star * epsilon),
+        "T_star": float(t_star),
+        "rho_star": float(rho_star),
+        "source": "LJ equation of state, Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016), via teqp",
+    }
 
 
 class SurrogateObjective:
@@ -83,7 +87,7 @@ class SurrogateObjective:
     """
 
     def __init__(self, r: np.ndarray, g: np.ndarray, T: float, rho: float, objective: str, sigma_start: float):
-        from project.model.fit import _models
+        from project.model.fit import shipped_models
 
         self.metric = _metric(objective)
         self.objective = objective
@@ -100,7 +104,7 @@ class SurrogateObjective:
         keep = r + 0.5 * width <= self.r_range + 1e-9
         self.r, self.g, self.width = r[keep], np.clip(g[keep], 0.0, None), width
         self.T, self.rho = float(T), float(rho)
-        _, self.forward = _models(None, None)
+        _, self.forward = shipped_models()
         self.n_eval = 0
 
     def g_lj(self, sigma: float, epsilon: float) -> np.ndarray:
@@ -119,17 +123,19 @@ class SurrogateObjective:
         from project.cg.metrics import kl_divergence, total_deviation
 
         gl = self.g_lj(sigma, epsilon)
-        return {"total_deviation_nm": float(total_deviation(self.r, self.g, gl)),
-                "kl_divergence": float(kl_divergence(self.r, self.g, gl))}
+        return {
+            "total_deviation_nm": float(total_deviation(self.r, self.g, gl)),
+            "kl_divergence": float(kl_divergence(self.r, self.g, gl)),
+        }
 
     def inside(self, sigma: float, epsilon: float) -> bool:
         t_star = KB * self.T / epsilon
-        return (self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1]
-                and T_STAR_RANGE[0] <= t_star <= T_STAR_RANGE[1])
+        return self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1] and T_STAR_RANGE[0] <= t_star <= T_STAR_RANGE[1]
 
 
-def refine_for_objective(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float],
-                         objective: str = "total-deviation") -> dict:
+def refine_for_objective(
+    r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float], objective: str = "total-deviation"
+) -> dict:
     """Refine a bead for one objective through the LJ forward model, starting from ``start`` (sigma nm,
     epsilon kJ/mol); no CG simulation.
 
@@ -161,19 +167,31 @@ def refine_for_objective(r: np.ndarray, g: np.ndarray, T: float, rho: float, sta
 
     x0 = np.log([s0, e0])
     simplex = np.array([x0, x0 + [0.01, 0.0], x0 + [0.0, 0.15]])
-    res = minimize(fun, x0, method="Nelder-Mead",
-                   options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 400})
+    res = minimize(
+        fun, x0, method="Nelder-Mead", options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 400}
+    )
     sig, eps = float(np.exp(res.x[0])), float(np.exp(res.x[1]))
     t_star = KB * T / eps
-    at_bound = bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3
-                    or min(abs(t_star / T_STAR_RANGE[0] - 1), abs(t_star / T_STAR_RANGE[1] - 1)) < 2e-2)
-    return {"sigma": sig, "epsilon": eps, "objective": objective, "value": float(res.fun),
-            "start": {"sigma": s0, "epsilon": e0}, "start_value": f(s0, e0), "surrogate": f.both(sig, eps),
-            "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range], "n_evaluations": f.n_eval,
-            "wall_s": time.perf_counter() - t0, "at_bound": at_bound, "n_simulations": 0,
-            "method": "Nelder-Mead in (ln sigma, ln epsilon) on the LJ forward model's RDF, from the network's bead",
-            "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "r_range_nm": "nm",
-                      "wall_s": "s"}}
+    at_bound = bool(
+        min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3
+        or min(abs(t_star / T_STAR_RANGE[0] - 1), abs(t_star / T_STAR_RANGE[1] - 1)) < 2e-2
+    )
+    return {
+        "sigma": sig,
+        "epsilon": eps,
+        "objective": objective,
+        "value": float(res.fun),
+        "start": {"sigma": s0, "epsilon": e0},
+        "start_value": f(s0, e0),
+        "surrogate": f.both(sig, eps),
+        "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
+        "n_evaluations": f.n_eval,
+        "wall_s": time.perf_counter() - t0,
+        "at_bound": at_bound,
+        "n_simulations": 0,
+        "method": "Nelder-Mead in (ln sigma, ln epsilon) on the LJ forward model's RDF, from the network's bead",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "r_range_nm": "nm", "wall_s": "s"},
+    }
 
 
 def epsilon_at_pressure(sigma: float, T: float, rho: float, pressure_bar: float) -> float | None:
@@ -194,8 +212,15 @@ def epsilon_at_pressure(sigma: float, T: float, rho: float, pressure_bar: float)
     return float(np.exp(brentq(dp, grid[k], grid[k + 1], xtol=1e-10)))
 
 
-def refine_with_pressure(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float],
-                         pressure_bar: float, objective: str = "total-deviation") -> dict:
+def refine_with_pressure(
+    r: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    start: tuple[float, float],
+    pressure_bar: float,
+    objective: str = "total-deviation",
+) -> dict:
     """The bead that minimises the objective among those whose LJ equation-of-state pressure equals the
     all-atom pressure ``pressure_bar`` (bar); start (sigma nm, epsilon kJ/mol) from the network. No simulation.
 
@@ -222,8 +247,10 @@ def refine_with_pressure(r: np.ndarray, g: np.ndarray, T: float, rho: float, sta
     vals = np.array([along(s) for s in grid])
     k = int(np.argmin(vals))
     if vals[k] >= 1e6:
-        raise ProjectError(f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
-                           f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar")
+        raise ProjectError(
+            f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
+            f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar"
+        )
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
     res = minimize_scalar(along, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
     if res.fun > vals[k]:
@@ -231,16 +258,34 @@ def refine_with_pressure(r: np.ndarray, g: np.ndarray, T: float, rho: float, sta
     sig = float(res.x)
     eps = epsilon_at_pressure(sig, T, rho, pressure_bar)
     if eps is None or res.fun >= 1e6:
-        raise ProjectError(f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
-                           f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar")
-    return {"sigma": sig, "epsilon": eps, "objective": objective, "value": float(res.fun),
-            "pressure_bar": float(pressure_bar), "start": {"sigma": s0, "epsilon": float(start[1])},
-            "surrogate": f.both(sig, eps), "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
-            "n_evaluations": f.n_eval, "wall_s": time.perf_counter() - t0, "n_simulations": 0,
-            "at_bound": bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3),
-            "method": "bounded search over sigma along P_EOS(sigma, epsilon) = P_AA, forward-model RDF",
-            "units": {"sigma": "nm", "epsilon": "kJ/mol", "pressure_bar": "bar", "wall_s": "s"}}
+        raise ProjectError(
+            f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
+            f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar"
+        )
+    return {
+        "sigma": sig,
+        "epsilon": eps,
+        "objective": objective,
+        "value": float(res.fun),
+        "pressure_bar": float(pressure_bar),
+        "start": {"sigma": s0, "epsilon": float(start[1])},
+        "surrogate": f.both(sig, eps),
+        "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
+        "n_evaluations": f.n_eval,
+        "wall_s": time.perf_counter() - t0,
+        "n_simulations": 0,
+        "at_bound": bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3),
+        "method": "bounded search over sigma along P_EOS(sigma, epsilon) = P_AA, forward-model RDF",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "pressure_bar": "bar", "wall_s": "s"},
+    }
 
 
-__all__ = ["KJ_MOL_NM3_TO_BAR", "OBJECTIVES", "SurrogateObjective", "eos_thermo", "epsilon_at_pressure",
-           "refine_for_objective", "refine_with_pressure"]
+__all__ = [
+    "KJ_MOL_NM3_TO_BAR",
+    "OBJECTIVES",
+    "SurrogateObjective",
+    "eos_thermo",
+    "epsilon_at_pressure",
+    "refine_for_objective",
+    "refine_with_pressure",
+]

@@ -22,8 +22,15 @@ from project.cg.lj import CGSettings, run_lj
 from project.engines.base import atomic_write_text
 
 
-def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path: str | Path | None = None,
-                 source: str = "COM RDF", g_err: np.ndarray | None = None) -> dict:
+def predict_bead(
+    r: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    model_path: str | Path | None = None,
+    source: str = "COM RDF",
+    g_err: np.ndarray | None = None,
+) -> dict:
     """Predict the single-bead LJ parameters of a target RDF with the inverse model.
 
     Parameters
@@ -63,8 +70,9 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
     from project.model.fit import fit_rdf
 
     try:
-        fit = fit_rdf(np.asarray(r, float), np.asarray(g, float), float(T), float(rho), g_err=g_err, inverse=model,
-                      source=source).as_dict()
+        fit = fit_rdf(
+            np.asarray(r, float), np.asarray(g, float), float(T), float(rho), g_err=g_err, inverse=model, source=source
+        ).as_dict()
     except RDFError as exc:
         fit = {"error": str(exc)}
     out["fit"] = fit
@@ -73,9 +81,18 @@ def predict_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, model_path:
     return out
 
 
-def run_oneshot(r: np.ndarray, g: np.ndarray, T: float, rho: float, mass: float, settings: CGSettings,
-                root: Path | str, model_path: str | Path | None = None, refine: bool = False,
-                g_err: np.ndarray | None = None) -> dict:
+def run_oneshot(
+    r: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    settings: CGSettings,
+    root: Path | str,
+    model_path: str | Path | None = None,
+    refine: bool = False,
+    g_err: np.ndarray | None = None,
+) -> dict:
     """Predict (sigma, epsilon) and run the one CG simulation; returns the method result (units in ``units``).
 
     The prediction carries the refined fit of the same RDF (``prediction["fit"]``: its residual and whether one
@@ -93,15 +110,24 @@ def run_oneshot(r: np.ndarray, g: np.ndarray, T: float, rho: float, mass: float,
 
         ref = refine_bead(r, g, T, rho, (sigma, epsilon))
         sigma, epsilon, extra = ref["sigma"], ref["epsilon"], {"refinement": ref}
-        criterion = ("none needed: one model prediction, a zero-simulation refinement on the LJ RDF library "
-                     "(optimum of the surrogate metrics), one CG simulation")
+        criterion = (
+            "none needed: one model prediction, a zero-simulation refinement on the LJ RDF library "
+            "(optimum of the surrogate metrics), one CG simulation"
+        )
     run = run_lj(sigma, epsilon, T, rho, mass, settings, root)
-    out = {"method": "oneshot_refined" if refine else "oneshot", "sigma": run.statepoint["sigma"],
-           "epsilon": run.statepoint["epsilon"], "prediction": pred, **extra, "converged": True,
-           "n_simulations": 1,
-           "wall_s": run.wall_s + pred["predict_wall_s"] + extra.get("refinement", {}).get("wall_s", 0.0),
-           "final_workdir": str(run.workdir), "criterion": criterion,
-           "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"}}
+    out = {
+        "method": "oneshot_refined" if refine else "oneshot",
+        "sigma": run.statepoint["sigma"],
+        "epsilon": run.statepoint["epsilon"],
+        "prediction": pred,
+        **extra,
+        "converged": True,
+        "n_simulations": 1,
+        "wall_s": run.wall_s + pred["predict_wall_s"] + extra.get("refinement", {}).get("wall_s", 0.0),
+        "final_workdir": str(run.workdir),
+        "criterion": criterion,
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
+    }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out
 

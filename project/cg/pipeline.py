@@ -75,8 +75,15 @@ def load_target(job_dir: Path | str) -> dict:
         raise ProjectError(f"{job_dir}: the AA run and its COM RDF ({AA_RDF_NAME}) are needed first")
     rdf = load_rdf(job_dir / AA_RDF_NAME)
     mol = get_molecule(summary["molecule"])
-    return {"molecule": mol.name, "r": rdf.r_nm, "g": rdf.g, "g_err": rdf.g_err, "T": float(summary["T_K"]),
-            "rho": float(summary["rho_nm3"]), "mass": mol.mass}
+    return {
+        "molecule": mol.name,
+        "r": rdf.r_nm,
+        "g": rdf.g,
+        "g_err": rdf.g_err,
+        "T": float(summary["T_K"]),
+        "rho": float(summary["rho_nm3"]),
+        "mass": mol.mass,
+    }
 
 
 def load_result(job_dir: Path | str, method: str) -> dict | None:
@@ -90,8 +97,13 @@ def load_result(job_dir: Path | str, method: str) -> dict | None:
         return None
 
 
-def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = None,
-               model_path: str | Path | None = None, **options) -> dict:
+def run_method(
+    job_dir: Path | str,
+    method: str,
+    settings: CGSettings | None = None,
+    model_path: str | Path | None = None,
+    **options,
+) -> dict:
     """Run one CG method on a molecule folder and write ``cg/<method>/result.json`` (reused if present).
 
     Parameters
@@ -131,8 +143,7 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
     if method in ONE_SHOT:
         from project.cg.oneshot import run_oneshot
 
-        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined",
-                          g_err=ge)
+        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined", g_err=ge)
     elif method == "relent":
         from project.cg.relent import run_relent
 
@@ -144,8 +155,14 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
     elif method == "ibi":
         from project.cg.ibi import run_ibi
 
-        opts = {"n": settings.N, "dt": settings.dt, "t_sample": settings.t_sample, "seed": settings.seed,
-                "threads": settings.threads, **options}
+        opts = {
+            "n": settings.N,
+            "dt": settings.dt,
+            "t_sample": settings.t_sample,
+            "seed": settings.seed,
+            "threads": settings.threads,
+            **options,
+        }
         res = run_ibi(r, g, ge, T, rho, mass, root, **opts)
     else:  # ibi_lj
         from project.cg.ibi import fit_lj
@@ -156,24 +173,44 @@ def run_method(job_dir: Path | str, method: str, settings: CGSettings | None = N
         tab = ibi["table"]
         sigma, eps = fit_lj(np.asarray(tab["r_nm"]), np.asarray(tab["u_kJ_mol"]), T, ibi["rc_nm"], start)
         run = run_lj(sigma, eps, T, rho, mass, settings, root)
-        res = {"method": "ibi_lj", "sigma": run.statepoint["sigma"], "epsilon": run.statepoint["epsilon"],
-               "fit": {"sigma": sigma, "epsilon": eps}, "converged": bool(ibi["converged"]),
-               "n_simulations": ibi["n_simulations"] + 1, "wall_s": ibi["wall_s"] + run.wall_s,
-               "final_workdir": str(run.workdir),
-               "criterion": "IBI criterion, then one least-squares LJ fit to the IBI table and one LJ run",
-               "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"}}
+        res = {
+            "method": "ibi_lj",
+            "sigma": run.statepoint["sigma"],
+            "epsilon": run.statepoint["epsilon"],
+            "fit": {"sigma": sigma, "epsilon": eps},
+            "converged": bool(ibi["converged"]),
+            "n_simulations": ibi["n_simulations"] + 1,
+            "wall_s": ibi["wall_s"] + run.wall_s,
+            "final_workdir": str(run.workdir),
+            "criterion": "IBI criterion, then one least-squares LJ fit to the IBI table and one LJ run",
+            "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
+        }
     final = load_rdf(Path(res["final_workdir"]) / "rdf.npz")
     save_rdf(final, root / "rdf_cg.npz")
-    res.update(molecule=tgt["molecule"], total_deviation_nm=total_deviation(r, g, final.g),
-               kl_divergence=kl_divergence(r, g, final.g), settings=asdict(settings), T_K=T, rho_nm3=rho,
-               mass_amu=mass, start={"sigma": start[0], "epsilon": start[1]})
+    res.update(
+        molecule=tgt["molecule"],
+        total_deviation_nm=total_deviation(r, g, final.g),
+        kl_divergence=kl_divergence(r, g, final.g),
+        settings=asdict(settings),
+        T_K=T,
+        rho_nm3=rho,
+        mass_amu=mass,
+        start={"sigma": start[0], "epsilon": start[1]},
+    )
     if "sigma" in res:
         from project.units import reduced_density, reduced_temperature
 
         res.update(T_star=reduced_temperature(T, res["epsilon"]), rho_star=reduced_density(rho, res["sigma"]))
     atomic_write_text(root / RESULT_NAME, json.dumps(res, indent=1) + "\n")
-    logger.info("%s %s: D = %.4f nm, KL = %.5f, %d simulations, %.0f s", tgt["molecule"], method,
-                res["total_deviation_nm"], res["kl_divergence"], res["n_simulations"], res["wall_s"])
+    logger.info(
+        "%s %s: D = %.4f nm, KL = %.5f, %d simulations, %.0f s",
+        tgt["molecule"],
+        method,
+        res["total_deviation_nm"],
+        res["kl_divergence"],
+        res["n_simulations"],
+        res["wall_s"],
+    )
     return res
 
 
@@ -211,16 +248,31 @@ def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None
     df = scan_grid(tgt["r"], tgt["g"], tgt["T"], tgt["rho"], tgt["mass"], sig, eps, settings, root)
     best_d = min(v["total_deviation_nm"] for v in base)
     best_kl = min(v["kl_divergence"] for v in base)
-    out = {"molecule": tgt["molecule"], "best_baseline_total_deviation_nm": best_d,
-           "best_baseline_kl_divergence": best_kl, "grid_total_deviation_min_nm": float(df.total_deviation_nm.min()),
-           "grid_kl_divergence_min": float(df.kl_divergence.min()), "n": n,
-           "compromise": compromise(df, best_d, best_kl), "baselines": sorted(m for m in done if m not in ONE_SHOT),
-           "units": {"sigma_nm": "nm", "epsilon_kJ_mol": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"}}
+    out = {
+        "molecule": tgt["molecule"],
+        "best_baseline_total_deviation_nm": best_d,
+        "best_baseline_kl_divergence": best_kl,
+        "grid_total_deviation_min_nm": float(df.total_deviation_nm.min()),
+        "grid_kl_divergence_min": float(df.kl_divergence.min()),
+        "n": n,
+        "compromise": compromise(df, best_d, best_kl),
+        "baselines": sorted(m for m in done if m not in ONE_SHOT),
+        "units": {"sigma_nm": "nm", "epsilon_kJ_mol": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"},
+    }
     with atomic_path(root / "scan.csv") as tmp:
         df.to_csv(tmp, index=False)
     atomic_write_text(root / "scan.json", json.dumps(out, indent=1) + "\n")
     return out
 
 
-__all__ = ["AA_RDF_NAME", "LJ_BASELINES", "METHODS", "ONE_SHOT", "compute_aa_rdf", "load_result", "load_target",
-           "run_method", "run_scan"]
+__all__ = [
+    "AA_RDF_NAME",
+    "LJ_BASELINES",
+    "METHODS",
+    "ONE_SHOT",
+    "compute_aa_rdf",
+    "load_result",
+    "load_target",
+    "run_method",
+    "run_scan",
+]

@@ -75,8 +75,9 @@ def _window(r: np.ndarray, rho: float) -> np.ndarray:
     return (x >= X_GRID[0]) & (x <= X_GRID[-1])
 
 
-def surrogate_metrics(r: np.ndarray, g: np.ndarray, T: float, rho: float, sigma: float, epsilon: float,
-                      lib=None) -> tuple[float, float]:
+def surrogate_metrics(
+    r: np.ndarray, g: np.ndarray, T: float, rho: float, sigma: float, epsilon: float, lib=None
+) -> tuple[float, float]:
     """Total deviation (nm) and KL divergence between a target RDF and the library's LJ RDF at (sigma, epsilon).
 
     Both are taken over the part of ``r`` (nm) whose x = r rho^(1/3) lies on the model grid (first two shells).
@@ -84,13 +85,15 @@ def surrogate_metrics(r: np.ndarray, g: np.ndarray, T: float, rho: float, sigma:
     lib = lib or library()
     r, g = np.asarray(r, float), np.asarray(g, float)
     m = _window(r, rho)
-    g_lj = _surrogate_curves(lib, r[m] * np.cbrt(rho), np.log(reduced_temperature(T, epsilon)),
-                             np.log(reduced_density(rho, sigma)))[0]
+    g_lj = _surrogate_curves(
+        lib, r[m] * np.cbrt(rho), np.log(reduced_temperature(T, epsilon)), np.log(reduced_density(rho, sigma))
+    )[0]
     return total_deviation(r[m], g[m], g_lj), kl_divergence(r[m], g[m], g_lj)
 
 
-def refine_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float],
-                lib=None, n_grid: int = 60) -> dict:
+def refine_bead(
+    r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float], lib=None, n_grid: int = 60
+) -> dict:
     """Refine a bead (sigma nm, epsilon kJ/mol) on the surrogate metrics (see the module docstring).
 
     The search covers the library's reduced states: an ``n_grid`` x ``n_grid`` grid in (log T*, log rho*) locates
@@ -151,15 +154,24 @@ def refine_bead(r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple
         return float(sigma), float(epsilon)
 
     sigma, epsilon = bead(q_best)
-    return {"sigma": sigma, "epsilon": epsilon, "start": {"sigma": float(start[0]), "epsilon": float(start[1])},
-            "surrogate_start": dict(zip(("total_deviation_nm", "kl_divergence"),
-                                        surrogate_metrics(r, g, T, rho, *start, lib=lib))),
-            "surrogate_end": dict(zip(("total_deviation_nm", "kl_divergence"),
-                                      surrogate_metrics(r, g, T, rho, sigma, epsilon, lib=lib))),
-            "surrogate_optima": {"total_deviation_nm": {"value": d_min, "bead": bead(optima[0][0])},
-                                 "kl_divergence": {"value": kl_min, "bead": bead(optima[1][0])}},
-            "worse_ratio": worse, "wall_s": time.monotonic() - t0,
-            "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"}}
+    return {
+        "sigma": sigma,
+        "epsilon": epsilon,
+        "start": {"sigma": float(start[0]), "epsilon": float(start[1])},
+        "surrogate_start": dict(
+            zip(("total_deviation_nm", "kl_divergence"), surrogate_metrics(r, g, T, rho, *start, lib=lib))
+        ),
+        "surrogate_end": dict(
+            zip(("total_deviation_nm", "kl_divergence"), surrogate_metrics(r, g, T, rho, sigma, epsilon, lib=lib))
+        ),
+        "surrogate_optima": {
+            "total_deviation_nm": {"value": d_min, "bead": bead(optima[0][0])},
+            "kl_divergence": {"value": kl_min, "bead": bead(optima[1][0])},
+        },
+        "worse_ratio": worse,
+        "wall_s": time.monotonic() - t0,
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"},
+    }
 
 
 __all__ = ["LIBRARY_EXPORTS", "library", "refine_bead", "surrogate_metrics"]

@@ -83,8 +83,17 @@ def _pair_integral(r: np.ndarray, g: np.ndarray, f: np.ndarray, n: int, volume: 
     return np.tensordot(f[..., m], w, axes=([-1], [0]))
 
 
-def relent_gradient(r: np.ndarray, g_aa: np.ndarray, g_cg: np.ndarray, sigma: float, epsilon: float, T: float,
-                    n: int, volume: float, rc: float) -> np.ndarray:
+def relent_gradient(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    g_cg: np.ndarray,
+    sigma: float,
+    epsilon: float,
+    T: float,
+    n: int,
+    volume: float,
+    rc: float,
+) -> np.ndarray:
     """Gradient of S_rel with respect to (sigma, epsilon): (1/nm, mol/kJ), see the module docstring.
 
     Parameters
@@ -111,8 +120,9 @@ def relent_gradient(r: np.ndarray, g_aa: np.ndarray, g_cg: np.ndarray, sigma: fl
     """
     r, g_aa, g_cg = (np.asarray(x, dtype=float) for x in (r, g_aa, g_cg))
     if not (r.shape == g_aa.shape == g_cg.shape) or r.ndim != 1:
-        raise ProjectError(f"relent_gradient: r, g_aa, g_cg must be 1-D of equal length, got {r.shape}, "
-                           f"{g_aa.shape}, {g_cg.shape}")
+        raise ProjectError(
+            f"relent_gradient: r, g_aa, g_cg must be 1-D of equal length, got {r.shape}, {g_aa.shape}, {g_cg.shape}"
+        )
     if min(sigma, epsilon, T, volume, rc) <= 0 or n < 2:
         raise ProjectError("relent_gradient: sigma, epsilon, T, volume, rc must be positive and n >= 2")
     d1, _ = lj_parameter_derivatives(np.maximum(r, 1e-6), sigma, epsilon)
@@ -134,8 +144,18 @@ def frame_derivative_sums(workdir: Path, sigma: float, epsilon: float, rc: float
     return np.array(out)
 
 
-def relent_hessian(r: np.ndarray, g_aa: np.ndarray, g_cg: np.ndarray, frame_sums: np.ndarray, sigma: float,
-                   epsilon: float, T: float, n: int, volume: float, rc: float) -> np.ndarray:
+def relent_hessian(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    g_cg: np.ndarray,
+    frame_sums: np.ndarray,
+    sigma: float,
+    epsilon: float,
+    T: float,
+    n: int,
+    volume: float,
+    rc: float,
+) -> np.ndarray:
     """Hessian of S_rel in (sigma, epsilon) (module docstring); ``frame_sums`` from :func:`frame_derivative_sums`."""
     _, d2 = lj_parameter_derivatives(np.maximum(np.asarray(r, float), 1e-6), sigma, epsilon)
     beta = 1.0 / (KB * T)
@@ -165,9 +185,19 @@ def damp(step: np.ndarray, sigma: float, epsilon: float, T: float) -> np.ndarray
     return np.array([step[0], new_eps - epsilon])
 
 
-def run_relent(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: float, start: tuple[float, float],
-               settings: CGSettings, root: Path | str, max_iter: int = 12, sigma_tol: float = 0.002,
-               eps_tol: float = 0.02) -> dict:
+def run_relent(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    start: tuple[float, float],
+    settings: CGSettings,
+    root: Path | str,
+    max_iter: int = 12,
+    sigma_tol: float = 0.002,
+    eps_tol: float = 0.02,
+) -> dict:
     """Minimise the relative entropy over (sigma, epsilon) with one CG simulation per iteration.
 
     Parameters
@@ -213,13 +243,31 @@ def run_relent(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: floa
         hess = relent_hessian(r, g_aa, run.rdf.g, sums, sp["sigma"], sp["epsilon"], T, n, volume, rc)
         step, kind = newton_step(grad, hess, sigma, eps)
         rel = (abs(step[0]) / sigma, abs(step[1]) / eps)
-        history.append({"iteration": it, "sigma": sp["sigma"], "epsilon": sp["epsilon"], "grad": grad.tolist(),
-                        "hessian": hess.tolist(), "step": step.tolist(), "step_kind": kind,
-                        "rel_step_sigma": rel[0], "rel_step_epsilon": rel[1], "workdir": str(run.workdir)})
+        history.append(
+            {
+                "iteration": it,
+                "sigma": sp["sigma"],
+                "epsilon": sp["epsilon"],
+                "grad": grad.tolist(),
+                "hessian": hess.tolist(),
+                "step": step.tolist(),
+                "step_kind": kind,
+                "rel_step_sigma": rel[0],
+                "rel_step_epsilon": rel[1],
+                "workdir": str(run.workdir),
+            }
+        )
         if not run.reused:
             wall += time.monotonic() - ta
-        logger.info("relent it %d: sigma=%.5f eps=%.5f step %s (%.4f, %.4f)", it, sp["sigma"], sp["epsilon"],
-                    kind, rel[0], rel[1])
+        logger.info(
+            "relent it %d: sigma=%.5f eps=%.5f step %s (%.4f, %.4f)",
+            it,
+            sp["sigma"],
+            sp["epsilon"],
+            kind,
+            rel[0],
+            rel[1],
+        )
         if kind == "newton" and rel[0] < sigma_tol and rel[1] < eps_tol:
             converged = True
             sigma, eps = sp["sigma"], sp["epsilon"]
@@ -227,15 +275,30 @@ def run_relent(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: floa
         step = damp(step, sigma, eps, T)
         sigma, eps = sp["sigma"] + step[0], sp["epsilon"] + step[1]
     assert run is not None
-    out = {"method": "relent", "sigma": run.statepoint["sigma"], "epsilon": run.statepoint["epsilon"],
-           "converged": converged, "n_simulations": len(dirs), "wall_s": wall,
-           "session_wall_s": time.monotonic() - t0, "history": history, "final_workdir": str(run.workdir),
-           "criterion": f"Newton step < {sigma_tol:g} relative in sigma and < {eps_tol:g} in epsilon "
-                        f"(max {max_iter} iterations)",
-           "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"}}
+    out = {
+        "method": "relent",
+        "sigma": run.statepoint["sigma"],
+        "epsilon": run.statepoint["epsilon"],
+        "converged": converged,
+        "n_simulations": len(dirs),
+        "wall_s": wall,
+        "session_wall_s": time.monotonic() - t0,
+        "history": history,
+        "final_workdir": str(run.workdir),
+        "criterion": f"Newton step < {sigma_tol:g} relative in sigma and < {eps_tol:g} in epsilon "
+        f"(max {max_iter} iterations)",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
+    }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out
 
 
-__all__ = ["damp", "frame_derivative_sums", "lj_parameter_derivatives", "newton_step", "relent_gradient",
-           "relent_hessian", "run_relent"]
+__all__ = [
+    "damp",
+    "frame_derivative_sums",
+    "lj_parameter_derivatives",
+    "newton_step",
+    "relent_gradient",
+    "relent_hessian",
+    "run_relent",
+]

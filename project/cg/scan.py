@@ -29,8 +29,17 @@ logger = logging.getLogger(__name__)
 T_STAR_LIMITS = (0.72, 9.5)
 
 
-def scan_grid(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: float, sigmas: np.ndarray,
-              epsilons: np.ndarray, settings: CGSettings, root: Path | str) -> pd.DataFrame:
+def scan_grid(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    sigmas: np.ndarray,
+    epsilons: np.ndarray,
+    settings: CGSettings,
+    root: Path | str,
+) -> pd.DataFrame:
     """Run one CG simulation per (sigma, epsilon) of the grid and return both metrics against the target.
 
     Parameters
@@ -64,9 +73,17 @@ def scan_grid(r: np.ndarray, g_aa: np.ndarray, T: float, rho: float, mass: float
                 logger.warning("scan point sigma=%.4f nm epsilon=%.4f kJ/mol skipped: %s", s, e, exc)
                 continue
             g = run.rdf.g  # CG and AA RDFs share the grid of project.rdf
-            rows.append({"sigma_nm": s, "epsilon_kJ_mol": e, "T_star": t_star, "rho_star": reduced_density(rho, s),
-                         "total_deviation_nm": total_deviation(r, g_aa, g),
-                         "kl_divergence": kl_divergence(r, g_aa, g), "wall_s": run.wall_s})
+            rows.append(
+                {
+                    "sigma_nm": s,
+                    "epsilon_kJ_mol": e,
+                    "T_star": t_star,
+                    "rho_star": reduced_density(rho, s),
+                    "total_deviation_nm": total_deviation(r, g_aa, g),
+                    "kl_divergence": kl_divergence(r, g_aa, g),
+                    "wall_s": run.wall_s,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -94,14 +111,21 @@ def compromise(scan: pd.DataFrame, best_d: float, best_kl: float, tolerance: flo
     kl_ratio = scan["kl_divergence"].to_numpy() / best_kl
     worse = np.maximum(d_ratio, kl_ratio)
     i = int(np.argmin(worse))
-    return {"sigma_nm": float(scan["sigma_nm"].iloc[i]), "epsilon_kJ_mol": float(scan["epsilon_kJ_mol"].iloc[i]),
-            "d_ratio": float(d_ratio[i]), "kl_ratio": float(kl_ratio[i]), "worse_ratio": float(worse[i]),
-            "n_points": int(len(scan)), "n_within_tolerance": int(np.sum(worse <= 1 + tolerance)),
-            "tolerance": tolerance}
+    return {
+        "sigma_nm": float(scan["sigma_nm"].iloc[i]),
+        "epsilon_kJ_mol": float(scan["epsilon_kJ_mol"].iloc[i]),
+        "d_ratio": float(d_ratio[i]),
+        "kl_ratio": float(kl_ratio[i]),
+        "worse_ratio": float(worse[i]),
+        "n_points": int(len(scan)),
+        "n_within_tolerance": int(np.sum(worse <= 1 + tolerance)),
+        "tolerance": tolerance,
+    }
 
 
-def grid_around(points: list[tuple[float, float]], n: int = 7, sigma_margin: float = 0.02,
-                epsilon_margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def grid_around(
+    points: list[tuple[float, float]], n: int = 7, sigma_margin: float = 0.02, epsilon_margin: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
     """Grid axes spanning the given (sigma nm, epsilon kJ/mol) points with margins (linear sigma, log epsilon)."""
     s = np.array([p[0] for p in points])
     e = np.array([p[1] for p in points])

@@ -34,9 +34,20 @@ SCALE_SIGMA = 0.01
 SCALE_EPS = 0.05
 
 
-def run_simplex(r: np.ndarray, g_aa: np.ndarray, g_aa_err: np.ndarray, T: float, rho: float, mass: float,
-                start: tuple[float, float], settings: CGSettings, root: Path | str, max_evals: int = 40,
-                xatol: float = 0.3, fatol: float | None = None) -> dict:
+def run_simplex(
+    r: np.ndarray,
+    g_aa: np.ndarray,
+    g_aa_err: np.ndarray,
+    T: float,
+    rho: float,
+    mass: float,
+    start: tuple[float, float],
+    settings: CGSettings,
+    root: Path | str,
+    max_evals: int = 40,
+    xatol: float = 0.3,
+    fatol: float | None = None,
+) -> dict:
     """Minimise the total deviation over (sigma, epsilon) with Nelder-Mead.
 
     Parameters
@@ -91,26 +102,50 @@ def run_simplex(r: np.ndarray, g_aa: np.ndarray, g_aa_err: np.ndarray, T: float,
         if state["penalty"] is None:
             state["penalty"] = 10.0 * f
         runs[str(run.workdir)] = (run.wall_s, f)
-        history.append({"sigma": run.statepoint["sigma"], "epsilon": run.statepoint["epsilon"], "objective_nm": f,
-                        "workdir": str(run.workdir)})
+        history.append(
+            {
+                "sigma": run.statepoint["sigma"],
+                "epsilon": run.statepoint["epsilon"],
+                "objective_nm": f,
+                "workdir": str(run.workdir),
+            }
+        )
         logger.info("simplex eval %d: sigma=%.5f eps=%.5f D=%.5f nm", len(history), sigma, eps, f)
         return f
 
     objective(np.zeros(2))  # sets fatol from the first run's noise
-    res = minimize(objective, np.zeros(2), method="Nelder-Mead",
-                   options={"initial_simplex": np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]), "xatol": xatol,
-                            "fatol": state["fatol"], "maxfev": max_evals - 1})
+    res = minimize(
+        objective,
+        np.zeros(2),
+        method="Nelder-Mead",
+        options={
+            "initial_simplex": np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]),
+            "xatol": xatol,
+            "fatol": state["fatol"],
+            "maxfev": max_evals - 1,
+        },
+    )
     evaluated = [h for h in history if "workdir" in h]
     best = min(evaluated, key=lambda h: h["objective_nm"])
-    out = {"method": "simplex", "sigma": best["sigma"], "epsilon": best["epsilon"],
-           "objective_nm": best["objective_nm"], "converged": bool(res.success), "message": str(res.message),
-           "n_simulations": len(runs), "n_evaluations": len(history),
-           "wall_s": float(sum(w for w, _ in runs.values())), "session_wall_s": time.monotonic() - t0,
-           "fatol_nm": state["fatol"], "history": history, "final_workdir": best["workdir"],
-           "criterion": f"Nelder-Mead: simplex size < {xatol:g} scaled units (= {xatol * SCALE_SIGMA:.2%} sigma, "
-                        f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < noise floor "
-                        f"{state['fatol']:.4g} nm (max {max_evals} evaluations)",
-           "units": {"sigma": "nm", "epsilon": "kJ/mol", "objective_nm": "nm", "wall_s": "s"}}
+    out = {
+        "method": "simplex",
+        "sigma": best["sigma"],
+        "epsilon": best["epsilon"],
+        "objective_nm": best["objective_nm"],
+        "converged": bool(res.success),
+        "message": str(res.message),
+        "n_simulations": len(runs),
+        "n_evaluations": len(history),
+        "wall_s": float(sum(w for w, _ in runs.values())),
+        "session_wall_s": time.monotonic() - t0,
+        "fatol_nm": state["fatol"],
+        "history": history,
+        "final_workdir": best["workdir"],
+        "criterion": f"Nelder-Mead: simplex size < {xatol:g} scaled units (= {xatol * SCALE_SIGMA:.2%} sigma, "
+        f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < noise floor "
+        f"{state['fatol']:.4g} nm (max {max_evals} evaluations)",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "objective_nm": "nm", "wall_s": "s"},
+    }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out
 

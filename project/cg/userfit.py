@@ -60,13 +60,19 @@ def _universe(topology, trajectory):
             pywarnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
             return mda.Universe(os.fspath(topology), os.fspath(trajectory))
     except Exception as exc:  # MDAnalysis raises many types for unreadable files
-        raise RDFError(f"topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: MDAnalysis cannot "
-                       f"read them ({type(exc).__name__}: {exc}); allowed: any pair MDAnalysis reads (GROMACS "
-                       ".tpr + .xtc/.trr, LAMMPS data + dump, ...)") from exc
+        raise RDFError(
+            f"topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: MDAnalysis cannot "
+            f"read them ({type(exc).__name__}: {exc}); allowed: any pair MDAnalysis reads (GROMACS "
+            ".tpr + .xtc/.trr, LAMMPS data + dump, ...)"
+        ) from exc
 
 
-def open_system(topology: str | os.PathLike, trajectory: str | os.PathLike, selection: str = "all",
-                allow_guessed_masses: bool = False) -> tuple[object, dict]:
+def open_system(
+    topology: str | os.PathLike,
+    trajectory: str | os.PathLike,
+    selection: str = "all",
+    allow_guessed_masses: bool = False,
+) -> tuple[object, dict]:
     """Read and check a user's all-atom system; return (the selected AtomGroup, a description with warnings).
 
     The description: ``n_molecules``, ``atoms_per_molecule``, ``mass_amu`` (per molecule), ``n_frames``,
@@ -85,22 +91,32 @@ def open_system(topology: str | os.PathLike, trajectory: str | os.PathLike, sele
     try:
         ag = u.select_atoms(selection)
     except Exception as exc:  # SelectionError, ValueError, ...
-        raise RDFError(f"selection: {selection!r} is not a valid MDAnalysis selection ({exc}); allowed: e.g. "
-                       "'resname SOL' or 'all'") from exc
+        raise RDFError(
+            f"selection: {selection!r} is not a valid MDAnalysis selection ({exc}); allowed: e.g. "
+            "'resname SOL' or 'all'"
+        ) from exc
     if len(ag) == 0:
         names = sorted(set(u.residues.resnames)) if hasattr(u.residues, "resnames") else []
-        raise RDFError(f"selection: {selection!r} matches no atoms; allowed: a selection of the molecules' atoms "
-                       f"(residue names in this topology: {', '.join(map(str, names[:10])) or 'none'})")
+        raise RDFError(
+            f"selection: {selection!r} matches no atoms; allowed: a selection of the molecules' atoms "
+            f"(residue names in this topology: {', '.join(map(str, names[:10])) or 'none'})"
+        )
     if not hasattr(ag, "masses"):
-        raise RDFError(f"topology {os.fspath(topology)!r}: no masses; the centre of mass needs them (allowed: a "
-                       "topology with masses, e.g. GROMACS .tpr, LAMMPS data with a Masses section, PSF)")
+        raise RDFError(
+            f"topology {os.fspath(topology)!r}: no masses; the centre of mass needs them (allowed: a "
+            "topology with masses, e.g. GROMACS .tpr, LAMMPS data with a Masses section, PSF)"
+        )
     guessed = bool(getattr(u._topology.masses, "is_guessed", False))
     if guessed:
-        msg = (f"topology {os.fspath(topology)!r}: the masses are not in the file; MDAnalysis guessed them from atom "
-               f"names (e.g. {ag[0].name} -> {ag[0].mass:g} amu)")
+        msg = (
+            f"topology {os.fspath(topology)!r}: the masses are not in the file; MDAnalysis guessed them from atom "
+            f"names (e.g. {ag[0].name} -> {ag[0].mass:g} amu)"
+        )
         if not allow_guessed_masses:
-            raise RDFError(msg + "; allowed: a topology with masses (GROMACS .tpr, LAMMPS data with Masses, PSF), or "
-                           "--guessed-masses to accept the guess")
+            raise RDFError(
+                msg + "; allowed: a topology with masses (GROMACS .tpr, LAMMPS data with Masses, PSF), or "
+                "--guessed-masses to accept the guess"
+            )
         warn.append(msg + " (accepted with --guessed-masses)")
     masses = np.asarray(ag.masses, float)
     if not np.all(np.isfinite(masses)) or np.any(masses < 0):
@@ -111,28 +127,38 @@ def open_system(topology: str | os.PathLike, trajectory: str | os.PathLike, sele
     per_mol_atoms = np.bincount(resindex, minlength=n_mol)
     if np.any(per_mol_mass <= 0):
         bad = int(np.flatnonzero(per_mol_mass <= 0)[0])
-        raise RDFError(f"masses: molecule {bad + 1} of the selection (residue {ag.residues[bad].resid}) has zero "
-                       "total mass; allowed: every molecule with a positive mass (amu)")
+        raise RDFError(
+            f"masses: molecule {bad + 1} of the selection (residue {ag.residues[bad].resid}) has zero "
+            "total mass; allowed: every molecule with a positive mass (amu)"
+        )
     if np.ptp(per_mol_atoms) > 0 or np.ptp(per_mol_mass) > 1e-3 * per_mol_mass.mean():
-        raise RDFError(f"selection: {selection!r} holds different molecules (atoms per molecule "
-                       f"{per_mol_atoms.min()}-{per_mol_atoms.max()}, mass {per_mol_mass.min():.4g}-"
-                       f"{per_mol_mass.max():.4g} amu); allowed: one species, e.g. 'resname XXX'")
+        raise RDFError(
+            f"selection: {selection!r} holds different molecules (atoms per molecule "
+            f"{per_mol_atoms.min()}-{per_mol_atoms.max()}, mass {per_mol_mass.min():.4g}-"
+            f"{per_mol_mass.max():.4g} amu); allowed: one species, e.g. 'resname XXX'"
+        )
     if n_mol < MIN_MOLECULES:
-        raise RDFError(f"selection: {selection!r} holds {n_mol} molecules (residues); allowed: at least "
-                       f"{MIN_MOLECULES} (a COM RDF needs many pairs, and the box must hold the first two shells)")
+        raise RDFError(
+            f"selection: {selection!r} holds {n_mol} molecules (residues); allowed: at least "
+            f"{MIN_MOLECULES} (a COM RDF needs many pairs, and the box must hold the first two shells)"
+        )
     full = np.bincount(np.unique(ag.resindices, return_inverse=True)[1], minlength=n_mol)
     total = np.array([len(res.atoms) for res in ag.residues])
     if np.any(full < total):
-        warn.append(f"the selection holds part of each residue ({int(full[0])} of {int(total[0])} atoms): the bead "
-                    "maps the centre of mass of the selected atoms only")
+        warn.append(
+            f"the selection holds part of each residue ({int(full[0])} of {int(total[0])} atoms): the bead "
+            "maps the centre of mass of the selected atoms only"
+        )
     if len(u.trajectory) < 5:
-        raise RDFError(f"trajectory {os.fspath(trajectory)!r}: {len(u.trajectory)} frames; allowed: at least 5 (block "
-                       "errors)")
+        raise RDFError(
+            f"trajectory {os.fspath(trajectory)!r}: {len(u.trajectory)} frames; allowed: at least 5 (block errors)"
+        )
     ts = u.trajectory[0]
     dims = ts.dimensions
     if dims is None or not np.all(np.asarray(dims[:3]) > 0):
-        raise RDFError(f"trajectory {os.fspath(trajectory)!r}: frame 0 has no periodic box; allowed: a periodic, "
-                       "orthorhombic box")
+        raise RDFError(
+            f"trajectory {os.fspath(trajectory)!r}: frame 0 has no periodic box; allowed: a periodic, orthorhombic box"
+        )
     box = np.asarray(dims[:3], float)
     pos = ag.positions.astype(float)
     keep = masses > 0
@@ -145,23 +171,41 @@ def open_system(topology: str | os.PathLike, trajectory: str | os.PathLike, sele
     np.maximum.at(raw_span, resindex, np.linalg.norm(raw, axis=1))
     if span.max() > MAX_SPAN_BOX * box.min():
         bad = int(np.argmax(span))
-        raise RDFError(f"molecules: residue {ag.residues[bad].resid} spans {span[bad] / 10:.3g} nm after making it "
-                       f"whole by the minimum image, more than {MAX_SPAN_BOX} of the box ({box.min() / 10:.3g} nm); "
-                       "allowed: residues that are single small molecules (is the residue numbering per molecule?)")
+        raise RDFError(
+            f"molecules: residue {ag.residues[bad].resid} spans {span[bad] / 10:.3g} nm after making it "
+            f"whole by the minimum image, more than {MAX_SPAN_BOX} of the box ({box.min() / 10:.3g} nm); "
+            "allowed: residues that are single small molecules (is the residue numbering per molecule?)"
+        )
     split = int(np.sum(raw_span > span + 1e-3))
     if split:
-        warn.append(f"{split} of {n_mol} molecules are split across the periodic box in the first frame; they are "
-                    "made whole by the minimum image before their centres of mass are taken")
+        warn.append(
+            f"{split} of {n_mol} molecules are split across the periodic box in the first frame; they are "
+            "made whole by the minimum image before their centres of mass are taken"
+        )
     u.trajectory[0]
-    return ag, {"n_molecules": n_mol, "atoms_per_molecule": int(per_mol_atoms[0]),
-                "mass_amu": float(per_mol_mass.mean()), "n_frames": len(u.trajectory),
-                "residue_names": sorted({str(x) for x in ag.residues.resnames}) if hasattr(ag.residues, "resnames")
-                else [], "split_molecules": split, "masses": "guessed" if guessed else "topology",
-                "max_span_nm": float(span.max() / 10), "warnings": warn}
+    return ag, {
+        "n_molecules": n_mol,
+        "atoms_per_molecule": int(per_mol_atoms[0]),
+        "mass_amu": float(per_mol_mass.mean()),
+        "n_frames": len(u.trajectory),
+        "residue_names": sorted({str(x) for x in ag.residues.resnames}) if hasattr(ag.residues, "resnames") else [],
+        "split_molecules": split,
+        "masses": "guessed" if guessed else "topology",
+        "max_span_nm": float(span.max() / 10),
+        "warnings": warn,
+    }
 
 
-def com_rdf(ag, r_max: float | None = None, bin_width: float = BIN_WIDTH_DEFAULT, n_blocks: int = 5,
-            start: int = 0, stop: int | None = None, step: int | None = None, source: str = "") -> tuple[object, dict]:
+def com_rdf(
+    ag,
+    r_max: float | None = None,
+    bin_width: float = BIN_WIDTH_DEFAULT,
+    n_blocks: int = 5,
+    start: int = 0,
+    stop: int | None = None,
+    step: int | None = None,
+    source: str = "",
+) -> tuple[object, dict]:
     """COM g(r) of the molecules (residues) of a checked AtomGroup; returns (RDFResult, box description).
 
     ``r_max`` (nm) None: min(1.2 nm, the largest multiple of ``bin_width`` (nm) within 0.99 of the smallest box
@@ -185,14 +229,17 @@ def com_rdf(ag, r_max: float | None = None, bin_width: float = BIN_WIDTH_DEFAULT
         raise RDFError(f"bin_width: got {bin_width!r} nm; allowed: 0.0005-0.05 nm")
     n_bins = r_max / bin_width
     if not (np.isfinite(r_max) and r_max > 0) or abs(n_bins - round(n_bins)) > 1e-6:
-        raise RDFError(f"r_max: got {r_max!r} nm; allowed: a positive multiple of bin_width ({bin_width} nm) up to "
-                       f"the box half-width ({half:.4g} nm)")
+        raise RDFError(
+            f"r_max: got {r_max!r} nm; allowed: a positive multiple of bin_width ({bin_width} nm) up to "
+            f"the box half-width ({half:.4g} nm)"
+        )
     if r_max > half:
         raise RDFError(f"r_max: got {r_max:g} nm; allowed: up to the box half-width {half:.4g} nm")
     n_used = len(range(*slice(start, stop, step).indices(len(u.trajectory))))
     if n_used < n_blocks:
-        raise RDFError(f"frames: {n_used} selected (start {start}, stop {stop}, step {step}); allowed: at least "
-                       f"{n_blocks}")
+        raise RDFError(
+            f"frames: {n_used} selected (start {start}, stop {stop}, step {step}); allowed: at least {n_blocks}"
+        )
     edges = np.linspace(0.0, r_max, round(n_bins) + 1)
     ana = analysis_class()(ag, edges, n_blocks=n_blocks, source=source)
     ana.run(start=start, stop=stop, step=step)
@@ -202,16 +249,34 @@ def com_rdf(ag, r_max: float | None = None, bin_width: float = BIN_WIDTH_DEFAULT
     n_mol = int(res.n_molecules)
     rho = n_mol / vol
     derived = derived_quantities(res.r_nm, res.g, rho, n_mol)
-    rdf = RDFResult(r_nm=res.r_nm, g=res.g, g_err=res.g_err, bin_width_nm=float(bin_width), r_max_nm=float(r_max),
-                    n_frames=len(res.g_frames), n_atoms=n_mol, n_blocks=int(n_blocks), start_frame=int(start),
-                    mean_volume_nm3=vol, density_nm3=rho, **derived)
+    rdf = RDFResult(
+        r_nm=res.r_nm,
+        g=res.g,
+        g_err=res.g_err,
+        bin_width_nm=float(bin_width),
+        r_max_nm=float(r_max),
+        n_frames=len(res.g_frames),
+        n_atoms=n_mol,
+        n_blocks=int(n_blocks),
+        start_frame=int(start),
+        mean_volume_nm3=vol,
+        density_nm3=rho,
+        **derived,
+    )
     masses = np.asarray(ana._masses)
     dims = u.trajectory.ts.dimensions
-    com = molecule_com(ana._ag.positions.astype(float), ana._resindex, masses, np.asarray(dims[:3], float),
-                       ana._first) / 10.0
+    com = (
+        molecule_com(ana._ag.positions.astype(float), ana._resindex, masses, np.asarray(dims[:3], float), ana._first)
+        / 10.0
+    )
     rel = float(vols.std() / vol)
-    return rdf, {"mean_volume_nm3": vol, "volume_rel_std": rel, "npt": rel > 1e-6, "last_com_nm": com,
-                 "box_nm": np.asarray(dims[:3], float) / 10.0}
+    return rdf, {
+        "mean_volume_nm3": vol,
+        "volume_rel_std": rel,
+        "npt": rel > 1e-6,
+        "last_com_nm": com,
+        "box_nm": np.asarray(dims[:3], float) / 10.0,
+    }
 
 
 def _beads_thermo(beads: dict, T: float, rho: float) -> None:
@@ -222,11 +287,21 @@ def _beads_thermo(beads: dict, T: float, rho: float) -> None:
             b["eos"] = eos_thermo(b["sigma"], b["epsilon"], T, rho)
 
 
-def fit_user_run(topology: str | os.PathLike, trajectory: str | os.PathLike, T: float, selection: str = "all",
-                 objectives: tuple[str, ...] = ("total-deviation", "kl"), pressure_bar: float | None = None,
-                 model_path: str | os.PathLike | None = None, r_max: float | None = None,
-                 bin_width: float = BIN_WIDTH_DEFAULT, start: int = 0, stop: int | None = None,
-                 step: int | None = None, allow_guessed_masses: bool = False) -> tuple[dict, object, dict]:
+def fit_user_run(
+    topology: str | os.PathLike,
+    trajectory: str | os.PathLike,
+    T: float,
+    selection: str = "all",
+    objectives: tuple[str, ...] = ("total-deviation", "kl"),
+    pressure_bar: float | None = None,
+    model_path: str | os.PathLike | None = None,
+    r_max: float | None = None,
+    bin_width: float = BIN_WIDTH_DEFAULT,
+    start: int = 0,
+    stop: int | None = None,
+    step: int | None = None,
+    allow_guessed_masses: bool = False,
+) -> tuple[dict, object, dict]:
     """The one-shot bead of a user's all-atom run (steps 1-3 of the module docstring); no file is written.
 
     Parameters
@@ -265,8 +340,10 @@ def fit_user_run(topology: str | os.PathLike, trajectory: str | os.PathLike, T: 
 
     t0 = time.perf_counter()
     if isinstance(T, bool) or not isinstance(T, (int, float)) or not np.isfinite(T) or T < 10:
-        raise RDFError(f"temperature: got {T!r} K; allowed: the temperature of the run in K (>= 10 K; a reduced T* "
-                       "is not accepted)")
+        raise RDFError(
+            f"temperature: got {T!r} K; allowed: the temperature of the run in K (>= 10 K; a reduced T* "
+            "is not accepted)"
+        )
     bad = [o for o in objectives if o not in OBJECTIVES]
     if bad or not objectives:
         raise ProjectError(f"objective: got {bad or list(objectives)}; allowed: {', '.join(OBJECTIVES)}")
@@ -276,12 +353,17 @@ def fit_user_run(topology: str | os.PathLike, trajectory: str | os.PathLike, T: 
     rdf, box = com_rdf(ag, r_max, bin_width, start=start, stop=stop, step=step, source=os.fspath(trajectory))
     warn = list(info.pop("warnings"))
     if box["npt"]:
-        warn.append(f"the box changes (NPT): volume relative std {100 * box['volume_rel_std']:.2g} %; the density is "
-                    f"the mean N / <V> = {rdf.density_nm3:.5g} nm^-3")
+        warn.append(
+            f"the box changes (NPT): volume relative std {100 * box['volume_rel_std']:.2g} %; the density is "
+            f"the mean N / <V> = {rdf.density_nm3:.5g} nm^-3"
+        )
     r, g, ge, rho = rdf.r_nm, rdf.g, rdf.g_err, float(rdf.density_nm3)
     pred = predict_bead(r, g, float(T), rho, model_path, source=f"COM RDF of {os.fspath(trajectory)}", g_err=ge)
-    network = {k: pred[k] for k in ("sigma", "epsilon", "sigma_std", "epsilon_std", "T_star", "rho_star",
-                                    "in_domain") if k in pred}
+    network = {
+        k: pred[k]
+        for k in ("sigma", "epsilon", "sigma_std", "epsilon_std", "T_star", "rho_star", "in_domain")
+        if k in pred
+    }
     network["warnings"] = list(pred.get("warnings", []))
     fit = pred["fit"]
     if "error" in fit:
@@ -289,24 +371,54 @@ def fit_user_run(topology: str | os.PathLike, trajectory: str | os.PathLike, T: 
     refined = {o: refine_for_objective(r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), o) for o in objectives}
     pressure = None
     if pressure_bar is not None:
-        pressure = refine_with_pressure(r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), float(pressure_bar),
-                                        objectives[0])
+        pressure = refine_with_pressure(
+            r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), float(pressure_bar), objectives[0]
+        )
     beads = {"network": network, "fit": fit, **{o: refined[o] for o in objectives}, "pressure": pressure}
     _beads_thermo(beads, float(T), rho)
     if not fit.get("lj_adequate", False):
-        warn.append(f"one LJ fluid does not describe this COM RDF within its noise (chi^2/dof "
-                    f"{fit['residual']['chi2_per_dof']:.3g}): a single LJ bead is an approximation here")
-    out = {"input": {"topology": os.fspath(topology), "trajectory": os.fspath(trajectory), "selection": selection,
-                     "T_K": float(T), "density_nm3": rho, **info, "n_frames_used": int(rdf.n_frames),
-                     "mean_volume_nm3": box["mean_volume_nm3"], "volume_rel_std": box["volume_rel_std"],
-                     "r_max_nm": float(rdf.r_max_nm), "bin_width_nm": float(rdf.bin_width_nm),
-                     "first_peak_r_nm": float(rdf.first_peak_r_nm), "aa_pressure_bar": pressure_bar},
-           "network": network, "fit": fit, "refined": refined, "pressure_aware": pressure,
-           "lj_adequate": bool(fit.get("lj_adequate", False)), "warnings": warn,
-           "n_simulations": 0, "wall_s": time.perf_counter() - t0, "model_path": pred.get("model_path"),
-           "units": {"sigma": "nm", "epsilon": "kJ/mol", "T": "K", "density": "nm^-3", "mass": "amu",
-                     "P_bar": "bar", "U_per_molecule_kJ_mol": "kJ/mol", "total_deviation_nm": "nm",
-                     "wall_s": "s", "r": "nm"}}
+        warn.append(
+            f"one LJ fluid does not describe this COM RDF within its noise (chi^2/dof "
+            f"{fit['residual']['chi2_per_dof']:.3g}): a single LJ bead is an approximation here"
+        )
+    out = {
+        "input": {
+            "topology": os.fspath(topology),
+            "trajectory": os.fspath(trajectory),
+            "selection": selection,
+            "T_K": float(T),
+            "density_nm3": rho,
+            **info,
+            "n_frames_used": int(rdf.n_frames),
+            "mean_volume_nm3": box["mean_volume_nm3"],
+            "volume_rel_std": box["volume_rel_std"],
+            "r_max_nm": float(rdf.r_max_nm),
+            "bin_width_nm": float(rdf.bin_width_nm),
+            "first_peak_r_nm": float(rdf.first_peak_r_nm),
+            "aa_pressure_bar": pressure_bar,
+        },
+        "network": network,
+        "fit": fit,
+        "refined": refined,
+        "pressure_aware": pressure,
+        "lj_adequate": bool(fit.get("lj_adequate", False)),
+        "warnings": warn,
+        "n_simulations": 0,
+        "wall_s": time.perf_counter() - t0,
+        "model_path": pred.get("model_path"),
+        "units": {
+            "sigma": "nm",
+            "epsilon": "kJ/mol",
+            "T": "K",
+            "density": "nm^-3",
+            "mass": "amu",
+            "P_bar": "bar",
+            "U_per_molecule_kJ_mol": "kJ/mol",
+            "total_deviation_nm": "nm",
+            "wall_s": "s",
+            "r": "nm",
+        },
+    }
     return out, rdf, box
 
 
@@ -315,8 +427,12 @@ def bead_of(result: dict, which: str) -> dict:
 
     Raises :class:`ProjectError` for an unknown or missing bead, naming the allowed ones.
     """
-    table = {"fit": result["fit"], "network": result["network"], "pressure": result.get("pressure_aware"),
-             **result.get("refined", {})}
+    table = {
+        "fit": result["fit"],
+        "network": result["network"],
+        "pressure": result.get("pressure_aware"),
+        **result.get("refined", {}),
+    }
     bead = table.get(which)
     if which not in BEADS or bead is None:
         have = [k for k, v in table.items() if v is not None]
@@ -324,8 +440,9 @@ def bead_of(result: dict, which: str) -> dict:
     return {"sigma": float(bead["sigma"]), "epsilon": float(bead["epsilon"])}
 
 
-def cg_model_files(name: str, sigma: float, epsilon: float, mass: float, T: float, com_nm: np.ndarray,
-                   box_nm: np.ndarray) -> dict[str, str]:
+def cg_model_files(
+    name: str, sigma: float, epsilon: float, mass: float, T: float, com_nm: np.ndarray, box_nm: np.ndarray
+) -> dict[str, str]:
     """GROMACS files of the single-bead model: ``.top``, ``.gro`` and ``.mdp`` texts (keys ``top``, ``gro``, ``mdp``).
 
     Units: sigma nm, epsilon kJ/mol, mass amu, T K, positions and box nm. The .mdp fixes the interactions of the
@@ -335,46 +452,99 @@ def cg_model_files(name: str, sigma: float, epsilon: float, mass: float, T: floa
     import re
 
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,4}", name):
-        raise ProjectError(f"name: got {name!r}; allowed: 1-5 letters, digits or _, starting with a letter "
-                           "(a GROMACS residue and atom name)")
-    top = "\n".join([
-        f"; single-bead LJ model of {name}: sigma {sigma:.6f} nm, epsilon {epsilon:.6f} kJ/mol, mass {mass:.4f} amu",
-        "; made by lj-inverse cg fit; use with the .mdp beside it (truncated at 3 sigma, dispersion correction)",
-        "[ defaults ]", "; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ", "1 2 no 1.0 1.0", "",
-        "[ atomtypes ]", "; name at.num mass(amu) charge(e) ptype sigma(nm) epsilon(kJ/mol)",
-        f"B{name} 0 {mass:.6f} 0.0 A {sigma:.8g} {epsilon:.8g}", "",
-        "[ moleculetype ]", "; name nrexcl", f"{name} 1", "",
-        "[ atoms ]", "; nr type resnr res atom cgnr charge(e) mass(amu)", f"1 B{name} 1 {name} B 1 0.0 {mass:.6f}", "",
-        "[ system ]", f"{name} single-bead LJ liquid", "", "[ molecules ]", f"{name} {len(com_nm)}", ""])
+        raise ProjectError(
+            f"name: got {name!r}; allowed: 1-5 letters, digits or _, starting with a letter "
+            "(a GROMACS residue and atom name)"
+        )
+    top = "\n".join(
+        [
+            f"; single-bead LJ model of {name}: sigma {sigma:.6f} nm, epsilon {epsilon:.6f} kJ/mol, "
+            f"mass {mass:.4f} amu",
+            "; made by lj-inverse cg fit; use with the .mdp beside it (truncated at 3 sigma, dispersion correction)",
+            "[ defaults ]",
+            "; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ",
+            "1 2 no 1.0 1.0",
+            "",
+            "[ atomtypes ]",
+            "; name at.num mass(amu) charge(e) ptype sigma(nm) epsilon(kJ/mol)",
+            f"B{name} 0 {mass:.6f} 0.0 A {sigma:.8g} {epsilon:.8g}",
+            "",
+            "[ moleculetype ]",
+            "; name nrexcl",
+            f"{name} 1",
+            "",
+            "[ atoms ]",
+            "; nr type resnr res atom cgnr charge(e) mass(amu)",
+            f"1 B{name} 1 {name} B 1 0.0 {mass:.6f}",
+            "",
+            "[ system ]",
+            f"{name} single-bead LJ liquid",
+            "",
+            "[ molecules ]",
+            f"{name} {len(com_nm)}",
+            "",
+        ]
+    )
     lines = [f"{name} beads at the all-atom centres of mass", f"{len(com_nm):5d}"]
     for k, (x, y, z) in enumerate(np.mod(com_nm, box_nm)):
         lines.append(f"{(k + 1) % 100000:5d}{name:<5s}{'B':>5s}{(k + 1) % 100000:5d}{x:8.3f}{y:8.3f}{z:8.3f}")
     lines.append(f"{box_nm[0]:10.5f}{box_nm[1]:10.5f}{box_nm[2]:10.5f}")
     rc = 3.0 * sigma
-    mdp = "\n".join([
-        f"; single-bead LJ model of {name} at T = {T:.6g} K (NVT); interactions as the LJ training data",
-        "integrator = sd", "dt = 0.002", "nsteps = 50000", "tc-grps = System", "tau-t = 1.0", f"ref-t = {T:.6g}",
-        "gen-vel = yes", f"gen-temp = {T:.6g}", "cutoff-scheme = Verlet", "pbc = xyz",
-        "vdwtype = Cut-off", "vdw-modifier = None", f"rvdw = {rc:.6g}", "coulombtype = Cut-off",
-        f"rcoulomb = {rc:.6g}", "DispCorr = EnerPres", "nstenergy = 500", "nstxout-compressed = 500", ""])
+    mdp = "\n".join(
+        [
+            f"; single-bead LJ model of {name} at T = {T:.6g} K (NVT); interactions as the LJ training data",
+            "integrator = sd",
+            "dt = 0.002",
+            "nsteps = 50000",
+            "tc-grps = System",
+            "tau-t = 1.0",
+            f"ref-t = {T:.6g}",
+            "gen-vel = yes",
+            f"gen-temp = {T:.6g}",
+            "cutoff-scheme = Verlet",
+            "pbc = xyz",
+            "vdwtype = Cut-off",
+            "vdw-modifier = None",
+            f"rvdw = {rc:.6g}",
+            "coulombtype = Cut-off",
+            f"rcoulomb = {rc:.6g}",
+            "DispCorr = EnerPres",
+            "nstenergy = 500",
+            "nstxout-compressed = 500",
+            "",
+        ]
+    )
     return {"top": top, "gro": "\n".join(lines) + "\n", "mdp": mdp}
 
 
-def write_outputs(result: dict, rdf, box: dict, out_dir: str | os.PathLike, name: str = "CG",
-                  bead: str = "fit") -> dict[str, str]:
+def write_outputs(
+    result: dict, rdf, box: dict, out_dir: str | os.PathLike, name: str = "CG", bead: str = "fit"
+) -> dict[str, str]:
     """Write ``cg_fit.json``, ``com_rdf.npz`` and the GROMACS model of ``bead`` (``<name>.top/.gro/.mdp``) into
     ``out_dir`` (created); every text is made before the first file is written. Returns the paths."""
     from project.atomic import atomic_write_text
     from project.rdf import save_rdf
 
     b = bead_of(result, bead)
-    files = cg_model_files(name, b["sigma"], b["epsilon"], result["input"]["mass_amu"], result["input"]["T_K"],
-                           box["last_com_nm"], box["box_nm"])
+    files = cg_model_files(
+        name,
+        b["sigma"],
+        b["epsilon"],
+        result["input"]["mass_amu"],
+        result["input"]["T_K"],
+        box["last_com_nm"],
+        box["box_nm"],
+    )
     body = json.dumps({**result, "topology_bead": {"name": bead, **b}}, indent=1, default=float) + "\n"
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "cg_fit.json", "rdf": out / "com_rdf.npz", "top": out / f"{name}.top",
-             "gro": out / f"{name}.gro", "mdp": out / f"{name}.mdp"}
+    paths = {
+        "json": out / "cg_fit.json",
+        "rdf": out / "com_rdf.npz",
+        "top": out / f"{name}.top",
+        "gro": out / f"{name}.gro",
+        "mdp": out / f"{name}.mdp",
+    }
     save_rdf(rdf, paths["rdf"])
     for key in ("top", "gro", "mdp"):
         atomic_write_text(paths[key], files[key])
@@ -385,34 +555,53 @@ def write_outputs(result: dict, rdf, box: dict, out_dir: str | os.PathLike, name
 def text_summary(result: dict) -> str:
     """Human-readable summary of a :func:`fit_user_run` result (units named)."""
     i = result["input"]
-    lines = [f"{i['n_molecules']} molecules ({i['atoms_per_molecule']} atoms, {i['mass_amu']:.4g} amu), "
-             f"{i['n_frames_used']} frames, T {i['T_K']:.5g} K, density {i['density_nm3']:.5g} nm^-3, first COM peak "
-             f"{i['first_peak_r_nm']:.4g} nm",
-             f"{'bead':<16s} {'sigma (nm)':>11s} {'eps (kJ/mol)':>13s} {'T*':>7s} {'rho*':>7s} {'D (nm)':>9s} "
-             f"{'KL':>9s} {'P_EOS (bar)':>12s} {'U_EOS (kJ/mol)':>15s}"]
-    rows = [("network", result["network"], None), ("fit", result["fit"], result["fit"].get("residual")),
-            *((f"refined {k}", v, v.get("surrogate")) for k, v in result["refined"].items())]
+    lines = [
+        f"{i['n_molecules']} molecules ({i['atoms_per_molecule']} atoms, {i['mass_amu']:.4g} amu), "
+        f"{i['n_frames_used']} frames, T {i['T_K']:.5g} K, density {i['density_nm3']:.5g} nm^-3, first COM peak "
+        f"{i['first_peak_r_nm']:.4g} nm",
+        f"{'bead':<16s} {'sigma (nm)':>11s} {'eps (kJ/mol)':>13s} {'T*':>7s} {'rho*':>7s} {'D (nm)':>9s} "
+        f"{'KL':>9s} {'P_EOS (bar)':>12s} {'U_EOS (kJ/mol)':>15s}",
+    ]
+    rows = [
+        ("network", result["network"], None),
+        ("fit", result["fit"], result["fit"].get("residual")),
+        *((f"refined {k}", v, v.get("surrogate")) for k, v in result["refined"].items()),
+    ]
     if result.get("pressure_aware"):
         rows.append(("pressure-aware", result["pressure_aware"], result["pressure_aware"].get("surrogate")))
     for label, b, m in rows:
         d = m.get("total_deviation_nm", m.get("total_deviation")) if m else None
         kl = m.get("kl_divergence") if m else None
         e = b.get("eos", {})
-        lines.append(f"{label:<16s} {b['sigma']:11.5f} {b['epsilon']:13.5f} {e.get('T_star', np.nan):7.3f} "
-                     f"{e.get('rho_star', np.nan):7.3f} {(np.nan if d is None else d):9.4g} "
-                     f"{(np.nan if kl is None else kl):9.3g} {e.get('P_bar', np.nan):12.1f} "
-                     f"{e.get('U_per_molecule_kJ_mol', np.nan):15.3f}")
+        lines.append(
+            f"{label:<16s} {b['sigma']:11.5f} {b['epsilon']:13.5f} {e.get('T_star', np.nan):7.3f} "
+            f"{e.get('rho_star', np.nan):7.3f} {(np.nan if d is None else d):9.4g} "
+            f"{(np.nan if kl is None else kl):9.3g} {e.get('P_bar', np.nan):12.1f} "
+            f"{e.get('U_per_molecule_kJ_mol', np.nan):15.3f}"
+        )
     fit = result["fit"]
-    lines.append(f"fit: sigma {fit['sigma']:.5f} +- {fit['sigma_std']:.5f} nm, epsilon {fit['epsilon']:.4f} +- "
-                 f"{fit['epsilon_std']:.4f} kJ/mol; chi^2/dof {fit['residual']['chi2_per_dof']:.3g}; one LJ fluid "
-                 f"describes it: {'yes' if result['lj_adequate'] else 'NO'}")
+    lines.append(
+        f"fit: sigma {fit['sigma']:.5f} +- {fit['sigma_std']:.5f} nm, epsilon {fit['epsilon']:.4f} +- "
+        f"{fit['epsilon_std']:.4f} kJ/mol; chi^2/dof {fit['residual']['chi2_per_dof']:.3g}; one LJ fluid "
+        f"describes it: {'yes' if result['lj_adequate'] else 'NO'}"
+    )
     if i.get("aa_pressure_bar") is not None:
         lines.append(f"all-atom pressure (given): {i['aa_pressure_bar']:.1f} bar")
-    lines.append("D and KL: the fit's residual over its range, the refined beads' over theirs (forward model, no "
-                 "simulation)")
+    lines.append(
+        "D and KL: the fit's residual over its range, the refined beads' over theirs (forward model, no simulation)"
+    )
     lines.extend(f"WARNING: {w}" for w in result["warnings"])
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["BEADS", "MIN_MOLECULES", "bead_of", "cg_model_files", "com_rdf", "fit_user_run", "open_system",
-           "text_summary", "write_outputs"]
+__all__ = [
+    "BEADS",
+    "MIN_MOLECULES",
+    "bead_of",
+    "cg_model_files",
+    "com_rdf",
+    "fit_user_run",
+    "open_system",
+    "text_summary",
+    "write_outputs",
+]

@@ -89,9 +89,25 @@ def cmd_run(args: argparse.Namespace) -> int:
                 failures += 1
                 log.error("%s %s: %s", sp["molecule"], method, exc)
                 continue
-            sys.stdout.write(json.dumps({k: res.get(k) for k in (
-                "molecule", "method", "sigma", "epsilon", "total_deviation_nm", "kl_divergence", "n_simulations",
-                "wall_s", "converged")}) + "\n")
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        k: res.get(k)
+                        for k in (
+                            "molecule",
+                            "method",
+                            "sigma",
+                            "epsilon",
+                            "total_deviation_nm",
+                            "kl_divergence",
+                            "n_simulations",
+                            "wall_s",
+                            "converged",
+                        )
+                    }
+                )
+                + "\n"
+            )
     return 1 if failures else 0
 
 
@@ -121,8 +137,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     project = get_cg_project(args.cg_dataspace)
     out = Path(args.out) if args.out else Path(project.path) / "results"
     cat = Path(args.catalogue) if args.catalogue else Path(project.path) / "results" / "catalogue.sqlite"
-    rep = write_comparison([j.path for j in _jobs(project, args.molecule)], out, None if args.no_catalogue else cat,
-                           code_version=code_version_string())
+    rep = write_comparison(
+        [j.path for j in _jobs(project, args.molecule)],
+        out,
+        None if args.no_catalogue else cat,
+        code_version=code_version_string(),
+    )
     sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
     sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
     return 0
@@ -137,8 +157,15 @@ def cmd_aa(args: argparse.Namespace) -> int:
     params = AAParams(args.name, **kw)
     params.resolved()  # refuses bad values before anything is written
     summary = run_aa(params, args.out, threads=args.threads)
-    sys.stdout.write(json.dumps({k: summary[k] for k in ("molecule", "T_mean_K", "P_bar", "P_stderr_bar",
-                                                          "U_per_molecule_kJ_mol", "wall_s")}) + "\n")
+    sys.stdout.write(
+        json.dumps(
+            {
+                k: summary[k]
+                for k in ("molecule", "T_mean_K", "P_bar", "P_stderr_bar", "U_per_molecule_kJ_mol", "wall_s")
+            }
+        )
+        + "\n"
+    )
     return 0
 
 
@@ -150,10 +177,21 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise ValueError(f"--bead: got {args.bead!r}, which is not among the --objective values {list(objectives)}")
     if args.bead == "pressure" and args.pressure is None:
         raise ValueError("--bead: got 'pressure'; allowed only with --pressure BAR (the all-atom pressure)")
-    res, rdf, box = fit_user_run(args.topology, args.trajectory, args.temperature, selection=args.select,
-                                 objectives=objectives, pressure_bar=args.pressure, model_path=args.model,
-                                 r_max=args.r_max, bin_width=args.bin_width, start=args.start, stop=args.stop,
-                                 step=args.step, allow_guessed_masses=args.guessed_masses)
+    res, rdf, box = fit_user_run(
+        args.topology,
+        args.trajectory,
+        args.temperature,
+        selection=args.select,
+        objectives=objectives,
+        pressure_bar=args.pressure,
+        model_path=args.model,
+        r_max=args.r_max,
+        bin_width=args.bin_width,
+        start=args.start,
+        stop=args.stop,
+        step=args.step,
+        allow_guessed_masses=args.guessed_masses,
+    )
     bead_of(res, args.bead)  # refuses a missing bead before anything is written
     paths = write_outputs(res, rdf, box, args.out, name=args.name, bead=args.bead) if args.out else None
     if args.json:
@@ -173,16 +211,31 @@ def register_cg(sub) -> None:
     cg = p.add_subparsers(dest="cg_command", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--dataspace", "--cg-dataspace", dest="cg_dataspace", default=None,
-                       help="CG data space (signac project); default $LJ_CG_DATASPACE, else ./cg_space")
-        q.add_argument("--molecule", action="append", choices=("CH4", "F2", "CO"),
-                       help="restrict to this molecule (repeatable); default all")
+        q.add_argument(
+            "--dataspace",
+            "--cg-dataspace",
+            dest="cg_dataspace",
+            default=None,
+            help="CG data space (signac project); default $LJ_CG_DATASPACE, else ./cg_space",
+        )
+        q.add_argument(
+            "--molecule",
+            action="append",
+            choices=("CH4", "F2", "CO"),
+            help="restrict to this molecule (repeatable); default all",
+        )
 
     q = cg.add_parser("init", help="create one job per molecule (idempotent)")
     common(q)
     q.add_argument("--n-molecules", type=int, default=500, help="molecules in the AA box (count; default 500)")
-    q.add_argument("--aa-t-prod-ps", "--aa-t-prod", dest="aa_t_prod_ps", type=float, default=300.0,
-                   help="AA production time in ps (default 300 ps)")
+    q.add_argument(
+        "--aa-t-prod-ps",
+        "--aa-t-prod",
+        dest="aa_t_prod_ps",
+        type=float,
+        default=300.0,
+        help="AA production time in ps (default 300 ps)",
+    )
     q.set_defaults(func=cmd_init)
 
     q = cg.add_parser("topology", help="write the GROMACS topology (.top) and a start configuration (.gro)")
@@ -193,76 +246,128 @@ def register_cg(sub) -> None:
 
     q = cg.add_parser("run", help="run the AA simulation, COM RDF and CG methods of the jobs (resumable)")
     common(q)
-    q.add_argument("--method", action="append", choices=METHODS,
-                   help="method to run (repeatable, in order); default all")
-    q.add_argument("--model", default=None,
-                   help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)")
+    q.add_argument(
+        "--method", action="append", choices=METHODS, help="method to run (repeatable, in order); default all"
+    )
+    q.add_argument(
+        "--model",
+        default=None,
+        help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)",
+    )
     q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
     q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
-    q.add_argument("--t-prod-tau", "--t-prod", dest="t_prod_tau", type=float, default=150.0,
-                   help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)")
+    q.add_argument(
+        "--t-prod-tau",
+        "--t-prod",
+        dest="t_prod_tau",
+        type=float,
+        default=150.0,
+        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
+    )
     q.set_defaults(func=cmd_run)
 
-    q = cg.add_parser("scan", help="map D and KL over a (sigma, epsilon) grid around the finished beads "
-                                   "(is the issue's 10 %% target on both metrics reachable by any LJ bead?)")
+    q = cg.add_parser(
+        "scan",
+        help="map D and KL over a (sigma, epsilon) grid around the finished beads "
+        "(is the issue's 10 %% target on both metrics reachable by any LJ bead?)",
+    )
     common(q)
     q.add_argument("--n", type=int, default=7, help="grid points per axis (count; n x n CG simulations; default 7)")
     q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
     q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
-    q.add_argument("--t-prod-tau", "--t-prod", dest="t_prod_tau", type=float, default=150.0,
-                   help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)")
+    q.add_argument(
+        "--t-prod-tau",
+        "--t-prod",
+        dest="t_prod_tau",
+        type=float,
+        default=150.0,
+        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
+    )
     q.set_defaults(func=cmd_scan)
 
     q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
     common(q)
     q.add_argument("--out", default=None, help="output folder (default <cg_dataspace>/results)")
-    q.add_argument("--catalogue", default=None,
-                   help="results catalogue, SQLite (default <cg_dataspace>/results/catalogue.sqlite)")
+    q.add_argument(
+        "--catalogue", default=None, help="results catalogue, SQLite (default <cg_dataspace>/results/catalogue.sqlite)"
+    )
     q.add_argument("--no-catalogue", action="store_true", help="do not record the comparison in the catalogue")
     q.set_defaults(func=cmd_compare)
 
     from project.cg.molecules import MOLECULES
 
-    q = cg.add_parser("aa", help="run the all-atom model of a built-in molecule into a folder (aa_topology.tpr, "
-                                 "aa_traj.xtc, aa.json; resumable), e.g. as input of cg fit")
+    q = cg.add_parser(
+        "aa",
+        help="run the all-atom model of a built-in molecule into a folder (aa_topology.tpr, "
+        "aa_traj.xtc, aa.json; resumable), e.g. as input of cg fit",
+    )
     q.add_argument("name", choices=tuple(MOLECULES), help="molecule (N2, O2, CO2 held out; CH4UA the control)")
     q.add_argument("--out", required=True, help="output folder")
     q.add_argument("--n-molecules", type=int, default=500, help="molecules in the box (count; default 500)")
     q.add_argument("--aa-t-prod-ps", type=float, default=300.0, help="production time (ps; default 300 ps)")
-    q.add_argument("--rc-nm", type=float, default=None,
-                   help="LJ (and PME) cut-off (nm; default 1.0 nm; the CH4UA control uses 1.119 nm = 3 sigma)")
+    q.add_argument(
+        "--rc-nm",
+        type=float,
+        default=None,
+        help="LJ (and PME) cut-off (nm; default 1.0 nm; the CH4UA control uses 1.119 nm = 3 sigma)",
+    )
     q.add_argument("--threads", type=int, default=None, help="MD threads (count; default every core)")
     q.set_defaults(func=cmd_aa)
 
-    q = cg.add_parser("fit", help="one LJ bead for the molecules of your own all-atom run (COM RDF, network, "
-                                  "robust fit, objective refinement; no CG simulation)")
+    q = cg.add_parser(
+        "fit",
+        help="one LJ bead for the molecules of your own all-atom run (COM RDF, network, "
+        "robust fit, objective refinement; no CG simulation)",
+    )
     q.add_argument("topology", help="topology with masses that MDAnalysis reads (GROMACS .tpr, LAMMPS data, PSF, ...)")
-    q.add_argument("trajectory", help="trajectory (GROMACS .xtc/.trr, LAMMPS dump, DCD, ...); periodic "
-                                      "orthorhombic box")
+    q.add_argument(
+        "trajectory", help="trajectory (GROMACS .xtc/.trr, LAMMPS dump, DCD, ...); periodic orthorhombic box"
+    )
     q.add_argument("-T", "--temperature", type=float, required=True, help="temperature of the run in K")
-    q.add_argument("--select", default="all",
-                   help="MDAnalysis selection of the molecules' atoms, one residue per molecule (default 'all')")
-    q.add_argument("--objective", action="append", choices=("total-deviation", "kl"),
-                   help="refine the network's bead for this structural objective through the LJ forward model "
-                        "(repeatable; default both): total-deviation = integral |g_AA - g_LJ| dr (nm), kl = KL "
-                        "divergence of the pair-distance distributions")
-    q.add_argument("--pressure", type=float, default=None,
-                   help="all-atom pressure in bar (1 bar = 0.0602 kJ/mol nm^-3): adds the bead whose LJ "
-                        "equation-of-state pressure equals it")
-    q.add_argument("--out", default=None, help="write cg_fit.json, com_rdf.npz and a GROMACS model (NAME.top, "
-                                               "NAME.gro, NAME.mdp) into this folder")
+    q.add_argument(
+        "--select",
+        default="all",
+        help="MDAnalysis selection of the molecules' atoms, one residue per molecule (default 'all')",
+    )
+    q.add_argument(
+        "--objective",
+        action="append",
+        choices=("total-deviation", "kl"),
+        help="refine the network's bead for this structural objective through the LJ forward model "
+        "(repeatable; default both): total-deviation = integral |g_AA - g_LJ| dr (nm), kl = KL "
+        "divergence of the pair-distance distributions",
+    )
+    q.add_argument(
+        "--pressure",
+        type=float,
+        default=None,
+        help="all-atom pressure in bar (1 bar = 0.0602 kJ/mol nm^-3): adds the bead whose LJ "
+        "equation-of-state pressure equals it",
+    )
+    q.add_argument(
+        "--out",
+        default=None,
+        help="write cg_fit.json, com_rdf.npz and a GROMACS model (NAME.top, NAME.gro, NAME.mdp) into this folder",
+    )
     q.add_argument("--name", default="CG", help="residue and file name of the GROMACS model (1-5 characters)")
-    q.add_argument("--bead", default="fit", choices=("fit", "network", "total-deviation", "kl", "pressure"),
-                   help="which bead the GROMACS model uses (default fit: the robust fit)")
+    q.add_argument(
+        "--bead",
+        default="fit",
+        choices=("fit", "network", "total-deviation", "kl", "pressure"),
+        help="which bead the GROMACS model uses (default fit: the robust fit)",
+    )
     q.add_argument("--model", default=None, help="inverse-model folder (default: the shipped model)")
-    q.add_argument("--r-max", type=float, default=None,
-                   help="COM RDF range (nm; default min(1.2 nm, the box half-width))")
+    q.add_argument(
+        "--r-max", type=float, default=None, help="COM RDF range (nm; default min(1.2 nm, the box half-width))"
+    )
     q.add_argument("--bin-width", type=float, default=0.005, help="COM RDF bin width (nm; default 0.005 nm)")
     q.add_argument("--start", type=int, default=0, help="first frame (index, a count of frames; default 0)")
     q.add_argument("--stop", type=int, default=None, help="frame to stop before (index, count; default the end)")
     q.add_argument("--step", type=int, default=None, help="frame step (count; default 1)")
-    q.add_argument("--guessed-masses", action="store_true",
-                   help="accept masses that MDAnalysis guessed from atom names (amu; refused by default)")
+    q.add_argument(
+        "--guessed-masses",
+        action="store_true",
+        help="accept masses that MDAnalysis guessed from atom names (amu; refused by default)",
+    )
     q.add_argument("--json", action="store_true", help="print the result as one JSON object")
     q.set_defaults(func=cmd_fit)
-

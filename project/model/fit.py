@@ -655,6 +655,11 @@ def _validate_arrays(r: np.ndarray, g: np.ndarray, g_err: np.ndarray | None, sou
 _CACHE: dict[str, Any] = {}
 
 
+def shipped_models():
+    """The shipped inverse and forward models, loaded once per process: ``(InverseModel, ForwardModel)``."""
+    return _models(None, None)
+
+
 def _models(inverse, forward):
     from project.model.forward import ForwardModel
     from project.model.inverse import InverseModel
