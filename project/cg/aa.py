@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -40,11 +41,19 @@ import numpy as np
 from project.atomic import atomic_copy, atomic_write_text
 from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 from project.engines.base import write_thermo_csv
-from project.engines.gromacs import read_energy_xvg
+from project.engines.gromacs import MAX_T_FACTOR, read_energy_xvg, watch_mdrun
 from project.errors import ProjectError, SimulationError
 from project.simulate import block_average
 
 logger = logging.getLogger(__name__)
+
+#: Steepest-descent steps of the minimisation.
+N_EM_STEPS = 5000
+#: Rough mdrun speed of the all-atom models, site-steps per second per thread (the watchdog's CPU budget is
+#: LJ_MD_SLOW_FACTOR times what this predicts).
+AA_SITE_STEPS_PER_S = 1.0e6
+#: Potential energy per molecule (kJ/mol) above which a run counts as blown up (liquids are negative).
+MAX_U_PER_MOLECULE = 100.0
 
 SUMMARY_NAME = "aa.json"
 PRODUCTS = ("aa_topology.tpr", "aa_traj.xtc", "aa_thermo.csv")
@@ -189,7 +198,7 @@ def make_mdp(p: AAParams, stage: str) -> str:
             "\n".join(
                 [
                     "integrator = steep",
-                    "nsteps = 5000",
+                    f"nsteps = {N_EM_STEPS}",
                     "emtol = 100",
                     "emstep = 0.001",
                     "nstenergy = 0",
@@ -300,7 +309,7 @@ def load_summary(workdir: Path | str) -> dict | None:
         return None
 
 
-def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None, timeout_s: float = 24 * 3600.0) -> dict:
+def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None) -> dict:
     """Run (or resume, or reuse) the all-atom protocol of one molecular liquid.
 
     Parameters
@@ -311,8 +320,6 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None, ti
         Output folder (created). Engine files go to ``workdir/aa_gromacs``.
     threads : int or None
         OpenMP threads for ``mdrun`` (None: every core).
-    timeout_s : float
-        Wall-clock limit of each GROMACS call (s).
 
     Returns
     -------
@@ -326,7 +333,9 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None, ti
     ProjectError
         Bad parameters (naming the field).
     SimulationError
-        GROMACS failure, or a production temperature more than 5 % off the thermostat (blow-up).
+        GROMACS failure, a run stopped by the watchdog of :func:`project.engines.gromacs.watch_mdrun` (non-finite or
+        too high energy, temperature, no progress, CPU time), or a production temperature more than 5 % off the
+        thermostat (blow-up).
     """
     p = params.resolved()
     mol = get_molecule(p.molecule)
@@ -387,9 +396,19 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None, ti
         ]
         if stage == "prod":
             cmd += ["-x", "prod.xtc"]
-        _run(cmd, d, f"mdrun_{stage}.out", timeout_s)
-        if "Finished mdrun" not in (d / f"{stage}.log").read_text(errors="replace"):
-            raise SimulationError(f"gmx mdrun stage {stage} did not finish (see {d / f'{stage}.log'})")
+        # the LJ runs' watchdog (project.engines.gromacs.watch_mdrun): energies, temperature, stalls, CPU time;
+        # no energy limit while minimising a random start, where overlaps start with a huge potential energy
+        n_sites = p.n_molecules * len(mol.sites)
+        watch_mdrun(
+            cmd,
+            d,
+            stage,
+            nsteps={"em": N_EM_STEPS, "equil": n_equil, "prod": n_prod}[stage],
+            rate=AA_SITE_STEPS_PER_S * threads / n_sites,
+            threads=threads,
+            u_max=math.inf if stage == "em" else MAX_U_PER_MOLECULE * p.n_molecules,
+            t_max=MAX_T_FACTOR * float(p.T),
+        )
         (d / f"{stage}.done").write_text("done\n")
     thermo = _extract_thermo(d)
     if not np.all(np.isfinite(thermo)):

@@ -347,79 +347,17 @@ class GromacsEngine(Engine):
         return cmd
 
     def _mdrun(self, d: Path, p: Protocol, stage: str, nsteps: int, threads: int) -> tuple[float, bool]:
-        """Run mdrun for a stage under the watchdog; return (wall s, resumed)."""
-        resumed = (d / f"{stage}.cpt").exists()
-        if resumed:
-            logger.info("gromacs %s: resuming from checkpoint %s", stage, d / f"{stage}.cpt")
-        cmd = self.mdrun_command(stage, threads)
-        log_path = d / f"{stage}.log"
-        # a resumed run appends to the log after GROMACS truncated it to the checkpoint's position: read it whole
-        start_off = log_path.stat().st_size if log_path.exists() and not resumed else 0
-        slow = float(setting("MD_SLOW_FACTOR", str(SLOW_FACTOR)))
-        rate = estimated_steps_per_s(p, threads)
-        # limits in CPU seconds of mdrun: a crawling blown-up run burns CPU without progress, while a healthy run
-        # on oversubscribed cores mostly waits (its wall time grows, its CPU time hardly)
-        deadline_cpu = GRACE_S + slow * threads * nsteps / rate
-        nstlog = _mdp_value(d / f"{stage}.mdp", "nstlog", 100)
-        stall_cpu = max(float(setting("MD_STALL_S", str(STALL_S))), slow * threads * nstlog / rate)
-        t_max = MAX_T_FACTOR * max(p.T, p.T_melt)
-        u_max = MAX_U_PER_N_EPS * p.epsilon * p.N
-        t0 = time.monotonic()
-        with open(d / f"mdrun_{stage}.out", "a") as out:
-            proc = subprocess.Popen(cmd, cwd=d, stdout=out, stderr=subprocess.STDOUT, env=_env())
-            reason = None
-            off = start_off
-            buf = ""
-            last_step, cpu_progress = None, 0.0
-            try:
-                while proc.poll() is None:
-                    time.sleep(POLL_S)
-                    cpu = _cpu_seconds(proc.pid, t0)
-                    if log_path.exists():
-                        with open(log_path, "rb") as fh:
-                            fh.seek(off)
-                            raw = fh.read()
-                        off += len(raw)
-                        buf = (buf + raw.decode(errors="replace"))[-200000:]
-                        cut = buf.rfind("\n\n")
-                        if cut > 0:
-                            step, blocks = _parse_log_energies(buf[:cut])
-                            buf = buf[cut:]
-                            reason = _check_blocks(blocks, u_max, t_max)
-                            if step is not None and step != last_step:
-                                last_step, cpu_progress = step, cpu
-                    if reason is None and last_step is not None and cpu - cpu_progress > stall_cpu:
-                        reason = (
-                            f"mdrun stage '{stage}' made no progress for {cpu - cpu_progress:.0f} CPU s after step "
-                            f"{last_step} (log every {nstlog} steps, expected ~{rate:.0f} steps/s)"
-                        )
-                    if reason is None and cpu > deadline_cpu:
-                        reason = (
-                            f"mdrun stage '{stage}' used {cpu:.0f} CPU s, more than {slow:g}x the expected "
-                            f"CPU time for {nsteps} steps"
-                        )
-                    if reason is not None:
-                        _kill(proc)
-                        break
-            except BaseException:
-                _kill(proc, graceful=True)
-                raise
-        wall = time.monotonic() - t0
-        if reason is not None:
-            for f in (f"{stage}.cpt", f"{stage}_prev.cpt"):
-                (d / f).unlink(missing_ok=True)
-            raise SimulationError(f"blew up: {reason}")
-        log_text = log_path.read_text(errors="replace")[start_off:] if log_path.exists() else ""
-        _, blocks = _parse_log_energies(log_text)
-        reason = _check_blocks(blocks, u_max, t_max)
-        if reason is not None:
-            for f in (f"{stage}.cpt", f"{stage}_prev.cpt"):
-                (d / f).unlink(missing_ok=True)
-            raise SimulationError(f"blew up: {reason}")
-        if proc.returncode != 0 or "Finished mdrun" not in log_text[-5000:]:
-            tail = (d / f"mdrun_{stage}.out").read_text(errors="replace")[-2000:]
-            raise SimulationError(f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}")
-        return wall, resumed
+        """Run mdrun for a stage under the watchdog (:func:`watch_mdrun`); return (wall s, resumed)."""
+        return watch_mdrun(
+            self.mdrun_command(stage, threads),
+            d,
+            stage,
+            nsteps=nsteps,
+            rate=estimated_steps_per_s(p, threads),
+            threads=threads,
+            u_max=MAX_U_PER_N_EPS * p.epsilon * p.N,
+            t_max=MAX_T_FACTOR * max(p.T, p.T_melt),
+        )
 
     def _extract_thermo(self, d: Path) -> np.ndarray:
         with open(d / "energy.log", "w") as log:
@@ -488,6 +426,87 @@ class GromacsEngine(Engine):
         write_pdb(Path(workdir) / "topology.pdb", pos, box)
         atomic_copy(d / "prod.xtc", Path(workdir) / "traj.xtc")
         return EngineResult(n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed)
+
+
+def watch_mdrun(
+    cmd: list[str], d: Path, stage: str, *, nsteps: int, rate: float, threads: int, u_max: float, t_max: float
+) -> tuple[float, bool]:
+    """Run ``gmx mdrun`` for a stage in ``d`` under the watchdog; return (wall s, resumed from a checkpoint).
+
+    The one GROMACS runner of the LJ, all-atom and CG runs. It stops the run (and deletes its checkpoints) when its
+    log shows a non-finite energy, a potential energy above ``u_max`` (kJ/mol) or a temperature above ``t_max``
+    (K), when it makes no progress for ``LJ_MD_STALL_S`` CPU seconds, or when it uses more than
+    ``LJ_MD_SLOW_FACTOR`` times the CPU time that ``nsteps`` at ``rate`` steps/s on ``threads`` threads need, and
+    raises :class:`~project.errors.SimulationError` ("blew up: ..."); also when mdrun fails or does not finish.
+    """
+    resumed = (d / f"{stage}.cpt").exists()
+    if resumed:
+        logger.info("gromacs %s: resuming from checkpoint %s", stage, d / f"{stage}.cpt")
+    log_path = d / f"{stage}.log"
+    # a resumed run appends to the log after GROMACS truncated it to the checkpoint's position: read it whole
+    start_off = log_path.stat().st_size if log_path.exists() and not resumed else 0
+    slow = float(setting("MD_SLOW_FACTOR", str(SLOW_FACTOR)))
+    # limits in CPU seconds of mdrun: a crawling blown-up run burns CPU without progress, while a healthy run
+    # on oversubscribed cores mostly waits (its wall time grows, its CPU time hardly)
+    deadline_cpu = GRACE_S + slow * threads * nsteps / rate
+    nstlog = _mdp_value(d / f"{stage}.mdp", "nstlog", 100)
+    stall_cpu = max(float(setting("MD_STALL_S", str(STALL_S))), slow * threads * nstlog / rate)
+    t0 = time.monotonic()
+    with open(d / f"mdrun_{stage}.out", "a") as out:
+        proc = subprocess.Popen(cmd, cwd=d, stdout=out, stderr=subprocess.STDOUT, env=_env())
+        reason = None
+        off = start_off
+        buf = ""
+        last_step, cpu_progress = None, 0.0
+        try:
+            while proc.poll() is None:
+                time.sleep(POLL_S)
+                cpu = _cpu_seconds(proc.pid, t0)
+                if log_path.exists():
+                    with open(log_path, "rb") as fh:
+                        fh.seek(off)
+                        raw = fh.read()
+                    off += len(raw)
+                    buf = (buf + raw.decode(errors="replace"))[-200000:]
+                    cut = buf.rfind("\n\n")
+                    if cut > 0:
+                        step, blocks = _parse_log_energies(buf[:cut])
+                        buf = buf[cut:]
+                        reason = _check_blocks(blocks, u_max, t_max)
+                        if step is not None and step != last_step:
+                            last_step, cpu_progress = step, cpu
+                if reason is None and last_step is not None and cpu - cpu_progress > stall_cpu:
+                    reason = (
+                        f"mdrun stage '{stage}' made no progress for {cpu - cpu_progress:.0f} CPU s after step "
+                        f"{last_step} (log every {nstlog} steps, expected ~{rate:.0f} steps/s)"
+                    )
+                if reason is None and cpu > deadline_cpu:
+                    reason = (
+                        f"mdrun stage '{stage}' used {cpu:.0f} CPU s, more than {slow:g}x the expected "
+                        f"CPU time for {nsteps} steps"
+                    )
+                if reason is not None:
+                    _kill(proc)
+                    break
+        except BaseException:
+            _kill(proc, graceful=True)
+            raise
+    wall = time.monotonic() - t0
+    if reason is not None:
+        for f in (f"{stage}.cpt", f"{stage}_prev.cpt"):
+            (d / f).unlink(missing_ok=True)
+        raise SimulationError(f"blew up: {reason}")
+    log_text = log_path.read_text(errors="replace")[start_off:] if log_path.exists() else ""
+    _, blocks = _parse_log_energies(log_text)
+    reason = _check_blocks(blocks, u_max, t_max)
+    if reason is not None:
+        for f in (f"{stage}.cpt", f"{stage}_prev.cpt"):
+            (d / f).unlink(missing_ok=True)
+        raise SimulationError(f"blew up: {reason}")
+    if proc.returncode != 0 or "Finished mdrun" not in log_text[-5000:]:
+        tail = (d / f"mdrun_{stage}.out").read_text(errors="replace")[-2000:]
+        raise SimulationError(f"gmx mdrun failed in stage '{stage}' (exit {proc.returncode}); tail:\n{tail}")
+    return wall, resumed
 
 
 def read_energy_xvg(path: Path) -> np.ndarray:
