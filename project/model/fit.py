@@ -10,7 +10,9 @@ Procedure (:func:`fit_rdf`)
    (g < 0.05, including small negative values and ripples of a Fourier-transformed g) are masked, with a warning.
 2. **One shot.** The inverse network (:class:`project.model.inverse.InverseModel`) gives (sigma, epsilon) directly;
    it is kept in the output (``oneshot``). A coarse scan of the forward model over the training states gives a
-   second start, used when the network cannot read the input or fits it worse.
+   second start when the network cannot read the input, when the refinement from its answer does not describe
+   the input (chi^2/dof > 2), or when the refinement moved far from it (T* by more than 15 %, sigma by more than
+   2 %: the answer was no sound start); the better of the two is kept.
 3. **Refinement.** Parameters theta = (ln sigma, ln T*, delta, ln c): the LJ diameter, the reduced temperature,
    the relative error of the stated density (rho_true = rho (1 + delta)) and a normalisation factor of g. The
    model of the input is ``c * A g*(r / sigma; T*, rho (1 + delta) sigma^3)``, where A is the same binning as
@@ -501,7 +503,13 @@ def fit_rdf(
         chi2 = float(np.sum(sol.fun[: used.sum()] ** 2))
         if best is None or chi2 / used.sum() < best[0]:
             best = (chi2 / used.sum(), sol, unpack, sw, used)
-        if scanned or (best[0] <= ADEQUATE_CHI2 and oneshot is not None and oneshot["in_domain"]):
+        sig_b, t_b = best[2](best[1].x)[:2]
+        near = (
+            oneshot is not None
+            and abs(np.log(t_b / oneshot["T_star"])) < 0.15
+            and abs(np.log(sig_b / oneshot["sigma"])) < 0.02
+        )  # the refinement stayed near the network's answer: that answer was a sound start
+        if scanned or (best[0] <= ADEQUATE_CHI2 and near):
             break
     _, sol, unpack, sw, used = best
     sig, t_star, delta, lc = unpack(sol.x)
