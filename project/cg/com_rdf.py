@@ -96,7 +96,12 @@ def compute_com_rdf(
     edges = np.linspace(0.0, r_max, round(n_bins_f) + 1)
     ana = analysis_class()(ag, edges, n_blocks=n_blocks, source=os.fspath(trajectory))
     ana.run(start=start, stop=stop, step=step)
-    res = ana.results
+    return rdf_result(ana.results, bin_width, r_max, n_blocks, start)
+
+
+def rdf_result(res, bin_width: float, r_max: float, n_blocks: int, start: int) -> RDFResult:
+    """The :class:`~project.rdf.RDFResult` of a finished COM analysis (``results`` of :func:`analysis_class`):
+    grid (nm), g, block errors, the molecules' mean number density (nm^-3) and the derived scalars."""
     vol = float(np.mean(res.volumes_nm3))
     n_mol = int(res.n_molecules)
     rho = n_mol / vol
@@ -117,4 +122,4 @@ def compute_com_rdf(
     )
 
 
-__all__ = ["analysis_class", "compute_com_rdf", "molecule_com"]
+__all__ = ["analysis_class", "compute_com_rdf", "molecule_com", "rdf_result"]

@@ -218,8 +218,7 @@ def com_rdf(
     RDFError
         A bad grid, too few frames, a non-orthorhombic box or a box smaller than 2 r_max in some frame.
     """
-    from project.cg.com_rdf import analysis_class, molecule_com
-    from project.rdf import RDFResult, derived_quantities
+    from project.cg.com_rdf import analysis_class, molecule_com, rdf_result
 
     u = ag.universe
     half = float(np.min(u.trajectory[0].dimensions[:3])) / 20.0
@@ -245,24 +244,8 @@ def com_rdf(
     ana.run(start=start, stop=stop, step=step)
     res = ana.results
     vols = np.asarray(res.volumes_nm3)
-    vol = float(vols.mean())
-    n_mol = int(res.n_molecules)
-    rho = n_mol / vol
-    derived = derived_quantities(res.r_nm, res.g, rho, n_mol)
-    rdf = RDFResult(
-        r_nm=res.r_nm,
-        g=res.g,
-        g_err=res.g_err,
-        bin_width_nm=float(bin_width),
-        r_max_nm=float(r_max),
-        n_frames=len(res.g_frames),
-        n_atoms=n_mol,
-        n_blocks=int(n_blocks),
-        start_frame=int(start),
-        mean_volume_nm3=vol,
-        density_nm3=rho,
-        **derived,
-    )
+    rdf = rdf_result(res, bin_width, r_max, n_blocks, start)
+    vol = rdf.mean_volume_nm3
     masses = np.asarray(ana._masses)
     dims = u.trajectory.ts.dimensions
     com = (
