@@ -41,7 +41,7 @@ import numpy as np
 from project.atomic import atomic_copy, atomic_write_text
 from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 from project.engines.base import write_thermo_csv
-from project.engines.gromacs import MAX_T_FACTOR, read_energy_xvg, watch_mdrun
+from project.engines.gromacs import MAX_T_FACTOR, grompp_command, read_energy_xvg, watch_mdrun
 from project.errors import ProjectError, SimulationError
 from project.simulate import block_average
 
@@ -360,25 +360,7 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None) ->
             continue
         (d / f"{stage}.mdp").write_text(make_mdp(p, stage))
         if not (d / f"{stage}.tpr").exists() or not (d / f"{stage}.cpt").exists():
-            cmd = [
-                "gmx",
-                "grompp",
-                "-f",
-                f"{stage}.mdp",
-                "-c",
-                conf,
-                "-p",
-                "topol.top",
-                "-o",
-                f"{stage}.tpr",
-                "-po",
-                f"{stage}_out.mdp",
-                "-maxwarn",
-                "0",
-            ]
-            if cpt:
-                cmd += ["-t", cpt]
-            _run(cmd, d, f"grompp_{stage}.log", 600)
+            _run(grompp_command(stage, conf, cpt), d, f"grompp_{stage}.log", 600)
         logger.info("AA %s: stage %s in %s", p.molecule, stage, d)
         cmd = [
             "gmx",

@@ -300,24 +300,7 @@ class GromacsEngine(Engine):
 
     # ------------------------------------------------------------------ helpers
     def _grompp(self, d: Path, stage: str, conf: str, checkpoint: str | None = None) -> None:
-        cmd = [
-            self.gmx,
-            "grompp",
-            "-f",
-            f"{stage}.mdp",
-            "-c",
-            conf,
-            "-p",
-            "topol.top",
-            "-o",
-            f"{stage}.tpr",
-            "-po",
-            f"{stage}_out.mdp",
-            "-maxwarn",
-            "0",
-        ]
-        if checkpoint:
-            cmd += ["-t", checkpoint]
+        cmd = grompp_command(stage, conf, checkpoint, gmx=self.gmx)
         with open(d / f"grompp_{stage}.log", "w") as log:
             rc = subprocess.run(
                 cmd, cwd=d, stdout=log, stderr=subprocess.STDOUT, env=_env(), check=False, timeout=600
@@ -426,6 +409,14 @@ class GromacsEngine(Engine):
         write_pdb(Path(workdir) / "topology.pdb", pos, box)
         atomic_copy(d / "prod.xtc", Path(workdir) / "traj.xtc")
         return EngineResult(n_steps=p.n_prod, prod_wall_s=prod_wall, prod_steps_run=prod_steps, resumed=resumed)
+
+
+def grompp_command(stage: str, conf: str, checkpoint: str | None = None, gmx: str = "gmx") -> list[str]:
+    """``gmx grompp`` of a stage in its folder: ``<stage>.mdp`` + ``conf`` + ``topol.top`` -> ``<stage>.tpr`` (no
+    warnings allowed), continuing from ``checkpoint`` when given."""
+    cmd = [gmx, "grompp", "-f", f"{stage}.mdp", "-c", conf, "-p", "topol.top", "-o", f"{stage}.tpr"]
+    cmd += ["-po", f"{stage}_out.mdp", "-maxwarn", "0"]
+    return cmd + (["-t", checkpoint] if checkpoint else [])
 
 
 def watch_mdrun(
