@@ -1,4 +1,4 @@
-"""signac-flow workflow of the coarse-graining comparison (issue 6): one job per molecule in its own data space.
+"""signac-flow workflow of the coarse-graining comparison: one job per molecule in its own data space.
 
 Operations (thin: each checks its product and calls one library function of :mod:`project.cg`)::
 

@@ -1,4 +1,4 @@
-"""Coarse-graining (issue 6): metrics, topologies, COM RDF, relative-entropy gradient, IBI tables, one-shot, table.
+"""Coarse-graining: metrics, topologies, COM RDF, relative-entropy gradient, IBI tables, one-shot, table.
 
 References: analytic integrals (metrics), the published model parameters in ../shared/reference/molecules.md
 (charges, site positions, quadrupoles, masses), GROMACS grompp (topologies), a brute-force numpy minimum-image

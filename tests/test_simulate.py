@@ -1,4 +1,4 @@
-"""Tests of the simulate step (issue 3): engines, protocol products, robustness and physics validation.
+"""Tests of the simulate step: engines, protocol products, robustness and physics validation.
 
 Units: nm, ps, kJ/mol, K, amu, nm^-3, bar; reduced quantities (T*, rho*, U*/N, P*) are dimensionless.
 Real (short, small) MD runs; GROMACS tests need ``gmx`` on PATH, OpenMM tests need ``openmm``.

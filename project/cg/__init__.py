@@ -1,4 +1,4 @@
-"""Coarse-graining of small-molecule liquids to single Lennard-Jones beads (issue 6).
+"""Coarse-graining of small-molecule liquids to single Lennard-Jones beads.
 
 Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the CLI ``project/cli/cg.py``):
 

@@ -41,7 +41,7 @@ import numpy as np
 from project.atomic import atomic_copy, atomic_write_text
 from project.cg.molecules import get_molecule, make_gro, make_topology, start_configuration
 from project.engines.base import write_thermo_csv
-from project.engines.gromacs import MAX_T_FACTOR, grompp_command, read_energy_xvg, watch_mdrun
+from project.engines.gromacs import MAX_T_FACTOR, GromacsEngine, grompp_command, read_energy_xvg, watch_mdrun
 from project.errors import ProjectError, SimulationError
 from project.simulate import block_average
 
@@ -362,22 +362,7 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None) ->
         if not (d / f"{stage}.tpr").exists() or not (d / f"{stage}.cpt").exists():
             _run(grompp_command(stage, conf, cpt), d, f"grompp_{stage}.log", 600)
         logger.info("AA %s: stage %s in %s", p.molecule, stage, d)
-        cmd = [
-            "gmx",
-            "mdrun",
-            "-deffnm",
-            stage,
-            "-nt",
-            str(threads),
-            "-ntmpi",
-            "1",
-            "-cpi",
-            f"{stage}.cpt",
-            "-cpt",
-            "1",
-        ]
-        if stage == "prod":
-            cmd += ["-x", "prod.xtc"]
+        cmd = GromacsEngine().mdrun_command(stage, threads)  # the LJ stages' command line (checkpoints, threads)
         # the LJ runs' watchdog (project.engines.gromacs.watch_mdrun): energies, temperature, stalls, CPU time;
         # no energy limit while minimising a random start, where overlaps start with a huge potential energy
         n_sites = p.n_molecules * len(mol.sites)
