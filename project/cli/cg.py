@@ -203,6 +203,20 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cg_run_options(q: argparse.ArgumentParser) -> None:
+    """Options of every command that runs CG simulations: threads, beads, production time."""
+    q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
+    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
+    q.add_argument(
+        "--t-prod-tau",
+        "--t-prod",
+        dest="t_prod_tau",
+        type=float,
+        default=150.0,
+        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
+    )
+
+
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands)."""
     from project.cg.pipeline import METHODS
@@ -254,35 +268,17 @@ def register_cg(sub) -> None:
         default=None,
         help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)",
     )
-    q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
-    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
-    q.add_argument(
-        "--t-prod-tau",
-        "--t-prod",
-        dest="t_prod_tau",
-        type=float,
-        default=150.0,
-        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
-    )
+    cg_run_options(q)
     q.set_defaults(func=cmd_run)
 
     q = cg.add_parser(
         "scan",
         help="map D and KL over a (sigma, epsilon) grid around the finished beads "
-        "(is the issue's 10 %% target on both metrics reachable by any LJ bead?)",
+        "(is a 10 %% target on both metrics reachable by any LJ bead?)",
     )
     common(q)
     q.add_argument("--n", type=int, default=7, help="grid points per axis (count; n x n CG simulations; default 7)")
-    q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
-    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
-    q.add_argument(
-        "--t-prod-tau",
-        "--t-prod",
-        dest="t_prod_tau",
-        type=float,
-        default=150.0,
-        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
-    )
+    cg_run_options(q)
     q.set_defaults(func=cmd_scan)
 
     q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
