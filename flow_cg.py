@@ -2,8 +2,8 @@
 
 Operations (thin: each checks its product and calls one library function of :mod:`project.cg`)::
 
-    aa_simulate -> aa_com_rdf -> cg_oneshot, cg_oneshot_refined, cg_ibi -> cg_ibi_lj, cg_relent, cg_simplex
-        -> compare (aggregate)
+    aa_simulate -> aa_com_rdf -> cg_ibi -> cg_ibi_lj, cg_relent, cg_simplex
+        -> compare (aggregate: the one-shot beads of ``cg fit``, check runs of every bead, scan, table)
 
 A failed operation writes ``failed.json`` into the job folder (shown by ``status``); rerunning skips it until the
 marker is removed (``python -m project reset-failed --dataspace cg_space`` works here too). Every step is resumable:
@@ -16,7 +16,7 @@ Usage::
     python flow_cg.py submit --bundle 3 --parallel  # on a SLURM cluster
 
 The data space is ``./cg_space`` (in the current directory) unless ``LJ_CG_DATASPACE`` names another folder.
-``LJ_THREADS`` sets the MD threads, ``LJ_CG_MODEL`` the inverse-model folder of the one-shot method (default: the
+``LJ_THREADS`` sets the MD threads, ``LJ_CG_MODEL`` the inverse-model folder of the one-shot beads (default: the
 shipped model).
 """
 
@@ -56,9 +56,7 @@ def _run_method(job, method: str) -> None:
     from project.errors import ProjectError
 
     try:
-        res = run_method(
-            job.path, method, CGSettings(threads=engine_threads()), model_path=os.environ.get("LJ_CG_MODEL")
-        )
+        res = run_method(job.path, method, CGSettings(threads=engine_threads()))
     except ProjectError as exc:
         fail_job(job, f"cg_{method}", exc)
         return
@@ -103,24 +101,6 @@ def aa_com_rdf(job):
         compute_aa_rdf(job.path)
     except ProjectError as exc:
         fail_job(job, "aa_com_rdf", exc)
-
-
-@CGProject.pre(not_failed)
-@CGProject.pre.after(aa_com_rdf)
-@CGProject.post(_method_done("oneshot"))
-@CGProject.operation(directives={"np": 2, "walltime": 0.5, "memory": "2G"})
-def cg_oneshot(job):
-    """One-shot: inverse-model prediction and one CG simulation."""
-    _run_method(job, "oneshot")
-
-
-@CGProject.pre(not_failed)
-@CGProject.pre.after(aa_com_rdf)
-@CGProject.post(_method_done("oneshot_refined"))
-@CGProject.operation(directives={"np": 2, "walltime": 0.5, "memory": "2G"})
-def cg_oneshot_refined(job):
-    """One-shot refined on the LJ RDF library without simulation, then one CG simulation."""
-    _run_method(job, "oneshot_refined")
 
 
 @CGProject.pre(not_failed)
@@ -175,15 +155,22 @@ def _any_result(*jobs) -> bool:
 
 @CGProject.pre(_any_result)
 @CGProject.post(_comparison_current)
-@CGProject.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 0.25, "memory": "2G"})
+@CGProject.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 2.0, "memory": "4G"})
 def compare(*jobs):
-    """Comparison table (markdown, CSV), overlay plots and a catalogue record in <cg_space>/results."""
+    """Comparison in <cg_space>/results: check runs with 3 seeds per bead, scan, table, plots, catalogue record."""
     from project.cg.compare import write_comparison
+    from project.cg.lj import CGSettings
     from project.provenance import code_version_string
 
     out = os.path.join(jobs[0].project.path, "results")
     write_comparison(
-        [job.path for job in jobs], out, os.path.join(out, "catalogue.sqlite"), code_version=code_version_string()
+        [job.path for job in jobs],
+        out,
+        os.path.join(out, "catalogue.sqlite"),
+        code_version=code_version_string(),
+        settings=CGSettings(threads=engine_threads()),
+        run_missing=False,
+        model_path=os.environ.get("LJ_CG_MODEL"),
     )
 
 

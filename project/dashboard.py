@@ -281,8 +281,8 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     Returns
     -------
     (Path or None, dict, str)
-        The folder (None when not found), ``{"plot_<molecule>": path}`` of its RDF plots, and the Markdown table
-        of ``comparison.md`` (empty when absent).
+        The folder (None when not found), ``{"plot_<molecule>": path, "pareto_<molecule>": path}`` of its RDF
+        and Pareto plots, and the Markdown tables of ``comparison.md`` (empty when absent).
     """
     from project.resources import find_shared
 
@@ -290,6 +290,7 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     if folder is None or not folder.is_dir():
         return None, {}, ""
     plots = {f"plot_{p.stem[len('rdf_') :]}": str(p) for p in sorted(folder.glob("rdf_*.png"))}
+    plots.update({p.stem: str(p) for p in sorted(folder.glob("pareto_*.png"))})
     blocks: list[list[str]] = []
     if (folder / "comparison.md").is_file():
         previous = False
@@ -381,7 +382,8 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
       optional ``g_aa_err``, ``g_cg`` or ``g_cg__<method>`` columns);
     * ``rdf_aa__<label>``: the AA (centre-of-mass) RDF as an ``.npz`` of :func:`project.rdf.save_rdf`, with
       ``rdf_cg__<label>__<method>`` (or ``rdf_cg__<label>``): the CG RDFs, same format;
-    * ``plot_<label>``: a PNG image, shown when the record has no RDF arrays for that label.
+    * ``plot_<label>``: a PNG image, shown when the record has no RDF arrays for that label;
+    * ``pareto_<label>``: a PNG image of the D-KL plane (:func:`project.cg.compare.pareto_plot`), always shown.
 
     Parameters
     ----------
@@ -446,13 +448,13 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
         del overlays[label]
     images = {}
     for name, path in sorted(artefacts.items()):
-        label = name[len("plot_") :]
-        if (
-            not name.startswith("plot_")
-            or not isinstance(path, str)
-            or not path.lower().endswith(".png")
-            or label in overlays
-        ):
+        if not isinstance(path, str) or not path.lower().endswith(".png"):
+            continue
+        if name.startswith("plot_") and name[len("plot_") :] not in overlays:
+            label = name[len("plot_") :]
+        elif name.startswith("pareto_"):
+            label = f"{name[len('pareto_') :]}: D-KL plane, Pareto front of single-bead LJ models"
+        else:
             continue
         if Path(path).is_file():
             images[label] = path

@@ -269,13 +269,13 @@ def test_relent_gradient_zero_at_target_and_signs(lj_runs):
     assert abs(g_rep[1]) < 0.2 * abs(g_eps[1])
 
 
-def test_scan_grid_and_compromise(lj_runs):
-    """The (sigma, epsilon) scan on real runs: the target's own parameters give D = KL = 0 exactly and are the only
-    grid point within 10 % of a baseline at the noise level (a replica run with another seed)."""
-    from project.cg.metrics import kl_divergence, total_deviation
-    from project.cg.scan import compromise, scan_grid
+def test_scan_grid_and_pareto_front(lj_runs):
+    """The (sigma, epsilon) scan on real runs: the target's own parameters give D = KL = 0 exactly and are the
+    only point of the Pareto front."""
+    from project.cg.compare import pareto_mask
+    from project.cg.scan import scan_grid
 
-    tgt, rep = lj_runs["target"], lj_runs["replica"]
+    tgt = lj_runs["target"]
     sp = tgt.statepoint
     st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
     r, g = tgt.rdf.r_nm, tgt.rdf.g
@@ -286,9 +286,9 @@ def test_scan_grid_and_compromise(lj_runs):
     assert len(df) == 4 and df["T_star"].max() < 1.3
     at_target = df[(df.sigma_nm == 0.34) & (df.epsilon_kJ_mol == 1.0)].iloc[0]
     assert at_target.total_deviation_nm == 0.0 and at_target.kl_divergence == 0.0
-    best = compromise(df, total_deviation(r, g, rep.rdf.g), kl_divergence(r, g, rep.rdf.g))
-    assert (best["sigma_nm"], best["epsilon_kJ_mol"], best["worse_ratio"]) == (0.34, 1.0, 0.0)
-    assert best["n_points"] == 4 and best["n_within_tolerance"] == 1
+    front = df[pareto_mask(df.total_deviation_nm.to_numpy(), df.kl_divergence.to_numpy())]
+    assert list(zip(front.sigma_nm, front.epsilon_kJ_mol, strict=True)) == [(0.34, 1.0)]
+    assert (df.total_deviation_nm.drop(at_target.name) > 0.005).all()  # every other bead is visibly off
 
 
 def test_relent_damping_limits_step_and_reduced_temperature():
@@ -370,138 +370,93 @@ def test_oneshot_prediction_converts_reduced_state(tmp_path):
         predict_bead(r, g, T, rho, tmp_path / "missing")
 
 
-def test_refine_bead_recovers_simulated_lj_states():
-    """Zero-simulation refinement on the LJ RDF library, leave-one-out: for the simulated RDFs of five held-out LJ
-    jobs of the shipped dataset (reference: each job's own sigma, epsilon), a library of the other 399 jobs and a
-    start 3 % off in sigma and 30 % in epsilon, the surrogate optimum returns to the job's parameters. Measured:
-    sigma within 0.42 %, epsilon errors 4.0, 1.7, 6.3, 7.2, 2.1 % (mean 4.3 %; the library fit alone, the issue-5
-    baseline, has a 5.3 % epsilon MAPE on the test split)."""
-    from project.cg.refine import refine_bead
-    from project.export import load_dataset
-    from project.model.baseline import LibraryFit
-    from project.model.features import scaled_rdf_batch
-    from project.model.inverse import InverseModel
-
-    ds = load_dataset(REPO / "project" / "data" / "reference" / "lj_library.h5")
-    tab = ds.table
-    sig_err, eps_err = [], []
-    for job_id in InverseModel.load().meta["split_job_ids"]["test"][:5]:
-        i = ds.row(job_id)
-        row = tab.iloc[i]
-        others = np.arange(len(tab)) != i
-        gx = scaled_rdf_batch(ds.r_nm, ds.g[others].astype(float), tab["rho"].to_numpy()[others])
-        lib = LibraryFit(gx, tab["T_star"].to_numpy()[others], tab["rho_star"].to_numpy()[others])
-        out = refine_bead(
-            ds.r_nm, ds.g[i].astype(float), row["T"], row["rho"], (row["sigma"] * 1.03, row["epsilon"] * 1.3), lib=lib
-        )
-        sig_err.append(abs(out["sigma"] / row["sigma"] - 1))
-        eps_err.append(abs(out["epsilon"] / row["epsilon"] - 1))
-        assert out["surrogate_end"]["total_deviation_nm"] < 0.1 * out["surrogate_start"]["total_deviation_nm"]
-        assert out["worse_ratio"] == pytest.approx(1.0, abs=0.05)
-    assert max(sig_err) <= 0.006
-    assert np.mean(eps_err) == pytest.approx(0.043, abs=0.015)
-
-
-def test_refinement_library_covers_hot_dense_states():
-    """The shipped refinement library: 400 training jobs + 32 hot, dense jobs (design hot_dense, made by this
-    project's pipeline; reference: the designs' ranges T* 0.7-3.5 / 3.5-10, rho* 0.3-0.95 / 0.8-1.1)."""
-    from project.cg.refine import LIBRARY_EXPORTS, library
-    from project.export import load_dataset
-
-    hot = load_dataset(LIBRARY_EXPORTS[1]).table
-    assert len(hot) == 32 and hot["T_star"].min() >= 3.5 and hot["rho_star"].max() <= 1.1
-    lib = library()
-    assert len(lib.gx) == 432
-    assert np.exp(lib.hi[0]) == pytest.approx(hot["T_star"].max(), rel=1e-9)
-    assert np.exp(lib.hi[1]) == pytest.approx(hot["rho_star"].max(), rel=1e-9)
-
-
-# ------------------------------------------------------------------------------------------------ pipeline / table
 def test_run_method_rejects_unknown_method(tmp_path):
     from project.cg.pipeline import run_method
 
-    with pytest.raises(ProjectError, match="allowed: oneshot, oneshot_refined, ibi, ibi_lj, relent, simplex"):
+    with pytest.raises(ProjectError, match="allowed: ibi, ibi_lj, relent, simplex"):
         run_method(tmp_path, "annealing")
     with pytest.raises(ProjectError, match="AA run"):
         run_method(tmp_path, "relent")
 
 
-def test_comparison_table_and_target_check(tmp_path):
-    from project.catalogue import Catalogue
-    from project.cg.compare import write_comparison
-    from project.rdf import RDFResult, save_rdf
-
-    r = (np.arange(240) + 0.5) * 0.005
-    g = np.where(r < 0.3, 0.0, 1.0)
-    job = tmp_path / "job"
-
-    def rdf(gg):
-        return RDFResult(
-            r_nm=r,
-            g=gg,
-            g_err=np.zeros_like(r),
-            bin_width_nm=0.005,
-            r_max_nm=1.2,
-            n_frames=1,
-            n_atoms=500,
-            n_blocks=1,
-            start_frame=0,
-            mean_volume_nm3=29.3,
-            density_nm3=17.054,
-        )
-
-    save_rdf(rdf(g), job / "com_rdf.npz")
-    rows = {
-        "oneshot": (0.105, 0.0105, 1),
-        "oneshot_refined": (0.101, 0.0095, 1),
-        "relent": (0.100, 0.0100, 8),
-        "simplex": (0.110, 0.0090, 30),
-        "ibi": (0.020, 0.0010, 12),
+def _row(molecule, row, kind, d, d_se, kl, kl_se, n_fit, n_check=3):
+    return {
+        "molecule": molecule,
+        "row": row,
+        "kind": kind,
+        "total_deviation_nm": d,
+        "total_deviation_nm_se": d_se,
+        "kl_divergence": kl,
+        "kl_divergence_se": kl_se,
+        "n_fit": n_fit,
+        "n_check_runs": n_check,
+        "lj_adequate": False,
+        "note": "",
     }
-    for method, (dev, kl, nsim) in rows.items():
-        d = job / "cg" / method
-        save_rdf(rdf(g * 1.01), d / "rdf_cg.npz")
-        (d / "result.json").write_text(
-            json.dumps(
-                {
-                    "molecule": "CO",
-                    "method": method,
-                    "sigma": 0.36,
-                    "epsilon": 0.6,
-                    "T_star": 1.1,
-                    "rho_star": 0.8,
-                    "total_deviation_nm": dev,
-                    "kl_divergence": kl,
-                    "n_simulations": nsim,
-                    "wall_s": 10.0 * nsim,
-                    "converged": True,
-                }
-            )
-        )
-    rep = write_comparison([job], tmp_path / "out", tmp_path / "cat.sqlite", code_version="test")
+
+
+def test_target_check_ratios_errors_and_domination():
+    """Hand-computed reference: ratio a/b with relative errors added in quadrature; 'dominated' needs both metrics
+    better by more than 2 combined standard errors; the refined bead may be 1.10x the best or within 2 s.e."""
     import pandas as pd
 
-    df = pd.read_csv(tmp_path / "out" / "comparison.csv")
-    assert list(df.method) == ["ibi", "oneshot", "oneshot_refined", "relent", "simplex"]
-    assert "total_deviation_nm" in df.columns and "wall_s" in df.columns
-    chk = rep["target_check"][0]
-    assert chk["oneshot_over_best_total_deviation_nm"] == pytest.approx(1.05)  # 0.105 / 0.100 (relent)
-    assert chk["oneshot_over_best_kl_divergence"] == pytest.approx(0.0105 / 0.0090)  # simplex has the best KL
-    assert chk["simulation_ratio"] == 8.0  # fewest iterative (relent, 8) / one-shot (1)
-    assert chk["method"] == "oneshot" and chk["accuracy_met"] is False
-    assert chk["target_met"] is False  # KL 17 % worse and only 8x fewer simulations
-    ref = rep["target_check"][1]
-    assert ref["method"] == "oneshot_refined" and ref["accuracy_met"] is True  # D 1.01x, KL 1.056x the best
-    assert ref["target_met"] is False  # still only 8x fewer simulations
-    assert (tmp_path / "out" / "rdf_CO.png").stat().st_size > 1000
-    assert "| CO | oneshot |" in (tmp_path / "out" / "comparison.md").read_text()
-    run = Catalogue(tmp_path / "cat.sqlite").get(rep["catalogue_run_id"])
-    assert run.kind == "cg_fit" and run.metrics["CO__oneshot__n_simulations"] == 1
-    assert run.artefacts["rdf_cg__CO__relent"].endswith("relent/rdf_cg.npz")
-    from project.dashboard import cg_overlays
+    from project.cg.compare import target_check
 
-    overlays, _, problems = cg_overlays(run.artefacts)
-    assert problems == [] and overlays[0].label == "CO" and set(overlays[0].cg) == set(rows)
+    table = pd.DataFrame(
+        [
+            _row("CO", "network", "one-shot", 0.030, 0.001, 8e-4, 1e-5, 0),
+            _row("CO", "total-deviation", "one-shot", 0.0215, 0.0002, 6e-4, 1e-5, 0),
+            _row("CO", "kl", "one-shot", 0.025, 0.0003, 4.05e-4, 0.1e-5, 0),
+            _row("CO", "relent", "iterative", 0.026, 0.0003, 4.0e-4, 0.1e-5, 7),
+            _row("CO", "simplex", "iterative", 0.019, 0.0004, 7.0e-4, 1e-5, 35),
+            _row("CO", "ibi", "table", 0.005, 0.0001, 0.2e-4, 0.1e-5, 10),
+        ]
+    )
+    chk = target_check(table).set_index("oneshot_bead")
+    net = chk.loc["network"]
+    assert net.D_over_relent == pytest.approx(0.030 / 0.026)
+    assert net.D_over_relent_se == pytest.approx(0.030 / 0.026 * np.hypot(0.001 / 0.030, 0.0003 / 0.026))
+    assert net.KL_over_simplex == pytest.approx(8 / 7)
+    # relent beats the network on D (0.026 + 2*0.00104 < 0.030) and KL (4.0e-4 + 2e-5 < 8e-4), and so does
+    # simplex (0.019 + 2*0.00108 < 0.030; 7.0e-4 + 2*1.4e-5 < 8e-4): dominated by both
+    assert net.dominated_by == "relent,simplex" and not net.not_dominated and not net.target_met
+    td = chk.loc["total-deviation"]
+    # best iterative on D is simplex (0.019); 0.0215 / 0.019 = 1.13 > 1.10 and 0.0215 > 0.019 + 2*0.00045
+    assert td.best_iterative_on_objective == "simplex" and not td.objective_met and not td.target_met
+    kl = chk.loc["kl"]
+    # 4.05e-4 / 4.0e-4 = 1.0125 <= 1.10: met; not dominated (simplex worse on KL, relent worse on D)
+    assert kl.objective_met and kl.not_dominated and kl.nfit_met and kl.target_met
+    assert "ibi" not in "".join(c for c in chk.columns if c.startswith("D_over_"))  # the table is no LJ baseline
+
+
+def test_target_check_without_baselines_meets_nothing():
+    import pandas as pd
+
+    from project.cg.compare import target_check
+
+    table = pd.DataFrame([_row("CO", "network", "one-shot", 0.03, 0.001, 8e-4, 1e-5, 0)])
+    chk = target_check(table).iloc[0]
+    assert not chk.nfit_met and not chk.target_met
+
+
+def test_pareto_mask_on_a_known_set():
+    from project.cg.compare import pareto_mask
+
+    d = np.array([1.0, 2.0, 3.0, 2.5, 1.0, 4.0])
+    kl = np.array([5.0, 3.0, 1.0, 3.5, 6.0, 1.0])
+    # (2.5, 3.5) is beaten by (2, 3); (1, 6) by (1, 5); (4, 1) by (3, 1)
+    assert pareto_mask(d, kl).tolist() == [True, True, True, False, False, False]
+
+
+def test_library_cost_counts_the_shipped_library():
+    """The shipped training library: 400 + 32 jobs (lj_library.h5, lj_library_hot.h5 attributes)."""
+    from project.cg.compare import library_cost
+
+    lib = library_cost(1e-7)
+    assert lib["n_jobs"] == 432
+    assert lib["simulate_cpu_s"] == pytest.approx(lib["bead_steps"] * 1e-7)
+    assert lib["total_cpu_s"] == pytest.approx(lib["simulate_cpu_s"] + lib["train_cpu_s"])
+    assert lib["train_cpu_s"] > 0
 
 
 def test_cli_topology_and_flow_status(tmp_path):

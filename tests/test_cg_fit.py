@@ -9,6 +9,7 @@ teqp (pressure constraint); CODATA N_A (unit conversion); the definition N / <V>
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -257,3 +258,61 @@ def test_cg_fit_cli_bad_options(capsys, tmp_path):
         from project.cg.userfit import open_system
 
         open_system(tmp_path / "a.tpr", tmp_path / "b.xtc")
+
+
+@pytest.mark.gromacs
+def test_cg_compare_positive_control(ua_run, tmp_path):
+    """``cg compare`` on a fluid that is itself one LJ site (TraPPE-UA methane: sigma 0.373 nm, epsilon/k_B 148 K,
+    Martin & Siepmann 1998): every bead re-simulated with 2 check seeds, relative entropy as the iterative
+    method, and the refined one-shot beads as good as relative entropy within the errors."""
+    import pandas as pd
+
+    from project.catalogue import Catalogue
+    from project.cg.compare import write_comparison
+    from project.cg.lj import CGSettings
+    from project.cg.pipeline import compute_aa_rdf, run_method
+
+    d, _ = ua_run
+    job = tmp_path / "CH4UA"
+    job.mkdir()
+    for f in ("aa.json", "aa_topology.tpr", "aa_traj.xtc"):
+        (job / f).symlink_to(d / f)
+    compute_aa_rdf(job)
+    st = CGSettings(N=300, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
+    relent = run_method(job, "relent", st)
+    assert relent["sigma"] == pytest.approx(SIGMA_UA, rel=0.01)
+    assert relent["epsilon"] == pytest.approx(EPS_UA, rel=0.05)
+    rep = write_comparison([job], tmp_path / "out", tmp_path / "cat.sqlite", seeds=2, settings=st, run_missing=False)
+    table = pd.DataFrame(rep["table"]).set_index("row")
+    assert list(table.index) == ["network", "fit", "total-deviation", "kl", "pressure", "relent"]
+    assert (table.n_check_runs == 2).all()
+    assert (table.loc[["network", "fit", "total-deviation", "kl", "pressure"], "n_fit"] == 0).all()
+    assert table.loc["relent", "n_fit"] == relent["n_simulations"] >= 2
+    assert table.loc["fit", "sigma_nm"] == pytest.approx(SIGMA_UA, rel=0.01)
+    assert table.loc["fit", "epsilon_kJ_mol"] == pytest.approx(EPS_UA, rel=0.03)
+    # every check run's D: the beads of an LJ fluid reproduce its RDF to a few 1e-3 nm (noise of 300 beads)
+    assert table.loc[["fit", "total-deviation", "kl", "relent"], "total_deviation_nm"].max() < 0.012
+    chk = pd.DataFrame(rep["target_check"]).set_index("oneshot_bead")
+    assert chk.loc["total-deviation", "objective_met"] and chk.loc["kl", "objective_met"]
+    assert chk.loc["fit", "not_dominated"] and chk.loc["fit", "nfit_met"]
+    pareto = pd.read_csv(tmp_path / "out" / "pareto.csv")
+    assert len(pareto) >= 12 + relent["n_simulations"] and pareto.pareto.any()  # 6 rows x 2 seeds + relent runs
+    for f in ("comparison.md", "comparison.csv", "target_check.csv", "rdf_CH4UA.png", "pareto_CH4UA.png"):
+        assert (tmp_path / "out" / f).stat().st_size > 500
+    run = Catalogue(tmp_path / "cat.sqlite").get(rep["catalogue_run_id"])
+    assert run.kind == "cg_fit" and run.metrics["CH4UA__relent__n_fit"] == relent["n_simulations"]
+    assert run.artefacts["rdf_cg__CH4UA__kl"].endswith("rdf.npz")
+
+
+def test_cg_compare_refuses_bad_options_and_writes_nothing(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args, match in (
+        (["--folder", str(empty)], "--folder: .* has no aa.json"),
+        (["--folder", str(empty), "--seeds", "1"], "--seeds: got 1; allowed: an integer >= 2"),
+        (["--folder", str(empty), "--scan-n", "1"], "--scan-n: got 1"),
+    ):
+        rc = main(["cg", "compare", *args, "--out", str(tmp_path / "out")])
+        assert rc == 2
+        assert re.search(match, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()

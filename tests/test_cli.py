@@ -56,7 +56,6 @@ def test_parser_lists_every_command() -> None:
         "init",
         "topology",
         "run",
-        "scan",
         "compare",
         "aa",
         "fit",

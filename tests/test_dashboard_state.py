@@ -203,16 +203,18 @@ def test_cg_png_fallback_and_missing_files(space: tuple[Path, Path], tmp_path: P
     artefacts = {
         "csv": str(tmp_path / "comparison.csv"),
         "plot_ethanol": str(png),
+        "pareto_ethanol": str(png),
         "rdf_aa__water": str(tmp_path / "gone.npz"),
         "rdf_cg__water__ibi": str(tmp_path / "gone2.npz"),
     }
     dash = Dashboard(space[0], _cg_catalogue(tmp_path, artefacts))
     overlays, images, text = dash.cg_curves()
-    assert overlays == [] and images == {"ethanol": str(png)}
+    pareto = "ethanol: D-KL plane, Pareto front of single-bead LJ models"
+    assert overlays == [] and images == {"ethanol": str(png), pareto: str(png)}
     assert "its RDF plots are shown" in text and "gone.npz` is missing" in text
     dash.view()
     dash._ui["tabs"].active = 2
-    assert len(dash._ui["cg_images"].objects) == 1 and not dash._ui["cg_plot"].visible
+    assert len(dash._ui["cg_images"].objects) == 2 and not dash._ui["cg_plot"].visible
 
 
 def test_cg_record_without_rdfs(space: tuple[Path, Path], tmp_path: Path) -> None:

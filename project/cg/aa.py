@@ -409,8 +409,9 @@ def run_aa(params: AAParams, workdir: Path | str, threads: int | None = None) ->
         "n_frames": int(len(thermo)),
         "n_prod_steps": n_prod,
         "wall_s": time.monotonic() - t0,
+        "threads": threads,
         "gromacs_version": version,
-        "units": {"T": "K", "rho": "nm^-3", "box": "nm", "P": "bar", "U": "kJ/mol", "wall": "s"},
+        "units": {"T": "K", "rho": "nm^-3", "box": "nm", "P": "bar", "U": "kJ/mol", "wall": "s", "threads": "count"},
     }
     atomic_write_text(workdir / SUMMARY_NAME, json.dumps(summary, indent=1, sort_keys=True) + "\n")
     logger.info("AA %s: done, T = %.2f K, P = %.0f bar, U/molecule = %.3f kJ/mol", p.molecule, t_mean, pr, u)

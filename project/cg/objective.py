@@ -9,8 +9,8 @@ CG comparison metrics (:mod:`project.cg.metrics`): ``total-deviation`` D = integ
 ``kl`` (KL divergence of the pair-distance distributions), evaluated on the target's grid up to
 ``R = min(r_max, 2.9 sigma_lo)`` where sigma_lo is the smallest sigma the search may visit (the forward model ends
 at r = 3 sigma), so the range is the same for every candidate. The search (Nelder-Mead in ln sigma, ln epsilon)
-starts from the inverse network's one-shot bead; sigma is confined to +-8 % of the start and T* to the forward
-model's range 0.6-12.
+starts from the inverse network's one-shot bead; sigma is confined to +-8 % of the start and T* to 0.7-10, inside
+the forward model's training states and the range a CG check run accepts (:mod:`project.statepoint`).
 
 Thermodynamics of a bead come from the LJ equation of state of Thol et al. (2016) through teqp
 (:func:`project.eos.thol_energy_pressure`, the full LJ potential): P = P* epsilon / sigma^3, U/N = U* epsilon.
@@ -37,8 +37,8 @@ KJ_MOL_NM3_TO_BAR = 1e3 / 6.02214076e23 / 1e-27 / 1e5
 OBJECTIVES = ("total-deviation", "kl")
 #: Relative range of sigma around the start that the search may visit.
 SIGMA_RANGE = 0.08
-#: Reduced-temperature range of the search (inside the forward model's training states).
-T_STAR_RANGE = (0.6, 12.0)
+#: Reduced-temperature range of the search (the forward model's training states; what a CG check run accepts).
+T_STAR_RANGE = (0.7, 10.0)
 #: Largest r / sigma_lo of the objective's range (the forward model ends at 3 sigma).
 S_RANGE = 2.9
 

@@ -9,8 +9,9 @@ Folder layout (one folder per molecule, a signac job in ``flow_cg.py``)::
     cg/<method>/result.json                               method result, written last (atomic)
     cg/<method>/lj_<hash>/ or iter_<k>/                   the CG simulations of that method
 
-Methods: ``oneshot``, ``oneshot_refined`` (the same, refined on the LJ RDF library without simulation), ``ibi``
-(tabulated), ``ibi_lj`` (LJ fit to the IBI table, needs ``ibi``), ``relent``, ``simplex``. Every ``result.json``
+Iterative methods: ``ibi`` (tabulated), ``ibi_lj`` (LJ fit to the IBI table, needs ``ibi``), ``relent``,
+``simplex``. The one-shot beads come from :func:`project.cg.userfit.fit_user_run` (no CG simulation), and
+:mod:`project.cg.compare` re-simulates every bead. Every ``result.json``
 holds the final RDF's metrics against the AA target (``total_deviation_nm``, ``kl_divergence``),
 ``n_simulations``, ``wall_s`` (s, the sum of the method's simulations and analysis as recorded when they ran) and
 ``converged`` with the stated ``criterion``.
@@ -33,9 +34,7 @@ from project.rdf import load_rdf, save_rdf
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("oneshot", "oneshot_refined", "ibi", "ibi_lj", "relent", "simplex")
-#: the one-shot methods (one CG simulation, no iteration) whose target is checked against the baselines
-ONE_SHOT = ("oneshot", "oneshot_refined")
+METHODS = ("ibi", "ibi_lj", "relent", "simplex")
 #: the methods that end in a single-bead LJ model (the one-shot model's competitors)
 LJ_BASELINES = ("ibi_lj", "relent", "simplex")
 AA_RDF_NAME = "com_rdf.npz"
@@ -101,7 +100,6 @@ def run_method(
     job_dir: Path | str,
     method: str,
     settings: CGSettings | None = None,
-    model_path: str | Path | None = None,
     **options,
 ) -> dict:
     """Run one CG method on a molecule folder and write ``cg/<method>/result.json`` (reused if present).
@@ -114,8 +112,6 @@ def run_method(
         One of :data:`METHODS`.
     settings : CGSettings or None
         LJ CG run settings (default :class:`CGSettings`).
-    model_path : path or None
-        Inverse model folder for ``oneshot`` (None: the shipped model).
     **options
         Passed to the method (e.g. ``max_iter``, ``max_evals``, ``t_prod`` for IBI).
 
@@ -140,11 +136,7 @@ def run_method(
     root = job_dir / "cg" / method
     r, g, ge, T, rho, mass = tgt["r"], tgt["g"], tgt["g_err"], tgt["T"], tgt["rho"], tgt["mass"]
     start = initial_guess(r, g, T)
-    if method in ONE_SHOT:
-        from project.cg.oneshot import run_oneshot
-
-        res = run_oneshot(r, g, T, rho, mass, settings, root, model_path, refine=method == "oneshot_refined", g_err=ge)
-    elif method == "relent":
+    if method == "relent":
         from project.cg.relent import run_relent
 
         res = run_relent(r, g, T, rho, mass, start, settings, root, **options)
@@ -214,65 +206,12 @@ def run_method(
     return res
 
 
-def run_scan(job_dir: Path | str, n: int = 7, settings: CGSettings | None = None) -> dict:
-    """Map D and KL over a (sigma, epsilon) grid around the finished methods' beads (``cg/scan/``).
-
-    The grid spans the beads of every finished LJ method (one-shot and baselines) with margins of 2 % in sigma
-    and 25 % in epsilon (:func:`project.cg.scan.grid_around`, n x n points, one CG simulation each, reused when
-    present). Writes ``cg/scan/scan.csv`` (every point) and ``cg/scan/scan.json`` (the best compromise against
-    the best LJ baseline, :func:`project.cg.scan.compromise`), both atomically.
-
-    Returns
-    -------
-    dict
-        The content of ``scan.json``.
-
-    Raises
-    ------
-    ProjectError
-        If no LJ baseline (ibi_lj, relent, simplex) has finished for this molecule.
-    """
-    from project.atomic import atomic_path
-    from project.cg.scan import compromise, grid_around, scan_grid
-
-    job_dir = Path(job_dir)
-    settings = settings or CGSettings()
-    done = {m: load_result(job_dir, m) for m in (*ONE_SHOT, *LJ_BASELINES)}
-    done = {m: v for m, v in done.items() if v is not None}
-    base = [v for m, v in done.items() if m in LJ_BASELINES]
-    if not base:
-        raise ProjectError(f"{job_dir}: scan needs at least one finished LJ baseline ({', '.join(LJ_BASELINES)})")
-    tgt = load_target(job_dir)
-    sig, eps = grid_around([(v["sigma"], v["epsilon"]) for v in done.values()], n)
-    root = job_dir / "cg" / "scan"
-    df = scan_grid(tgt["r"], tgt["g"], tgt["T"], tgt["rho"], tgt["mass"], sig, eps, settings, root)
-    best_d = min(v["total_deviation_nm"] for v in base)
-    best_kl = min(v["kl_divergence"] for v in base)
-    out = {
-        "molecule": tgt["molecule"],
-        "best_baseline_total_deviation_nm": best_d,
-        "best_baseline_kl_divergence": best_kl,
-        "grid_total_deviation_min_nm": float(df.total_deviation_nm.min()),
-        "grid_kl_divergence_min": float(df.kl_divergence.min()),
-        "n": n,
-        "compromise": compromise(df, best_d, best_kl),
-        "baselines": sorted(m for m in done if m not in ONE_SHOT),
-        "units": {"sigma_nm": "nm", "epsilon_kJ_mol": "kJ/mol", "total_deviation_nm": "nm", "wall_s": "s"},
-    }
-    with atomic_path(root / "scan.csv") as tmp:
-        df.to_csv(tmp, index=False)
-    atomic_write_text(root / "scan.json", json.dumps(out, indent=1) + "\n")
-    return out
-
-
 __all__ = [
     "AA_RDF_NAME",
     "LJ_BASELINES",
     "METHODS",
-    "ONE_SHOT",
     "compute_aa_rdf",
     "load_result",
     "load_target",
     "run_method",
-    "run_scan",
 ]

@@ -2,12 +2,11 @@
 
 Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, total deviation nm, KL dimensionless.
 
-The issue's target asks the one-shot bead to be within 10 % of the best baseline on *both* the total deviation D
-and the KL divergence. The baselines optimise different things (simplex: D; relative entropy: a KL-like
-functional), so their optima differ, and whether any single (sigma, epsilon) is within 10 % of both at once is an
-empirical question. :func:`scan_grid` answers it with one CG simulation per grid point (cached like every CG run)
-and :func:`compromise` reports the best point of the grid for the worse of the two ratios. Not a CG method: it
-costs tens of simulations and is a diagnostic of the target, not a competitor.
+The methods optimise different things (simplex: D; relative entropy: a KL-like functional), so no single bead is
+best on both metrics: what single-bead LJ models can reach is the Pareto front of D and KL. :func:`scan_grid` maps
+it with one CG simulation per grid point (cached like every CG run) on a grid spanning the beads of the comparison
+(:func:`grid_around`); :mod:`project.cg.compare` draws the front. Not a CG method: it costs tens of simulations
+and describes the model family, not a competitor.
 """
 
 from __future__ import annotations
@@ -87,42 +86,6 @@ def scan_grid(
     return pd.DataFrame(rows)
 
 
-def compromise(scan: pd.DataFrame, best_d: float, best_kl: float, tolerance: float = 0.10) -> dict:
-    """The grid point that minimises max(D / best_d, KL / best_kl), and how many points meet both tolerances.
-
-    Parameters
-    ----------
-    scan : pandas.DataFrame
-        Output of :func:`scan_grid`.
-    best_d, best_kl : float
-        Best total deviation (nm) and KL divergence of the baselines.
-    tolerance : float
-        Relative tolerance of the target (0.10: within 10 %).
-
-    Returns
-    -------
-    dict
-        ``sigma_nm``, ``epsilon_kJ_mol``, ``d_ratio``, ``kl_ratio``, ``worse_ratio`` of the best compromise,
-        ``n_points`` and ``n_within_tolerance`` (points with both ratios <= 1 + tolerance).
-    """
-    if scan.empty:
-        raise ValueError("scan: no grid point was simulated")
-    d_ratio = scan["total_deviation_nm"].to_numpy() / best_d
-    kl_ratio = scan["kl_divergence"].to_numpy() / best_kl
-    worse = np.maximum(d_ratio, kl_ratio)
-    i = int(np.argmin(worse))
-    return {
-        "sigma_nm": float(scan["sigma_nm"].iloc[i]),
-        "epsilon_kJ_mol": float(scan["epsilon_kJ_mol"].iloc[i]),
-        "d_ratio": float(d_ratio[i]),
-        "kl_ratio": float(kl_ratio[i]),
-        "worse_ratio": float(worse[i]),
-        "n_points": int(len(scan)),
-        "n_within_tolerance": int(np.sum(worse <= 1 + tolerance)),
-        "tolerance": tolerance,
-    }
-
-
 def grid_around(
     points: list[tuple[float, float]], n: int = 7, sigma_margin: float = 0.02, epsilon_margin: float = 0.25
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -134,4 +97,4 @@ def grid_around(
     return sig, eps
 
 
-__all__ = ["T_STAR_LIMITS", "compromise", "grid_around", "scan_grid"]
+__all__ = ["T_STAR_LIMITS", "grid_around", "scan_grid"]

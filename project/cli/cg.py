@@ -8,8 +8,8 @@ Commands::
 
     lj-inverse cg init                       # create the three molecule jobs (idempotent)
     lj-inverse cg topology CO --out DIR       # GROMACS topology + start configuration of a model
-    lj-inverse cg run [--molecule CO] [--method relent ...] [--model PATH]
-    lj-inverse cg compare [--out DIR]         # table (markdown, CSV), plots, catalogue record
+    lj-inverse cg run [--molecule CO] [--method relent ...]   # the iterative methods
+    lj-inverse cg compare [--folder DIR ...] [--out DIR]   # every bead re-simulated; table, plots, catalogue
     lj-inverse cg fit TOPOLOGY TRAJECTORY -T K [--select SEL] [--objective kl] [--pressure BAR] [--out DIR]
                                               # one LJ bead for any molecule of a user's all-atom run
 """
@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             compute_aa_rdf(job.path)
         for method in methods:
             try:
-                res = run_method(job.path, method, _settings(args), model_path=args.model)
+                res = run_method(job.path, method, _settings(args))
             except ProjectError as exc:
                 failures += 1
                 log.error("%s %s: %s", sp["molecule"], method, exc)
@@ -111,37 +111,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
-    from project.cg.pipeline import run_scan
-    from project.dataspace import get_cg_project
-    from project.errors import ProjectError
-
-    project = get_cg_project(args.cg_dataspace)
-    failures = 0
-    for job in _jobs(project, args.molecule):
-        try:
-            out = run_scan(job.path, args.n, _settings(args))
-        except ProjectError as exc:
-            failures += 1
-            log.error("%s scan: %s", job.cached_statepoint["molecule"], exc)
-            continue
-        sys.stdout.write(json.dumps(out) + "\n")
-    return 1 if failures else 0
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from project.cg.compare import write_comparison
-    from project.dataspace import get_cg_project
     from project.provenance import code_version_string
 
-    project = get_cg_project(args.cg_dataspace)
-    out = Path(args.out) if args.out else Path(project.path) / "results"
-    cat = Path(args.catalogue) if args.catalogue else Path(project.path) / "results" / "catalogue.sqlite"
+    if args.seeds < 2:
+        raise ValueError(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (standard errors need two runs)")
+    if args.scan_n < 0 or args.scan_n == 1:
+        raise ValueError(f"--scan-n: got {args.scan_n}; allowed: 0 (no scan) or an integer >= 2")
+    if args.folder:
+        dirs = [Path(f) for f in args.folder]
+        missing = [str(d) for d in dirs if not (d / "aa.json").is_file()]
+        if missing:
+            raise ValueError(f"--folder: {', '.join(missing)} has no aa.json; allowed: folders of `lj-inverse cg aa`")
+        base = Path(args.out) if args.out else Path("cg_results")
+    else:
+        from project.dataspace import get_cg_project
+
+        project = get_cg_project(args.cg_dataspace)
+        dirs = [Path(j.path) for j in _jobs(project, args.molecule)]
+        base = Path(args.out) if args.out else Path(project.path) / "results"
+    for d in dirs:
+        if not (d / "com_rdf.npz").is_file():
+            from project.cg.pipeline import compute_aa_rdf
+
+            compute_aa_rdf(d)
+    cat = Path(args.catalogue) if args.catalogue else base / "catalogue.sqlite"
     rep = write_comparison(
-        [j.path for j in _jobs(project, args.molecule)],
-        out,
+        dirs,
+        base,
         None if args.no_catalogue else cat,
         code_version=code_version_string(),
+        seeds=args.seeds,
+        settings=_settings(args),
+        run_missing=not args.no_run,
+        scan_n=args.scan_n,
+        model_path=args.model,
     )
     sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
     sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
@@ -263,31 +268,34 @@ def register_cg(sub) -> None:
     q.add_argument(
         "--method", action="append", choices=METHODS, help="method to run (repeatable, in order); default all"
     )
-    q.add_argument(
-        "--model",
-        default=None,
-        help="inverse-model folder for oneshot and oneshot_refined (default: the shipped model)",
-    )
     cg_run_options(q)
     q.set_defaults(func=cmd_run)
 
     q = cg.add_parser(
-        "scan",
-        help="map D and KL over a (sigma, epsilon) grid around the finished beads "
-        "(is a 10 %% target on both metrics reachable by any LJ bead?)",
+        "compare",
+        help="compare one-shot beads with relative entropy, simplex and IBI: check runs with several seeds, "
+        "costs, pressure and energy, Pareto front; table (markdown, CSV), plots, catalogue record",
     )
     common(q)
-    q.add_argument("--n", type=int, default=7, help="grid points per axis (count; n x n CG simulations; default 7)")
-    cg_run_options(q)
-    q.set_defaults(func=cmd_scan)
-
-    q = cg.add_parser("compare", help="write the comparison table (markdown, CSV), plots; record in the catalogue")
-    common(q)
-    q.add_argument("--out", default=None, help="output folder (default <cg_dataspace>/results)")
     q.add_argument(
-        "--catalogue", default=None, help="results catalogue, SQLite (default <cg_dataspace>/results/catalogue.sqlite)"
+        "--folder",
+        nargs="+",
+        default=None,
+        help="molecule folders of `lj-inverse cg aa` (aa.json, aa_topology.tpr, aa_traj.xtc) instead of the CG "
+        "data space's jobs",
+    )
+    q.add_argument("--out", default=None, help="output folder (default <cg_dataspace>/results, or ./cg_results)")
+    q.add_argument("--seeds", type=int, default=3, help="check runs per row (count; default 3)")
+    q.add_argument(
+        "--scan-n", type=int, default=6, help="scan grid points per axis for the Pareto front (count; 0: none)"
+    )
+    q.add_argument("--no-run", action="store_true", help="do not run missing iterative methods (leave their rows out)")
+    q.add_argument("--model", default=None, help="inverse-model folder for the one-shot beads (default: shipped)")
+    q.add_argument(
+        "--catalogue", default=None, help="results catalogue, SQLite (default <output folder>/catalogue.sqlite)"
     )
     q.add_argument("--no-catalogue", action="store_true", help="do not record the comparison in the catalogue")
+    cg_run_options(q)
     q.set_defaults(func=cmd_compare)
 
     from project.cg.molecules import MOLECULES
