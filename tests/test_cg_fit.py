@@ -268,6 +268,7 @@ def test_cg_compare_positive_control(ua_run, tmp_path):
     import pandas as pd
 
     from project.catalogue import Catalogue
+    from project.cg.aa import PRODUCTS
     from project.cg.compare import write_comparison
     from project.cg.lj import CGSettings
     from project.cg.pipeline import compute_aa_rdf, run_method
@@ -275,7 +276,7 @@ def test_cg_compare_positive_control(ua_run, tmp_path):
     d, _ = ua_run
     job = tmp_path / "CH4UA"
     job.mkdir()
-    for f in ("aa.json", "aa_topology.tpr", "aa_traj.xtc"):
+    for f in (*PRODUCTS, "aa.json"):
         (job / f).symlink_to(d / f)
     compute_aa_rdf(job)
     st = CGSettings(N=300, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
@@ -316,3 +317,43 @@ def test_cg_compare_refuses_bad_options_and_writes_nothing(tmp_path, capsys):
         assert rc == 2
         assert re.search(match, capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+def _write_lammps(u, data, dump, n_frames):
+    """A LAMMPS data file (atom_style full, real units: Angstrom, g/mol) and a text dump of the first frames, as
+    LAMMPS writes them (``dump 1 all atom``-like columns ``id type x y z``), from an MDAnalysis universe."""
+    ag = u.atoms
+    u.trajectory[0]
+    lx, ly, lz = u.dimensions[:3]
+    lines = [f"LAMMPS data file\n\n{ag.n_atoms} atoms\n1 atom types\n"]
+    lines += [f"0.0 {x:.6f} {n}lo {n}hi" for x, n in ((lx, "x"), (ly, "y"), (lz, "z"))]
+    lines += ["", "Masses", "", f"1 {ag.masses[0]:.4f}", "", "Atoms # full", ""]
+    lines += [f"{i + 1} {i + 1} 1 0.0 {p[0]:.4f} {p[1]:.4f} {p[2]:.4f}" for i, p in enumerate(ag.positions)]
+    data.write_text("\n".join(lines) + "\n")
+    with open(dump, "w") as f:
+        for ts in u.trajectory[:n_frames]:
+            f.write(f"ITEM: TIMESTEP\n{ts.frame}\nITEM: NUMBER OF ATOMS\n{ag.n_atoms}\nITEM: BOX BOUNDS pp pp pp\n")
+            f.write("".join(f"0.0 {x:.6f}\n" for x in ts.dimensions[:3]))
+            f.write("ITEM: ATOMS id type x y z\n")
+            f.write("".join(f"{i + 1} 1 {p[0]:.4f} {p[1]:.4f} {p[2]:.4f}\n" for i, p in enumerate(ag.positions)))
+
+
+@pytest.mark.gromacs
+def test_cg_fit_reads_lammps_data_and_dump(ua_run, tmp_path):
+    """The same frames as a LAMMPS data file + text dump (Angstrom) and as GROMACS .tpr + .xtc (nm) give the same
+    density, COM RDF and bead (reference: the GROMACS path; coordinates rounded to 1e-4 Angstrom)."""
+    import MDAnalysis as mda
+
+    from project.cg.userfit import fit_user_run
+
+    d, _ = ua_run
+    u = mda.Universe(str(d / "aa_topology.tpr"), str(d / "aa_traj.xtc"))
+    _write_lammps(u, tmp_path / "ua.data", tmp_path / "ua.dump", 40)
+    lmp, rdf_l, _ = fit_user_run(tmp_path / "ua.data", tmp_path / "ua.dump", 111.67, objectives=("kl",))
+    gmx, rdf_g, _ = fit_user_run(d / "aa_topology.tpr", d / "aa_traj.xtc", 111.67, objectives=("kl",), stop=40)
+    assert lmp["input"]["n_frames_used"] == gmx["input"]["n_frames_used"] == 40
+    assert lmp["input"]["density_nm3"] == pytest.approx(gmx["input"]["density_nm3"], rel=1e-5)
+    np.testing.assert_allclose(rdf_l.g, rdf_g.g, atol=2e-3)
+    for bead in ("network", "fit"):
+        assert lmp[bead]["sigma"] == pytest.approx(gmx[bead]["sigma"], rel=1e-3)
+        assert lmp[bead]["epsilon"] == pytest.approx(gmx[bead]["epsilon"], rel=5e-3)

@@ -49,16 +49,25 @@ BIN_WIDTH_DEFAULT = 0.005
 BEADS = ("fit", "network", "total-deviation", "kl", "pressure")
 
 
+#: Trajectory suffixes MDAnalysis does not recognise by itself, with their format (LAMMPS dump files; the
+#: reader assumes LAMMPS ``real``/``metal`` units, Angstrom, and unwraps nothing).
+TRAJECTORY_FORMATS = {".dump": "LAMMPSDUMP", ".lammpstrj": "LAMMPSDUMP", ".lammpsdump": "LAMMPSDUMP"}
+
+
 def _universe(topology, trajectory):
     import MDAnalysis as mda
 
     for name, path in (("topology", topology), ("trajectory", trajectory)):
         if not Path(path).is_file():
             raise RDFError(f"{name}: file {os.fspath(path)!r} does not exist")
+    kw = {}
+    fmt = TRAJECTORY_FORMATS.get(Path(trajectory).suffix.lower())
+    if fmt:
+        kw["format"] = fmt
     try:
         with pywarnings.catch_warnings():
             pywarnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
-            return mda.Universe(os.fspath(topology), os.fspath(trajectory))
+            return mda.Universe(os.fspath(topology), os.fspath(trajectory), **kw)
     except Exception as exc:  # MDAnalysis raises many types for unreadable files
         raise RDFError(
             f"topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: MDAnalysis cannot "
