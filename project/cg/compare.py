@@ -635,8 +635,9 @@ def write_comparison(
     """Run what is missing and write the comparison of the molecule folders to ``out_dir``.
 
     Files: ``comparison.md`` and ``comparison.csv`` (every row), ``target_check.csv`` (one row per molecule and
-    one-shot bead), ``pareto.csv`` (every simulated LJ model with its ``pareto`` flag), and per molecule
-    ``rdf_<molecule>.png`` (overlay) and ``pareto_<molecule>.png``; all written atomically. The run is recorded in
+    one-shot bead), ``pareto.csv`` (every simulated LJ model with its ``pareto`` flag), ``library_cost.json``, and
+    per molecule ``rdf_<molecule>.png`` (overlay), ``pareto_<molecule>.png``, the target ``com_rdf_<molecule>.npz``
+    and the all-atom summary ``aa_<molecule>.json``; all written atomically. The run is recorded in
     the results catalogue (kind ``cg_fit``) if a path is given; its artefacts name these files plus the RDF arrays
     the dashboard overlays (``rdf_aa__<molecule>``, ``rdf_cg__<molecule>__<row>``).
 
@@ -679,6 +680,8 @@ def write_comparison(
     atomic_write_text(paths["library"], json.dumps(library, indent=1) + "\n")
     for d, t in zip(dirs, tables, strict=True):
         mol = t.molecule.iloc[0]
+        save_rdf(load_rdf(d / AA_RDF_NAME), out_dir / f"com_rdf_{mol}.npz")  # the target, beside its results
+        atomic_write_text(out_dir / f"aa_{mol}.json", (d / "aa.json").read_text())
         paths[f"plot_{mol}"] = overlay_plot(d, t, out_dir / f"rdf_{mol}.png")
         paths[f"pareto_{mol}"] = pareto_plot(pts[pts.molecule == mol], t, out_dir / f"pareto_{mol}.png")
         paths[f"rdf_aa__{mol}"] = d / AA_RDF_NAME
