@@ -469,6 +469,10 @@ def _speed(table: pd.DataFrame, job_dirs: list[Path]) -> float:
     return float(np.median(vals)) if vals else np.nan
 
 
+def _fmt(v: float, f: str) -> str:
+    return f"{v:{f}}" if isinstance(v, (int, float)) and np.isfinite(v) else "n/a"
+
+
 def _pm(v: float, e: float, f: str) -> str:
     if not np.isfinite(v):
         return "n/a"
@@ -495,18 +499,29 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
             else "The residual verdict says one LJ fluid does not describe this COM RDF within its noise: every "
             "single-bead row is an approximation.",
             "",
-            "| row | sigma | epsilon | T* | D | KL | P_CG | P_EOS | P_AA | U_CG | U_AA | N_fit | CPU s | note |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| row | sigma | epsilon | T* | D | KL | P_CG | P_EOS | P_AA | U_CG | U_AA | N_fit | CPU s | end-to-end s "
+            "| note |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for _, r in sub.iterrows():
-            lines.append(
-                f"| {r.row} | {r.sigma_nm:.4f} | {r.epsilon_kJ_mol:.4f} | {r.T_star:.3f} | "
-                f"{_pm(r.total_deviation_nm, r.total_deviation_nm_se, '.4f')} | "
-                f"{_pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, '.2f')} | "
-                f"{_pm(r.P_cg_bar, r.P_cg_bar_se, '.0f')} | {r.P_eos_bar:.0f} | "
-                f"{r.P_aa_bar:.0f} +- {r.P_aa_se_bar:.0f} | {_pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, '.3f')} | "
-                f"{r.U_aa_kJ_mol:.3f} | {r.n_fit} | {r.cpu_s:.0f} | {r.note} |".replace("| nan |", "| n/a |")
-            )
+            cells = [
+                r.row,
+                _fmt(r.sigma_nm, ".4f"),
+                _fmt(r.epsilon_kJ_mol, ".4f"),
+                _fmt(r.T_star, ".3f"),
+                _pm(r.total_deviation_nm, r.total_deviation_nm_se, ".4f"),
+                _pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, ".2f"),
+                _pm(r.P_cg_bar, r.P_cg_bar_se, ".0f"),
+                _fmt(r.P_eos_bar, ".0f"),
+                _pm(r.P_aa_bar, r.P_aa_se_bar, ".0f"),
+                _pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, ".3f"),
+                _fmt(r.U_aa_kJ_mol, ".3f"),
+                str(r.n_fit),
+                _fmt(r.cpu_s, ".0f"),
+                _fmt(r.end_to_end_s, ".0f"),
+                r.note,
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
         c = check[check.molecule == mol]
         base = [b for b in ITERATIVE_ROWS if f"D_over_{b}" in c.columns and c[f"D_over_{b}"].notna().any()]
         head = " | ".join(f"D/{b} | KL/{b}" for b in base)
@@ -533,7 +548,28 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
         f"min of training: {library['total_cpu_s'] / 3600:.2f} CPU h in all, paid once for every molecule.",
         "",
     ]
+    for method in ("relent", "simplex"):
+        cpu = table.loc[table.row == method, "cpu_s"].dropna()
+        if len(cpu):
+            lines.append(
+                f"* {method}: median {cpu.median():.0f} CPU s per molecule here; the library equals "
+                f"{library['total_cpu_s'] / cpu.median():.0f} such fits."
+            )
+    lines.append("")
     return "\n".join(lines)
+
+
+def _save_png(fig, path: Path) -> Path:
+    """Write a matplotlib figure to a PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
 
 
 def pareto_plot(pts: pd.DataFrame, table: pd.DataFrame, path: Path | str) -> Path:
@@ -566,13 +602,7 @@ def pareto_plot(pts: pd.DataFrame, table: pd.DataFrame, path: Path | str) -> Pat
     ax.set_ylabel("KL divergence (1e-4)")
     ax.set_title(f"{table.molecule.iloc[0]}: single-bead LJ models (error bars 2 s.e.)")
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
+    return _save_png(fig, path)
 
 
 def overlay_plot(job_dir: Path | str, table: pd.DataFrame, path: Path | str) -> Path:
@@ -600,13 +630,7 @@ def overlay_plot(job_dir: Path | str, table: pd.DataFrame, path: Path | str) -> 
     axd.set_xlabel("r (nm)")
     axd.set_ylabel("g_CG - g_AA")
     ax.set_xlim(0.2, float(aa.r_nm[-1]))
-    fig.tight_layout()
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
+    return _save_png(fig, path)
 
 
 def _check_rdf(job_dir: Path, row: str) -> Path | None:
