@@ -410,6 +410,7 @@ def test_target_check_ratios_errors_and_domination():
             _row("CO", "relent", "iterative", 0.026, 0.0003, 4.0e-4, 0.1e-5, 7),
             _row("CO", "simplex", "iterative", 0.019, 0.0004, 7.0e-4, 1e-5, 35),
             _row("CO", "ibi", "table", 0.005, 0.0001, 0.2e-4, 0.1e-5, 10),
+            _row("CO", "ibi_lj", "iterative", np.nan, np.nan, np.nan, np.nan, 10, n_check=0),  # bead not runnable
         ]
     )
     chk = target_check(table).set_index("oneshot_bead")
@@ -426,7 +427,11 @@ def test_target_check_ratios_errors_and_domination():
     kl = chk.loc["kl"]
     # 4.05e-4 / 4.0e-4 = 1.0125 <= 1.10: met; not dominated (simplex worse on KL, relent worse on D)
     assert kl.objective_met and kl.not_dominated and kl.nfit_met and kl.target_met
-    assert "ibi" not in "".join(c for c in chk.columns if c.startswith("D_over_"))  # the table is no LJ baseline
+    # the table is no LJ baseline, and a bead without check runs is no baseline either
+    assert [c for c in chk.columns if c.startswith("D_over_") and not c.endswith("_se")] == [
+        "D_over_relent",
+        "D_over_simplex",
+    ]
 
 
 def test_target_check_without_baselines_meets_nothing():

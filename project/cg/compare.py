@@ -322,15 +322,23 @@ def compare_molecule(
             continue
         runs, note = check_lj(job_dir, row, bead["sigma"], bead["epsilon"], tgt, seeds, settings)
         add(row, bead, runs, note, 0, float(fit["cpu_s"]))
-    iterative = {}
-    for method in (*ITERATIVE_ROWS, TABLE_ROW):
+    iterative, failed = {}, {}
+    for method in (TABLE_ROW, *ITERATIVE_ROWS):  # ibi before ibi_lj
         res = load_result(job_dir, method)
         if res is None and run_missing:
-            res = run_method(job_dir, method, replace(settings, seed=1))
+            try:
+                res = run_method(job_dir, method, replace(settings, seed=1))
+            except ProjectError as exc:  # e.g. a bead outside the LJ state space: a row that says so
+                failed[method] = str(exc).splitlines()[0]
+                logger.warning("%s %s: %s", tgt["molecule"], method, failed[method])
         iterative[method] = res
     ibi_cost = _iterative_cost(iterative[TABLE_ROW]) if iterative.get(TABLE_ROW) else np.nan
     for method in ITERATIVE_ROWS:
         res = iterative.get(method)
+        if method in failed:
+            ibi_runs = iterative[TABLE_ROW]["n_simulations"] if method == "ibi_lj" and iterative[TABLE_ROW] else 0
+            add(method, None, [], f"failed: {failed[method]}", ibi_runs, ibi_cost if method == "ibi_lj" else np.nan)
+            continue
         if res is None:
             continue
         runs, note = check_lj(job_dir, method, res["sigma"], res["epsilon"], tgt, seeds, settings)

@@ -29,7 +29,7 @@ import numpy as np
 from project.cg.lj import CGSettings, initial_guess, run_lj
 from project.cg.metrics import kl_divergence, total_deviation
 from project.engines.base import atomic_write_text
-from project.errors import ProjectError
+from project.errors import ProjectError, StatePointError
 from project.rdf import load_rdf, save_rdf
 
 logger = logging.getLogger(__name__)
@@ -164,7 +164,13 @@ def run_method(
             raise ProjectError(f"{job_dir}: method ibi_lj needs the finished ibi result first")
         tab = ibi["table"]
         sigma, eps = fit_lj(np.asarray(tab["r_nm"]), np.asarray(tab["u_kJ_mol"]), T, ibi["rc_nm"], start)
-        run = run_lj(sigma, eps, T, rho, mass, settings, root)
+        try:
+            run = run_lj(sigma, eps, T, rho, mass, settings, root)
+        except StatePointError as exc:
+            raise ProjectError(
+                f"ibi_lj: the LJ fit to the IBI table (sigma {sigma:.5f} nm, epsilon {eps:.5g} kJ/mol) cannot be "
+                f"simulated: {str(exc).splitlines()[0]}"
+            ) from exc
         res = {
             "method": "ibi_lj",
             "sigma": run.statepoint["sigma"],
