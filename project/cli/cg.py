@@ -1,4 +1,4 @@
-"""``lj-inverse cg ...``: coarse-graining of CH4, F2 and CO liquids to single LJ beads.
+"""``lj-inverse cg ...``: coarse-graining of molecular liquids to single LJ beads (any molecule with ``cg fit``).
 
 The CG data space is a signac project, default ``./cg_space`` (``--dataspace``/``--cg-dataspace``, env
 ``LJ_CG_DATASPACE``), with one job per molecule. The same steps run through ``flow_cg.py`` (signac-flow, local or
@@ -226,7 +226,7 @@ def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands)."""
     from project.cg.pipeline import METHODS
 
-    p = sub.add_parser("cg", help="coarse-grain CH4, F2, CO liquids to single LJ beads (see docs/coarse_graining.md)")
+    p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
