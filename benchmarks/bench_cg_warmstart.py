@@ -7,7 +7,7 @@ For each all-atom folder: the COM RDF (:func:`project.cg.com_rdf.compute_com_rdf
 the naive start of every iterative method (:func:`project.cg.lj.initial_guess`) and from the network's bead
 (:func:`project.cg.oneshot.predict_bead`). Reported: simulations, final bead, D and KL of the final run.
 
-    python benchmarks/bench_cg_warmstart.py AA_DIR [AA_DIR ...] --out docs/results/cg/fit --work /tmp/cg_warm
+    python benchmarks/bench_cg_warmstart.py AA_DIR [AA_DIR ...] --out docs/results/cg --work /tmp/cg_warm
 """
 
 from __future__ import annotations

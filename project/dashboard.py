@@ -293,11 +293,14 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     plots.update({p.stem: str(p) for p in sorted(folder.glob("pareto_*.png"))})
     blocks: list[list[str]] = []
     if (folder / "comparison.md").is_file():
-        previous = False
+        previous, heading = False, None
         for line in (folder / "comparison.md").read_text().splitlines():
             is_row = line.startswith("|")
+            if line.startswith("## "):
+                heading = line[3:].strip()
             if is_row and not previous:
-                blocks.append([])
+                blocks.append([f"**{heading}**", ""] if heading else [])
+                heading = None
             if is_row:
                 blocks[-1].append(line)
             previous = is_row

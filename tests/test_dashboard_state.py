@@ -231,7 +231,8 @@ def test_missing_export_and_catalogue_give_messages(tmp_path: Path) -> None:
     assert dash.count_text() == "Jobs matching filters: 0 of 0"
     assert dash.predictions()[0] is None and "No results catalogue" in dash.predictions()[1]
     overlays, images, _text = dash.cg_curves()
-    assert overlays == [] and sorted(images) == ["CH4", "CO", "F2"]  # the shipped CG results, no catalogue needed
+    # the shipped CG results (docs/results/cg: 6 molecules, an RDF and a Pareto plot each), no catalogue needed
+    assert overlays == [] and len(images) == 12 and {"CH4", "CO", "F2", "N2", "O2", "CO2"} <= set(images)
     dash.select(["abc"])
     assert dash.selected == [] and "Unknown job id" in dash.message
     assert dash.selection_csv().startswith("job_id")
@@ -439,12 +440,16 @@ def test_shipped_cg_results_when_the_space_has_none(tmp_path: Path, space: tuple
         dash = Dashboard(space[0], catalogue)
         assert dash.cg_run == SHIPPED_RUN
         overlays, images, text = dash.cg_curves()
-        assert overlays == [] and sorted(images) == ["CH4", "CO", "F2"]
+        molecules = ["CH4", "CO", "CO2", "F2", "N2", "O2"]
+        pareto = [f"{m}: D-KL plane, Pareto front of single-bead LJ models" for m in molecules]
+        assert overlays == [] and sorted(images) == sorted(molecules + pareto)
         assert all(Path(p).is_file() for p in images.values())
-        assert "Shipped coarse-graining results" in text and "| CH4 | oneshot | 0.3643 | 0.9156 |" in text
+        # docs/results/cg/comparison.md: the CH4 table's network row (sigma 0.3645 nm, epsilon 0.9083 kJ/mol)
+        assert "Shipped coarse-graining results" in text and "**CH4**\n\n| row | sigma |" in text
+        assert "| network | 0.3645 | 0.9083 |" in text
         dash.view()
         dash._ui["tabs"].active = 2
-        assert len(dash._ui["cg_images"].objects) == 3
+        assert len(dash._ui["cg_images"].objects) == 12
     assert not (tmp_path / "absent.sqlite").exists()
 
 

@@ -606,6 +606,8 @@ def pareto_plot(pts: pd.DataFrame, table: pd.DataFrame, path: Path | str) -> Pat
             capsize=2,
             label=r.row,
         )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("D = integral |g_AA - g_CG| dr (nm)")
     ax.set_ylabel("KL divergence (1e-4)")
     ax.set_title(f"{table.molecule.iloc[0]}: single-bead LJ models (error bars 2 s.e.)")
