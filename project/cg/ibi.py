@@ -20,7 +20,7 @@ Algorithm:
 Each iteration is one CG simulation (``t_equil`` tau, continuing from the last configuration of the previous
 iteration, then ``t_prod`` tau of production). Convergence: the total deviation between g_n and g_AA is below
 ``tol_factor`` (default 1.5) times its statistical noise floor (:func:`project.cg.metrics.noise_deviation`), or
-it has not improved for ``patience`` (default 3) iterations; at most ``max_iter`` (default 10) iterations. The best
+it has not improved for ``patience`` (default 3) iterations; at most ``max_iter`` (default 20) iterations. The best
 iterate is the result.
 
 LJ fit: least-squares fit of 4 eps ((s/r)^12 - (s/r)^6) to the final table over the range from where U < 3 k_B T
@@ -268,7 +268,7 @@ def run_ibi(
     n: int = 500,
     rc: float = 0.9,
     alpha: float = 0.5,
-    max_iter: int = 10,
+    max_iter: int = 20,
     tol_factor: float = 1.5,
     patience: int = 3,
     dt: float = 0.004,
