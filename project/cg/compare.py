@@ -60,7 +60,7 @@ from project.cg.metrics import kl_divergence, total_deviation
 from project.cg.pipeline import AA_RDF_NAME, load_result, load_target, run_method
 from project.errors import ProjectError, StatePointError
 from project.rdf import compute_rdf, load_rdf, save_rdf
-from project.units import KB
+from project.units import reduced_temperature
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +112,6 @@ def oneshot_beads(job_dir: Path | str, model_path: str | Path | None = None) -> 
     return res
 
 
-def _beads(fit: dict) -> dict[str, dict | None]:
-    return {
-        "network": fit["network"],
-        "fit": fit["fit"],
-        **{k: fit["refined"].get(k) for k in ("total-deviation", "kl")},
-        "pressure": fit.get("pressure_aware"),
-    }
-
-
 def check_lj(
     job_dir: Path, row: str, sigma: float, epsilon: float, tgt: dict, seeds: int, settings: CGSettings
 ) -> tuple[list[dict], str | None]:
@@ -154,13 +145,11 @@ def check_lj(
 
 def check_table(job_dir: Path, ibi: dict, tgt: dict, seeds: int, settings: CGSettings) -> list[dict]:
     """Check runs of the IBI table (``cg/check/ibi/seed_<s>``, OpenMM, as in :func:`project.cg.ibi.run_ibi`)."""
-    from project.cg.ibi import run_table
-    from project.cg.lj import initial_guess
+    from project.cg.ibi import run_table, time_unit
 
     r = np.asarray(ibi["table"]["r_nm"])
     u = np.asarray(ibi["table"]["u_kJ_mol"])
-    sigma0, _ = initial_guess(tgt["r"], tgt["g"], tgt["T"])
-    tau_ps = sigma0 * math.sqrt(tgt["mass"] / (KB * tgt["T"]))
+    tau_ps = time_unit(tgt["r"], tgt["g"], tgt["T"], tgt["mass"])
     runs = []
     for k in range(seeds):
         seed = FIRST_CHECK_SEED + k
@@ -275,7 +264,8 @@ def compare_molecule(
         The rows (one per bead), and every simulated LJ model's (D, KL) with a ``pareto`` column.
     """
     from project.cg.aa import load_summary
-    from project.cg.objective import eos_thermo
+    from project.cg.objective import T_STAR_RANGE, eos_thermo
+    from project.cg.userfit import bead_table
 
     job_dir = Path(job_dir)
     settings = settings or CGSettings()
@@ -296,7 +286,7 @@ def compare_molecule(
             "kind": "one-shot" if row in ONE_SHOT_ROWS else ("table" if row == TABLE_ROW else "iterative"),
             "sigma_nm": bead.get("sigma") if bead else np.nan,
             "epsilon_kJ_mol": bead.get("epsilon") if bead else np.nan,
-            "T_star": (KB * tgt["T"] / bead["epsilon"]) if bead and bead.get("epsilon") else np.nan,
+            "T_star": reduced_temperature(tgt["T"], bead["epsilon"]) if bead and bead.get("epsilon") else np.nan,
             "n_fit": n_fit,
             "cpu_s": cpu_s,
             "end_to_end_s": cpu_s + aa_cpu if np.isfinite(cpu_s) else np.nan,
@@ -308,7 +298,7 @@ def compare_molecule(
             rec[col], rec[f"{col}_se"] = _mean_se([x[key] for x in runs])
         rec["P_eos_bar"] = (
             eos_thermo(bead["sigma"], bead["epsilon"], tgt["T"], tgt["rho"])["P_bar"]
-            if bead and row != TABLE_ROW and 0.7 <= rec["T_star"] <= 10.0
+            if bead and row != TABLE_ROW and T_STAR_RANGE[0] <= rec["T_star"] <= T_STAR_RANGE[1]
             else np.nan
         )
         rec["P_aa_bar"], rec["P_aa_se_bar"] = aa["P_bar"], aa["P_stderr_bar"]
@@ -317,7 +307,7 @@ def compare_molecule(
         rec["note"] = note or ""
         rows.append(rec)
 
-    for row, bead in _beads(fit).items():
+    for row, bead in bead_table(fit).items():
         if bead is None:
             continue
         runs, note = check_lj(job_dir, row, bead["sigma"], bead["epsilon"], tgt, seeds, settings)

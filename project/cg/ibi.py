@@ -257,6 +257,15 @@ def fit_lj(r: np.ndarray, u: np.ndarray, T: float, rc: float, start: tuple[float
     return float(s), float(abs(e))
 
 
+def time_unit(r: np.ndarray, g_aa: np.ndarray, T: float, mass: float) -> float:
+    """The LJ time unit tau = sigma0 sqrt(mass / k_B T) (ps) of the table runs, sigma0 from the target's first peak
+    (:func:`project.cg.lj.initial_guess`); r nm, T K, mass amu."""
+    from project.cg.lj import initial_guess
+
+    sigma0, _ = initial_guess(r, g_aa, T)
+    return sigma0 * math.sqrt(mass / (KB * T))
+
+
 def run_ibi(
     r: np.ndarray,
     g_aa: np.ndarray,
@@ -309,10 +318,7 @@ def run_ibi(
         raise ProjectError(f"rc: table cut-off {rc} nm beyond the RDF grid (r_max {r[-1]:.3g} nm)")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    from project.cg.lj import initial_guess
-
-    sigma0, _ = initial_guess(r, g_aa, T)
-    tau_ps = sigma0 * math.sqrt(mass / (KB * T))
+    tau_ps = time_unit(r, g_aa, T, mass)
     u = initial_potential(r, g_aa, T, rc)
     history, pos = [], None
     best, since_best, converged, wall = None, 0, False, 0.0
@@ -387,4 +393,4 @@ def run_ibi(
     return out
 
 
-__all__ = ["finish_table", "fit_lj", "ibi_update", "initial_potential", "run_ibi", "run_table"]
+__all__ = ["finish_table", "fit_lj", "ibi_update", "initial_potential", "run_ibi", "run_table", "time_unit"]

@@ -366,7 +366,7 @@ def fit_user_run(
         pressure = refine_with_pressure(
             r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), float(pressure_bar), objectives[0]
         )
-    beads = {"network": network, "fit": fit, **{o: refined[o] for o in objectives}, "pressure": pressure}
+    beads = bead_table({"network": network, "fit": fit, "refined": refined, "pressure_aware": pressure})
     _beads_thermo(beads, float(T), rho)
     if not fit.get("lj_adequate", False):
         warn.append(
@@ -414,17 +414,23 @@ def fit_user_run(
     return out, rdf, box
 
 
+def bead_table(result: dict) -> dict[str, dict | None]:
+    """Every bead of a :func:`fit_user_run` result by name: network, fit, the refined ones, pressure (None when
+    not computed)."""
+    return {
+        "network": result["network"],
+        "fit": result["fit"],
+        **result.get("refined", {}),
+        "pressure": result.get("pressure_aware"),
+    }
+
+
 def bead_of(result: dict, which: str) -> dict:
     """(sigma nm, epsilon kJ/mol) of one bead of a :func:`fit_user_run` result, by name (:data:`BEADS`).
 
     Raises :class:`ProjectError` for an unknown or missing bead, naming the allowed ones.
     """
-    table = {
-        "fit": result["fit"],
-        "network": result["network"],
-        "pressure": result.get("pressure_aware"),
-        **result.get("refined", {}),
-    }
+    table = bead_table(result)
     bead = table.get(which)
     if which not in BEADS or bead is None:
         have = [k for k, v in table.items() if v is not None]
