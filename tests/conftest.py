@@ -1,4 +1,4 @@
-"""Shared test fixtures. Reference data comes from ../shared/reference beside the repository."""
+"""Shared test fixtures. Reference data (NIST LJ tables, molecule models) ship in tests/data/reference."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 
 # flow assumes SLURM whenever sbatch exists; the tests that want SLURM start it and set this themselves.
 os.environ.setdefault("SIGNAC_FLOW_ENVIRONMENT", "StandardEnvironment")
@@ -37,13 +37,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slurm)
         if module in _BROWSER_MODULES:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def shared_reference() -> Path:
-    """Folder of the shared reference data (NIST LJ tables, molecule models)."""
-    assert SHARED_REFERENCE.is_dir(), f"reference data missing: {SHARED_REFERENCE}"
-    return SHARED_REFERENCE
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 """Coarse-graining: metrics, topologies, COM RDF, relative-entropy gradient, IBI tables, one-shot, table.
 
-References: analytic integrals (metrics), the published model parameters in ../shared/reference/molecules.md
+References: analytic integrals (metrics), the published model parameters in tests/data/reference/molecules.md
 (charges, site positions, quadrupoles, masses), GROMACS grompp (topologies), a brute-force numpy minimum-image
 COM g(r) (COM RDF), central finite differences (LJ parameter derivatives), and short real GROMACS LJ runs
 (relative-entropy gradient signs).

@@ -25,7 +25,7 @@ from project.errors import SimulationError
 from project.simulate import block_average, load_summary, run_simulation, xtc_frame_times
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 
 
 # Argon-like units; the corresponding-states test uses a second, methane-like set.
@@ -68,8 +68,8 @@ def make_sp(
 
 
 def nist_reference(T_star: float, rho_star: float) -> tuple[float, float]:
-    """(U*/N, P*) from the NIST SRSW table, LJ truncated at 3 sigma + LRC (shared/reference)."""
-    with open(SHARED_REF / "nist_srsw_lj_rc3.csv") as fh:
+    """(U*/N, P*) from the NIST SRSW table, LJ truncated at 3 sigma + LRC (tests/data/reference)."""
+    with open(REFERENCE / "nist_srsw_lj_rc3.csv") as fh:
         rows = [r for r in csv.reader(line for line in fh if not line.startswith("#"))]
     for r in rows[1:]:
         if abs(float(r[0]) - T_star) < 1e-9 and abs(float(r[1]) - rho_star) < 1e-9:
