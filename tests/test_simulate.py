@@ -209,7 +209,7 @@ def test_gromacs_nist_second_state(tmp_path):
 @pytest.mark.parametrize(("T_star", "rho_star"), [(1.5, 0.8), (2.0, 0.5)])
 def test_gromacs_thol_supercritical(tmp_path, T_star, rho_star):
     # Reference: Thol et al. 2016 full-LJ EOS (teqp). It differs from rc=3 + LRC by ~0.002 (U) / 0.003 (P)
-    # in the liquid (shared/reference/nist_lj_configs.md), well inside the 0.02 / 0.05 tolerances.
+    # in the liquid (tests/data/reference/nist_lj_configs.md), well inside the 0.02 / 0.05 tolerances.
     s = run_simulation(make_sp(T_star, rho_star, t_prod=150.0, seed=5), tmp_path, engine="gromacs")
     u_ref, p_ref = thol_reference(T_star, rho_star)
     assert_close(s["U_star_per_N"], u_ref, s["U_star_per_N_stderr"], 0.02, "U*/N")

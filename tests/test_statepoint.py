@@ -65,7 +65,7 @@ def test_refuses_density_beyond_close_packing(argon_like):
 
 
 def test_refuses_two_phase_state(argon_like):
-    # T* = 0.85, rho* = 0.5 lies between the saturated densities 0.0096 and 0.776 (Thol 2016 EOS; the shared
+    # T* = 0.85, rho* = 0.5 lies between the saturated densities 0.0096 and 0.776 (Thol 2016 EOS; the
     # reference lists rho*_l = 0.776 at T* = 0.85)
     sp = dict(argon_like, T=0.85 * 0.99 / KB, rho=0.5 / 0.34**3)
     with pytest.raises(StatePointError, match="coexistence") as err:
@@ -91,7 +91,7 @@ def test_refuses_box_smaller_than_twice_cutoff(argon_like):
 
 
 def test_coexistence_matches_published_saturated_liquid():
-    # Saturated-liquid rho* from Thol et al. (shared/reference/nist_lj_configs.md): 0.821 at T*=0.75,
+    # Saturated-liquid rho* from Thol et al. (tests/data/reference/nist_lj_configs.md): 0.821 at T*=0.75,
     # 0.799 at 0.80, 0.776 at 0.85, 0.753 at 0.90 (rounded to 3 digits -> tolerance 1e-3)
     for t_star, rho_l in [(0.75, 0.821), (0.80, 0.799), (0.85, 0.776), (0.90, 0.753)]:
         assert eos.coexistence_densities(t_star)[1] == pytest.approx(rho_l, abs=1.5e-3)
@@ -102,12 +102,12 @@ def test_coexistence_matches_published_saturated_liquid():
 
 def test_freezing_line_at_triple_point():
     # Mastny & de Pablo (2007) liquid density at freezing; the triple-point liquid density is ~0.845
-    # (shared/reference/nist_lj_configs.md) at T* ~ 0.694
+    # (tests/data/reference/nist_lj_configs.md) at T* ~ 0.694
     assert eos.freezing_density(0.694) == pytest.approx(0.845, abs=0.01)
 
 
 def test_thol_values_from_reference():
-    # Thol values quoted in shared/reference/nist_lj_configs.md (full LJ)
+    # Thol values quoted in tests/data/reference/nist_lj_configs.md (full LJ)
     for t, r, u, p in [(1.0, 0.8, -5.5344, 1.0233), (2.0, 0.9, -5.0263, 9.0898), (2.0, 0.5, -3.1525, 1.0752)]:
         uu, pp = eos.thol_energy_pressure(t, r)
         assert uu == pytest.approx(u, abs=1e-3)
