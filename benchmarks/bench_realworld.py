@@ -42,9 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 from project.atomic import atomic_write_text  # noqa: E402
 from project.export import load_dataset  # noqa: E402
+from project.model.binning import q_truncation_matrix  # noqa: E402
 from project.model.fit import FitOptions, fit_rdf  # noqa: E402
-from project.model.forward import ForwardModel, q_truncation_matrix, shipped_training_data  # noqa: E402
+from project.model.forward import ForwardModel  # noqa: E402
 from project.model.inverse import InverseModel  # noqa: E402
+from project.model.train_forward import shipped_training_data  # noqa: E402
 
 VARIANTS = ("clean", "bin0.01", "bin0.02", "g*0.98", "g*1.02", "rho+-2%", "q8", "q10", "q12")
 INDEPENDENT = {

@@ -6,6 +6,7 @@ Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, number densit
 from __future__ import annotations
 
 import math
+import numbers
 
 #: Boltzmann constant in kJ/mol/K (GROMACS value).
 KB = 0.0083144626
@@ -41,3 +42,30 @@ def tau(sigma: float, epsilon: float, mass: float) -> float:
 def reduced_pressure(P_bar: float, sigma: float, epsilon: float) -> float:
     """Return P* = P sigma^3 / epsilon for P in bar, sigma in nm, epsilon in kJ/mol."""
     return P_bar / KJ_MOL_NM3_TO_BAR * sigma**3 / epsilon
+
+
+#: Lowest temperature (K) taken as a temperature in K; below it a value looks like a reduced T*.
+T_MIN_KELVIN = 10.0
+
+
+def check_temperature_K(T: object, source: str = "input") -> float:
+    """Return T as a float when it is a temperature in K (finite, >= :data:`T_MIN_KELVIN`); else refuse it.
+
+    The one rule for every temperature a user gives (``fit``, the inverse network, ``cg fit``).
+
+    Raises
+    ------
+    project.errors.RDFError
+        Not a number, not finite or not positive, or below 10 K (a reduced temperature T* = k_B T / epsilon
+        given by mistake); the message names the value and what is allowed.
+    """
+    from project.errors import RDFError
+
+    if isinstance(T, bool) or not isinstance(T, numbers.Real) or not math.isfinite(T) or T <= 0:
+        raise RDFError(f"{source}: temperature T = {T!r} K; allowed: a positive number in K")
+    if T < T_MIN_KELVIN:
+        raise RDFError(
+            f"{source}: temperature T = {T:g} K looks like a reduced temperature T* (k_B T/epsilon); "
+            f"give the temperature in K (allowed: >= {T_MIN_KELVIN:g} K)"
+        )
+    return float(T)

@@ -17,16 +17,10 @@ import numpy as np
 import pytest
 
 from project.errors import RDFError
+from project.model.binning import histogram_average, q_truncation_matrix
 from project.model.fit import FitOptions, estimate_noise, fit_rdf
-from project.model.forward import (
-    S_GRID,
-    ForwardModel,
-    debin,
-    heldout_error,
-    histogram_average,
-    q_truncation_matrix,
-    shipped_training_data,
-)
+from project.model.forward import S_GRID, ForwardModel, debin
+from project.model.train_forward import heldout_error, shipped_training_data
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -54,19 +54,17 @@ def predict_bead(
     project.errors.ProjectError
         Missing or unreadable model folder, bad RDF or temperature.
     """
+    from project.errors import RDFError
+    from project.model.fit import fit_rdf, one_shot
     from project.model.inverse import SHIPPED_MODEL, InverseModel
 
     t0 = time.monotonic()
     model = InverseModel.load(model_path)
-    pred = model.predict(np.asarray(r, float), np.asarray(g, float), float(T), float(rho), source=source)
+    r, g = np.asarray(r, float), np.asarray(g, float)
+    pred = one_shot(model, g, r, float(T), float(rho), source)
     out = pred.as_dict()
-    from project.errors import RDFError
-    from project.model.fit import fit_rdf
-
     try:
-        fit = fit_rdf(
-            np.asarray(r, float), np.asarray(g, float), float(T), float(rho), g_err=g_err, inverse=model, source=source
-        ).as_dict()
+        fit = fit_rdf(r, g, float(T), float(rho), g_err=g_err, inverse=model, source=source, prediction=pred).as_dict()
     except RDFError as exc:
         fit = {"error": str(exc)}
     out["fit"] = fit

@@ -128,7 +128,7 @@ def register_evaluate(sub) -> None:
 # ---------------------------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit sigma (nm) and epsilon (kJ/mol) to one or more RDF files: one-shot network, then refinement."""
-    from project.model.fit import fit_files, plot_fit, read_manifest, text_report, write_curve
+    from project.model.fitfiles import fit_files, plot_fit, read_manifest, text_report, write_curve
     from project.rdfio import read_rdf_table
 
     if args.manifest:

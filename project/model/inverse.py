@@ -30,6 +30,7 @@ import numpy as np
 
 from project.errors import ProjectError
 from project.model.features import X_GRID, model_inputs, reduced_to_physical, scaled_rdf
+from project.units import check_temperature_K
 
 #: The model shipped with the package.
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v3"
@@ -52,6 +53,24 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
     raise ProjectError(f"model activation '{name}' is not supported by the numpy forward pass")
 
 
+#: Units of the numbers every answer about one RDF has, the network's prediction and the fit alike.
+RESULT_UNITS = {
+    "sigma": "nm",
+    "epsilon": "kJ/mol",
+    "sigma_std": "nm",
+    "epsilon_std": "kJ/mol",
+    "T_star": "1",
+    "rho_star": "1",
+}
+#: The keys every answer about one RDF has (:class:`Prediction` and :class:`project.model.fit.FitResult`).
+RESULT_KEYS = (*RESULT_UNITS, "in_domain", "warnings")
+
+
+def result_fields(answer: Any) -> dict[str, Any]:
+    """The :data:`RESULT_KEYS` of a prediction or fit as a JSON-ready dict (sigma nm, epsilon kJ/mol)."""
+    return {key: list(answer.warnings) if key == "warnings" else getattr(answer, key) for key in RESULT_KEYS}
+
+
 @dataclass
 class Prediction:
     """Prediction for one RDF. Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3."""
@@ -67,24 +86,7 @@ class Prediction:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the prediction as a JSON-ready dict with units."""
-        return {
-            "sigma": self.sigma,
-            "epsilon": self.epsilon,
-            "sigma_std": self.sigma_std,
-            "epsilon_std": self.epsilon_std,
-            "T_star": self.T_star,
-            "rho_star": self.rho_star,
-            "in_domain": self.in_domain,
-            "warnings": list(self.warnings),
-            "units": {
-                "sigma": "nm",
-                "epsilon": "kJ/mol",
-                "sigma_std": "nm",
-                "epsilon_std": "kJ/mol",
-                "T_star": "1",
-                "rho_star": "1",
-            },
-        }
+        return {**result_fields(self), "units": dict(RESULT_UNITS)}
 
 
 class InverseModel:
@@ -225,8 +227,7 @@ class InverseModel:
         The result is flagged ``in_domain = False`` (with reasons in ``warnings``) when the predicted state lies
         outside the training domain; the model is never silently extrapolated.
         """
-        if not (np.isfinite(T) and T > 0):
-            raise ProjectError(f"{source}: temperature must be a positive number in K, got {T!r}")
+        T = check_temperature_K(T, source)
         gx = scaled_rdf(r_nm, g, rho, source, x_max=self.meta.get("input_x_max"))
         p = self.predict_physical(gx[None, :], np.array([T]), np.array([rho]))
         pred = Prediction(

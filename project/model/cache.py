@@ -1,0 +1,45 @@
+"""The models a process has loaded: one cache of the shipped inverse and forward models.
+
+Loading a model reads its folder once (a few ms); :func:`shipped_models` keeps them for the life of the process.
+Worker processes get the models their parent chose through :func:`init_worker` (a pool initializer), so that a
+pool fits with the same models, shipped or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LOADED: dict[str, Any] = {}
+#: The models a worker process fits with (set by :func:`init_worker`).
+_WORKER: dict[str, Any] = {}
+
+
+def shipped_models():
+    """The shipped inverse and forward models, loaded once per process: ``(InverseModel, ForwardModel)``."""
+    from project.model.forward import ForwardModel
+    from project.model.inverse import InverseModel
+
+    if "inverse" not in _LOADED:
+        _LOADED["inverse"] = InverseModel.load()
+    if "forward" not in _LOADED:
+        _LOADED["forward"] = ForwardModel.load()
+    return _LOADED["inverse"], _LOADED["forward"]
+
+
+def resolve(inverse=None, forward=None):
+    """The given models, with the shipped ones (cached) for those left None: ``(InverseModel, ForwardModel)``."""
+    if inverse is None or forward is None:
+        shipped_inverse, shipped_forward = shipped_models()
+        inverse = shipped_inverse if inverse is None else inverse
+        forward = shipped_forward if forward is None else forward
+    return inverse, forward
+
+
+def init_worker(inverse, forward) -> None:
+    """Pool initializer: the models a worker process fits with (:func:`worker_models`)."""
+    _WORKER["models"] = (inverse, forward)
+
+
+def worker_models():
+    """The models :func:`init_worker` gave this process, else the shipped ones."""
+    return _WORKER.get("models") or shipped_models()

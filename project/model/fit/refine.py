@@ -1,0 +1,228 @@
+"""Refinement: least squares of the input against the forward model, from the network's answer or a scan.
+
+Parameters theta = (ln sigma, ln T*, delta, ln c): the LJ diameter (nm), the reduced temperature, the relative
+error of the stated density (rho_true = rho (1 + delta); free only with a stated density uncertainty) and a
+normalisation factor of g (free unless switched off). The objective is
+
+    chi^2 = sum_i (g_i - c (A g*)_i)^2 / (e_i^2 + m^2) + (delta / d_rho)^2 + (ln c / d_c)^2
+
+over the points with s = r / sigma <= :data:`~project.model.fit.settings.S_MAX_FIT`, minimised by
+Levenberg-Marquardt within bounds (:func:`levenberg_marquardt`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from project.model.fit.prepare import PreparedInput
+from project.model.fit.problem import ForwardProblem, scan_start
+from project.model.fit.settings import ADEQUATE_CHI2, MODEL_ERROR, NORM_PRIOR, S_MAX_FIT
+
+#: How far (|ln|) the refinement may move T* (15 %) and sigma (2 %) from the network's answer for that answer
+#: to count as a sound start (else a scan of the forward model gives a second start).
+NEAR_LN_T_STAR = 0.15
+NEAR_LN_SIGMA = 0.02
+
+
+class Solution:
+    """Result of :func:`levenberg_marquardt`: parameters ``x``, residuals ``fun`` and Jacobian ``jac`` at x."""
+
+    def __init__(self, x: np.ndarray, fun: np.ndarray, jac: np.ndarray, nfev: int) -> None:
+        self.x, self.fun, self.jac, self.nfev = x, fun, jac, nfev
+
+
+def levenberg_marquardt(
+    resid, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: np.ndarray, max_iter: int = 60, tol: float = 1e-8
+) -> Solution:
+    """Minimise sum(resid(x)^2) within the box [lo, hi] (Levenberg-Marquardt, forward-difference Jacobian).
+
+    Steps are clipped to the box; the damping grows x4 on a rejected step and shrinks /3 on an accepted one; the
+    search stops when an accepted step lowers the cost by less than max(tol cost, 1e-3) (the cost is a chi^2, so
+    1e-3 is far below its statistical noise) or when the damping exceeds 1e10. Returns
+    the Jacobian at the solution (for the covariance).
+    """
+    x = np.clip(np.asarray(x0, float), lo, hi)
+    f = resid(x)
+    cost, lam, nfev = float(f @ f), 1e-3, 1
+
+    def jacobian(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        nonlocal nfev
+        J = np.empty((len(f), len(x)))
+        for k in range(len(x)):
+            h = step[k] if x[k] + step[k] <= hi[k] else -step[k]
+            xp = x.copy()
+            xp[k] += h
+            J[:, k] = (resid(xp) - f) / h
+            nfev += 1
+        return J
+
+    J = jacobian(x, f)
+    for _ in range(max_iter):
+        A, grad = J.T @ J, J.T @ f
+        diag = np.maximum(np.diag(A), 1e-12)
+        improved = False
+        while lam < 1e10:
+            dx = np.linalg.solve(A + lam * np.diag(diag), -grad)
+            xn = np.clip(x + dx, lo, hi)
+            fn = resid(xn)
+            nfev += 1
+            cn = float(fn @ fn)
+            if cn < cost:
+                improved = True
+                break
+            lam *= 4.0
+        if not improved:
+            break
+        done = cost - cn <= max(tol * cost, 1e-3)  # a chi^2 change of 1e-3 is far below its noise
+        x, f, cost, lam = xn, fn, cn, max(lam / 3.0, 1e-9)
+        J = jacobian(x, f)
+        if done:
+            break
+    return Solution(x, f, J, nfev)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The refined parameters at a solution: sigma (nm), T*, delta (relative density error), ln c."""
+
+    sigma: float
+    t_star: float
+    delta: float
+    ln_c: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which parameters are free: theta = (ln sigma, ln T*[, delta][, ln c])."""
+
+    free_density: bool
+    normalisation: bool
+
+    def unpack(self, th: np.ndarray) -> Parameters:
+        """The :class:`Parameters` of a parameter vector theta."""
+        k = 2
+        delta = th[k] if self.free_density else 0.0
+        k += int(self.free_density)
+        ln_c = th[k] if self.normalisation else 0.0
+        return Parameters(float(np.exp(th[0])), float(np.exp(th[1])), delta, ln_c)
+
+    def start_and_bounds(self, sigma: float, t_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start vector and bounds (sigma 0.05-2 nm, T* 0.3-30, |delta| and |ln c| <= 0.5)."""
+        extra = int(self.free_density) + int(self.normalisation)
+        lo = np.array([np.log(0.05), np.log(0.3)] + [-0.5] * extra)
+        hi = np.array([np.log(2.0), np.log(30.0)] + [0.5] * extra)
+        th0 = np.clip([np.log(sigma), np.log(t_star)] + [0.0] * extra, lo + 1e-6, hi - 1e-6)
+        return th0, lo, hi
+
+
+@dataclass
+class Refinement:
+    """One refinement: its :class:`Solution`, parameter layout, whitening weights and used points."""
+
+    solution: Solution
+    layout: Layout
+    sqrt_w: np.ndarray
+    used: np.ndarray
+
+    @property
+    def params(self) -> Parameters:
+        """The refined :class:`Parameters`."""
+        return self.layout.unpack(self.solution.x)
+
+    @property
+    def n_used(self) -> int:
+        """Number of points of the input the refinement used."""
+        return int(self.used.sum())
+
+    @property
+    def chi2(self) -> float:
+        """chi^2 of the data points (priors excluded)."""
+        return float(np.sum(self.solution.fun[: self.n_used] ** 2))
+
+
+class Refiner:
+    """Refinements of one prepared input against one :class:`ForwardProblem`.
+
+    Parameters
+    ----------
+    prep : PreparedInput
+        The checked input.
+    prob : ForwardProblem
+        Its forward model.
+    rho : float
+        Stated number density (nm^-3).
+    d_rho : float
+        Stated relative density uncertainty (0: the density is fixed).
+    normalisation : bool
+        Fit the normalisation factor of g.
+    """
+
+    def __init__(self, prep: PreparedInput, prob: ForwardProblem, rho: float, d_rho: float, normalisation: bool):
+        self.prep, self.prob, self.rho, self.d_rho = prep, prob, rho, d_rho
+        self.layout = Layout(free_density=d_rho > 0, normalisation=normalisation)
+
+    def used_points(self, sigma: float) -> np.ndarray:
+        """Points the refinement uses at diameter sigma (nm): after the core, s <= S_MAX_FIT, finite noise."""
+        p = self.prep
+        u = np.zeros(len(p.r), dtype=bool)
+        u[p.i0 :] = True
+        return u & (p.r / sigma <= S_MAX_FIT) & np.isfinite(p.e)
+
+    def run(self, sigma: float, t_star: float, used: np.ndarray) -> Refinement:
+        """Levenberg-Marquardt from (sigma nm, T*) over the points ``used``."""
+        g, layout = self.prep.g[used], self.layout
+        sw = np.sqrt(1.0 / (self.prep.e[used] ** 2 + MODEL_ERROR**2))
+
+        def resid(th: np.ndarray) -> np.ndarray:
+            p = layout.unpack(th)
+            m = np.exp(p.ln_c) * self.prob.model(p.sigma, p.t_star, self.rho * (1 + p.delta) * p.sigma**3)[used]
+            out = [(g - m) * sw]
+            if layout.free_density:
+                out.append([p.delta / self.d_rho])
+            if layout.normalisation:
+                out.append([p.ln_c / NORM_PRIOR])
+            return np.concatenate(out)
+
+        th0, lo, hi = layout.start_and_bounds(sigma, t_star)
+        sol = levenberg_marquardt(resid, th0, lo, hi, step=np.full(len(th0), 1e-4))
+        return Refinement(sol, layout, sw, used)
+
+    def from_start(self, sigma: float, t_star: float) -> Refinement:
+        """Refine from (sigma nm, T*); once more when sigma moved (the used r range follows sigma)."""
+        ref = self.run(sigma, t_star, self.used_points(sigma))
+        if abs(ref.solution.x[0] - np.log(sigma)) > 0.01:
+            p = ref.params
+            ref = self.run(p.sigma, p.t_star, self.used_points(p.sigma))
+        return ref
+
+    def from_scan(self) -> Refinement:
+        """Refine from the best training state of the forward model (:func:`scan_start`)."""
+        p, prob = self.prep, self.prob
+        w = (np.arange(len(p.r)) >= p.i0) / (p.e**2 + MODEL_ERROR**2)
+        return self.from_start(*scan_start(prob, p.r, p.g, w))
+
+
+def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
+    """The refinement of an input: from the network's answer, and from a scan where that answer was no sound start.
+
+    The network's answer (``oneshot``: sigma nm, T*) is kept when its refinement describes the input (chi^2 per
+    point <= :data:`ADEQUATE_CHI2`) and stayed near it (:data:`NEAR_LN_T_STAR`, :data:`NEAR_LN_SIGMA`); otherwise,
+    or without a usable network answer, a scan of the forward model's training states gives a second start and
+    the better of the two (lower chi^2 per point) is kept.
+    """
+    first = None
+    if oneshot is not None:
+        first = refiner.from_start(oneshot["sigma"], oneshot["T_star"])
+        p = first.params
+        near = (
+            abs(np.log(p.t_star / oneshot["T_star"])) < NEAR_LN_T_STAR
+            and abs(np.log(p.sigma / oneshot["sigma"])) < NEAR_LN_SIGMA
+        )
+        if first.chi2 / first.n_used <= ADEQUATE_CHI2 and near:
+            return first
+    scanned = refiner.from_scan()
+    if first is None or scanned.chi2 / scanned.n_used < first.chi2 / first.n_used:
+        return scanned
+    return first

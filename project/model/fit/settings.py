@@ -1,0 +1,52 @@
+"""Settings of the fit: the constants of the method and what the caller knows about the input (:class:`FitOptions`).
+
+Units: relative uncertainties dimensionless, bin widths nm, density nm^-3, temperature K, Q_max A^-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Forward-model error (dimensionless, in g) added in quadrature to the input's noise: held-out mean |dg| minus
+#: the simulated curves' own noise, rounded up (docs/model.md).
+MODEL_ERROR = 0.004
+#: Prior width of ln c, the normalisation factor of g (relative, 1 std).
+NORM_PRIOR = 0.05
+#: Relative uncertainty floors (sigma, epsilon), added in quadrature: what remains on clean held-out inputs.
+REL_FLOOR = (0.002, 0.012)
+#: chi^2 per degree of freedom up to which one LJ fluid is said to describe the input.
+ADEQUATE_CHI2 = 2.0
+#: epsilon change (% per 1 % of density) above which a fit without a stated density uncertainty warns.
+DENSITY_SENSITIVITY_WARN = 5.0
+#: T* above which a fit with an uncertain density warns that its epsilon interval is too narrow (measured).
+HOT_DENSITY_WARN_T_STAR = 2.5
+#: g below which leading points count as the empty core (masked).
+CORE_MASK_G = 0.05
+#: Largest s = r / sigma used in the refinement (the forward model ends at 3).
+S_MAX_FIT = 2.95
+#: Bin widths (nm) the fit accepts.
+BIN_WIDTH_RANGE = (0.0005, 0.05)
+#: Accepted Q_max of a scattering input (A^-1).
+Q_MAX_RANGE = (3.0, 100.0)
+
+
+@dataclass
+class FitOptions:
+    """What the caller knows about the input besides (r, g, T, rho).
+
+    Attributes
+    ----------
+    density_error : float
+        1-std uncertainty of the stated number density, nm^-3 (0: exact).
+    temperature_error : float
+        1-std uncertainty of the temperature, K (0: exact).
+    q_max : float or None
+        For g(r) from a scattering experiment: the Q_max of the Fourier transform, A^-1 (None: no truncation).
+    normalisation : bool
+        Fit a normalisation factor c of g (prior width :data:`NORM_PRIOR`).
+    """
+
+    density_error: float = 0.0
+    temperature_error: float = 0.0
+    q_max: float | None = None
+    normalisation: bool = True

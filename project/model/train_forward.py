@@ -1,0 +1,272 @@
+"""Training the forward model g*(s; T*, rho*) (Keras) and measuring it: ``python -m project.model.train_forward``.
+
+The model and its grid are described in :mod:`project.model.forward`. Training data: the simulated jobs of the
+shipped exports (:func:`shipped_training_data`). Units: r nm, sigma nm, g dimensionless, T* and rho* reduced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from project.errors import ProjectError
+from project.model.binning import histogram_average
+from project.model.forward import META_VERSION, S_GRID, SHIPPED_FORWARD, ForwardModel, training_curves
+
+
+def _masked_mse(y_true_and_mask, y_pred):
+    """Mean squared error over the unmasked points; ``y_true_and_mask`` is [targets, mask] side by side."""
+    import keras
+
+    n = keras.ops.shape(y_pred)[-1]
+    y, w = y_true_and_mask[:, :n], y_true_and_mask[:, n:]
+    return keras.ops.sum(w * (y - y_pred) ** 2) / keras.ops.maximum(keras.ops.sum(w), 1.0)
+
+
+def train_forward(
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    t_star: np.ndarray,
+    rho_star: np.ndarray,
+    out: str | Path,
+    seed: int = 11,
+    n_members: int = 3,
+    hidden: tuple[int, ...] = (128, 128, 128),
+    epochs: int = 4000,
+    learning_rate: float = 2e-3,
+    info: dict | None = None,
+) -> dict[str, Any]:
+    """Train the forward ensemble on histogram RDFs (one r grid in nm) and save it to ``out``.
+
+    Parameters
+    ----------
+    r_nm, g : arrays
+        Bin centres (nm) and histogram g of each job, shape (n_jobs, n_bins).
+    sigma, t_star, rho_star : arrays
+        LJ diameter (nm), reduced temperature and density of each job.
+    out : path
+        Model folder (written atomically).
+    seed, n_members, hidden, epochs, learning_rate
+        Training settings: each member sees a bootstrap sample and its own initial weights (seed 1000 seed + m);
+        full-batch Adam on the masked mean squared error of g*.
+    info : dict
+        Extra entries for ``meta.json`` (datasets, held-out accuracy).
+    """
+    import keras
+
+    t0 = time.monotonic()
+    y, mask = training_curves(r_nm, g, sigma)
+    x = ForwardModel._coords(t_star, rho_star)
+    in_mean, in_std = x.mean(0), x.std(0)
+    out_mean = np.where(mask.any(0), (y * mask).sum(0) / np.maximum(mask.sum(0), 1), 1.0)
+    out_std = float(np.sqrt(((y - out_mean) ** 2 * mask).sum() / mask.sum()))
+    z = ((x - in_mean) / in_std).astype(np.float32)
+    yt = np.where(mask, (y - out_mean) / out_std, 0.0).astype(np.float32)
+    wt = mask.astype(np.float32)
+    arrays, histories = {}, []
+    acts = ["tanh"] * len(hidden) + ["linear"]
+    for m in range(n_members):
+        keras.utils.set_random_seed(1000 * seed + m)
+        rng = np.random.default_rng(1000 * seed + m)
+        boot = rng.integers(0, len(z), len(z))
+        inp = keras.Input(shape=(2,))
+        h = inp
+        for width in hidden:
+            h = keras.layers.Dense(width, activation="tanh")(h)
+        model = keras.Model(inp, keras.layers.Dense(len(S_GRID))(h))
+        sched = keras.optimizers.schedules.CosineDecay(learning_rate, epochs, alpha=0.01)
+        model.compile(optimizer=keras.optimizers.Adam(sched), loss=_masked_mse)
+        hist = model.fit(
+            z[boot], np.concatenate([yt[boot], wt[boot]], 1), epochs=epochs, batch_size=len(z), verbose=0, shuffle=False
+        )
+        histories.append({"epochs": epochs, "final_loss": float(hist.history["loss"][-1])})
+        dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+        for j, layer in enumerate(dense):
+            W, b = layer.get_weights()
+            arrays[f"m{m}_l{j}_W"], arrays[f"m{m}_l{j}_b"] = W.astype(np.float32), b.astype(np.float32)
+    pts = x / in_std
+    dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
+    meta = {
+        "meta_version": META_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "s_grid": S_GRID.tolist(),
+        "s_definition": "s = r / sigma (dimensionless)",
+        "inputs": ["1/T_star", "rho_star"],
+        "input_scaler": {"mean": in_mean.tolist(), "std": in_std.tolist()},
+        "output": "g*(s) on s_grid (dimensionless)",
+        "output_scaler": {"mean": out_mean.tolist(), "std": out_std},
+        "n_members": n_members,
+        "activations": acts,
+        "settings": {
+            "seed": seed,
+            "hidden": list(hidden),
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "loss": "masked MSE of g*, full batch, bootstrap per member",
+        },
+        "training_states": np.stack([t_star, rho_star], 1).tolist(),
+        "typical_spacing": float(np.median(dist.min(1))),
+        "histories": histories,
+        "train_wall_s": time.monotonic() - t0,
+        **(info or {}),
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    np.savez(tmp / "weights.npz", **arrays)
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    if out.exists():
+        old = out.with_name(f".{out.name}.old.{os.getpid()}")
+        os.replace(out, old)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(tmp, out)
+    return meta
+
+
+def heldout_error(
+    model: ForwardModel,
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    t_star: np.ndarray,
+    rho_star: np.ndarray,
+    s_range: tuple[float, float] = (0.8, 3.0),
+) -> dict[str, Any]:
+    """Mean |g_model - g_sim| over s in ``s_range`` of held-out histogram RDFs (model binned like the data).
+
+    Returns the mean over jobs of each job's mean absolute deviation (dimensionless), its maximum, the per-job
+    values, and the simulated curves' own noise for comparison: the mean |g_sim - smooth| that the block errors
+    imply, sqrt(2/pi) mean(g_err) (computed by the caller where the export has g_err).
+    """
+    width = float(r_nm[1] - r_nm[0])
+    per_job = []
+    for i in range(len(g)):
+        rf = np.arange(0.0, r_nm[-1] + width, width / 8)
+        gf = model.g_of_s(rf / sigma[i], t_star[i], rho_star[i])
+        keep = (r_nm / sigma[i] >= s_range[0]) & (r_nm / sigma[i] <= s_range[1])
+        keep &= (r_nm + width / 2) / sigma[i] <= model.s[-1]
+        B = histogram_average(r_nm[keep], rf, width)
+        gm = B @ np.nan_to_num(gf, nan=1.0)
+        per_job.append(float(np.mean(np.abs(gm - g[i, keep]))))
+    per_job = np.asarray(per_job)
+    return {
+        "mean_abs_dg": float(per_job.mean()),
+        "max_job_mean_abs_dg": float(per_job.max()),
+        "per_job": per_job.tolist(),
+        "s_range": list(s_range),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- shipped model
+def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
+    """The forward model's training jobs: the shipped inverse model's train, val and transfer splits of the
+    reference dataset (T* 0.7-3.5) plus every job of the hot, dense library (T* 3.6-10); its test split stays held
+    out. The transfer split is used because the forward model must cover the states a user's RDF can have; its
+    accuracy there is measured on the blind designs of ``benchmarks/bench_independent.py`` instead.
+
+    Returns a dict with ``r_nm`` (nm), ``g``, ``sigma`` (nm), ``T_star``, ``rho_star`` (training rows) and the
+    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer`` (trained on).
+    """
+    from project.export import load_dataset
+    from project.model.inverse import SHIPPED_MODEL
+
+    ref = SHIPPED_MODEL.parents[1] / "reference"
+    meta = inverse_meta or json.loads((SHIPPED_MODEL / "meta.json").read_text())
+    split = meta["split_job_ids"]
+    ds = load_dataset(ref / "lj_library.h5")
+    hot = load_dataset(ref / "lj_library_hot.h5")
+    tab, hot_tab = ds.table, hot.table
+    if not np.allclose(ds.r_nm, hot.r_nm):
+        raise ProjectError("the reference exports have different r grids")
+    train = tab.index.isin(split["train"] + split["val"] + split["transfer"])
+
+    def col(key: str) -> np.ndarray:
+        return np.concatenate([tab[key].to_numpy()[train], hot_tab[key].to_numpy()])
+
+    return {
+        "r_nm": ds.r_nm,
+        "g": np.concatenate([ds.g[train], hot.g]).astype(float),
+        "sigma": col("sigma"),
+        "T_star": col("T_star"),
+        "rho_star": col("rho_star"),
+        "ds": ds,
+        "test": tab.index.isin(split["test"]),
+        "transfer": tab.index.isin(split["transfer"]),
+        "datasets": {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the shipped forward model, measure it on the held-out split: ``python -m project.model.train_forward``."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(prog="python -m project.model.train_forward", description=main.__doc__)
+    parser.add_argument("--out", default=str(SHIPPED_FORWARD), help="model folder (default: the shipped one)")
+    parser.add_argument("--epochs", type=int, default=3000, help="full-batch epochs per member (default 3000)")
+    parser.add_argument("--members", type=int, default=3, help="ensemble members (default 3)")
+    parser.add_argument("--seed", type=int, default=11, help="seed (default 11)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    d = shipped_training_data()
+    meta = train_forward(
+        d["r_nm"],
+        d["g"],
+        d["sigma"],
+        d["T_star"],
+        d["rho_star"],
+        args.out,
+        seed=args.seed,
+        n_members=args.members,
+        epochs=args.epochs,
+        info={
+            "datasets": d["datasets"],
+            "n_training_jobs": len(d["g"]),
+            "held_out": "test split of the inverse model lj_inverse_v3",
+        },
+    )
+    model = ForwardModel.load(args.out)
+    ds, tab = d["ds"], d["ds"].table
+    acc = {}
+    for name in ("test",):
+        sel = d[name]
+        res = heldout_error(
+            model,
+            ds.r_nm,
+            ds.g[sel].astype(float),
+            tab["sigma"].to_numpy()[sel],
+            tab["T_star"].to_numpy()[sel],
+            tab["rho_star"].to_numpy()[sel],
+        )
+        noise = float(np.sqrt(2 / np.pi) * np.nanmean(ds.g_err[sel]))
+        acc[name] = {
+            "n_jobs": int(sel.sum()),
+            "mean_abs_dg": res["mean_abs_dg"],
+            "max_job_mean_abs_dg": res["max_job_mean_abs_dg"],
+            "simulation_noise_mean_abs": noise,
+            "s_range": res["s_range"],
+        }
+    meta["heldout_accuracy"] = acc
+    (Path(args.out) / "meta.json").write_text(json.dumps(meta, indent=1))
+    import sys
+
+    sys.stdout.write(
+        json.dumps(
+            {"model": args.out, "train_wall_s": round(meta["train_wall_s"], 1), "heldout_accuracy": acc}, indent=1
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
