@@ -19,7 +19,7 @@ import pytest
 
 from project.export import load_dataset
 from project.model.evaluate import ape
-from project.model.features import X_GRID, scaled_rdf, scaled_rdf_batch
+from project.model.features import X_GRID, scaled_rdf_batch
 from project.model.inverse import SHIPPED_MODEL, InverseModel
 from project.units import KB
 
@@ -57,11 +57,8 @@ def test_shipped_model_transferability(shipped):
     tab, p = _split_predictions(ds, model, "transfer")
     assert len(tab) >= 20 and tab["T_star"].min() > 2.5
     assert ape(p["sigma"], tab["sigma"]).mean() <= 1.0
-    # The target for epsilon on hotter states is 4 %; the shipped model lj_inverse_v3 reaches 3.85 % (seeds
-    # 8 / 9 of its settings 4.17 / 3.88 %; lj_inverse_v2 4.11 %, lj_inverse_v1 4.8 %; 6.7 % without the thermally
-    # extrapolated training states of project.model.extrapolate; T* 2.5-3.5 lies outside the simulated training
-    # range). Reference: the shipped model's own evaluation (measured 3.85 %), guarded against regressions.
-    assert ape(p["epsilon"], tab["epsilon"]).mean() == pytest.approx(3.85, abs=0.15)
+    # Target for states hotter than every simulated training job (T* 2.5-3.5): epsilon MAPE <= 4 %.
+    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 4.0
 
 
 def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
@@ -270,20 +267,6 @@ def test_hot_state_is_flagged_as_covered_only_by_extrapolated_states(shipped):
     assert not pred.in_domain
     assert any("thermally extrapolated" in w and "T*" in w for w in pred.warnings)
     assert pred.epsilon == pytest.approx(sp["epsilon"], rel=0.15)  # 10.7 % is the split's largest error
-
-
-def test_inference_is_fast(shipped):
-    import time
-
-    ds, model = shipped
-    i = 0
-    sp = ds.table.iloc[i]
-    gx = scaled_rdf(ds.r_nm, ds.g[i].astype(float), float(sp["rho"]))
-    t0 = time.perf_counter()
-    for _ in range(50):
-        model.predict_physical(gx[None, :], np.array([sp["T"]]), np.array([sp["rho"]]))
-    per = (time.perf_counter() - t0) / 50
-    assert per < 0.05  # generous bound for a loaded CI machine; benchmarks/bench_model.py reports the real figure
 
 
 @pytest.mark.slow

@@ -16,7 +16,19 @@ import numpy as np
 
 from project.model.features import model_inputs, scaled_rdf_batch
 from project.model.inverse import SHIPPED_MODEL, InverseModel
-from project.model.train import TrainSettings, augment, fit_members, labels
+from project.model.train import TrainSettings, augment, build_member, fit_members, labels
+
+
+def keras_member(base: InverseModel, m: int, settings: TrainSettings) -> Any:
+    """Rebuild member ``m`` of an inverse model as a Keras model with its stored weights (for fine-tuning)."""
+    model = build_member(len(base.x_mean), settings, seed=m)
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    for layer in dense:
+        if layer.name == "linear_skip":
+            layer.set_weights(list(base.skips[m]))
+    for (W, b, _), layer in zip(base.layers[m], [x for x in dense if x.name != "linear_skip"], strict=True):
+        layer.set_weights([W, b])
+    return model
 
 
 def finetune(
@@ -42,7 +54,7 @@ def finetune(
     old = base.meta["settings"]
     known = {f.name for f in dataclasses.fields(TrainSettings)}
     settings = TrainSettings(**{k: v for k, v in old.items() if k in known})
-    members = [base.keras_member(m, settings) for m in range(base.meta["n_members"])]
+    members = [keras_member(base, m, settings) for m in range(base.meta["n_members"])]
     settings.epochs, settings.learning_rate, settings.seed = epochs, learning_rate, seed
     settings.patience = max(10, epochs // 5)
 

@@ -6,7 +6,7 @@ A model folder holds
   target definition and units, training domain, dataset checksum, settings and code version;
 * ``weights.npz``: the ensemble members' weights as plain arrays (dense layers ``m<i>_l<j>_W/_b`` and the optional
   linear path ``m<i>_skip_W/_b``), so that prediction runs in numpy in well under a millisecond per RDF without
-  importing TensorFlow; :meth:`InverseModel.keras_member` rebuilds a Keras member from them for fine-tuning.
+  importing TensorFlow; :func:`project.model.finetune.keras_member` rebuilds a Keras member from them for fine-tuning.
 
 Inputs are g on the x grid (to 1.75, or only up to ``meta["input_x_max"]`` when a model was trained with that
 option; the shipped model uses the whole grid) and, when ``log_floor`` is set, ln(max(g, log_floor)) (see
@@ -162,19 +162,6 @@ class InverseModel:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return path
-
-    def keras_member(self, m: int, settings) -> Any:
-        """Rebuild member ``m`` as a Keras model with the stored weights (for fine-tuning)."""
-        from project.model.train import build_member
-
-        model = build_member(len(self.x_mean), settings, seed=m)
-        dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
-        for layer in dense:
-            if layer.name == "linear_skip":
-                layer.set_weights(list(self.skips[m]))
-        for (W, b, _), layer in zip(self.layers[m], [x for x in dense if x.name != "linear_skip"], strict=True):
-            layer.set_weights([W, b])
-        return model
 
     # ------------------------------------------------------------------ prediction
     def _scaled_inputs(self, gx: np.ndarray) -> np.ndarray:
