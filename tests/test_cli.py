@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,38 @@ def test_refusal_exit_status_from_the_console(tmp_path: Path) -> None:
     )
     assert res.returncode == 2 and res.stderr.startswith("error: --dataspace") and "Traceback" not in res.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_empty_query_says_so(space: Path, capsys) -> None:
+    """A query that matches nothing prints a sentence, not pandas' empty-frame repr."""
+    capsys.readouterr()
+    assert main(["query", "--dataspace", str(space), "--T", "1:2"]) == 0
+    assert capsys.readouterr().out == "0 jobs matched\n"
+
+
+def test_init_sets_the_run_length(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``init --t-prod 50 --t-equil 10`` makes every job of the design run 50 tau (10 tau equilibration)."""
+    monkeypatch.delenv("LJ_DATASPACE", raising=False)
+    root = tmp_path / "space"
+    assert main(["init", "default", "--dataspace", str(root), "--t-prod", "50", "--t-equil", "10"]) == 0
+    capsys.readouterr()
+    assert main(["query", "--dataspace", str(root), "--json"]) == 0
+    jobs = json.loads(capsys.readouterr().out)
+    sps = [json.loads((root / "workspace" / j["job_id"] / "signac_statepoint.json").read_text()) for j in jobs]
+    assert len(sps) == 5 and {sp["t_prod"] for sp in sps} == {50.0} and {sp["t_equil"] for sp in sps} == {10.0}
+
+
+def test_flow_help_needs_no_dataspace(tmp_path: Path) -> None:
+    """``lj-inverse flow -- --help`` in an empty folder prints flow.py's help (exit 0) and writes nothing."""
+    env = {k: v for k, v in os.environ.items() if k != "LJ_DATASPACE"}
+    env["PYTHONPATH"] = str(REPO)
+    res = subprocess.run(
+        [sys.executable, "-m", "project", "flow", "--dataspace", str(tmp_path), "--", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "usage: flow.py" in res.stdout and "submit" in res.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -105,6 +105,24 @@ def _use_installed(bin_dir: Path, work: Path, tmp_path: Path) -> None:
     status = run("flow", "status")
     assert "simulate" in status.stdout, status.stdout + status.stderr
 
+    # A folder that holds a signac-flow project.py (the usual name of a flow script): the console command works,
+    # and so does the Python API with -P (Python >= 3.11: the current folder is not put on sys.path).
+    (work / "project.py").write_text(
+        "from flow import FlowProject\n\n\nclass Project(FlowProject):\n    pass\n\n\n"
+        "if __name__ == '__main__':\n    Project().main()\n"
+    )
+    assert len(json.loads(run("query", "--json").stdout)) == 5
+    py = str(bin_dir / "python")
+    shadowed = subprocess.run(
+        [py, "-c", "import project; print(project.__file__)"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert Path(shadowed.stdout.strip()) == work / "project.py"  # the trap the README explains
+    safe = subprocess.run(
+        [py, "-P", "-m", "project", "query", "--json"], cwd=work, env=env, capture_output=True, text=True, check=True
+    )
+    assert len(json.loads(safe.stdout)) == 5
+    (work / "project.py").unlink()
+
     # another folder through LJ_DATASPACE
     other = tmp_path / "other_space"
     env2 = dict(env, LJ_DATASPACE=str(other))

@@ -22,6 +22,12 @@ from project.errors import ProjectError
 
 log = logging.getLogger("project")
 
+#: What ``lj-inverse --help`` says first (plain text: help texts show no markup).
+DESCRIPTION = (
+    "Deep inverse liquid-state theory: LJ data spaces, RDF -> sigma (nm), epsilon (kJ/mol), coarse-graining. "
+    "The same as 'python -m project'."
+)
+
 #: Every command, in the order of ``--help``: (name, function that adds its parser).
 COMMANDS = (
     ("init", data.register_init),
@@ -42,7 +48,7 @@ COMMANDS = (
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``lj-inverse`` with every command."""
-    parser = argparse.ArgumentParser(prog="lj-inverse", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="lj-inverse", description=DESCRIPTION)
     parser.add_argument(
         "-v",
         "--verbose",

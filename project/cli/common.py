@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from project.paths import CATALOGUE_RELPATH, EXPORT_RELPATH, default_catalogue, default_export
+
 #: A single value given to a range option (``--T 178.6``) matches stored values within this relative tolerance:
 #: the precision of the printed tables (5 significant digits), so a value copied from ``query`` finds its job.
 MATCH_RTOL = 1e-4
@@ -50,14 +52,26 @@ def add_dataspace(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_export(p: argparse.ArgumentParser, what: str = "HDF5 export") -> None:
+    """Add ``--export FILE`` (default :func:`project.paths.default_export` of the data space)."""
+    p.add_argument("--export", default=None, help=f"{what} (default <dataspace>/{EXPORT_RELPATH.as_posix()})")
+
+
+def add_catalogue(p: argparse.ArgumentParser) -> None:
+    """Add ``--catalogue FILE`` (default :func:`project.paths.default_catalogue` of the data space)."""
+    p.add_argument(
+        "--catalogue",
+        default=None,
+        help=f"results catalogue, SQLite (default <dataspace>/{CATALOGUE_RELPATH.as_posix()})",
+    )
+
+
 def add_common(p: argparse.ArgumentParser, export: bool = True) -> None:
     """Add ``--dataspace``, ``--export`` (optional) and ``--catalogue``."""
     add_dataspace(p)
     if export:
-        p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
-    p.add_argument(
-        "--catalogue", default=None, help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)"
-    )
+        add_export(p)
+    add_catalogue(p)
 
 
 def space(args: argparse.Namespace) -> Path:
@@ -68,15 +82,13 @@ def space(args: argparse.Namespace) -> Path:
 
 
 def export_path(args: argparse.Namespace) -> Path:
-    """``--export``, else ``<dataspace>/export/dataset.h5``."""
-    return Path(args.export) if getattr(args, "export", None) else space(args) / "export" / "dataset.h5"
+    """``--export``, else the data space's default export (:func:`project.paths.default_export`)."""
+    return Path(args.export) if getattr(args, "export", None) else default_export(space(args))
 
 
 def catalogue_path(args: argparse.Namespace) -> Path:
-    """``--catalogue``, else ``<dataspace>/results/catalogue.sqlite``."""
-    if getattr(args, "catalogue", None):
-        return Path(args.catalogue)
-    return space(args) / "results" / "catalogue.sqlite"
+    """``--catalogue``, else the data space's default catalogue (:func:`project.paths.default_catalogue`)."""
+    return Path(args.catalogue) if getattr(args, "catalogue", None) else default_catalogue(space(args))
 
 
 def open_catalogue(args: argparse.Namespace):

@@ -12,7 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from project.cli.common import RANGE_HELP, add_dataspace, catalogue_path, export_path, parse_range, space
+from project.cli.common import (
+    RANGE_HELP,
+    add_catalogue,
+    add_dataspace,
+    add_export,
+    catalogue_path,
+    export_path,
+    parse_range,
+    space,
+)
 from project.errors import ProjectError
 
 
@@ -25,6 +34,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     design = load_design(args.design)
     if args.n is not None:
         design["n"] = args.n
+    for key in ("t_equil", "t_prod"):
+        if getattr(args, key) is not None:
+            design["fixed"] = {**design.get("fixed", {}), key: getattr(args, key)}
     points = make_design(design)  # validates the whole design before anything is written
     project = get_project(args.dataspace, create=True)
     created, existing = create_jobs(project, points)
@@ -54,6 +66,20 @@ def register_init(sub) -> None:
         default=None,
         help="override the number of state points of a random design (dimensionless count)",
     )
+    p.add_argument(
+        "--t-prod",
+        dest="t_prod",
+        type=float,
+        default=None,
+        help="production (sampled) time of every job in tau = sigma sqrt(m/epsilon); default: the design's",
+    )
+    p.add_argument(
+        "--t-equil",
+        dest="t_equil",
+        type=float,
+        default=None,
+        help="melting and equilibration time of every job in tau; default: the design's",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     add_dataspace(p)
     p.set_defaults(func=cmd_init)
@@ -68,6 +94,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     df = query(get_project(args.dataspace), ranges, status=args.status)
     if args.json:
         sys.stdout.write(df.to_json(orient="records") + "\n")
+    elif df.empty:
+        sys.stdout.write("0 jobs matched\n")
     else:
         cols = ["job_id", "sigma", "epsilon", "T", "rho", "T_star", "rho_star", "N", "replica", "status"]
         header = {"sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol", "T": "T_K", "rho": "rho_nm-3"}
@@ -161,7 +189,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def register_export(sub) -> None:
     p = sub.add_parser("export", help="write the indexed HDF5 export of all finished jobs (incremental)")
     add_dataspace(p)
-    p.add_argument("--export", default=None, help="output file (default <dataspace>/export/dataset.h5)")
+    add_export(p, "output file")
     p.add_argument("--json", action="store_true", help="one-line JSON report")
     p.set_defaults(func=cmd_export)
 
@@ -201,6 +229,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     df = Catalogue(path).list(kind=args.kind, dataset=args.dataset, where_metric=where or None)
     if args.json:
         sys.stdout.write(df.to_json(orient="records") + "\n")
+    elif df.empty:
+        sys.stdout.write("0 jobs matched\n")
     else:
         sys.stdout.write((df.to_string(index=False) if len(df) else "no runs recorded") + "\n")
     return 0
@@ -209,9 +239,7 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 def register_catalogue(sub) -> None:
     p = sub.add_parser("catalogue", help="list recorded training runs, evaluations and CG fits")
     add_dataspace(p)
-    p.add_argument(
-        "--catalogue", default=None, help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)"
-    )
+    add_catalogue(p)
     p.add_argument("--kind", default=None, help="train, evaluate, finetune, cg_fit, ...")
     p.add_argument("--dataset", default=None, help="export content checksum (prefix of >= 8 characters)")
     p.add_argument(
@@ -228,11 +256,12 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
     script = workflow_file("flow.py")
     root = space(args)
-    if not (root / "signac.rc").is_file() and not (root / ".signac").is_dir():
-        raise ProjectError(f"--dataspace {root}: no data space there; create one with `lj-inverse init`")
     flow_args = list(args.flow_args)
     if flow_args[:1] == ["--"]:
         flow_args = flow_args[1:]
+    wants_help = bool({"-h", "--help"} & set(flow_args))  # flow.py's help needs no data space
+    if not wants_help and not (root / "signac.rc").is_file() and not (root / ".signac").is_dir():
+        raise ProjectError(f"--dataspace {root}: no data space there; create one with 'lj-inverse init'")
     env = dict(os.environ, LJ_DATASPACE=str(root))
     return subprocess.run([sys.executable, str(script), *flow_args], env=env, cwd=root).returncode
 
@@ -242,8 +271,8 @@ def register_flow(sub) -> None:
         "flow",
         help="run flow.py (signac-flow: run, status, submit) on the data space",
         description="Runs the installed flow.py with LJ_DATASPACE set to the data space, e.g. "
-        "`lj-inverse flow run`, `lj-inverse flow --dataspace SPACE status --detailed`. "
-        "Everything after the options goes to flow.py (`lj-inverse flow -- --help`).",
+        "'lj-inverse flow run', 'lj-inverse flow --dataspace SPACE status --detailed'. "
+        "Everything after the options goes to flow.py ('lj-inverse flow -- --help' needs no data space).",
     )
     add_dataspace(p)
     p.add_argument("flow_args", nargs=argparse.REMAINDER, help="arguments of flow.py (run, status, submit, ...)")

@@ -17,6 +17,7 @@ import numpy as np
 
 from project.cli.common import add_common as _add_common
 from project.cli.common import add_dataspace as _add_dataspace
+from project.cli.common import add_export
 from project.cli.common import export_path as _export_path
 from project.cli.common import flatten as _flatten
 from project.cli.common import open_catalogue as _catalogue
@@ -320,7 +321,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def register_predict(sub) -> None:
     p = sub.add_parser("predict", help="fit sigma (nm) / epsilon (kJ/mol) of every exported job; compare with truth")
     _add_dataspace(p)
-    p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
+    add_export(p)
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="JSON records")
     p.set_defaults(func=cmd_predict)
