@@ -384,3 +384,24 @@ def test_non_uniform_grid_is_read_as_points_with_a_warning():
     assert res.input["binning"] == "points"
     assert any("not uniformly spaced" in w for w in res.warnings)
     assert abs(res.epsilon / row["epsilon"] - 1) < 0.04
+
+
+def test_fit_beyond_the_forward_models_states_is_out_of_domain():
+    """A hot, dense fluid beyond every training state of the forward model (T* 9, rho* 1.12; the hot library ends
+    at rho* 1.09) is reported out of domain with the reason, even where the nearest training state is close.
+
+    Reference: the forward model's own training states (meta.json): each lies inside their hull (distance <= 0),
+    and the state here lies several spacings outside it."""
+    fw = ForwardModel.load()
+    states = np.asarray(fw.meta["training_states"])
+    assert max(fw.beyond_training_hull(t, d) for t, d in states[::7]) <= 1e-9
+    assert fw.beyond_training_hull(9.0, 1.12) > 2.0 and fw.distance_to_training(9.0, 1.12) < 2.5 * fw.typical_spacing
+    sigma, eps, t_star, rho_star = 0.30, 0.5, 9.0, 1.12
+    T, rho = t_star * eps / 0.0083144626, rho_star / sigma**3
+    r = np.arange(0.0025, 1.2, 0.005)
+    from project.model.fit import lj_rdf
+
+    g = np.nan_to_num(lj_rdf(r, sigma, eps, T, rho, bin_width=0.005, forward=fw), nan=1.0)
+    res = fit_rdf(r, g, T, rho, g_err=np.full_like(g, 0.005), forward=fw)
+    assert not res.in_domain
+    assert any("beyond the edge of the states the forward model was trained on" in w for w in res.warnings)

@@ -107,6 +107,7 @@ class ForwardModel:
         self.out_std = float(meta["output_scaler"]["std"])
         states = np.asarray(meta["training_states"], dtype=float)  # (n, 2): T*, rho*
         self._states = self._coords(states[:, 0], states[:, 1])
+        self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ForwardModel:
@@ -167,6 +168,20 @@ class ForwardModel:
         p = (self._coords(np.array([t_star]), np.array([rho_star])) - 0) / self.in_std
         d = (self._states / self.in_std - p) ** 2
         return float(np.sqrt(d.sum(1).min()))
+
+    def beyond_training_hull(self, t_star: float, rho_star: float) -> float:
+        """How far (T*, rho*) lies outside the convex hull of the training states, in units of their spacing.
+
+        The largest signed distance to the hull's facets in the scaled (1/T*, rho*) of :meth:`distance_to_training`,
+        divided by :attr:`typical_spacing`: <= 0 inside. Beyond the hull (colder, hotter, denser or thinner than
+        every training state in that direction) the model extrapolates, however close the nearest state is.
+        """
+        if self._hull is None:
+            from scipy.spatial import ConvexHull
+
+            self._hull = ConvexHull(self._states / self.in_std).equations
+        p = self._coords(np.array([t_star]), np.array([rho_star]))[0] / self.in_std
+        return float((self._hull[:, :2] @ p + self._hull[:, 2]).max()) / self.typical_spacing
 
     @property
     def typical_spacing(self) -> float:

@@ -24,6 +24,9 @@ HOT_DENSITY_WARN_T_STAR = 2.5
 CORE_MASK_G = 0.05
 #: Largest s = r / sigma used in the refinement (the forward model ends at 3).
 S_MAX_FIT = 2.95
+#: How far (in units of the training states' spacing) a fitted state may lie beyond the convex hull of the forward
+#: model's training states in (1/T*, rho*) and still count as in its domain.
+HULL_MARGIN = 1.0
 #: Bin widths (nm) the fit accepts.
 BIN_WIDTH_RANGE = (0.0005, 0.05)
 #: Accepted Q_max of a scattering input (A^-1).

@@ -17,6 +17,7 @@ from project.model.fit.settings import (
     ADEQUATE_CHI2,
     DENSITY_SENSITIVITY_WARN,
     HOT_DENSITY_WARN_T_STAR,
+    HULL_MARGIN,
     NORM_PRIOR,
     FitOptions,
 )
@@ -71,6 +72,13 @@ def judge(
             f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
             f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
             "spacing)"
+        )
+    elif (beyond := forward.beyond_training_hull(t_star, rho_star)) > HULL_MARGIN:
+        v.in_domain = False
+        v.warnings.append(
+            f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) lies beyond the edge of the states the "
+            f"forward model was trained on ({beyond:.1f} x their spacing outside their convex hull in 1/T*, rho*): "
+            "the refinement may have stopped where the model ends, not where the input is"
         )
     for key, val, label in (("sigma", sigma, "sigma (nm)"), ("epsilon", epsilon, "epsilon (kJ/mol)")):
         lo_, hi_ = inverse.meta["domain"][key]
