@@ -128,61 +128,146 @@ def register_evaluate(sub) -> None:
 # ---------------------------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit sigma (nm) and epsilon (kJ/mol) to one or more RDF files: one-shot network, then refinement."""
-    from project.model.fit import fit_files, plot_fit, read_manifest, text_report, write_curve
-    from project.rdfio import read_rdf_table
+    from project.model.fit import plot_fit, text_report, write_curve
+    from project.rdfio import check_read_options
 
-    if args.manifest:
-        if args.rdf_files:
-            raise ValueError("give RDF files or --manifest, not both")
-        items = read_manifest(args.manifest)
-    else:
-        if not args.rdf_files:
-            raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
-        if args.temperature is None or args.density is None:
-            raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
-        items = [
-            {
-                "path": p,
-                "T": args.temperature,
-                "rho": args.density,
-                "density_error": args.density_error,
-                "temperature_error": args.temperature_error,
-            }
-            for p in args.rdf_files
-        ]
+    items = _fit_items(args)
     if (args.curve or args.plot) and len(items) != 1:
         raise ValueError(f"--curve / --plot need exactly one RDF file, got {len(items)}")
-    inverse = forward = None
+    read_options = {
+        "r_unit": args.r_unit,
+        "columns": args.columns,
+        "column": args.column,
+        "blocks": args.blocks,
+        "r_grid": args.r_grid,
+    }
+    check_read_options(**read_options)
     if args.model or args.forward_model:
         from project.model.forward import ForwardModel
         from project.model.inverse import InverseModel
 
-        inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
+        _FIT_MODELS[:] = [InverseModel.load(args.model), ForwardModel.load(args.forward_model)]
+    else:
+        from project.model.fit import shipped_models
+
+        _FIT_MODELS[:] = list(shipped_models())
+    fit_options = {"q_max": args.q_max, "normalisation": not args.no_normalisation}
+    jobs = [(item, read_options, fit_options) for item in items]
     failed = 0
-    for item, res, err in fit_files(
-        items,
-        r_unit=args.r_unit,
-        q_max=args.q_max,
-        normalisation=not args.no_normalisation,
-        inverse=inverse,
-        forward=forward,
-    ):
+    for item, (data, res, err) in zip(items, _fit_jobs(jobs)):
         if err is not None:
             failed += 1
             if args.json:
-                sys.stdout.write(json.dumps({"path": item["path"], "error": err}) + "\n")
+                sys.stdout.write(_strict_json({"path": item["path"], "error": err}) + "\n")
             sys.stderr.write(f"error: {err}\n")
             continue
         if args.curve:
             write_curve(res, args.curve)
         if args.plot:
-            r, g, _ = read_rdf_table(item["path"], r_unit=args.r_unit)
-            plot_fit(res, r, g, args.plot)
+            plot_fit(res, data.r_nm, data.g, args.plot)
         if args.json:
-            sys.stdout.write(json.dumps({"path": item["path"], **res.as_dict()}) + "\n")
+            sys.stdout.write(_strict_json({"path": item["path"], **res.as_dict()}) + "\n")
         else:
-            sys.stdout.write(text_report(res, f"RDF file {item['path']}"))
+            about = "; ".join(f"{k} {v}" for k, v in data.info.items() if k in _FILE_KEYS)
+            sys.stdout.write(text_report(res, f"RDF file {item['path']}") + f"  read as: {about}\n")
     return 2 if failed else 0
+
+
+#: Keys of how a file was read that the text report shows.
+_FILE_KEYS = ("format", "columns", "third_column", "r_grid", "blocks")
+#: The (inverse, forward) models of the running ``fit`` command (the fitting processes inherit them).
+_FIT_MODELS: list = []
+
+
+def _fit_items(args: argparse.Namespace) -> list[dict]:
+    """The files to fit, with T (K), rho (nm^-3) and their errors: the positional files or the manifest."""
+    from project.model.fit import read_manifest
+
+    if args.manifest:
+        if args.rdf_files:
+            raise ValueError("give RDF files or --manifest, not both")
+        return read_manifest(args.manifest)
+    if not args.rdf_files:
+        raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
+    if args.temperature is None or args.density is None:
+        raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
+    return [
+        {
+            "path": p,
+            "T": args.temperature,
+            "rho": args.density,
+            "density_error": args.density_error,
+            "temperature_error": args.temperature_error,
+        }
+        for p in args.rdf_files
+    ]
+
+
+def _fit_job(job: tuple[dict, dict, dict]):
+    """Read one file and fit it: ``(RDFFile, FitResult, None)`` or ``(None, None, the error message)``. The
+    reader's warnings lead the fit's, and how the file was read is kept in the result's ``input["file"]``."""
+    from project.errors import ProjectError
+    from project.model.fit import FitOptions, fit_rdf
+    from project.rdfio import read_rdf
+
+    item, read_options, fit_options = job
+    try:
+        data = read_rdf(item["path"], **read_options)
+        options = FitOptions(
+            density_error=item.get("density_error", 0.0),
+            temperature_error=item.get("temperature_error", 0.0),
+            **fit_options,
+        )
+        inverse, forward = _FIT_MODELS
+        res = fit_rdf(
+            data.r_nm,
+            data.g,
+            item["T"],
+            item["rho"],
+            g_err=data.g_err,
+            options=options,
+            inverse=inverse,
+            forward=forward,
+            source=f"RDF file {item['path']}",
+        )
+    except (ProjectError, ValueError) as exc:
+        return None, None, str(exc)
+    res.warnings[:0] = data.warnings
+    res.input["file"] = data.info
+    return data, res, None
+
+
+def _fit_jobs(jobs: list[tuple[dict, dict, dict]]):
+    """Yield :func:`_fit_job` of every job in order; more than 16 files run on every core."""
+    import os
+
+    workers = (os.cpu_count() or 1) if len(jobs) > 16 else 1
+    if workers <= 1:
+        yield from map(_fit_job, jobs)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:  # the children inherit the loaded models
+        yield from pool.imap(_fit_job, jobs, chunksize=8)
+
+
+def _strict_json(obj) -> str:
+    """``obj`` as strict JSON on one line: NaN and infinities become null, numpy scalars plain numbers."""
+
+    def plain(x):
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        if isinstance(x, list | tuple | np.ndarray):
+            return [plain(v) for v in x]
+        if isinstance(x, bool | np.bool_):
+            return bool(x)
+        if isinstance(x, int | np.integer):
+            return int(x)
+        if isinstance(x, float | np.floating):
+            return float(x) if np.isfinite(x) else None
+        return x
+
+    return json.dumps(plain(obj), allow_nan=False)
 
 
 def register_fit(sub) -> None:
@@ -199,7 +284,8 @@ def register_fit(sub) -> None:
         nargs="*",
         metavar="RDF_FILE",
         help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
-        "headers and one row of column names are skipped",
+        "headers and one row of column names are skipped. Also read as written: gmx rdf .xvg (several "
+        "selections: --column), LAMMPS fix ave/time output of compute rdf (--blocks), VMD gofr (r, g, integral)",
     )
     p.add_argument("--temperature", "-T", "--T", type=float, default=None, help="temperature in K")
     p.add_argument("--density", "-rho", "--rho", type=float, default=None, help="number density in nm^-3")
@@ -225,7 +311,42 @@ def register_fit(sub) -> None:
         help="g(r) from a scattering experiment: Q_max of its Fourier transform in A^-1; the model "
         "applies the same truncation",
     )
-    p.add_argument("--r-unit", choices=("nm", "A"), default="nm", help="unit of the r column (default nm)")
+    p.add_argument(
+        "--r-unit",
+        choices=("nm", "A"),
+        default="nm",
+        help="unit of the r column: nm (default, gmx rdf) or A (Angstrom: LAMMPS real and metal units, VMD)",
+    )
+    p.add_argument(
+        "--columns",
+        default=None,
+        metavar="NAMES",
+        help="comma list naming the file's columns: r, g, err (the 1-std error of g, dimensionless); any other "
+        "name marks a column to ignore, e.g. r,g,err or index,r,g,coord (default: decided by the format; a "
+        "third column is the error of g only when it plainly is one: positive, small against g, not cumulative)",
+    )
+    p.add_argument(
+        "--column",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with several RDFs in one file (gmx rdf selections, LAMMPS pairs, or columns r, g_A, g_B): fit the "
+        "N-th (a count from 1); without it such a file is refused, naming them",
+    )
+    p.add_argument(
+        "--blocks",
+        choices=("last", "mean"),
+        default="last",
+        help="LAMMPS fix ave/time files: fit the last block (default) or the mean of all blocks",
+    )
+    p.add_argument(
+        "--r-grid",
+        choices=("auto", "centres", "left-edges"),
+        default="auto",
+        help="what r marks: bin centres, or left bin edges (shifted by half a bin, nm, to the centres); auto "
+        "(default): left edges when r starts at 0 on a uniform grid, except in gmx rdf .xvg files (bins "
+        "centred on r = 0, dr, 2 dr, ...)",
+    )
     p.add_argument(
         "--no-normalisation",
         action="store_true",
@@ -245,8 +366,9 @@ def register_fit(sub) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per file: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std (total "
-        "uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, ...",
+        help="one strict JSON object per line and file (null, never NaN): sigma (nm), epsilon (kJ/mol), "
+        "sigma_std, epsilon_std (total uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, "
+        "input (with file: how the file was read), ...",
     )
     p.set_defaults(func=cmd_fit)
 
