@@ -121,7 +121,7 @@ def read_rdf(
     source = f"RDF file {path}"
     lines = path.read_text(errors="replace").splitlines()
     comments = [t.strip() for t in lines if t.strip()[:1] in ("#", "@")]
-    if any("timestep number-of-rows" in c.lower() for c in comments):
+    if any("timestep number-of-rows" in c.lower() for c in comments) or _looks_lammps(lines):
         out = _read_lammps(lines, source, roles, column, blocks)
     else:
         data, names = _numeric_rows(lines, source, r_unit)
@@ -317,6 +317,15 @@ def third_column_verdict(g: np.ndarray, c: np.ndarray) -> str | None:
     return None
 
 
+def _looks_lammps(lines: list[str]) -> bool:
+    """A LAMMPS fix ave/time file without its comment lines: a first data line of two integers (timestep, rows),
+    then a row starting with index 1."""
+    data = [t.split() for t in (x.strip() for x in lines) if t and t[0] not in "#@"][:2]
+    if len(data) < 2 or len(data[0]) != 2 or len(data[1]) < 3 or data[1][0] != "1":
+        return False
+    return all(p.isdigit() for p in data[0])
+
+
 def _read_lammps(
     lines: list[str], source: str, roles: dict[str, int] | None, column: int | None, blocks: str
 ) -> RDFFile:
@@ -399,7 +408,8 @@ def _place_r(out: RDFFile, r_grid: str, source: str) -> None:
     if left and not uniform:
         raise RDFError(f"{source}: r as left bin edges needs a uniform grid; this one is not uniform")
     if not left:
-        out.info["r_grid"] = "bin centres" + (" (gmx rdf: bins centred on r = 0, dr, 2 dr, ...)" if r[0] == 0 else "")
+        gmx = " (gmx rdf: bins centred on r = 0, dr, 2 dr, ...)" if out.info.get("gmx_rdf") and r[0] == 0 else ""
+        out.info["r_grid"] = "bin centres or point positions, as given" + gmx
         return
     half = 0.5 * float(step.mean())
     out.r_nm = r + half

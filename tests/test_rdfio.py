@@ -220,7 +220,10 @@ def test_lammps_blocks_last_and_mean(tmp_path):
     assert mean.info["timesteps"] == [1000, 2000, 3000, 4000, 5000]
     assert "last block (timestep 5000) read" in last.warnings[0]
     assert "mean of 5 blocks (timesteps 1000-5000) read" in mean.warnings[0]
-    assert "coord" in last.info["columns"] and last.info["r_grid"] == "bin centres"
+    assert "coord" in last.info["columns"] and last.info["r_grid"] == "bin centres or point positions, as given"
+    # the same file without its comment lines is still recognised by its block headers
+    path.write_text("".join(x for x in path.read_text().splitlines(keepends=True) if not x.startswith("#")))
+    np.testing.assert_allclose(read_rdf(path, r_unit="A", blocks="mean").g, mean.g, atol=1e-12)
     # a block still being written (40 of its rows) is left out, with a warning; the fourth block is the last
     write_lammps(path, r, blocks, row["rho"], rows=40)
     part = read_rdf(path, r_unit="A")
@@ -243,6 +246,7 @@ def test_gmx_selections_are_named_and_picked(tmp_path):
     np.testing.assert_allclose(out.g, gb, atol=1e-6)
     assert out.r_nm[:3] == pytest.approx([0.0, 0.01, 0.02], abs=1e-9)  # gmx bins are centred on 0, dr, 2 dr
     assert out.warnings == [] and out.info["gmx_rdf"] is True and '"LJ_other"' in out.info["columns"]
+    assert out.info["r_grid"].endswith("(gmx rdf: bins centred on r = 0, dr, 2 dr, ...)")
 
 
 def test_gmx_cumulative_file_is_refused(tmp_path):
@@ -343,6 +347,11 @@ def test_cli_fit_each_format(tmp_path, capsys, fmt):
         else:
             assert said["gmx_rdf"] is True and res["input"]["bin_width"] == pytest.approx(0.01)
     assert np.mean(eps_err) <= 0.04
+    if fmt == "lammps-last":  # the text report says how the file was read
+        assert main(["fit", str(path), *_state(row), *extra]) == 0
+        text = capsys.readouterr().out
+        assert "read as: LAMMPS fix ave/time; index, r, g and coord of pair 1" in text
+        assert "last block (timestep 5000)" in text and f"sigma   = {res['sigma']:.5f}" in text
 
 
 def test_cli_fit_left_edges_matter(tmp_path, capsys):
@@ -354,6 +363,10 @@ def test_cli_fit_left_edges_matter(tmp_path, capsys):
     assert rc == 0 and abs(wrong["sigma"] / row["sigma"] - 1) > 0.01
     rc, right, _ = _fit([str(path), *_state(row)], capsys)
     assert rc == 0 and abs(right["sigma"] / row["sigma"] - 1) < 0.005
+    # g(r) of a scattering experiment (--q-max) holds point values: r stays as given
+    rc, points, _ = _fit([str(path), *_state(row), "--q-max", "30"], capsys)
+    assert rc == 0 and points["input"]["file"]["r_grid"] == "bin centres or point positions, as given"
+    assert not any("left bin edges" in w for w in points["warnings"])
 
 
 @pytest.mark.parametrize("case", ["raw-counts", "directory", "self-pairs", "selections", "bad-columns"])

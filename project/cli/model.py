@@ -139,7 +139,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "columns": args.columns,
         "column": args.column,
         "blocks": args.blocks,
-        "r_grid": args.r_grid,
+        # g(r) from a scattering experiment holds point values, whatever grid they are on
+        "r_grid": "centres" if args.r_grid == "auto" and args.q_max is not None else args.r_grid,
     }
     check_read_options(**read_options)
     if args.model or args.forward_model:
@@ -168,15 +169,19 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(_strict_json({"path": item["path"], **res.as_dict()}) + "\n")
         else:
-            about = "; ".join(f"{k} {v}" for k, v in data.info.items() if k in _FILE_KEYS)
-            sys.stdout.write(text_report(res, f"RDF file {item['path']}") + f"  read as: {about}\n")
+            sys.stdout.write(text_report(res, f"RDF file {item['path']}") + f"  read as: {_read_as(data.info)}\n")
     return 2 if failed else 0
 
 
-#: Keys of how a file was read that the text report shows.
-_FILE_KEYS = ("format", "columns", "third_column", "r_grid", "blocks")
 #: The (inverse, forward) models of the running ``fit`` command (the fitting processes inherit them).
 _FIT_MODELS: list = []
+
+
+def _read_as(info: dict) -> str:
+    """One line of how a file was read (format, columns, third column, LAMMPS block, r grid)."""
+    third = str(info.get("third_column", "none")).split(":")[0]
+    parts = [info["format"], info["columns"], f"third column: {third}", info.get("blocks"), f"r: {info['r_grid']}"]
+    return "; ".join(p for p in parts if p)
 
 
 def _fit_items(args: argparse.Namespace) -> list[dict]:
@@ -343,9 +348,10 @@ def register_fit(sub) -> None:
         "--r-grid",
         choices=("auto", "centres", "left-edges"),
         default="auto",
-        help="what r marks: bin centres, or left bin edges (shifted by half a bin, nm, to the centres); auto "
-        "(default): left edges when r starts at 0 on a uniform grid, except in gmx rdf .xvg files (bins "
-        "centred on r = 0, dr, 2 dr, ...)",
+        help="what r marks: bin centres (or point positions: r as given), or left bin edges (shifted by half a "
+        "bin, nm, to the centres); auto (default): left edges when r starts at 0 on a uniform grid or the r "
+        "column is named left/edge, except in gmx rdf .xvg files (bins centred on r = 0, dr, 2 dr, ...), LAMMPS "
+        "files and with --q-max (point values)",
     )
     p.add_argument(
         "--no-normalisation",
