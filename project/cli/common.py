@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+import numpy as np
 
 from project.paths import CATALOGUE_RELPATH, EXPORT_RELPATH, default_catalogue, default_export
 
@@ -101,3 +104,22 @@ def open_catalogue(args: argparse.Namespace):
 def flatten(metrics: dict) -> dict[str, float]:
     """``{split: {method: {name: value}}}`` -> ``{"split.method.name": value}``."""
     return {f"{split}.{method}.{k}": v for split, m in metrics.items() for method, d in m.items() for k, v in d.items()}
+
+
+def strict_json(obj) -> str:
+    """``obj`` as strict JSON on one line: NaN and infinities become null, numpy scalars plain numbers."""
+
+    def plain(x):
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        if isinstance(x, list | tuple | np.ndarray):
+            return [plain(v) for v in x]
+        if isinstance(x, bool | np.bool_):
+            return bool(x)
+        if isinstance(x, int | np.integer):
+            return int(x)
+        if isinstance(x, float | np.floating):
+            return float(x) if np.isfinite(x) else None
+        return x
+
+    return json.dumps(plain(obj), allow_nan=False)

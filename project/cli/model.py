@@ -17,7 +17,7 @@ import numpy as np
 
 from project.cli.common import add_common as _add_common
 from project.cli.common import add_dataspace as _add_dataspace
-from project.cli.common import add_export
+from project.cli.common import add_export, strict_json
 from project.cli.common import export_path as _export_path
 from project.cli.common import flatten as _flatten
 from project.cli.common import open_catalogue as _catalogue
@@ -129,61 +129,76 @@ def register_evaluate(sub) -> None:
 # ---------------------------------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit sigma (nm) and epsilon (kJ/mol) to one or more RDF files: one-shot network, then refinement."""
-    from project.model.fitfiles import fit_files, plot_fit, read_manifest, text_report, write_curve
-    from project.rdfio import read_rdf_table
+    from project.model.fitfiles import fit_files, plot_fit, text_report, write_curve
+    from project.rdfio import check_read_options
 
-    if args.manifest:
-        if args.rdf_files:
-            raise ValueError("give RDF files or --manifest, not both")
-        items = read_manifest(args.manifest)
-    else:
-        if not args.rdf_files:
-            raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
-        if args.temperature is None or args.density is None:
-            raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
-        items = [
-            {
-                "path": p,
-                "T": args.temperature,
-                "rho": args.density,
-                "density_error": args.density_error,
-                "temperature_error": args.temperature_error,
-            }
-            for p in args.rdf_files
-        ]
+    items = _fit_items(args)
     if (args.curve or args.plot) and len(items) != 1:
         raise ValueError(f"--curve / --plot need exactly one RDF file, got {len(items)}")
+    read_options = {
+        "r_unit": args.r_unit,
+        "columns": args.columns,
+        "column": args.column,
+        "blocks": args.blocks,
+        # g(r) from a scattering experiment holds point values, whatever grid they are on
+        "r_grid": "centres" if args.r_grid == "auto" and args.q_max is not None else args.r_grid,
+    }
+    check_read_options(**read_options)
     inverse = forward = None
     if args.model or args.forward_model:
         from project.model.forward import ForwardModel
         from project.model.inverse import InverseModel
 
         inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
+    fit_options = {"q_max": args.q_max, "normalisation": not args.no_normalisation}
     failed = 0
-    for item, res, err in fit_files(
-        items,
-        r_unit=args.r_unit,
-        q_max=args.q_max,
-        normalisation=not args.no_normalisation,
-        inverse=inverse,
-        forward=forward,
-    ):
+    for item, data, res, err in fit_files(items, read_options, fit_options, inverse, forward):
         if err is not None:
             failed += 1
             if args.json:
-                sys.stdout.write(json.dumps({"path": item["path"], "error": err}) + "\n")
+                sys.stdout.write(strict_json({"path": item["path"], "error": err}) + "\n")
             sys.stderr.write(f"error: {err}\n")
             continue
         if args.curve:
             write_curve(res, args.curve)
         if args.plot:
-            r, g, _ = read_rdf_table(item["path"], r_unit=args.r_unit)
-            plot_fit(res, r, g, args.plot)
+            plot_fit(res, data.r_nm, data.g, args.plot)
         if args.json:
-            sys.stdout.write(json.dumps({"path": item["path"], **res.as_dict()}) + "\n")
+            sys.stdout.write(strict_json({"path": item["path"], **res.as_dict()}) + "\n")
         else:
-            sys.stdout.write(text_report(res, f"RDF file {item['path']}"))
+            sys.stdout.write(text_report(res, f"RDF file {item['path']}") + f"  read as: {_read_as(data.info)}\n")
     return 2 if failed else 0
+
+
+def _read_as(info: dict) -> str:
+    """One line of how a file was read (format, columns, third column, LAMMPS block, r grid)."""
+    third = str(info.get("third_column", "none")).split(":")[0]
+    parts = [info["format"], info["columns"], f"third column: {third}", info.get("blocks"), f"r: {info['r_grid']}"]
+    return "; ".join(p for p in parts if p)
+
+
+def _fit_items(args: argparse.Namespace) -> list[dict]:
+    """The files to fit, with T (K), rho (nm^-3) and their errors: the positional files or the manifest."""
+    from project.model.fitfiles import read_manifest
+
+    if args.manifest:
+        if args.rdf_files:
+            raise ValueError("give RDF files or --manifest, not both")
+        return read_manifest(args.manifest)
+    if not args.rdf_files:
+        raise ValueError("no RDF file given (positional RDF_FILE, or --manifest CSV)")
+    if args.temperature is None or args.density is None:
+        raise ValueError("--temperature (K) and --density (nm^-3) are required without --manifest")
+    return [
+        {
+            "path": p,
+            "T": args.temperature,
+            "rho": args.density,
+            "density_error": args.density_error,
+            "temperature_error": args.temperature_error,
+        }
+        for p in args.rdf_files
+    ]
 
 
 def register_fit(sub) -> None:
@@ -200,7 +215,8 @@ def register_fit(sub) -> None:
         nargs="*",
         metavar="RDF_FILE",
         help="RDF files: columns r (nm), g, optional 1-std error of g; whitespace or commas; .xvg/# "
-        "headers and one row of column names are skipped",
+        "headers and one row of column names are skipped. Also read as written: gmx rdf .xvg (several "
+        "selections: --column), LAMMPS fix ave/time output of compute rdf (--blocks), VMD gofr (r, g, integral)",
     )
     p.add_argument("--temperature", "-T", "--T", type=float, default=None, help="temperature in K")
     p.add_argument("--density", "-rho", "--rho", type=float, default=None, help="number density in nm^-3")
@@ -226,7 +242,43 @@ def register_fit(sub) -> None:
         help="g(r) from a scattering experiment: Q_max of its Fourier transform in A^-1; the model "
         "applies the same truncation",
     )
-    p.add_argument("--r-unit", choices=("nm", "A"), default="nm", help="unit of the r column (default nm)")
+    p.add_argument(
+        "--r-unit",
+        choices=("nm", "A"),
+        default="nm",
+        help="unit of the r column: nm (default, gmx rdf) or A (Angstrom: LAMMPS real and metal units, VMD)",
+    )
+    p.add_argument(
+        "--columns",
+        default=None,
+        metavar="NAMES",
+        help="comma list naming the file's columns: r, g, err (the 1-std error of g, dimensionless); any other "
+        "name marks a column to ignore, e.g. r,g,err or index,r,g,coord (default: decided by the format; a "
+        "third column is the error of g only when it plainly is one: positive, small against g, not cumulative)",
+    )
+    p.add_argument(
+        "--column",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with several RDFs in one file (gmx rdf selections, LAMMPS pairs, or columns r, g_A, g_B): fit the "
+        "N-th (a count from 1); without it such a file is refused, naming them",
+    )
+    p.add_argument(
+        "--blocks",
+        choices=("last", "mean"),
+        default="last",
+        help="LAMMPS fix ave/time files: fit the last block (default) or the mean of all blocks",
+    )
+    p.add_argument(
+        "--r-grid",
+        choices=("auto", "centres", "left-edges"),
+        default="auto",
+        help="what r marks: bin centres (or point positions: r as given), or left bin edges (shifted by half a "
+        "bin, nm, to the centres); auto (default): left edges when r starts at 0 on a uniform grid or the r "
+        "column is named left/edge, except in gmx rdf .xvg files (bins centred on r = 0, dr, 2 dr, ...), LAMMPS "
+        "files and with --q-max (point values)",
+    )
     p.add_argument(
         "--no-normalisation",
         action="store_true",
@@ -246,8 +298,9 @@ def register_fit(sub) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per file: sigma (nm), epsilon (kJ/mol), sigma_std, epsilon_std (total "
-        "uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, ...",
+        help="one strict JSON object per line and file (null, never NaN): sigma (nm), epsilon (kJ/mol), "
+        "sigma_std, epsilon_std (total uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, "
+        "input (with file: how the file was read), ...",
     )
     p.set_defaults(func=cmd_fit)
 

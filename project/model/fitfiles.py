@@ -18,7 +18,7 @@ from project.atomic import atomic_write_text
 from project.errors import ProjectError, RDFError
 from project.model.cache import init_worker, resolve, worker_models
 from project.model.fit import FitOptions, FitResult, fit_rdf
-from project.rdfio import read_rdf_table
+from project.rdfio import RDFFile, read_rdf
 from project.units import KB
 
 
@@ -59,70 +59,91 @@ def read_manifest(path: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _fit_item(job: tuple[dict[str, Any], str, float | None, bool]) -> tuple[FitResult | None, str | None]:
-    """Fit one manifest item (read its file, fit) with this process's models; (result, None) or (None, the error).
+def fit_file(
+    item: dict[str, Any], read_options: dict[str, Any], fit_options: dict[str, Any], models=None
+) -> tuple[RDFFile | None, FitResult | None, str | None]:
+    """Read one RDF file (:func:`project.rdfio.read_rdf`) and fit it.
 
-    The models are those :func:`project.model.cache.init_worker` gave the process, else the shipped ones.
+    Parameters
+    ----------
+    item : dict
+        ``path``, ``T`` (K), ``rho`` (nm^-3) and optionally ``density_error`` (nm^-3), ``temperature_error`` (K).
+    read_options : dict
+        Keyword arguments of :func:`project.rdfio.read_rdf` (r unit, columns, LAMMPS blocks, r grid).
+    fit_options : dict
+        ``q_max`` (A^-1) and ``normalisation`` of :class:`FitOptions`.
+    models : (InverseModel, ForwardModel) or None
+        None: the models of this process (:func:`project.model.cache.worker_models`).
+
+    Returns
+    -------
+    tuple
+        ``(RDFFile, FitResult, None)``, or ``(None, None, the error message)`` where the file is refused. The
+        reader's warnings lead the fit's, and how the file was read is kept in ``result.input["file"]``.
     """
-    item, r_unit, q_max, normalisation = job
-    inverse, forward = worker_models()
+    inverse, forward = models or worker_models()
     try:
-        r, g, g_err = read_rdf_table(item["path"], r_unit=r_unit)
-        opt = FitOptions(
+        data = read_rdf(item["path"], **read_options)
+        options = FitOptions(
             density_error=item.get("density_error", 0.0),
             temperature_error=item.get("temperature_error", 0.0),
-            q_max=q_max,
-            normalisation=normalisation,
+            **fit_options,
         )
-        return fit_rdf(
-            r,
-            g,
+        res = fit_rdf(
+            data.r_nm,
+            data.g,
             item["T"],
             item["rho"],
-            g_err=g_err,
-            options=opt,
+            g_err=data.g_err,
+            options=options,
             inverse=inverse,
             forward=forward,
             source=f"RDF file {item['path']}",
-        ), None
+        )
     except (ProjectError, ValueError) as exc:
-        return None, str(exc)
+        return None, None, str(exc)
+    res.warnings[:0] = data.warnings
+    res.input["file"] = data.info
+    return data, res, None
+
+
+def _fit_job(job: tuple[dict, dict, dict]) -> tuple[RDFFile | None, FitResult | None, str | None]:
+    return fit_file(*job)
 
 
 def fit_files(
     items: list[dict[str, Any]],
-    r_unit: str = "nm",
-    q_max: float | None = None,
-    normalisation: bool = True,
+    read_options: dict[str, Any] | None = None,
+    fit_options: dict[str, Any] | None = None,
     inverse=None,
     forward=None,
     workers: int | None = None,
 ):
-    """Fit many RDF files; yield ``(item, result, error)`` in input order (``result`` None where refused).
+    """Fit many RDF files; yield ``(item, data, result, error)`` in input order (see :func:`fit_file`).
 
     Parameters
     ----------
     items : list of dict
-        ``path``, ``T`` (K), ``rho`` (nm^-3) and optionally ``density_error`` (nm^-3), ``temperature_error`` (K),
-        as :func:`read_manifest` returns them.
-    r_unit, q_max, normalisation
-        As :func:`project.rdfio.read_rdf_table` and :class:`FitOptions` (q_max in A^-1).
+        As :func:`read_manifest` returns them.
+    read_options, fit_options : dict or None
+        As :func:`fit_file`.
+    inverse, forward : models or None
+        None: the shipped ones. The worker processes get them through the pool initializer
+        (:func:`project.model.cache.init_worker`).
     workers : int or None
         Processes side by side (None: every core when there are more than 16 files, else 1).
     """
     models = resolve(inverse, forward)
-    init_worker(*models)
-    jobs = [(item, r_unit, q_max, normalisation) for item in items]
+    jobs = [(item, dict(read_options or {}), dict(fit_options or {})) for item in items]
     if workers is None:
         workers = (os.cpu_count() or 1) if len(items) > 16 else 1
     if workers <= 1:
         for job in jobs:
-            yield (job[0], *_fit_item(job))
+            yield (job[0], *fit_file(*job, models=models))
         return
-
     with multiprocessing.get_context("fork").Pool(workers, initializer=init_worker, initargs=models) as pool:
-        for job, (res, err) in zip(jobs, pool.imap(_fit_item, jobs, chunksize=8)):
-            yield job[0], res, err
+        for job, out in zip(jobs, pool.imap(_fit_job, jobs, chunksize=8)):
+            yield (job[0], *out)
 
 
 def text_report(res: FitResult, source: str) -> str:

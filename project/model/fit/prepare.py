@@ -133,9 +133,10 @@ def check_state(r: np.ndarray, g: np.ndarray, T: float, rho: float, source: str)
 
 
 def _validate_arrays(r: np.ndarray, g: np.ndarray, g_err: np.ndarray | None, source: str) -> None:
-    from project.rdfio import validate_rdf
+    from project.rdfio import check_rdf_shape, validate_rdf
 
     validate_rdf(r, g, source, min_points=30, allow_negative=True)
+    check_rdf_shape(r, g, source)
     if g_err is not None:
         ge = np.asarray(g_err, float)
         if ge.shape != g.shape or np.any(ge[np.isfinite(ge)] < 0):
