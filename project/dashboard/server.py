@@ -27,7 +27,7 @@ def serve(
     Parameters
     ----------
     export_path, catalogue_path : path
-        Files read by :class:`Dashboard`.
+        Files read by :class:`~project.dashboard.state.Dashboard`.
     port : int
         TCP port (0: a free one).
     address : str
