@@ -194,44 +194,43 @@ def dashboard_server(
     address: str = "127.0.0.1",
     origins: tuple[str, ...] = ("127.0.0.1",),
     log_path: Path | None = None,
+    warm: bool = True,
+    cli: bool = False,
 ) -> Iterator[str]:
     """Run ``panel serve dashboards/app.py --warm`` on ``address`` (free port); yield its URL; stop it on exit.
 
-    ``--warm`` runs the app once at start-up, so the export is already in the loader cache for the first page.
-    ``origins``: hosts whose pages may open the websocket. The URL names 127.0.0.1. ``log_path``: write the
-    server's output (stdout and stderr) to this file, for a test to read (default: a temporary file).
+    ``--warm`` runs the app once at start-up, so the export is already in the loader cache for the first page;
+    ``warm=False`` leaves it out (a fresh server: nothing built before the first page). ``cli=True`` runs
+    ``python -m project dashboard`` instead (:func:`panel.serve`, no warm-up; ``origins`` and ``warm`` do not
+    apply). ``origins``: hosts whose pages may open the websocket. The URL names 127.0.0.1. ``log_path``: write
+    the server's output (stdout and stderr) to this file, for a test to read (default: a temporary file).
     """
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        str(ROOT / "dashboards" / "app.py"),
-        "--address",
-        address,
-        "--port",
-        str(port),
-        "--num-procs",
-        "1",
-        "--warm",
-    ]
-    for host in origins:
-        cmd += ["--allow-websocket-origin", f"{host}:{port}"]
-    cmd += ["--args", "--export", str(export), "--catalogue", str(catalogue), "--backend", backend]
+    data = ["--export", str(export), "--catalogue", str(catalogue), "--backend", backend]
+    if cli:
+        cmd = [sys.executable, "-m", "project", "dashboard", "--address", address, "--port", str(port), *data]
+        url = f"http://127.0.0.1:{port}/"
+    else:
+        app = str(ROOT / "dashboards" / "app.py")
+        cmd = [sys.executable, "-m", "panel", "serve", app, "--address", address, "--port", str(port)]
+        cmd += ["--num-procs", "1", *(["--warm"] if warm else [])]
+        for host in origins:
+            cmd += ["--allow-websocket-origin", f"{host}:{port}"]
+        cmd += ["--args", *data]
+        url = f"http://127.0.0.1:{port}/app"
+    name = "python -m project dashboard" if cli else "panel serve"
     log = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/app"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
                 log.seek(0)
-                raise RuntimeError(f"panel serve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"panel serve did not listen on port {port} within {timeout_s} s")
+                raise RuntimeError(f"{name} did not listen on port {port} within {timeout_s} s")
             time.sleep(0.2)
         yield url
     finally:

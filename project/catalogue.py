@@ -16,6 +16,10 @@ Why SQLite (and not a second signac project or a folder of JSON files):
 
 WAL needs shared memory: on network file systems (NFS, Lustre) open the catalogue with ``wal=False``.
 
+Readers that must not touch a catalogue other programs own (the dashboard) open it with ``read_only=True``: the
+file is opened through SQLite's ``mode=ro`` URI, never created, its schema and pragmas never written, and
+:meth:`Catalogue.record` refuses with :class:`PermissionError`.
+
 Schema (table ``runs``): ``run_id`` INTEGER PRIMARY KEY, ``created`` TEXT (ISO 8601, UTC), ``kind`` TEXT,
 ``dataset_checksum`` TEXT (the export's ``content_checksum``), ``code_version`` TEXT, ``settings``,
 ``metrics``, ``artefacts`` TEXT (JSON objects), ``note`` TEXT. Units of settings and metrics are the
@@ -135,18 +139,40 @@ class Catalogue:
     Parameters
     ----------
     path : path
-        The database file; created (with its folder) if absent.
+        The database file; created (with its folder) if absent, unless ``read_only``.
     wal : bool
-        Use write-ahead logging (concurrent readers during writes). Set False on network file systems.
+        Use write-ahead logging (concurrent readers during writes). Set False on network file systems. Ignored
+        when ``read_only`` (the file keeps its journal mode).
     timeout_s : float
         How long (s) a writer waits for another writer's lock.
+    read_only : bool
+        Open an existing catalogue for reading only (SQLite ``mode=ro``): nothing is created or written, and
+        :meth:`record` raises :class:`PermissionError`.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``read_only`` and no file at ``path``.
+    OSError
+        The file is not a results catalogue (unreadable, or without a ``runs`` table).
     """
 
-    def __init__(self, path: str | os.PathLike, *, wal: bool = True, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, wal: bool = True, timeout_s: float = 30.0, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self._wal = wal
         self._timeout_s = timeout_s
+        if read_only:
+            if not self.path.is_file():
+                raise FileNotFoundError(f"no results catalogue at {self.path} (read-only: not created)")
+            with self._connect() as con:
+                found = con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone()
+            if found is None:
+                raise OSError(f"{self.path} is not a results catalogue: it has no table 'runs'")
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             if wal:
                 con.execute("PRAGMA journal_mode=WAL")
@@ -156,7 +182,11 @@ class Catalogue:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            con = sqlite3.connect(self.path, timeout=self._timeout_s)
+            if self.read_only:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                con = sqlite3.connect(uri, uri=True, timeout=self._timeout_s)
+            else:
+                con = sqlite3.connect(self.path, timeout=self._timeout_s)
         except sqlite3.Error as exc:
             raise OSError(f"cannot open catalogue {self.path}: {exc}") from exc
         try:
@@ -209,7 +239,14 @@ class Catalogue:
             Invalid kind.
         TypeError
             A value that cannot be stored as JSON.
+        PermissionError
+            The catalogue was opened with ``read_only=True``.
         """
+        if self.read_only:
+            raise PermissionError(
+                f"catalogue {self.path} is open read-only: cannot record a {kind!r} run; open it with "
+                "Catalogue(path) to write"
+            )
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
             raise ValueError(f"catalogue: kind must be a lowercase identifier such as {KNOWN_KINDS}, got {kind!r}")
         if artefacts is not None and not isinstance(artefacts, Mapping):

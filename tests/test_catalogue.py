@@ -102,3 +102,46 @@ def test_corrupt_file_raises_clearly(tmp_path):
     path.write_bytes(b"not a database at all" * 100)
     with pytest.raises(OSError, match="bad.sqlite"):
         Catalogue(path)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_read_only_reads_and_refuses_writes(cat):
+    folder = cat.path.parent
+    before = _snapshot(folder)
+    ro = Catalogue(cat.path, read_only=True)
+    assert len(ro) == 4 and ro.get(2).settings == {"model": "mlp", "lr": 1e-4}
+    assert list(ro.list(kind="train").index) == [1, 2]
+    assert ro.list().equals(cat.list())
+    with pytest.raises(PermissionError, match="read-only"):
+        ro.record("train", CHK_A)
+    assert len(cat) == 4
+    assert _snapshot(folder) == before  # same files, byte for byte: nothing written
+
+
+def test_read_only_sees_later_writes(cat):
+    ro = Catalogue(cat.path, read_only=True)
+    cat.record("evaluate", CHK_A, {}, {"val_mae_g": 0.01})
+    assert len(ro) == 5 and ro.get(5).kind == "evaluate"
+
+
+def test_read_only_never_creates(tmp_path):
+    path = tmp_path / "results" / "catalogue.sqlite"
+    with pytest.raises(FileNotFoundError, match="catalogue.sqlite"):
+        Catalogue(path, read_only=True)
+    assert not path.parent.exists()
+
+
+def test_read_only_rejects_other_files(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(OSError, match="bad.sqlite"):
+        Catalogue(bad, read_only=True)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE things (x INTEGER)")
+    con.close()
+    with pytest.raises(OSError, match="no table 'runs'"):
+        Catalogue(other, read_only=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def served_space(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return export, make_catalogue(export, work)
 
 
-#: Lines of a server log that mean something went wrong (Bokeh validation errors such as E-1021 included).
-LOG_PROBLEMS = re.compile(r"Traceback|ERROR|E-\d{4}|_pending_writes|Exception")
+#: Lines of a server log that mean something went wrong: Bokeh validation errors such as E-1021, and Panel's
+#: advice to load an extension (``pn.extension('tabulator')``: a table built after the page stays blank).
+LOG_PROBLEMS = re.compile(r"Traceback|ERROR|E-\d{4}|_pending_writes|Exception|pn\.extension\(")
 
 
 def assert_clean_log(path: Path) -> None:
@@ -177,6 +179,77 @@ def test_filter_select_rdf_predictions_runs(
     assert errors == [], errors
     page.close()
     assert_clean_log(server_log)
+
+
+#: A tab must show its content within this many seconds of its first click (s).
+FIRST_CLICK_S = 10.0
+
+
+def _state_space_shown(page) -> None:  # noqa: ANN001
+    page.get_by_text(f"Jobs matching filters: {N_JOBS} of {N_JOBS}").first.wait_for()
+    page.locator(".tabulator-row").first.wait_for()  # the jobs table, built after the first render
+
+
+def _predictions_shown(page) -> None:  # noqa: ANN001
+    page.get_by_text(re.compile(r"Predictions of run 1 \(train")).first.wait_for()
+    names = [f"parity_sigma_{split}" for split in ("train", "val", "test")]
+    page.wait_for_function(
+        """([names, n]) => names.map((name) => { for (const d of Bokeh.documents) {
+                           const m = d.get_model_by_name(name); if (m) return m.data.x.length; } return 0; })
+                           .reduce((a, b) => a + b, 0) === n""",
+        arg=[names, N_JOBS],
+    )
+
+
+def _runs_shown(page) -> None:  # noqa: ANN001
+    page.get_by_text(re.compile(r"AA vs CG RDF of CG fit run 2")).first.wait_for()
+    page.locator(".tabulator-row", has_text="cg_fit").first.wait_for()  # the runs table
+    wait_source_length(page, "cg_source", "xs", len(CG_METHODS))
+
+
+#: Each tab and what it shows once rendered (its text, its table or its plot data).
+TAB_CONTENT = {
+    "State space": _state_space_shown,
+    "Model predictions": _predictions_shown,
+    "Runs and CG fits": _runs_shown,
+}
+
+
+@pytest.mark.parametrize("cli", [True, False], ids=["lj-inverse-dashboard", "panel-serve"])
+def test_every_tab_renders_within_10_s_of_its_first_click(
+    browser,
+    served_space: tuple[Path, Path],
+    tmp_path: Path,
+    cli: bool,  # noqa: ANN001
+) -> None:
+    """On a fresh server (no warm-up run, no page served before), each tab shows its own content, tables included,
+    within 10 s of its first click (the state-space tab: of the navigation to the page). A table whose Panel
+    extension (Tabulator) did not come with the page stays blank: the jobs table and the runs table."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    log = tmp_path / "server.log"
+    elapsed: dict[str, float] = {}
+    with dashboard_server(*served_space, warm=False, cli=cli, log_path=log) as url:
+        errors: list[str] = []
+        page = _page(browser, errors)
+        for tab, shown in TAB_CONTENT.items():
+            start = time.monotonic()
+            if tab == "State space":
+                page.goto(url)
+            else:
+                page.get_by_text(tab, exact=True).first.click()
+            try:
+                shown(page)
+            except PlaywrightTimeout as exc:
+                pytest.fail(f"{tab!r} is not rendered {TIMEOUT_MS / 1000:.0f} s after its first click: {exc}")
+            elapsed[tab] = time.monotonic() - start
+        page.screenshot(path=str(tmp_path / "tabs.png"), full_page=True)
+        assert errors == [], errors
+        page.close()
+    print("first-click render times (s):", {k: round(v, 2) for k, v in elapsed.items()})
+    slow = {k: round(v, 2) for k, v in elapsed.items() if v >= FIRST_CLICK_S}
+    assert not slow, f"tabs slower than {FIRST_CLICK_S} s to render on a fresh server: {slow}"
+    assert_clean_log(log)
 
 
 @pytest.mark.parametrize("case", ["absent", "empty"])
