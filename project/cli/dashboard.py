@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from project.cli.common import add_dataspace
+from project.cli.common import add_catalogue, add_dataspace, add_export
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -28,10 +28,8 @@ def register_dashboard(sub: argparse._SubParsersAction) -> None:
     """Add the ``dashboard`` sub-command."""
     p = sub.add_parser("dashboard", help="serve the interactive dashboard (export, predictions, runs) on localhost")
     add_dataspace(p)
-    p.add_argument("--export", default=None, help="HDF5 export (default <dataspace>/export/dataset.h5)")
-    p.add_argument(
-        "--catalogue", default=None, help="results catalogue, SQLite (default <dataspace>/results/catalogue.sqlite)"
-    )
+    add_export(p)
+    add_catalogue(p)
     p.add_argument("--port", type=int, default=5006, help="TCP port number (0: a free one); default 5006")
     p.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--show", action="store_true", help="open a browser tab")

@@ -226,7 +226,7 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     if not path.exists():
         sys.stdout.write(("[]" if args.json else f"no runs recorded (no catalogue at {path})") + "\n")
         return 0
-    df = Catalogue(path).list(kind=args.kind, dataset=args.dataset, where_metric=where or None)
+    df = Catalogue(path, read_only=True).list(kind=args.kind, dataset=args.dataset, where_metric=where or None)
     if args.json:
         sys.stdout.write(df.to_json(orient="records") + "\n")
     elif df.empty:

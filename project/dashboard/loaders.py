@@ -36,9 +36,10 @@ def default_paths(dataspace: str | os.PathLike | None = None) -> tuple[Path, Pat
         ``<dataspace>/export/dataset.h5`` and ``<dataspace>/results/catalogue.sqlite``.
     """
     from project.dataspace import dataspace_path
+    from project.paths import default_catalogue, default_export
 
     root = dataspace_path(dataspace)
-    return root / "export" / "dataset.h5", root / "results" / "catalogue.sqlite"
+    return default_export(root), default_catalogue(root)
 
 
 def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
