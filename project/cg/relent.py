@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from project.cg.lj import CGSettings, run_lj
+from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import ProjectError
 from project.units import KB
@@ -186,14 +187,11 @@ def damp(step: np.ndarray, sigma: float, epsilon: float, T: float) -> np.ndarray
 
 
 def run_relent(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    start: tuple[float, float],
+    target: CGTarget,
     settings: CGSettings,
     root: Path | str,
+    *,
+    start: tuple[float, float],
     max_iter: int = 12,
     sigma_tol: float = 0.002,
     eps_tol: float = 0.02,
@@ -202,16 +200,14 @@ def run_relent(
 
     Parameters
     ----------
-    r, g_aa : numpy.ndarray
-        Target COM RDF on the export grid (nm, dimensionless).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    start : tuple of float
-        Start (sigma nm, epsilon kJ/mol).
+    target : CGTarget
+        Target COM RDF on the export grid (nm, dimensionless), T (K), rho (nm^-3), bead mass (amu).
     settings : CGSettings
         CG run settings.
     root : path
         Method folder (runs go to ``root/lj_<hash>``, the history to ``root/history.json``).
+    start : tuple of float
+        Start (sigma nm, epsilon kJ/mol).
     max_iter : int
         Maximum number of iterations (= CG simulations).
     sigma_tol, eps_tol : float
@@ -223,6 +219,7 @@ def run_relent(
         ``sigma`` (nm), ``epsilon`` (kJ/mol), ``converged``, ``n_simulations``, ``wall_s``, ``history``,
         ``final_workdir``, ``criterion``.
     """
+    r, g_aa, T = target.r, target.g, target.T
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     sigma, eps = float(start[0]), float(start[1])
@@ -232,7 +229,7 @@ def run_relent(
     converged = False
     run = None
     for it in range(max_iter):
-        run = run_lj(sigma, eps, T, rho, mass, settings, root)
+        run = run_lj(sigma, eps, T, target.rho, target.mass, settings, root)
         dirs.add(run.workdir)
         wall += run.wall_s
         ta = time.monotonic()

@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 
 from project.cg.lj import CGSettings, run_lj
 from project.cg.metrics import noise_deviation, total_deviation
+from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import StatePointError
 
@@ -35,15 +36,11 @@ SCALE_EPS = 0.05
 
 
 def run_simplex(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    g_aa_err: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    start: tuple[float, float],
+    target: CGTarget,
     settings: CGSettings,
     root: Path | str,
+    *,
+    start: tuple[float, float],
     max_evals: int = 40,
     xatol: float = 0.3,
     fatol: float | None = None,
@@ -52,16 +49,15 @@ def run_simplex(
 
     Parameters
     ----------
-    r, g_aa, g_aa_err : numpy.ndarray
-        Target COM RDF, its block standard error (export grid, nm / dimensionless).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    start : tuple of float
-        Start (sigma nm, epsilon kJ/mol).
+    target : CGTarget
+        Target COM RDF and its block standard error (export grid, nm / dimensionless), T (K), rho (nm^-3), bead
+        mass (amu).
     settings : CGSettings
         CG run settings.
     root : path
         Method folder.
+    start : tuple of float
+        Start (sigma nm, epsilon kJ/mol).
     max_evals : int
         Maximum number of objective evaluations.
     xatol : float
@@ -72,8 +68,9 @@ def run_simplex(
     Returns
     -------
     dict
-        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``objective_nm``, ``converged``,
-        ``n_simulations``, ``n_evaluations``, ``wall_s``, ``history``, ``final_workdir``, ``criterion``.
+        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``objective_nm`` (its total deviation),
+        ``converged``, ``n_simulations``, ``n_evaluations``, ``wall_s``, ``history``, ``final_workdir``,
+        ``criterion``.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -91,14 +88,14 @@ def run_simplex(
         try:
             if sigma <= 0 or eps <= 0:
                 raise StatePointError("sigma", "non-positive")
-            run = run_lj(sigma, eps, T, rho, mass, settings, root)
+            run = run_lj(sigma, eps, target.T, target.rho, target.mass, settings, root)
         except StatePointError as exc:
             pen = state["penalty"] if state["penalty"] is not None else 10.0
             history.append({"sigma": sigma, "epsilon": eps, "objective_nm": pen, "penalty": str(exc)})
             return pen
-        f = total_deviation(r, g_aa, run.rdf.g)
+        f = total_deviation(target.r, target.g, run.rdf.g)
         if state["fatol"] is None:
-            state["fatol"] = noise_deviation(r, g_aa_err, run.rdf.g_err)
+            state["fatol"] = noise_deviation(target.r, target.g_err, run.rdf.g_err)
         if state["penalty"] is None:
             state["penalty"] = 10.0 * f
         runs[str(run.workdir)] = (run.wall_s, f)
