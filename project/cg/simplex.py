@@ -68,7 +68,7 @@ def run_simplex(
     Returns
     -------
     dict
-        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``objective_nm`` (its total deviation),
+        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``total_deviation_nm`` (its objective),
         ``converged``, ``n_simulations``, ``n_evaluations``, ``wall_s``, ``history``, ``final_workdir``,
         ``criterion``.
     """
@@ -91,7 +91,7 @@ def run_simplex(
             run = run_lj(sigma, eps, target.T, target.rho, target.mass, settings, root)
         except StatePointError as exc:
             pen = state["penalty"] if state["penalty"] is not None else 10.0
-            history.append({"sigma": sigma, "epsilon": eps, "objective_nm": pen, "penalty": str(exc)})
+            history.append({"sigma": sigma, "epsilon": eps, "penalty_nm": pen, "penalty": str(exc)})
             return pen
         f = total_deviation(target.r, target.g, run.rdf.g)
         if state["fatol"] is None:
@@ -103,7 +103,7 @@ def run_simplex(
             {
                 "sigma": run.statepoint["sigma"],
                 "epsilon": run.statepoint["epsilon"],
-                "objective_nm": f,
+                "total_deviation_nm": f,
                 "workdir": str(run.workdir),
             }
         )
@@ -123,12 +123,12 @@ def run_simplex(
         },
     )
     evaluated = [h for h in history if "workdir" in h]
-    best = min(evaluated, key=lambda h: h["objective_nm"])
+    best = min(evaluated, key=lambda h: h["total_deviation_nm"])
     out = {
         "method": "simplex",
         "sigma": best["sigma"],
         "epsilon": best["epsilon"],
-        "objective_nm": best["objective_nm"],
+        "total_deviation_nm": best["total_deviation_nm"],
         "converged": bool(res.success),
         "message": str(res.message),
         "n_simulations": len(runs),
@@ -141,7 +141,7 @@ def run_simplex(
         "criterion": f"Nelder-Mead: simplex size < {xatol:g} scaled units (= {xatol * SCALE_SIGMA:.2%} sigma, "
         f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < noise floor "
         f"{state['fatol']:.4g} nm (max {max_evals} evaluations)",
-        "units": {"sigma": "nm", "epsilon": "kJ/mol", "objective_nm": "nm", "wall_s": "s"},
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "penalty_nm": "nm", "wall_s": "s"},
     }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out
