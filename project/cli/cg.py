@@ -214,6 +214,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cg_run_options(q: argparse.ArgumentParser) -> None:
     """Options of every command that runs CG simulations: threads, beads, production time."""
+    from project.cg.ibi import IBI_T_PROD
     from project.cg.lj import CGSettings
 
     q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
@@ -229,7 +230,8 @@ def cg_run_options(q: argparse.ArgumentParser) -> None:
         dest="t_prod_tau",
         type=float,
         default=CGSettings.t_prod,
-        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default %(default)s tau)",
+        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default %(default)s tau; the IBI "
+        f"iterations run {IBI_T_PROD:g} tau)",
     )
 
 
