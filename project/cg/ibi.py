@@ -119,6 +119,26 @@ def ibi_update(
     return finish_table(np.asarray(r, float), u_new, keep & (np.asarray(r) < rc), kT, rc)
 
 
+def _table_system(r: np.ndarray, u: np.ndarray, n: int, mass: float, box: float, rc: float):
+    """The OpenMM system of ``n`` beads (mass amu) in a cubic box (edge nm) with the table U(r) (kJ/mol on the grid
+    r, nm) as a natural cubic spline on the grid's spacing from 0 to the cut-off rc (nm)."""
+    import openmm
+
+    system = openmm.System()
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0), openmm.Vec3(0, 0, box))
+    grid = np.arange(0.0, rc + 1e-9, float(r[1] - r[0]))
+    table = np.interp(grid, r, u)
+    force = openmm.CustomNonbondedForce("table(r)")
+    force.addTabulatedFunction("table", openmm.Continuous1DFunction(table.tolist(), float(grid[0]), float(grid[-1])))
+    force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
+    force.setCutoffDistance(rc)
+    for _ in range(n):
+        system.addParticle(mass)
+        force.addParticle([])
+    system.addForce(force)
+    return system
+
+
 def run_table(
     r: np.ndarray,
     u: np.ndarray,
@@ -163,18 +183,7 @@ def run_table(
     box = (n / target.rho) ** (1.0 / 3.0)
     if box < 2.0 * rc:
         raise ProjectError(f"IBI: box edge {box:.3g} nm is smaller than twice the table cut-off {rc} nm; increase N")
-    system = openmm.System()
-    system.setDefaultPeriodicBoxVectors(openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0), openmm.Vec3(0, 0, box))
-    grid = np.arange(0.0, rc + 1e-9, float(r[1] - r[0]))
-    table = np.interp(grid, r, u)
-    force = openmm.CustomNonbondedForce("table(r)")
-    force.addTabulatedFunction("table", openmm.Continuous1DFunction(table.tolist(), float(grid[0]), float(grid[-1])))
-    force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
-    force.setCutoffDistance(rc)
-    for _ in range(n):
-        system.addParticle(mass)
-        force.addParticle([])
-    system.addForce(force)
+    system = _table_system(r, u, n, mass, box, rc)
     dt, seed = settings.dt, settings.seed
     dt_ps = dt * tau_ps
     integ = openmm.LangevinMiddleIntegrator(T * unit.kelvin, 1.0 / tau_ps / unit.picosecond, dt_ps * unit.picosecond)

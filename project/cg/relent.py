@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from project.cg.lj import CGSettings, run_lj
+from project.cg.lj import CGRun, CGSettings, run_lj
 from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import ProjectError
@@ -186,6 +186,17 @@ def damp(step: np.ndarray, sigma: float, epsilon: float, T: float) -> np.ndarray
     return np.array([step[0], new_eps - epsilon])
 
 
+def _derivatives(target: CGTarget, run: CGRun) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of S_rel at the parameters of a finished CG run (module docstring)."""
+    sp = run.statepoint
+    n, volume, rc = sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"]
+    r, g_aa, g_cg, T = target.r, target.g, run.rdf.g, target.T
+    grad = relent_gradient(r, g_aa, g_cg, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+    sums = frame_derivative_sums(run.workdir, sp["sigma"], sp["epsilon"], rc)
+    hess = relent_hessian(r, g_aa, g_cg, sums, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+    return grad, hess
+
+
 def run_relent(
     target: CGTarget,
     settings: CGSettings,
@@ -219,7 +230,7 @@ def run_relent(
         ``sigma`` (nm), ``epsilon`` (kJ/mol), ``converged``, ``n_simulations``, ``wall_s``, ``history``,
         ``final_workdir``, ``criterion``.
     """
-    r, g_aa, T = target.r, target.g, target.T
+    T = target.T
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     sigma, eps = float(start[0]), float(start[1])
@@ -234,10 +245,7 @@ def run_relent(
         wall += run.wall_s
         ta = time.monotonic()
         sp = run.statepoint
-        n, volume, rc = sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"]
-        grad = relent_gradient(r, g_aa, run.rdf.g, sp["sigma"], sp["epsilon"], T, n, volume, rc)
-        sums = frame_derivative_sums(run.workdir, sp["sigma"], sp["epsilon"], rc)
-        hess = relent_hessian(r, g_aa, run.rdf.g, sums, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+        grad, hess = _derivatives(target, run)
         step, kind = newton_step(grad, hess, sigma, eps)
         rel = (abs(step[0]) / sigma, abs(step[1]) / eps)
         history.append(
