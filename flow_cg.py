@@ -158,17 +158,17 @@ def _any_result(*jobs) -> bool:
 @CGProject.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 2.0, "memory": "4G"})
 def compare(*jobs):
     """Comparison in <cg_space>/results: check runs with 3 seeds per bead, scan, table, plots, catalogue record."""
-    from project.cg.compare import write_comparison
     from project.cg.lj import CGSettings
+    from project.cg.report import write_comparison
     from project.provenance import code_version_string
 
     out = os.path.join(jobs[0].project.path, "results")
     write_comparison(
         [job.path for job in jobs],
         out,
-        os.path.join(out, "catalogue.sqlite"),
+        CGSettings(threads=engine_threads()),
+        catalogue_path=os.path.join(out, "catalogue.sqlite"),
         code_version=code_version_string(),
-        settings=CGSettings(threads=engine_threads()),
         run_missing=False,
         model_path=os.environ.get("LJ_CG_MODEL"),
     )

@@ -25,6 +25,7 @@ from project.cg.ibi import finish_table, ibi_update, initial_potential
 from project.cg.lj import CGSettings, run_lj
 from project.cg.molecules import E_NM2_TO_D_ANGSTROM, MOLECULES, get_molecule, make_topology, start_configuration
 from project.cg.relent import lj_parameter_derivatives, relent_gradient
+from project.cg.target import CGTarget
 from project.errors import ProjectError, RDFError, StatePointError
 from project.units import KB
 
@@ -239,6 +240,25 @@ def lj_runs(tmp_path_factory):
     return {"target": target, "replica": replica, "small_sigma": small_sigma, "low_eps": low_eps, "T": T}
 
 
+def _target(run) -> CGTarget:
+    """The RDF of an LJ run as a CG target at its own state."""
+    sp = run.statepoint
+    return CGTarget("LJ", run.rdf.r_nm, run.rdf.g, run.rdf.g_err, sp["T"], sp["rho"], sp["mass"], str(run.workdir))
+
+
+def test_cg_target_refuses_bad_input():
+    r = (np.arange(240) + 0.5) * 0.005
+    g = np.ones_like(r)
+    t = CGTarget("CO", r, g, 0 * g, 81.64, 17.054, 28.01)
+    assert t.T == 81.64 and t.r.dtype == np.float64
+    with pytest.raises(ProjectError, match=r"target g: shape \(239,\)"):
+        CGTarget("CO", r, g[:-1], 0 * g, 81.64, 17.054, 28.01)
+    with pytest.raises(ProjectError, match="target T: got -1.0; allowed: a positive finite number in K"):
+        CGTarget("CO", r, g, 0 * g, -1.0, 17.054, 28.01)
+    with pytest.raises(ProjectError, match="target rho: got nan"):
+        CGTarget("CO", r, g, 0 * g, 81.64, float("nan"), 28.01)
+
+
 def _grad(runs, key):
     cg = runs[key]
     sp = cg.statepoint
@@ -276,23 +296,9 @@ def test_ibi_approaches_an_lj_target_and_its_table_fits_lj_sigma(lj_runs, tmp_pa
     table recovers sigma within 1 % (epsilon is not asserted: an unconverged table's well is too shallow)."""
     from project.cg.ibi import fit_lj, run_ibi
 
-    tgt = lj_runs["target"]
-    sp = tgt.statepoint
-    r, g, ge = tgt.rdf.r_nm, tgt.rdf.g, tgt.rdf.g_err
-    res = run_ibi(
-        r,
-        g,
-        ge,
-        sp["T"],
-        sp["rho"],
-        sp["mass"],
-        tmp_path / "ibi",
-        n=300,
-        max_iter=5,
-        t_prod=40.0,
-        t_equil=5.0,
-        threads=1,
-    )
+    sp = lj_runs["target"].statepoint
+    st = CGSettings(N=300, t_equil=5.0, t_prod=40.0, threads=1)
+    res = run_ibi(_target(lj_runs["target"]), st, tmp_path / "ibi", max_iter=5)
     d = [h["total_deviation_nm"] for h in res["history"]]
     assert res["n_simulations"] == len(d) <= 5 and res["stop_reason"] in ("max_iter", "noise floor reached")
     assert d[-1] < 0.5 * d[0] and res["total_deviation_nm"] == min(d)
@@ -309,13 +315,9 @@ def test_scan_grid_and_pareto_front(lj_runs):
     from project.cg.scan import scan_grid
 
     tgt = lj_runs["target"]
-    sp = tgt.statepoint
     st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
-    r, g = tgt.rdf.r_nm, tgt.rdf.g
     # epsilon 0.1 kJ/mol is T* = 10 here, outside the scan's T* limits: skipped without a simulation
-    df = scan_grid(
-        r, g, sp["T"], sp["rho"], sp["mass"], np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]), st, tgt.workdir.parent
-    )
+    df = scan_grid(_target(tgt), st, tgt.workdir.parent, np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]))
     assert len(df) == 4 and df["T_star"].max() < 1.3
     at_target = df[(df.sigma_nm == 0.34) & (df.epsilon_kJ_mol == 1.0)].iloc[0]
     assert at_target.total_deviation_nm == 0.0 and at_target.kl_divergence == 0.0
@@ -547,3 +549,47 @@ def test_cli_topology_and_flow_status(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "aa_simulate" in out.stdout
+
+
+def test_shipped_comparison_regenerates_from_its_table():
+    """The report layer on the shipped results: :func:`target_check` and :func:`markdown` of docs/results/cg's
+    comparison.csv and library_cost.json give its target_check.csv and comparison.md byte for byte (reference:
+    the shipped files)."""
+    import io
+
+    import pandas as pd
+
+    from project.cg.compare import target_check
+    from project.cg.report import markdown
+
+    res = REPO / "docs" / "results" / "cg"
+    table = pd.read_csv(res / "comparison.csv", keep_default_na=True)
+    table["note"] = table["note"].fillna("")  # CSV writes an empty note as an empty field
+    check = target_check(table)
+    buf = io.StringIO()
+    check.to_csv(buf, index=False)
+    assert buf.getvalue() == (res / "target_check.csv").read_text()
+    library = json.loads((res / "library_cost.json").read_text())
+    assert markdown(table, check, library) == (res / "comparison.md").read_text()
+
+
+def test_cli_cg_choices_are_the_library_constants():
+    """``cg`` offers every molecule, method, objective and bead the library has (reference: its constants)."""
+    from project.cg.beads import BEADS
+    from project.cg.objective import OBJECTIVES
+    from project.cg.pipeline import METHODS
+    from project.cli import build_parser
+
+    parser = build_parser()
+    cg = next(a for a in parser._subparsers._group_actions[0].choices["cg"]._actions if a.dest == "cg_command")
+
+    def choices(command: str, dest: str) -> tuple:
+        action = next(a for a in cg.choices[command]._actions if a.dest == dest)
+        return tuple(action.choices)
+
+    for command in ("init", "run", "compare"):
+        assert choices(command, "molecule") == tuple(MOLECULES)
+    assert choices("topology", "name") == choices("aa", "name") == tuple(MOLECULES)
+    assert choices("run", "method") == METHODS
+    assert choices("fit", "objective") == OBJECTIVES and choices("fit", "bead") == BEADS
+    assert len(MOLECULES) == 7  # CH4, F2, CO, the held-out N2, O2, CO2 and the CH4UA control

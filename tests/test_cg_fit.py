@@ -269,9 +269,9 @@ def test_cg_compare_positive_control(ua_run, tmp_path):
 
     from project.catalogue import Catalogue
     from project.cg.aa import PRODUCTS
-    from project.cg.compare import write_comparison
     from project.cg.lj import CGSettings
     from project.cg.pipeline import compute_aa_rdf, run_method
+    from project.cg.report import write_comparison
 
     d, _ = ua_run
     job = tmp_path / "CH4UA"
@@ -283,7 +283,9 @@ def test_cg_compare_positive_control(ua_run, tmp_path):
     relent = run_method(job, "relent", st)
     assert relent["sigma"] == pytest.approx(SIGMA_UA, rel=0.01)
     assert relent["epsilon"] == pytest.approx(EPS_UA, rel=0.05)
-    rep = write_comparison([job], tmp_path / "out", tmp_path / "cat.sqlite", seeds=2, settings=st, run_missing=False)
+    rep = write_comparison(
+        [job], tmp_path / "out", st, catalogue_path=tmp_path / "cat.sqlite", seeds=2, run_missing=False
+    )
     table = pd.DataFrame(rep["table"]).set_index("row")
     assert list(table.index) == ["network", "fit", "total-deviation", "kl", "pressure", "relent"]
     assert (table.n_check_runs == 2).all()

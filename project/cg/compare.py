@@ -40,6 +40,8 @@ Target check (:func:`target_check`), one row per molecule and one-shot bead:
   standard errors;
 * ``target_met``: all that apply. ``lj_adequate`` (the residual verdict of the fit) says whether one LJ fluid
   describes the molecule at all.
+
+The numbers are computed here; :mod:`project.cg.report` writes them (Markdown, CSV, plots, catalogue record).
 """
 
 from __future__ import annotations
@@ -48,16 +50,17 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from project.atomic import atomic_path, atomic_write_text
+from project.atomic import atomic_write_text
 from project.cg.lj import CGSettings, run_lj
 from project.cg.metrics import kl_divergence, total_deviation
-from project.cg.pipeline import AA_RDF_NAME, load_result, load_target, run_method
+from project.cg.pipeline import load_result, load_target, run_method
+from project.cg.target import CGTarget
 from project.errors import ProjectError, StatePointError
 from project.rdf import compute_rdf, load_rdf, save_rdf
 from project.units import reduced_temperature
@@ -113,28 +116,29 @@ def oneshot_beads(job_dir: Path | str, model_path: str | Path | None = None) -> 
 
 
 def check_lj(
-    job_dir: Path, row: str, sigma: float, epsilon: float, tgt: dict, seeds: int, settings: CGSettings
+    target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, *, seeds: int
 ) -> tuple[list[dict], str | None]:
-    """Check runs of one LJ bead (``cg/check/<row>/``): per seed D, KL, P (bar), U (kJ/mol per molecule), wall."""
+    """Check runs of one LJ bead in ``root`` (seeds :data:`FIRST_CHECK_SEED`, +1, ...): per seed D (nm), KL,
+    P (bar), U (kJ/mol per molecule) and the run folder; and a note when the bead cannot be simulated."""
     runs = []
     for k in range(seeds):
         try:
             run = run_lj(
                 sigma,
                 epsilon,
-                tgt["T"],
-                tgt["rho"],
-                tgt["mass"],
+                target.T,
+                target.rho,
+                target.mass,
                 replace(settings, seed=FIRST_CHECK_SEED + k),
-                job_dir / "cg" / "check" / row,
+                root,
             )
         except StatePointError as exc:
             return runs, f"no CG check run: {str(exc).splitlines()[0]}"
         summ = json.loads((run.workdir / "simulate.json").read_text())
         runs.append(
             {
-                "D": total_deviation(tgt["r"], tgt["g"], run.rdf.g),
-                "KL": kl_divergence(tgt["r"], tgt["g"], run.rdf.g),
+                "D": total_deviation(target.r, target.g, run.rdf.g),
+                "KL": kl_divergence(target.r, target.g, run.rdf.g),
                 "P": summ["P_bar"],
                 "U": summ["U_per_N_kJ_mol"],
                 "workdir": str(run.workdir),
@@ -143,49 +147,49 @@ def check_lj(
     return runs, None
 
 
-def check_table(job_dir: Path, ibi: dict, tgt: dict, seeds: int, settings: CGSettings) -> list[dict]:
-    """Check runs of the IBI table (``cg/check/ibi/seed_<s>``, OpenMM, as in :func:`project.cg.ibi.run_ibi`)."""
-    from project.cg.ibi import run_table, time_unit
+def check_table(target: CGTarget, settings: CGSettings, root: Path, ibi: dict, *, seeds: int) -> list[dict]:
+    """Check runs of the IBI table in ``root/seed_<s>`` (OpenMM, :func:`project.cg.ibi.run_table`): per seed D (nm),
+    KL, U (kJ/mol per molecule; no pressure) and the run folder."""
+    from project.cg.ibi import run_table
 
     r = np.asarray(ibi["table"]["r_nm"])
     u = np.asarray(ibi["table"]["u_kJ_mol"])
-    tau_ps = time_unit(tgt["r"], tgt["g"], tgt["T"], tgt["mass"])
     runs = []
     for k in range(seeds):
         seed = FIRST_CHECK_SEED + k
-        d = job_dir / "cg" / "check" / TABLE_ROW / f"seed_{seed}"
+        d = root / f"seed_{seed}"
         if not ((d / "rdf.npz").is_file() and (d / "table_run.json").is_file()):
-            run_table(
-                r,
-                u,
-                tgt["T"],
-                tgt["rho"],
-                tgt["mass"],
-                settings.N,
-                ibi["rc_nm"],
-                tau_ps,
-                d,
-                settings.dt,
-                settings.t_equil,
-                settings.t_prod,
-                settings.t_sample,
-                seed,
-                None,
-                settings.threads,
-            )
+            run_table(r, u, target, replace(settings, seed=seed), d, rc=ibi["rc_nm"])
             save_rdf(compute_rdf(d / "topology.pdb", d / "traj.xtc"), d / "rdf.npz")
         rdf = load_rdf(d / "rdf.npz")
         thermo = json.loads((d / "table_run.json").read_text())
         runs.append(
             {
-                "D": total_deviation(tgt["r"], tgt["g"], rdf.g),
-                "KL": kl_divergence(tgt["r"], tgt["g"], rdf.g),
+                "D": total_deviation(target.r, target.g, rdf.g),
+                "KL": kl_divergence(target.r, target.g, rdf.g),
                 "P": np.nan,
                 "U": thermo["U_per_molecule_kJ_mol"],
                 "workdir": str(d),
             }
         )
     return runs
+
+
+def check_root(job_dir: Path, row: str) -> Path:
+    """Folder of the check runs of one row of a molecule folder (``cg/check/<row>``)."""
+    return Path(job_dir) / "cg" / "check" / row
+
+
+def first_check_rdf(job_dir: Path, row: str) -> Path | None:
+    """The RDF of the first check run of a row (``rdf.npz``), or None."""
+    root = check_root(job_dir, row)
+    if row == TABLE_ROW:
+        f = root / f"seed_{FIRST_CHECK_SEED}" / "rdf.npz"
+        return f if f.is_file() else None
+    for sp in sorted(root.glob("lj_*/statepoint.json")):
+        if json.loads(sp.read_text()).get("seed") == FIRST_CHECK_SEED and (sp.parent / "rdf.npz").is_file():
+            return sp.parent / "rdf.npz"
+    return None
 
 
 def _mean_se(values: list[float]) -> tuple[float, float]:
@@ -202,7 +206,7 @@ def _iterative_cost(res: dict) -> float:
     return float(res["wall_s"]) * float(threads)
 
 
-def _evaluations(job_dir: Path, tgt: dict) -> list[dict]:
+def _evaluations(job_dir: Path, target: CGTarget) -> list[dict]:
     """(sigma, epsilon, D, KL) of every single-bead LJ run of the folder (methods, check runs, scan)."""
     pts = []
     for rdf_path in sorted((job_dir / "cg").glob("**/lj_*/rdf.npz")):
@@ -215,8 +219,8 @@ def _evaluations(job_dir: Path, tgt: dict) -> list[dict]:
             {
                 "sigma_nm": sp["sigma"],
                 "epsilon_kJ_mol": sp["epsilon"],
-                "total_deviation_nm": total_deviation(tgt["r"], tgt["g"], g),
-                "kl_divergence": kl_divergence(tgt["r"], tgt["g"], g),
+                "total_deviation_nm": total_deviation(target.r, target.g, g),
+                "kl_divergence": kl_divergence(target.r, target.g, g),
                 "source": rdf_path.parent.parent.relative_to(job_dir / "cg").as_posix(),
             }
         )
@@ -233,10 +237,136 @@ def pareto_mask(d: np.ndarray, kl: np.ndarray) -> np.ndarray:
     return keep
 
 
+class _Rows:
+    """The rows of one molecule's table: each bead with its check-run statistics, cost and thermodynamics."""
+
+    #: (check-run key, column) of the statistics of every row: D nm, KL, P bar, U kJ/mol per molecule.
+    STATS = (("D", "total_deviation_nm"), ("KL", "kl_divergence"), ("P", "P_cg_bar"), ("U", "U_cg_kJ_mol"))
+
+    def __init__(self, target: CGTarget, aa: dict, lj_adequate: bool):
+        self.target, self.aa, self.lj_adequate = target, aa, lj_adequate
+        aa_threads = aa.get("threads") or 1  # runs written before the thread count was recorded used 1 thread
+        self.aa_cpu = float(aa.get("wall_s", np.nan)) * aa_threads if aa else np.nan
+        self.rows: list[dict] = []
+
+    def add(
+        self,
+        row: str,
+        bead: dict | None,
+        runs: list[dict],
+        note: str | None,
+        n_fit: int,
+        cpu_s: float,
+        converged: bool | None = None,
+        extra: dict | None = None,
+    ) -> None:
+        """Add a row: bead (sigma nm, epsilon kJ/mol) or None, its check runs, N_fit and CPU s to its parameters."""
+        from project.cg.objective import T_STAR_RANGE, eos_thermo
+
+        tgt, aa = self.target, self.aa
+        rec = {
+            "molecule": tgt.molecule,
+            "row": row,
+            "kind": "one-shot" if row in ONE_SHOT_ROWS else ("table" if row == TABLE_ROW else "iterative"),
+            "sigma_nm": bead.get("sigma") if bead else np.nan,
+            "epsilon_kJ_mol": bead.get("epsilon") if bead else np.nan,
+            "T_star": reduced_temperature(tgt.T, bead["epsilon"]) if bead and bead.get("epsilon") else np.nan,
+            "n_fit": n_fit,
+            "cpu_s": cpu_s,
+            "end_to_end_s": cpu_s + self.aa_cpu if np.isfinite(cpu_s) else np.nan,
+            "converged": converged,
+            "n_check_runs": len(runs),
+            "lj_adequate": self.lj_adequate,
+        }
+        for key, col in self.STATS:
+            rec[col], rec[f"{col}_se"] = _mean_se([x[key] for x in runs])
+        rec["P_eos_bar"] = (
+            eos_thermo(bead["sigma"], bead["epsilon"], tgt.T, tgt.rho)["P_bar"]
+            if bead and row != TABLE_ROW and T_STAR_RANGE[0] <= rec["T_star"] <= T_STAR_RANGE[1]
+            else np.nan
+        )
+        rec["P_aa_bar"], rec["P_aa_se_bar"] = aa["P_bar"], aa["P_stderr_bar"]
+        rec["U_aa_kJ_mol"] = aa["U_per_molecule_kJ_mol"]
+        rec.update(extra or {})
+        rec["note"] = note or ""
+        self.rows.append(rec)
+
+
+def _iterative_results(
+    job_dir: Path, settings: CGSettings, run_missing: bool, molecule: str
+) -> tuple[dict[str, dict | None], dict[str, str]]:
+    """The iterative methods' results (run when missing and ``run_missing``, seed 1) and the failures' reasons."""
+    iterative, failed = {}, {}
+    for method in (TABLE_ROW, *ITERATIVE_ROWS):  # ibi before ibi_lj
+        res = load_result(job_dir, method)
+        if res is None and run_missing:
+            try:
+                res = run_method(job_dir, method, replace(settings, seed=1))
+            except ProjectError as exc:  # e.g. a bead outside the LJ state space: a row that says so
+                failed[method] = str(exc).splitlines()[0]
+                logger.warning("%s %s: %s", molecule, method, failed[method])
+        iterative[method] = res
+    return iterative, failed
+
+
+def _add_iterative_rows(
+    rows: _Rows, job_dir: Path, settings: CGSettings, seeds: int, iterative: dict, failed: dict
+) -> None:
+    """The rows of the iterative LJ baselines and of the IBI table."""
+    ibi = iterative.get(TABLE_ROW)
+    ibi_cost = _iterative_cost(ibi) if ibi else np.nan
+    for method in ITERATIVE_ROWS:
+        res = iterative.get(method)
+        if method in failed:
+            n_fit, cpu = (ibi["n_simulations"] if ibi else 0, ibi_cost) if method == "ibi_lj" else (0, np.nan)
+            rows.add(method, None, [], f"failed: {failed[method]}", n_fit, cpu)
+            continue
+        if res is None:
+            continue
+        check = check_root(job_dir, method)
+        runs, note = check_lj(rows.target, settings, check, res["sigma"], res["epsilon"], seeds=seeds)
+        n_fit, cpu = int(res["n_simulations"]), _iterative_cost(res)
+        if method == "ibi_lj":  # the IBI iterations are used; the LJ run after the fit only assesses the bead
+            n_fit, cpu = n_fit - 1, ibi_cost
+        rows.add(method, res, runs, note, n_fit, cpu, bool(res.get("converged")))
+    if ibi is not None:
+        runs = check_table(rows.target, settings, check_root(job_dir, TABLE_ROW), ibi, seeds=seeds)
+        last = ibi["history"][ibi["best_iteration"]]
+        rows.add(
+            TABLE_ROW,
+            None,
+            runs,
+            f"tabulated potential, best of {ibi['n_simulations']} iterations ({ibi['stop_reason']}): D "
+            f"{last['total_deviation_nm']:.4f} nm vs noise floor {last['noise_floor_nm']:.4f} nm",
+            int(ibi["n_simulations"]),
+            ibi_cost,
+            bool(ibi["converged"]),
+            {"noise_floor_nm": last["noise_floor_nm"]},
+        )
+
+
+def _pareto_points(
+    job_dir: Path, target: CGTarget, settings: CGSettings, table: pd.DataFrame, scan_n: int
+) -> pd.DataFrame:
+    """Every simulated LJ model's (D, KL) with its ``pareto`` flag, after the scan around the table's beads."""
+    if scan_n:
+        from project.cg.scan import grid_around, scan_grid
+
+        beads = table[table.kind != "table"][["sigma_nm", "epsilon_kJ_mol"]].dropna().to_numpy()
+        sig, eps = grid_around([tuple(b) for b in beads], scan_n)
+        scan_grid(target, settings, job_dir / "cg" / "scan", sig, eps)
+    pts = pd.DataFrame(_evaluations(job_dir, target))
+    if len(pts):
+        pts.insert(0, "molecule", target.molecule)
+        pts["pareto"] = pareto_mask(pts.total_deviation_nm.to_numpy(), pts.kl_divergence.to_numpy())
+    return pts
+
+
 def compare_molecule(
     job_dir: Path | str,
-    seeds: int = 3,
     settings: CGSettings | None = None,
+    *,
+    seeds: int = 3,
     run_missing: bool = True,
     scan_n: int = 6,
     model_path: str | Path | None = None,
@@ -247,10 +377,10 @@ def compare_molecule(
     ----------
     job_dir : path
         Molecule folder with the all-atom run and ``com_rdf.npz``.
-    seeds : int
-        Check runs per row (>= 3 for standard errors a reviewer accepts).
     settings : CGSettings or None
         CG run settings (default :class:`CGSettings`; the seed is replaced by the check seeds).
+    seeds : int
+        Check runs per row (>= 3 for standard errors a reviewer accepts).
     run_missing : bool
         Run the iterative methods whose results are missing (False: leave those rows out).
     scan_n : int
@@ -264,105 +394,24 @@ def compare_molecule(
         The rows (one per bead), and every simulated LJ model's (D, KL) with a ``pareto`` column.
     """
     from project.cg.aa import load_summary
-    from project.cg.objective import T_STAR_RANGE, eos_thermo
-    from project.cg.userfit import bead_table
+    from project.cg.beads import bead_table
 
     job_dir = Path(job_dir)
     settings = settings or CGSettings()
     if seeds < 2:
         raise ProjectError(f"seeds: got {seeds}; allowed: an integer >= 2 (standard errors need two runs)")
-    tgt = load_target(job_dir)
-    aa = load_summary(job_dir)
-    aa_threads = aa.get("threads") or 1  # runs written before the thread count was recorded used 1 thread
-    aa_cpu = float(aa.get("wall_s", np.nan)) * aa_threads if aa else np.nan
+    target = load_target(job_dir)
     fit = oneshot_beads(job_dir, model_path)
-    lj_adequate = bool(fit["lj_adequate"])
-    rows = []
-
-    def add(row: str, bead: dict | None, runs: list[dict], note: str | None, n_fit, cpu_s, converged=None, extra=None):
-        rec = {
-            "molecule": tgt["molecule"],
-            "row": row,
-            "kind": "one-shot" if row in ONE_SHOT_ROWS else ("table" if row == TABLE_ROW else "iterative"),
-            "sigma_nm": bead.get("sigma") if bead else np.nan,
-            "epsilon_kJ_mol": bead.get("epsilon") if bead else np.nan,
-            "T_star": reduced_temperature(tgt["T"], bead["epsilon"]) if bead and bead.get("epsilon") else np.nan,
-            "n_fit": n_fit,
-            "cpu_s": cpu_s,
-            "end_to_end_s": cpu_s + aa_cpu if np.isfinite(cpu_s) else np.nan,
-            "converged": converged,
-            "n_check_runs": len(runs),
-            "lj_adequate": lj_adequate,
-        }
-        for key, col in (("D", "total_deviation_nm"), ("KL", "kl_divergence"), ("P", "P_cg_bar"), ("U", "U_cg_kJ_mol")):
-            rec[col], rec[f"{col}_se"] = _mean_se([x[key] for x in runs])
-        rec["P_eos_bar"] = (
-            eos_thermo(bead["sigma"], bead["epsilon"], tgt["T"], tgt["rho"])["P_bar"]
-            if bead and row != TABLE_ROW and T_STAR_RANGE[0] <= rec["T_star"] <= T_STAR_RANGE[1]
-            else np.nan
-        )
-        rec["P_aa_bar"], rec["P_aa_se_bar"] = aa["P_bar"], aa["P_stderr_bar"]
-        rec["U_aa_kJ_mol"] = aa["U_per_molecule_kJ_mol"]
-        rec.update(extra or {})
-        rec["note"] = note or ""
-        rows.append(rec)
-
+    rows = _Rows(target, load_summary(job_dir), bool(fit["lj_adequate"]))
     for row, bead in bead_table(fit).items():
         if bead is None:
             continue
-        runs, note = check_lj(job_dir, row, bead["sigma"], bead["epsilon"], tgt, seeds, settings)
-        add(row, bead, runs, note, 0, float(fit["cpu_s"]))
-    iterative, failed = {}, {}
-    for method in (TABLE_ROW, *ITERATIVE_ROWS):  # ibi before ibi_lj
-        res = load_result(job_dir, method)
-        if res is None and run_missing:
-            try:
-                res = run_method(job_dir, method, replace(settings, seed=1))
-            except ProjectError as exc:  # e.g. a bead outside the LJ state space: a row that says so
-                failed[method] = str(exc).splitlines()[0]
-                logger.warning("%s %s: %s", tgt["molecule"], method, failed[method])
-        iterative[method] = res
-    ibi_cost = _iterative_cost(iterative[TABLE_ROW]) if iterative.get(TABLE_ROW) else np.nan
-    for method in ITERATIVE_ROWS:
-        res = iterative.get(method)
-        if method in failed:
-            ibi_runs = iterative[TABLE_ROW]["n_simulations"] if method == "ibi_lj" and iterative[TABLE_ROW] else 0
-            add(method, None, [], f"failed: {failed[method]}", ibi_runs, ibi_cost if method == "ibi_lj" else np.nan)
-            continue
-        if res is None:
-            continue
-        runs, note = check_lj(job_dir, method, res["sigma"], res["epsilon"], tgt, seeds, settings)
-        n_fit, cpu = int(res["n_simulations"]), _iterative_cost(res)
-        if method == "ibi_lj":  # the IBI iterations are used; the LJ run after the fit only assesses the bead
-            n_fit, cpu = n_fit - 1, ibi_cost
-        add(method, res, runs, note, n_fit, cpu, bool(res.get("converged")))
-    res = iterative.get(TABLE_ROW)
-    if res is not None:
-        runs = check_table(job_dir, res, tgt, seeds, settings)
-        last = res["history"][res["best_iteration"]]
-        add(
-            TABLE_ROW,
-            None,
-            runs,
-            f"tabulated potential, best of {res['n_simulations']} iterations ({res['stop_reason']}): D "
-            f"{last['total_deviation_nm']:.4f} nm vs noise floor {last['noise_floor_nm']:.4f} nm",
-            int(res["n_simulations"]),
-            ibi_cost,
-            bool(res["converged"]),
-            {"noise_floor_nm": last["noise_floor_nm"]},
-        )
-    table = pd.DataFrame(rows)
-    if scan_n:
-        from project.cg.scan import grid_around, scan_grid
-
-        beads = table[table.kind != "table"][["sigma_nm", "epsilon_kJ_mol"]].dropna().to_numpy()
-        sig, eps = grid_around([tuple(b) for b in beads], scan_n)
-        scan_grid(tgt["r"], tgt["g"], tgt["T"], tgt["rho"], tgt["mass"], sig, eps, settings, job_dir / "cg" / "scan")
-    pts = pd.DataFrame(_evaluations(job_dir, tgt))
-    if len(pts):
-        pts.insert(0, "molecule", tgt["molecule"])
-        pts["pareto"] = pareto_mask(pts.total_deviation_nm.to_numpy(), pts.kl_divergence.to_numpy())
-    return table, pts
+        runs, note = check_lj(target, settings, check_root(job_dir, row), bead["sigma"], bead["epsilon"], seeds=seeds)
+        rows.add(row, bead, runs, note, 0, float(fit["cpu_s"]))
+    iterative, failed = _iterative_results(job_dir, settings, run_missing, target.molecule)
+    _add_iterative_rows(rows, job_dir, settings, seeds, iterative, failed)
+    table = pd.DataFrame(rows.rows)
+    return table, _pareto_points(job_dir, target, settings, table, scan_n)
 
 
 def _ratio(a: float, sa: float, b: float, sb: float) -> tuple[float, float]:
@@ -453,7 +502,7 @@ def library_cost(seconds_per_bead_step: float) -> dict:
     }
 
 
-def _speed(table: pd.DataFrame, job_dirs: list[Path]) -> float:
+def measured_speed(job_dirs: list[Path]) -> float:
     """Median CPU seconds per bead-step of the check runs (s), from their ``cg_run.json`` and state points."""
     vals = []
     for d in job_dirs:
@@ -467,284 +516,6 @@ def _speed(table: pd.DataFrame, job_dirs: list[Path]) -> float:
     return float(np.median(vals)) if vals else np.nan
 
 
-def _fmt(v: float, f: str) -> str:
-    return f"{v:{f}}" if isinstance(v, (int, float)) and np.isfinite(v) else "n/a"
-
-
-def _pm(v: float, e: float, f: str) -> str:
-    if not np.isfinite(v):
-        return "n/a"
-    return f"{v:{f}} +- {e:{f}}" if np.isfinite(e) else f"{v:{f}}"
-
-
-def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
-    """The comparison as markdown: per molecule the rows, the ratios of the one-shot beads, the cost."""
-    lines = [
-        "# Coarse-graining comparison",
-        "",
-        "Units: sigma nm, epsilon kJ/mol, D nm (integral of |g_AA - g_CG| dr, 0-1.2 nm), KL 1e-4, P bar, U kJ/mol "
-        "per molecule, times s. D, KL, P and U: mean +- standard error of the check runs (seeds 101...). "
-        "N_fit: CG simulations used before the parameters were fixed. Definitions: docs/coarse_graining.md.",
-        "",
-    ]
-    for mol, sub in table.groupby("molecule", sort=False):
-        adequate = bool(sub.lj_adequate.iloc[0])
-        lines += [
-            f"## {mol}",
-            "",
-            "One LJ fluid describes the COM RDF (residual verdict of the fit)."
-            if adequate
-            else "The residual verdict says one LJ fluid does not describe this COM RDF within its noise: every "
-            "single-bead row is an approximation.",
-            "",
-            "| row | sigma | epsilon | T* | D | KL | P_CG | P_EOS | P_AA | U_CG | U_AA | N_fit | CPU s | end-to-end s "
-            "| note |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for _, r in sub.iterrows():
-            cells = [
-                r.row,
-                _fmt(r.sigma_nm, ".4f"),
-                _fmt(r.epsilon_kJ_mol, ".4f"),
-                _fmt(r.T_star, ".3f"),
-                _pm(r.total_deviation_nm, r.total_deviation_nm_se, ".4f"),
-                _pm(1e4 * r.kl_divergence, 1e4 * r.kl_divergence_se, ".2f"),
-                _pm(r.P_cg_bar, r.P_cg_bar_se, ".0f"),
-                _fmt(r.P_eos_bar, ".0f"),
-                _pm(r.P_aa_bar, r.P_aa_se_bar, ".0f"),
-                _pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, ".3f"),
-                _fmt(r.U_aa_kJ_mol, ".3f"),
-                str(r.n_fit),
-                _fmt(r.cpu_s, ".0f"),
-                _fmt(r.end_to_end_s, ".0f"),
-                r.note,
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-        c = check[check.molecule == mol]
-        base = [b for b in ITERATIVE_ROWS if f"D_over_{b}" in c.columns and c[f"D_over_{b}"].notna().any()]
-        head = " | ".join(f"D/{b} | KL/{b}" for b in base)
-        lines += [
-            "",
-            f"| one-shot bead | {head} | not dominated | objective met | target met |",
-            "|---|" + "---|---|" * len(base) + "---|---|---|",
-        ]
-        for _, r in c.iterrows():
-            cells = " | ".join(
-                f"{_pm(r[f'D_over_{b}'], r[f'D_over_{b}_se'], '.2f')} | "
-                f"{_pm(r[f'KL_over_{b}'], r[f'KL_over_{b}_se'], '.2f')}"
-                for b in base
-            )
-            om = "" if r.objective_met is None or pd.isna(r.objective_met) else str(bool(r.objective_met))
-            lines.append(f"| {r.oneshot_bead} | {cells} | {r.not_dominated} | {om} | {r.target_met} |")
-        lines.append("")
-    lines += [
-        "## Training library (amortised)",
-        "",
-        f"{library['n_jobs']} LJ systems, {library['bead_steps']:.3g} bead-steps: about "
-        f"{library['simulate_cpu_s'] / 3600:.2f} CPU h of simulation at the check runs' measured speed "
-        f"({library['seconds_per_bead_step'] * 1e9:.0f} ns per bead-step), plus {library['train_cpu_s'] / 60:.0f} "
-        f"min of training: {library['total_cpu_s'] / 3600:.2f} CPU h in all, paid once for every molecule.",
-        "",
-    ]
-    for method in ("relent", "simplex"):
-        cpu = table.loc[table.row == method, "cpu_s"].dropna()
-        if len(cpu):
-            lines.append(
-                f"* {method}: median {cpu.median():.0f} CPU s per molecule here; the library equals "
-                f"{library['total_cpu_s'] / cpu.median():.0f} such fits."
-            )
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _save_png(fig, path: Path) -> Path:
-    """Write a matplotlib figure to a PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
-
-
-def pareto_plot(pts: pd.DataFrame, table: pd.DataFrame, path: Path | str) -> Path:
-    """D-KL plane of one molecule: every simulated LJ model, the Pareto front, and each row with its errors (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig, ax = plt.subplots(figsize=(6.2, 4.6))
-    ax.scatter(pts.total_deviation_nm, 1e4 * pts.kl_divergence, s=8, c="0.75", label="simulated LJ models")
-    front = pts[pts.pareto].sort_values("total_deviation_nm")
-    ax.plot(front.total_deviation_nm, 1e4 * front.kl_divergence, "k-", lw=1.2, label="Pareto front (LJ)")
-    markers = dict(zip(ROWS, "o^sDvPX*h", strict=True))
-    for _, r in table.iterrows():
-        if r.n_check_runs == 0:
-            continue
-        ax.errorbar(
-            r.total_deviation_nm,
-            1e4 * r.kl_divergence,
-            xerr=2 * r.total_deviation_nm_se,
-            yerr=2e4 * r.kl_divergence_se,
-            fmt=markers[r.row],
-            ms=7,
-            capsize=2,
-            label=r.row,
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("D = integral |g_AA - g_CG| dr (nm)")
-    ax.set_ylabel("KL divergence (1e-4)")
-    ax.set_title(f"{table.molecule.iloc[0]}: single-bead LJ models (error bars 2 s.e.)")
-    ax.legend(fontsize=7, ncol=2)
-    return _save_png(fig, path)
-
-
-def overlay_plot(job_dir: Path | str, table: pd.DataFrame, path: Path | str) -> Path:
-    """AA COM RDF and the first check run's RDF of every row of one molecule, with the differences (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    job_dir, path = Path(job_dir), Path(path)
-    aa = load_rdf(job_dir / AA_RDF_NAME)
-    fig, (ax, axd) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    ax.plot(aa.r_nm, aa.g, "k-", lw=2.2, label="AA (COM)")
-    for _, r in table.iterrows():
-        f = _check_rdf(job_dir, r.row)
-        if f is None:
-            continue
-        cg = load_rdf(f)
-        ax.plot(cg.r_nm, cg.g, lw=1.0, label=f"{r.row} (D={r.total_deviation_nm:.3f} nm)")
-        axd.plot(cg.r_nm, cg.g - aa.g, lw=0.9)
-    ax.set_ylabel("g(r)")
-    ax.set_title(f"{table.molecule.iloc[0]}: centre-of-mass RDF, AA vs CG check runs")
-    ax.legend(fontsize=7)
-    axd.axhline(0, color="k", lw=0.8)
-    axd.set_xlabel("r (nm)")
-    axd.set_ylabel("g_CG - g_AA")
-    ax.set_xlim(0.2, float(aa.r_nm[-1]))
-    return _save_png(fig, path)
-
-
-def _check_rdf(job_dir: Path, row: str) -> Path | None:
-    """The RDF of the first check run of a row (``rdf.npz``), or None."""
-    root = job_dir / "cg" / "check" / row
-    if row == TABLE_ROW:
-        f = root / f"seed_{FIRST_CHECK_SEED}" / "rdf.npz"
-        return f if f.is_file() else None
-    for sp in sorted(root.glob("lj_*/statepoint.json")):
-        if json.loads(sp.read_text()).get("seed") == FIRST_CHECK_SEED and (sp.parent / "rdf.npz").is_file():
-            return sp.parent / "rdf.npz"
-    return None
-
-
-def write_comparison(
-    job_dirs: list[Path | str],
-    out_dir: Path | str,
-    catalogue_path: Path | str | None = None,
-    code_version: str | None = None,
-    seeds: int = 3,
-    settings: CGSettings | None = None,
-    run_missing: bool = True,
-    scan_n: int = 6,
-    model_path: str | Path | None = None,
-) -> dict:
-    """Run what is missing and write the comparison of the molecule folders to ``out_dir``.
-
-    Files: ``comparison.md`` and ``comparison.csv`` (every row), ``target_check.csv`` (one row per molecule and
-    one-shot bead), ``pareto.csv`` (every simulated LJ model with its ``pareto`` flag), ``library_cost.json``, and
-    per molecule ``rdf_<molecule>.png`` (overlay), ``pareto_<molecule>.png``, the target ``com_rdf_<molecule>.npz``
-    and the all-atom summary ``aa_<molecule>.json``; all written atomically. The run is recorded in
-    the results catalogue (kind ``cg_fit``) if a path is given; its artefacts name these files plus the RDF arrays
-    the dashboard overlays (``rdf_aa__<molecule>``, ``rdf_cg__<molecule>__<row>``).
-
-    Returns
-    -------
-    dict
-        ``paths``, ``table`` and ``target_check`` as records, ``library`` (amortised cost), ``catalogue_run_id``.
-
-    Raises
-    ------
-    ProjectError
-        A folder without an all-atom run or COM RDF, or fewer than 2 seeds.
-    """
-    out_dir = Path(out_dir)
-    dirs = [Path(d) for d in job_dirs]
-    for d in dirs:
-        load_target(d)  # refuses a folder without the all-atom run and COM RDF before anything runs
-    tables, clouds = [], []
-    for d in dirs:
-        t, p = compare_molecule(d, seeds, settings, run_missing, scan_n, model_path)
-        tables.append(t)
-        clouds.append(p)
-    table = pd.concat(tables, ignore_index=True)
-    pts = pd.concat(clouds, ignore_index=True)
-    check = target_check(table)
-    speed = _speed(table, dirs)
-    library = {**library_cost(speed), "seconds_per_bead_step": speed}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "markdown": out_dir / "comparison.md",
-        "csv": out_dir / "comparison.csv",
-        "target_check": out_dir / "target_check.csv",
-        "pareto": out_dir / "pareto.csv",
-        "library": out_dir / "library_cost.json",
-    }
-    atomic_write_text(paths["markdown"], markdown(table, check, library))
-    for key, df in (("csv", table), ("target_check", check), ("pareto", pts)):
-        with atomic_path(paths[key]) as tmp:
-            df.to_csv(tmp, index=False)
-    atomic_write_text(paths["library"], json.dumps(library, indent=1) + "\n")
-    for d, t in zip(dirs, tables, strict=True):
-        mol = t.molecule.iloc[0]
-        save_rdf(load_rdf(d / AA_RDF_NAME), out_dir / f"com_rdf_{mol}.npz")  # the target, beside its results
-        atomic_write_text(out_dir / f"aa_{mol}.json", (d / "aa.json").read_text())
-        paths[f"plot_{mol}"] = overlay_plot(d, t, out_dir / f"rdf_{mol}.png")
-        paths[f"pareto_{mol}"] = pareto_plot(pts[pts.molecule == mol], t, out_dir / f"pareto_{mol}.png")
-        paths[f"rdf_aa__{mol}"] = d / AA_RDF_NAME
-        for row in t.row:
-            f = _check_rdf(d, row)
-            if f is not None:
-                paths[f"rdf_cg__{mol}__{row}"] = f
-    run_id = None
-    if catalogue_path is not None:
-        from project.catalogue import Catalogue
-
-        metrics = {
-            f"{r.molecule}__{r.row}__{k}": getattr(r, k)
-            for r in table.itertuples()
-            for k in ("total_deviation_nm", "kl_divergence", "n_fit", "cpu_s")
-        }
-        run_id = Catalogue(catalogue_path).record(
-            "cg_fit",
-            None,
-            settings={
-                "molecules": table.molecule.unique().tolist(),
-                "rows": list(ROWS),
-                "seeds": seeds,
-                "cg_settings": asdict(settings or CGSettings()),
-            },
-            metrics={k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()},
-            artefacts={k: str(v) for k, v in paths.items()},
-            code_version=code_version,
-            note="coarse-graining comparison (project.cg.compare)",
-        )
-    return {
-        "paths": {k: str(v) for k, v in paths.items()},
-        "table": json.loads(table.to_json(orient="records")),
-        "target_check": json.loads(check.to_json(orient="records")),
-        "library": library,
-        "catalogue_run_id": run_id,
-    }
-
-
 __all__ = [
     "FIRST_CHECK_SEED",
     "ITERATIVE_ROWS",
@@ -752,13 +523,13 @@ __all__ = [
     "ROWS",
     "TABLE_ROW",
     "check_lj",
+    "check_root",
     "check_table",
     "compare_molecule",
+    "first_check_rdf",
     "library_cost",
+    "measured_speed",
     "oneshot_beads",
     "pareto_mask",
-    "pareto_plot",
-    "overlay_plot",
     "target_check",
-    "write_comparison",
 ]

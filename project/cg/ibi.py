@@ -17,11 +17,12 @@ Algorithm:
   at least :data:`MIN_CORE_SLOPE_KT` k_B T/nm (repulsive);
 * the potential is shifted to zero at rc and multiplied by a cosine switch over [rc - 0.1 nm, rc].
 
-Each iteration is one CG simulation (``t_equil`` tau, continuing from the last configuration of the previous
-iteration, then ``t_prod`` tau of production). Convergence: the total deviation between g_n and g_AA is below
-``tol_factor`` (default 1.5) times its statistical noise floor (:func:`project.cg.metrics.noise_deviation`), or
-it has not improved for ``patience`` (default 3) iterations; at most ``max_iter`` (default 20) iterations. The best
-iterate is the result.
+Each iteration is one CG simulation with the run settings (:class:`project.cg.lj.CGSettings`; the pipeline
+uses :func:`ibi_settings`, ``t_equil`` 10 tau and ``t_prod`` 100 tau): ``t_equil`` tau continuing from the last
+configuration of the previous iteration (twice that from a lattice), then ``t_prod`` tau of production.
+Convergence: the total deviation between g_n and g_AA is below ``tol_factor`` (default 1.5) times its statistical
+noise floor (:func:`project.cg.metrics.noise_deviation`), or it has not improved for ``patience`` (default 3)
+iterations; at most ``max_iter`` (default 20) iterations. The best iterate is the result.
 
 LJ fit: least-squares fit of 4 eps ((s/r)^12 - (s/r)^6) to the final table over the range from where U < 3 k_B T
 to rc; the fitted LJ bead is then simulated like every other LJ model (:func:`project.cg.lj.run_lj`).
@@ -34,16 +35,19 @@ import logging
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from project.atomic import atomic_write_text
+from project.cg.lj import CGSettings, initial_guess
 from project.cg.metrics import noise_deviation, total_deviation
+from project.cg.target import CGTarget
 from project.engines.base import initial_positions, write_pdb
 from project.env import setting
 from project.errors import ProjectError, SimulationError
-from project.rdf import compute_rdf, load_rdf, save_rdf
+from project.rdf import RDFResult, compute_rdf, load_rdf, save_rdf
 from project.units import KB
 
 logger = logging.getLogger(__name__)
@@ -115,63 +119,11 @@ def ibi_update(
     return finish_table(np.asarray(r, float), u_new, keep & (np.asarray(r) < rc), kT, rc)
 
 
-def run_table(
-    r: np.ndarray,
-    u: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    n: int,
-    rc: float,
-    tau_ps: float,
-    workdir: Path,
-    dt: float = 0.004,
-    t_equil: float = 20.0,
-    t_prod: float = 150.0,
-    t_sample: float = 0.5,
-    seed: int = 1,
-    start_positions: np.ndarray | None = None,
-    threads: int | None = None,
-) -> tuple[np.ndarray, float]:
-    """Simulate beads with a tabulated pair potential in OpenMM; write ``topology.pdb`` and ``traj.xtc``.
-
-    Parameters
-    ----------
-    r, u : numpy.ndarray
-        Uniform table grid (nm) starting near 0, and the potential (kJ/mol).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    n : int
-        Number of beads.
-    rc : float
-        Cut-off (nm).
-    tau_ps : float
-        Time unit (ps) for dt, run lengths and the friction (1/tau).
-    workdir : Path
-        Output folder.
-    dt, t_equil, t_prod, t_sample : float
-        In tau.
-    seed : int
-        Random seed.
-    start_positions : numpy.ndarray or None
-        Start configuration (nm); None starts from a jittered lattice with a minimisation.
-    threads : int or None
-        OpenMM CPU threads.
-
-    Returns
-    -------
-    tuple
-        Final positions (nm) and wall time (s). ``table_run.json`` in ``workdir`` keeps the mean potential
-        energy per bead over the production frames (kJ/mol) and the wall time (s).
-    """
+def _table_system(r: np.ndarray, u: np.ndarray, n: int, mass: float, box: float, rc: float):
+    """The OpenMM system of ``n`` beads (mass amu) in a cubic box (edge nm) with the table U(r) (kJ/mol on the grid
+    r, nm) as a natural cubic spline on the grid's spacing from 0 to the cut-off rc (nm)."""
     import openmm
-    from openmm import app, unit
-    from openmm.app.xtcfile import XTCFile
 
-    t0 = time.monotonic()
-    box = (n / rho) ** (1.0 / 3.0)
-    if box < 2.0 * rc:
-        raise ProjectError(f"IBI: box edge {box:.3g} nm is smaller than twice the table cut-off {rc} nm; increase N")
     system = openmm.System()
     system.setDefaultPeriodicBoxVectors(openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0), openmm.Vec3(0, 0, box))
     grid = np.arange(0.0, rc + 1e-9, float(r[1] - r[0]))
@@ -184,6 +136,55 @@ def run_table(
         system.addParticle(mass)
         force.addParticle([])
     system.addForce(force)
+    return system
+
+
+def run_table(
+    r: np.ndarray,
+    u: np.ndarray,
+    target: CGTarget,
+    settings: CGSettings,
+    workdir: Path,
+    *,
+    rc: float,
+    start_positions: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Simulate beads with a tabulated pair potential in OpenMM; write ``topology.pdb`` and ``traj.xtc``.
+
+    Parameters
+    ----------
+    r, u : numpy.ndarray
+        Uniform table grid (nm) starting near 0, and the potential (kJ/mol).
+    target : CGTarget
+        The state (T K, rho nm^-3, bead mass amu); its RDF fixes the time unit (:func:`time_unit`).
+    settings : CGSettings
+        ``N`` beads, ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed`` and ``threads`` (OpenMM CPU
+        threads); the other fields are for LJ runs.
+    workdir : Path
+        Output folder.
+    rc : float
+        Table cut-off (nm).
+    start_positions : numpy.ndarray or None
+        Start configuration (nm); None starts from a jittered lattice with a minimisation.
+
+    Returns
+    -------
+    tuple
+        Final positions (nm) and wall time (s). ``table_run.json`` in ``workdir`` keeps the mean potential
+        energy per bead over the production frames (kJ/mol) and the wall time (s).
+    """
+    import openmm
+    from openmm import app, unit
+    from openmm.app.xtcfile import XTCFile
+
+    t0 = time.monotonic()
+    T, mass, n, threads = target.T, target.mass, settings.N, settings.threads
+    tau_ps = time_unit(target)
+    box = (n / target.rho) ** (1.0 / 3.0)
+    if box < 2.0 * rc:
+        raise ProjectError(f"IBI: box edge {box:.3g} nm is smaller than twice the table cut-off {rc} nm; increase N")
+    system = _table_system(r, u, n, mass, box, rc)
+    dt, seed = settings.dt, settings.seed
     dt_ps = dt * tau_ps
     integ = openmm.LangevinMiddleIntegrator(T * unit.kelvin, 1.0 / tau_ps / unit.picosecond, dt_ps * unit.picosecond)
     integ.setRandomNumberSeed(seed)
@@ -197,9 +198,9 @@ def run_table(
     else:
         ctx.setPositions(np.asarray(start_positions))
     ctx.setVelocitiesToTemperature(T, seed)
-    n_sample = max(1, round(t_sample / dt))
-    n_equil = round(t_equil / dt)
-    n_frames = max(1, round(t_prod / t_sample))
+    n_sample = max(1, round(settings.t_sample / dt))
+    n_equil = round(settings.t_equil / dt)
+    n_frames = max(1, round(settings.t_prod / settings.t_sample))
     top = app.Topology()
     chain = top.addChain()
     for _ in range(n):
@@ -257,54 +258,73 @@ def fit_lj(r: np.ndarray, u: np.ndarray, T: float, rc: float, start: tuple[float
     return float(s), float(abs(e))
 
 
-def time_unit(r: np.ndarray, g_aa: np.ndarray, T: float, mass: float) -> float:
+def time_unit(target: CGTarget) -> float:
     """The LJ time unit tau = sigma0 sqrt(mass / k_B T) (ps) of the table runs, sigma0 from the target's first peak
-    (:func:`project.cg.lj.initial_guess`); r nm, T K, mass amu."""
-    from project.cg.lj import initial_guess
+    (:func:`project.cg.lj.initial_guess`); T K, mass amu."""
+    sigma0, _ = initial_guess(target.r, target.g, target.T)
+    return sigma0 * math.sqrt(target.mass / (KB * target.T))
 
-    sigma0, _ = initial_guess(r, g_aa, T)
-    return sigma0 * math.sqrt(mass / (KB * T))
+
+#: Run lengths of the IBI iterations (tau): shorter than the LJ runs of :class:`CGSettings`; the first iteration
+#: equilibrates twice as long (it starts from a lattice).
+IBI_T_EQUIL = 10.0
+IBI_T_PROD = 100.0
+
+
+def ibi_settings(settings: CGSettings) -> CGSettings:
+    """The settings of the IBI iterations: ``settings`` with the IBI run lengths :data:`IBI_T_EQUIL`,
+    :data:`IBI_T_PROD` (tau)."""
+    return replace(settings, t_equil=IBI_T_EQUIL, t_prod=IBI_T_PROD)
+
+
+def _iteration(
+    target: CGTarget, settings: CGSettings, u: np.ndarray, d: Path, it: int, rc: float, pos: np.ndarray | None
+) -> tuple[dict, RDFResult, np.ndarray | None]:
+    """Iteration ``it`` in folder ``d``: reused if finished, else one table run and its RDF."""
+    if (d / "iteration.json").is_file() and (d / "rdf.npz").is_file():
+        rec = json.loads((d / "iteration.json").read_text())
+        # restart configuration not stored; the next new iteration starts from a lattice
+        return rec, load_rdf(d / "rdf.npz"), None
+    d.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    run = replace(
+        settings,
+        t_equil=settings.t_equil if pos is not None else 2 * settings.t_equil,
+        seed=settings.seed + it,
+    )
+    pos, _ = run_table(target.r, u, target, run, d, rc=rc, start_positions=pos)
+    rdf = compute_rdf(d / "topology.pdb", d / "traj.xtc")
+    save_rdf(rdf, d / "rdf.npz")
+    rec = {"iteration": it, "u_kJ_mol": u.tolist(), "wall_s": time.monotonic() - t0}
+    atomic_write_text(d / "iteration.json", json.dumps(rec) + "\n")
+    return rec, rdf, pos
 
 
 def run_ibi(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    g_aa_err: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
+    target: CGTarget,
+    settings: CGSettings,
     root: Path | str,
-    n: int = 500,
+    *,
     rc: float = 0.9,
     alpha: float = 0.5,
     max_iter: int = 20,
     tol_factor: float = 1.5,
     patience: int = 3,
-    dt: float = 0.004,
-    t_equil: float = 10.0,
-    t_prod: float = 100.0,
-    t_sample: float = 0.5,
-    seed: int = 1,
-    threads: int | None = None,
 ) -> dict:
     """Run IBI to convergence (module docstring); resumable (finished iterations are reused from ``root``).
 
     Parameters
     ----------
-    r, g_aa, g_aa_err : numpy.ndarray
-        Target COM RDF and its error on a uniform grid (nm, dimensionless); must reach rc.
-    T, rho, mass : float
-        Temperature (K), density (nm^-3), bead mass (amu).
+    target : CGTarget
+        Target COM RDF and its error on a uniform grid (nm, dimensionless), which must reach rc; T (K), rho
+        (nm^-3), bead mass (amu).
+    settings : CGSettings
+        Run settings of every iteration as in :func:`run_table` (the iteration's seed is ``seed`` + its index;
+        :func:`ibi_settings` gives the IBI run lengths that :func:`project.cg.pipeline.run_method` uses).
     root : path
         Method folder; iteration k runs in ``root/iter_<k>``.
-    n, rc, alpha, max_iter, tol_factor, patience : see module docstring
-        Beads, table cut-off (nm), mixing, iteration limit, convergence factor, stagnation patience.
-    dt, t_equil, t_prod, t_sample : float
-        Run lengths (tau).
-    seed : int
-        Random seed.
-    threads : int or None
-        OpenMM threads.
+    rc, alpha, max_iter, tol_factor, patience : see module docstring
+        Table cut-off (nm), mixing, iteration limit, convergence factor, stagnation patience.
 
     Returns
     -------
@@ -312,51 +332,21 @@ def run_ibi(
         ``n_simulations``, ``wall_s``, ``converged``, ``best_iteration``, ``history``, ``final_workdir``,
         ``table`` (``r_nm``, ``u_kJ_mol``), ``criterion``.
     """
-    r = np.asarray(r, float)
-    g_aa = np.asarray(g_aa, float)
+    r, g_aa = target.r, target.g
     if r[-1] < rc:
         raise ProjectError(f"rc: table cut-off {rc} nm beyond the RDF grid (r_max {r[-1]:.3g} nm)")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    tau_ps = time_unit(r, g_aa, T, mass)
-    u = initial_potential(r, g_aa, T, rc)
+    u = initial_potential(r, g_aa, target.T, rc)
     history, pos = [], None
     best, since_best, converged, wall = None, 0, False, 0.0
     for it in range(max_iter):
         d = root / f"iter_{it:02d}"
-        if (d / "iteration.json").is_file() and (d / "rdf.npz").is_file():
-            rec = json.loads((d / "iteration.json").read_text())
-            rdf = load_rdf(d / "rdf.npz")
-            u = np.asarray(rec["u_kJ_mol"])
-            pos = None  # restart configuration not stored; the next new iteration starts from a lattice
-        else:
-            d.mkdir(parents=True, exist_ok=True)
-            t0 = time.monotonic()
-            pos, _ = run_table(
-                r,
-                u,
-                T,
-                rho,
-                mass,
-                n,
-                rc,
-                tau_ps,
-                d,
-                dt,
-                t_equil if pos is not None else 2 * t_equil,
-                t_prod,
-                t_sample,
-                seed + it,
-                pos,
-                threads,
-            )
-            rdf = compute_rdf(d / "topology.pdb", d / "traj.xtc")
-            save_rdf(rdf, d / "rdf.npz")
-            rec = {"iteration": it, "u_kJ_mol": u.tolist(), "wall_s": time.monotonic() - t0}
-            atomic_write_text(d / "iteration.json", json.dumps(rec) + "\n")
+        rec, rdf, pos = _iteration(target, settings, u, d, it, rc, pos)
+        u = np.asarray(rec["u_kJ_mol"])  # the potential of this iteration (as stored)
         wall += rec["wall_s"]
         dev = total_deviation(r, g_aa, rdf.g)
-        floor = noise_deviation(r, g_aa_err, rdf.g_err)
+        floor = noise_deviation(r, target.g_err, rdf.g_err)
         history.append({"iteration": it, "total_deviation_nm": dev, "noise_floor_nm": floor, "workdir": str(d)})
         logger.info("IBI it %d: D = %.5f nm (noise floor %.5f nm)", it, dev, floor)
         if best is None or dev < best[1]:
@@ -368,7 +358,7 @@ def run_ibi(
             break
         if since_best >= patience:
             break
-        u = ibi_update(r, u, rdf.g, g_aa, T, rc, alpha)
+        u = ibi_update(r, u, rdf.g, g_aa, target.T, rc, alpha)
     it_best, dev_best, u_best, d_best = best
     out = {
         "method": "ibi",
@@ -393,4 +383,15 @@ def run_ibi(
     return out
 
 
-__all__ = ["finish_table", "fit_lj", "ibi_update", "initial_potential", "run_ibi", "run_table", "time_unit"]
+__all__ = [
+    "IBI_T_EQUIL",
+    "IBI_T_PROD",
+    "finish_table",
+    "fit_lj",
+    "ibi_settings",
+    "ibi_update",
+    "initial_potential",
+    "run_ibi",
+    "run_table",
+    "time_unit",
+]

@@ -300,6 +300,9 @@ MOLECULES: dict[str, Molecule] = {
     ),
     "CH4UA": _methane_ua(),
 }
+#: The molecules the method was developed on (neither held out nor the control): the default jobs of a CG data
+#: space (``lj-inverse cg init``).
+DEVELOPMENT_MOLECULES = ("CH4", "F2", "CO")
 
 
 def get_molecule(name: str) -> Molecule:
@@ -445,6 +448,7 @@ def make_gro(mol: Molecule, positions: np.ndarray, box: float) -> str:
 
 
 __all__ = [
+    "DEVELOPMENT_MOLECULES",
     "E_NM2_TO_D_ANGSTROM",
     "MOLECULES",
     "Molecule",

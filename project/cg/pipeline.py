@@ -28,6 +28,7 @@ import numpy as np
 
 from project.cg.lj import CGSettings, initial_guess, run_lj
 from project.cg.metrics import kl_divergence, total_deviation
+from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import ProjectError, StatePointError
 from project.rdf import load_rdf, save_rdf
@@ -63,8 +64,8 @@ def compute_aa_rdf(job_dir: Path | str, discard_ps: float = 0.0) -> Path:
     return save_rdf(res, job_dir / AA_RDF_NAME)
 
 
-def load_target(job_dir: Path | str) -> dict:
-    """Return the CG target of a folder: ``r`` (nm), ``g``, ``g_err``, ``T`` (K), ``rho`` (nm^-3), ``mass`` (amu)."""
+def load_target(job_dir: Path | str) -> CGTarget:
+    """Return the CG target of a folder: the COM RDF of its all-atom run at the run's T (K) and rho (nm^-3)."""
     from project.cg.aa import load_summary
     from project.cg.molecules import get_molecule
 
@@ -74,15 +75,16 @@ def load_target(job_dir: Path | str) -> dict:
         raise ProjectError(f"{job_dir}: the AA run and its COM RDF ({AA_RDF_NAME}) are needed first")
     rdf = load_rdf(job_dir / AA_RDF_NAME)
     mol = get_molecule(summary["molecule"])
-    return {
-        "molecule": mol.name,
-        "r": rdf.r_nm,
-        "g": rdf.g,
-        "g_err": rdf.g_err,
-        "T": float(summary["T_K"]),
-        "rho": float(summary["rho_nm3"]),
-        "mass": mol.mass,
-    }
+    return CGTarget(
+        molecule=mol.name,
+        r=rdf.r_nm,
+        g=rdf.g,
+        g_err=rdf.g_err,
+        T=float(summary["T_K"]),
+        rho=float(summary["rho_nm3"]),
+        mass=mol.mass,
+        source=str(job_dir),
+    )
 
 
 def load_result(job_dir: Path | str, method: str) -> dict | None:
@@ -94,6 +96,36 @@ def load_result(job_dir: Path | str, method: str) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _ibi_lj(job_dir: Path, target: CGTarget, settings: CGSettings, root: Path, start: tuple[float, float]) -> dict:
+    """The LJ fit to the finished IBI table and its LJ run (method ``ibi_lj``)."""
+    from project.cg.ibi import fit_lj
+
+    ibi = load_result(job_dir, "ibi")
+    if ibi is None:
+        raise ProjectError(f"{job_dir}: method ibi_lj needs the finished ibi result first")
+    tab = ibi["table"]
+    sigma, eps = fit_lj(np.asarray(tab["r_nm"]), np.asarray(tab["u_kJ_mol"]), target.T, ibi["rc_nm"], start)
+    try:
+        run = run_lj(sigma, eps, target.T, target.rho, target.mass, settings, root)
+    except StatePointError as exc:
+        raise ProjectError(
+            f"ibi_lj: the LJ fit to the IBI table (sigma {sigma:.5f} nm, epsilon {eps:.5g} kJ/mol) cannot be "
+            f"simulated: {str(exc).splitlines()[0]}"
+        ) from exc
+    return {
+        "method": "ibi_lj",
+        "sigma": run.statepoint["sigma"],
+        "epsilon": run.statepoint["epsilon"],
+        "fit": {"sigma": sigma, "epsilon": eps},
+        "converged": bool(ibi["converged"]),
+        "n_simulations": ibi["n_simulations"] + 1,
+        "wall_s": ibi["wall_s"] + run.wall_s,
+        "final_workdir": str(run.workdir),
+        "criterion": "IBI criterion, then one least-squares LJ fit to the IBI table and one LJ run",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
+    }
 
 
 def run_method(
@@ -111,9 +143,10 @@ def run_method(
     method : str
         One of :data:`METHODS`.
     settings : CGSettings or None
-        LJ CG run settings (default :class:`CGSettings`).
+        LJ CG run settings (default :class:`CGSettings`); IBI runs them with its own run lengths
+        (:func:`project.cg.ibi.ibi_settings`).
     **options
-        Passed to the method (e.g. ``max_iter``, ``max_evals``, ``t_prod`` for IBI).
+        The method's keyword options (e.g. ``max_iter``, ``max_evals``, ``rc`` for IBI).
 
     Returns
     -------
@@ -132,77 +165,45 @@ def run_method(
     if existing is not None:
         return existing
     settings = settings or CGSettings()
-    tgt = load_target(job_dir)
+    target = load_target(job_dir)
     root = job_dir / "cg" / method
-    r, g, ge, T, rho, mass = tgt["r"], tgt["g"], tgt["g_err"], tgt["T"], tgt["rho"], tgt["mass"]
-    start = initial_guess(r, g, T)
+    start = initial_guess(target.r, target.g, target.T)
     if method == "relent":
         from project.cg.relent import run_relent
 
-        res = run_relent(r, g, T, rho, mass, start, settings, root, **options)
+        res = run_relent(target, settings, root, start=start, **options)
     elif method == "simplex":
         from project.cg.simplex import run_simplex
 
-        res = run_simplex(r, g, ge, T, rho, mass, start, settings, root, **options)
+        res = run_simplex(target, settings, root, start=start, **options)
     elif method == "ibi":
-        from project.cg.ibi import run_ibi
+        from project.cg.ibi import ibi_settings, run_ibi
 
-        opts = {
-            "n": settings.N,
-            "dt": settings.dt,
-            "t_sample": settings.t_sample,
-            "seed": settings.seed,
-            "threads": settings.threads,
-            **options,
-        }
-        res = run_ibi(r, g, ge, T, rho, mass, root, **opts)
-    else:  # ibi_lj
-        from project.cg.ibi import fit_lj
-
-        ibi = load_result(job_dir, "ibi")
-        if ibi is None:
-            raise ProjectError(f"{job_dir}: method ibi_lj needs the finished ibi result first")
-        tab = ibi["table"]
-        sigma, eps = fit_lj(np.asarray(tab["r_nm"]), np.asarray(tab["u_kJ_mol"]), T, ibi["rc_nm"], start)
-        try:
-            run = run_lj(sigma, eps, T, rho, mass, settings, root)
-        except StatePointError as exc:
-            raise ProjectError(
-                f"ibi_lj: the LJ fit to the IBI table (sigma {sigma:.5f} nm, epsilon {eps:.5g} kJ/mol) cannot be "
-                f"simulated: {str(exc).splitlines()[0]}"
-            ) from exc
-        res = {
-            "method": "ibi_lj",
-            "sigma": run.statepoint["sigma"],
-            "epsilon": run.statepoint["epsilon"],
-            "fit": {"sigma": sigma, "epsilon": eps},
-            "converged": bool(ibi["converged"]),
-            "n_simulations": ibi["n_simulations"] + 1,
-            "wall_s": ibi["wall_s"] + run.wall_s,
-            "final_workdir": str(run.workdir),
-            "criterion": "IBI criterion, then one least-squares LJ fit to the IBI table and one LJ run",
-            "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
-        }
+        res = run_ibi(target, ibi_settings(settings), root, **options)
+    else:
+        res = _ibi_lj(job_dir, target, settings, root, start)
     final = load_rdf(Path(res["final_workdir"]) / "rdf.npz")
     save_rdf(final, root / "rdf_cg.npz")
     res.update(
-        molecule=tgt["molecule"],
-        total_deviation_nm=total_deviation(r, g, final.g),
-        kl_divergence=kl_divergence(r, g, final.g),
+        molecule=target.molecule,
+        total_deviation_nm=total_deviation(target.r, target.g, final.g),
+        kl_divergence=kl_divergence(target.r, target.g, final.g),
         settings=asdict(settings),
-        T_K=T,
-        rho_nm3=rho,
-        mass_amu=mass,
+        T_K=target.T,
+        rho_nm3=target.rho,
+        mass_amu=target.mass,
         start={"sigma": start[0], "epsilon": start[1]},
     )
     if "sigma" in res:
         from project.units import reduced_density, reduced_temperature
 
-        res.update(T_star=reduced_temperature(T, res["epsilon"]), rho_star=reduced_density(rho, res["sigma"]))
+        res.update(
+            T_star=reduced_temperature(target.T, res["epsilon"]), rho_star=reduced_density(target.rho, res["sigma"])
+        )
     atomic_write_text(root / RESULT_NAME, json.dumps(res, indent=1) + "\n")
     logger.info(
         "%s %s: D = %.4f nm, KL = %.5f, %d simulations, %.0f s",
-        tgt["molecule"],
+        target.molecule,
         method,
         res["total_deviation_nm"],
         res["kl_divergence"],

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from project.cg.lj import CGSettings, run_lj
+from project.cg.lj import CGRun, CGSettings, run_lj
+from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import ProjectError
 from project.units import KB
@@ -185,15 +186,23 @@ def damp(step: np.ndarray, sigma: float, epsilon: float, T: float) -> np.ndarray
     return np.array([step[0], new_eps - epsilon])
 
 
+def _derivatives(target: CGTarget, run: CGRun) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of S_rel at the parameters of a finished CG run (module docstring)."""
+    sp = run.statepoint
+    n, volume, rc = sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"]
+    r, g_aa, g_cg, T = target.r, target.g, run.rdf.g, target.T
+    grad = relent_gradient(r, g_aa, g_cg, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+    sums = frame_derivative_sums(run.workdir, sp["sigma"], sp["epsilon"], rc)
+    hess = relent_hessian(r, g_aa, g_cg, sums, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+    return grad, hess
+
+
 def run_relent(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    start: tuple[float, float],
+    target: CGTarget,
     settings: CGSettings,
     root: Path | str,
+    *,
+    start: tuple[float, float],
     max_iter: int = 12,
     sigma_tol: float = 0.002,
     eps_tol: float = 0.02,
@@ -202,16 +211,14 @@ def run_relent(
 
     Parameters
     ----------
-    r, g_aa : numpy.ndarray
-        Target COM RDF on the export grid (nm, dimensionless).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    start : tuple of float
-        Start (sigma nm, epsilon kJ/mol).
+    target : CGTarget
+        Target COM RDF on the export grid (nm, dimensionless), T (K), rho (nm^-3), bead mass (amu).
     settings : CGSettings
         CG run settings.
     root : path
         Method folder (runs go to ``root/lj_<hash>``, the history to ``root/history.json``).
+    start : tuple of float
+        Start (sigma nm, epsilon kJ/mol).
     max_iter : int
         Maximum number of iterations (= CG simulations).
     sigma_tol, eps_tol : float
@@ -223,6 +230,7 @@ def run_relent(
         ``sigma`` (nm), ``epsilon`` (kJ/mol), ``converged``, ``n_simulations``, ``wall_s``, ``history``,
         ``final_workdir``, ``criterion``.
     """
+    T = target.T
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     sigma, eps = float(start[0]), float(start[1])
@@ -232,15 +240,12 @@ def run_relent(
     converged = False
     run = None
     for it in range(max_iter):
-        run = run_lj(sigma, eps, T, rho, mass, settings, root)
+        run = run_lj(sigma, eps, T, target.rho, target.mass, settings, root)
         dirs.add(run.workdir)
         wall += run.wall_s
         ta = time.monotonic()
         sp = run.statepoint
-        n, volume, rc = sp["N"], sp["N"] / sp["rho"], sp["cutoff"] * sp["sigma"]
-        grad = relent_gradient(r, g_aa, run.rdf.g, sp["sigma"], sp["epsilon"], T, n, volume, rc)
-        sums = frame_derivative_sums(run.workdir, sp["sigma"], sp["epsilon"], rc)
-        hess = relent_hessian(r, g_aa, run.rdf.g, sums, sp["sigma"], sp["epsilon"], T, n, volume, rc)
+        grad, hess = _derivatives(target, run)
         step, kind = newton_step(grad, hess, sigma, eps)
         rel = (abs(step[0]) / sigma, abs(step[1]) / eps)
         history.append(

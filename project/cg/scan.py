@@ -19,40 +19,36 @@ import pandas as pd
 
 from project.cg.lj import CGSettings, run_lj
 from project.cg.metrics import kl_divergence, total_deviation
+from project.cg.relent import MAX_T_STAR, MIN_T_STAR
+from project.cg.target import CGTarget
 from project.errors import StatePointError
 from project.units import reduced_density, reduced_temperature
 
 logger = logging.getLogger(__name__)
 
-#: reduced temperatures a scan point may have (the CG optimisers' limits, docs/coarse_graining.md)
-T_STAR_LIMITS = (0.72, 9.5)
+#: reduced temperatures a scan point may have (the relative-entropy steps' limits, docs/coarse_graining.md)
+T_STAR_LIMITS = (MIN_T_STAR, MAX_T_STAR)
 
 
 def scan_grid(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    sigmas: np.ndarray,
-    epsilons: np.ndarray,
+    target: CGTarget,
     settings: CGSettings,
     root: Path | str,
+    sigmas: np.ndarray,
+    epsilons: np.ndarray,
 ) -> pd.DataFrame:
     """Run one CG simulation per (sigma, epsilon) of the grid and return both metrics against the target.
 
     Parameters
     ----------
-    r, g_aa : numpy.ndarray
-        Target COM RDF (nm, dimensionless).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    sigmas, epsilons : numpy.ndarray
-        Grid axes (nm, kJ/mol); points whose T* = k_B T / epsilon lies outside :data:`T_STAR_LIMITS` are skipped.
+    target : CGTarget
+        Target COM RDF (nm, dimensionless), T (K), rho (nm^-3), bead mass (amu).
     settings : CGSettings
         CG run settings.
     root : path
         Folder of the runs (``root/lj_<hash>``; existing runs are reused).
+    sigmas, epsilons : numpy.ndarray
+        Grid axes (nm, kJ/mol); points whose T* = k_B T / epsilon lies outside :data:`T_STAR_LIMITS` are skipped.
 
     Returns
     -------
@@ -60,6 +56,7 @@ def scan_grid(
         Columns ``sigma_nm``, ``epsilon_kJ_mol``, ``T_star``, ``rho_star``, ``total_deviation_nm``,
         ``kl_divergence``, ``wall_s``.
     """
+    r, g_aa, T, rho = target.r, target.g, target.T, target.rho
     rows = []
     for s in np.asarray(sigmas, float):
         for e in np.asarray(epsilons, float):
@@ -67,7 +64,7 @@ def scan_grid(
             if not T_STAR_LIMITS[0] <= t_star <= T_STAR_LIMITS[1]:
                 continue
             try:
-                run = run_lj(s, e, T, rho, mass, settings, root)
+                run = run_lj(s, e, T, rho, target.mass, settings, root)
             except StatePointError as exc:
                 logger.warning("scan point sigma=%.4f nm epsilon=%.4f kJ/mol skipped: %s", s, e, exc)
                 continue

@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 
 from project.cg.lj import CGSettings, run_lj
 from project.cg.metrics import noise_deviation, total_deviation
+from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import StatePointError
 
@@ -34,16 +35,61 @@ SCALE_SIGMA = 0.01
 SCALE_EPS = 0.05
 
 
+class _Objective:
+    """The simplex objective in scaled coordinates x (module docstring): the total deviation (nm) of a CG run at
+    (sigma, epsilon) from the target; a penalty without a simulation outside the LJ state space. Keeps every
+    evaluation (``history``), the runs (``runs``: folder -> (wall s, D nm)) and ``fatol`` (nm)."""
+
+    def __init__(
+        self,
+        target: CGTarget,
+        settings: CGSettings,
+        root: Path,
+        start: tuple[float, float],
+        fatol: float | None,
+    ):
+        self.target, self.settings, self.root = target, settings, root
+        self.s0, self.e0 = float(start[0]), float(start[1])
+        self.fatol = fatol
+        self.penalty: float | None = None
+        self.history: list[dict] = []
+        self.runs: dict[str, tuple[float, float]] = {}
+
+    def __call__(self, x: np.ndarray) -> float:
+        tgt = self.target
+        sigma, eps = self.s0 * (1.0 + SCALE_SIGMA * x[0]), self.e0 * (1.0 + SCALE_EPS * x[1])
+        try:
+            if sigma <= 0 or eps <= 0:
+                raise StatePointError("sigma", "non-positive")
+            run = run_lj(sigma, eps, tgt.T, tgt.rho, tgt.mass, self.settings, self.root)
+        except StatePointError as exc:
+            pen = self.penalty if self.penalty is not None else 10.0
+            self.history.append({"sigma": sigma, "epsilon": eps, "penalty_nm": pen, "penalty": str(exc)})
+            return pen
+        f = total_deviation(tgt.r, tgt.g, run.rdf.g)
+        if self.fatol is None:
+            self.fatol = noise_deviation(tgt.r, tgt.g_err, run.rdf.g_err)
+        if self.penalty is None:
+            self.penalty = 10.0 * f
+        self.runs[str(run.workdir)] = (run.wall_s, f)
+        self.history.append(
+            {
+                "sigma": run.statepoint["sigma"],
+                "epsilon": run.statepoint["epsilon"],
+                "total_deviation_nm": f,
+                "workdir": str(run.workdir),
+            }
+        )
+        logger.info("simplex eval %d: sigma=%.5f eps=%.5f D=%.5f nm", len(self.history), sigma, eps, f)
+        return f
+
+
 def run_simplex(
-    r: np.ndarray,
-    g_aa: np.ndarray,
-    g_aa_err: np.ndarray,
-    T: float,
-    rho: float,
-    mass: float,
-    start: tuple[float, float],
+    target: CGTarget,
     settings: CGSettings,
     root: Path | str,
+    *,
+    start: tuple[float, float],
     max_evals: int = 40,
     xatol: float = 0.3,
     fatol: float | None = None,
@@ -52,16 +98,15 @@ def run_simplex(
 
     Parameters
     ----------
-    r, g_aa, g_aa_err : numpy.ndarray
-        Target COM RDF, its block standard error (export grid, nm / dimensionless).
-    T, rho, mass : float
-        Temperature (K), number density (nm^-3), bead mass (amu).
-    start : tuple of float
-        Start (sigma nm, epsilon kJ/mol).
+    target : CGTarget
+        Target COM RDF and its block standard error (export grid, nm / dimensionless), T (K), rho (nm^-3), bead
+        mass (amu).
     settings : CGSettings
         CG run settings.
     root : path
         Method folder.
+    start : tuple of float
+        Start (sigma nm, epsilon kJ/mol).
     max_evals : int
         Maximum number of objective evaluations.
     xatol : float
@@ -72,47 +117,14 @@ def run_simplex(
     Returns
     -------
     dict
-        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``objective_nm``, ``converged``,
-        ``n_simulations``, ``n_evaluations``, ``wall_s``, ``history``, ``final_workdir``, ``criterion``.
+        ``sigma`` (nm), ``epsilon`` (kJ/mol) of the best evaluated point, ``total_deviation_nm`` (its objective),
+        ``converged``, ``n_simulations``, ``n_evaluations``, ``wall_s``, ``history``, ``final_workdir``,
+        ``criterion``.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    s0, e0 = float(start[0]), float(start[1])
-    history: list[dict] = []
-    runs: dict[str, tuple[float, float]] = {}
-    state = {"fatol": fatol, "penalty": None}
     t0 = time.monotonic()
-
-    def params(x: np.ndarray) -> tuple[float, float]:
-        return s0 * (1.0 + SCALE_SIGMA * x[0]), e0 * (1.0 + SCALE_EPS * x[1])
-
-    def objective(x: np.ndarray) -> float:
-        sigma, eps = params(x)
-        try:
-            if sigma <= 0 or eps <= 0:
-                raise StatePointError("sigma", "non-positive")
-            run = run_lj(sigma, eps, T, rho, mass, settings, root)
-        except StatePointError as exc:
-            pen = state["penalty"] if state["penalty"] is not None else 10.0
-            history.append({"sigma": sigma, "epsilon": eps, "objective_nm": pen, "penalty": str(exc)})
-            return pen
-        f = total_deviation(r, g_aa, run.rdf.g)
-        if state["fatol"] is None:
-            state["fatol"] = noise_deviation(r, g_aa_err, run.rdf.g_err)
-        if state["penalty"] is None:
-            state["penalty"] = 10.0 * f
-        runs[str(run.workdir)] = (run.wall_s, f)
-        history.append(
-            {
-                "sigma": run.statepoint["sigma"],
-                "epsilon": run.statepoint["epsilon"],
-                "objective_nm": f,
-                "workdir": str(run.workdir),
-            }
-        )
-        logger.info("simplex eval %d: sigma=%.5f eps=%.5f D=%.5f nm", len(history), sigma, eps, f)
-        return f
-
+    objective = _Objective(target, settings, root, start, fatol)
     objective(np.zeros(2))  # sets fatol from the first run's noise
     res = minimize(
         objective,
@@ -121,30 +133,31 @@ def run_simplex(
         options={
             "initial_simplex": np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]),
             "xatol": xatol,
-            "fatol": state["fatol"],
+            "fatol": objective.fatol,
             "maxfev": max_evals - 1,
         },
     )
+    history, runs = objective.history, objective.runs
     evaluated = [h for h in history if "workdir" in h]
-    best = min(evaluated, key=lambda h: h["objective_nm"])
+    best = min(evaluated, key=lambda h: h["total_deviation_nm"])
     out = {
         "method": "simplex",
         "sigma": best["sigma"],
         "epsilon": best["epsilon"],
-        "objective_nm": best["objective_nm"],
+        "total_deviation_nm": best["total_deviation_nm"],
         "converged": bool(res.success),
         "message": str(res.message),
         "n_simulations": len(runs),
         "n_evaluations": len(history),
         "wall_s": float(sum(w for w, _ in runs.values())),
         "session_wall_s": time.monotonic() - t0,
-        "fatol_nm": state["fatol"],
+        "fatol_nm": objective.fatol,
         "history": history,
         "final_workdir": best["workdir"],
         "criterion": f"Nelder-Mead: simplex size < {xatol:g} scaled units (= {xatol * SCALE_SIGMA:.2%} sigma, "
         f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < noise floor "
-        f"{state['fatol']:.4g} nm (max {max_evals} evaluations)",
-        "units": {"sigma": "nm", "epsilon": "kJ/mol", "objective_nm": "nm", "wall_s": "s"},
+        f"{objective.fatol:.4g} nm (max {max_evals} evaluations)",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "penalty_nm": "nm", "wall_s": "s"},
     }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
     return out

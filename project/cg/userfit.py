@@ -14,16 +14,19 @@ Steps (:func:`fit_user_run`):
 2. The centre-of-mass g(r) with block errors (:mod:`project.cg.com_rdf`, the same analysis as the built-in
    molecules), on 0.005 nm bins up to min(1.2 nm, the box half-width). A changing box (NPT) uses the mean density
    N / <V>, with a warning.
-3. The bead: the inverse network's one-shot guess and the robust fit (:func:`project.cg.oneshot.predict_bead`,
-   i.e. :func:`project.model.fit.fit_rdf`: refinement through the LJ forward model, total uncertainty, residual,
-   ``lj_adequate``), then the network's bead refined for each chosen objective through the forward model
-   (:func:`project.cg.objective.refine_for_objective`) and, given the all-atom pressure, the pressure-constrained
-   bead (:func:`project.cg.objective.refine_with_pressure`). No CG simulation. Each bead's equation-of-state
-   pressure and energy per molecule (:func:`project.cg.objective.eos_thermo`).
+3. The beads (:func:`project.cg.beads.fit_beads`): the inverse network's one-shot guess and the robust fit
+   (:func:`project.cg.oneshot.predict_bead`, i.e. :func:`project.model.fit.fit_rdf`: refinement through the LJ
+   forward model, total uncertainty, residual, ``lj_adequate``), then the network's bead refined for each chosen
+   objective through the forward model (:func:`project.cg.objective.refine_for_objective`) and, given the
+   all-atom pressure, the pressure-constrained bead (:func:`project.cg.objective.refine_with_pressure`). No CG
+   simulation. Each bead's equation-of-state pressure and energy per molecule
+   (:func:`project.cg.objective.eos_thermo`).
 4. Optionally (:func:`write_outputs`) the result as JSON, the COM RDF, and a GROMACS model of the chosen bead:
    ``.top`` (one LJ atom type), ``.gro`` (the molecules' centres of mass in the last analysed frame) and ``.mdp``
    (the model's interaction settings: plain truncation at 3 sigma with the dispersion correction, as the LJ
-   training data). Everything is computed before anything is written.
+   training data; texts from :mod:`project.cg.gromacs_model`). Everything is computed before anything is written.
+
+The text summary that ``cg fit`` prints is :func:`project.cg.summary.text_summary`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from project.cg.objective import OBJECTIVES
 from project.errors import ProjectError, RDFError
 
 #: Fewest molecules accepted (a COM RDF from fewer is too noisy, and the box too small, for the fit).
@@ -45,8 +49,6 @@ MAX_SPAN_BOX = 0.25
 #: Default upper edge of the COM RDF grid (nm) and bin width (nm): the project's RDF grid.
 R_MAX_DEFAULT = 1.2
 BIN_WIDTH_DEFAULT = 0.005
-#: Beads the CG model can be written for.
-BEADS = ("fit", "network", "total-deviation", "kl", "pressure")
 
 
 #: Trajectory suffixes MDAnalysis does not recognise by itself, with their format (LAMMPS dump files; the
@@ -271,12 +273,35 @@ def com_rdf(
     }
 
 
-def _beads_thermo(beads: dict, T: float, rho: float) -> None:
-    from project.cg.objective import eos_thermo
+def _check_arguments(T: float, objectives: tuple[str, ...], pressure_bar: float | None) -> None:
+    """Refuse a bad temperature (K), objective or pressure (bar) before any file is read."""
+    from project.cg.objective import OBJECTIVES
 
-    for b in beads.values():
-        if b and "sigma" in b and "epsilon" in b:
-            b["eos"] = eos_thermo(b["sigma"], b["epsilon"], T, rho)
+    if isinstance(T, bool) or not isinstance(T, (int, float)) or not np.isfinite(T) or T < 10:
+        raise RDFError(
+            f"temperature: got {T!r} K; allowed: the temperature of the run in K (>= 10 K; a reduced T* "
+            "is not accepted)"
+        )
+    bad = [o for o in objectives if o not in OBJECTIVES]
+    if bad or not objectives:
+        raise ProjectError(f"objective: got {bad or list(objectives)}; allowed: {', '.join(OBJECTIVES)}")
+    if pressure_bar is not None and not np.isfinite(pressure_bar):
+        raise ProjectError(f"pressure: got {pressure_bar!r} bar; allowed: a finite pressure in bar")
+
+
+#: Units of a :func:`fit_user_run` result.
+RESULT_UNITS = {
+    "sigma": "nm",
+    "epsilon": "kJ/mol",
+    "T": "K",
+    "density": "nm^-3",
+    "mass": "amu",
+    "P_bar": "bar",
+    "U_per_molecule_kJ_mol": "kJ/mol",
+    "total_deviation_nm": "nm",
+    "wall_s": "s",
+    "r": "nm",
+}
 
 
 def fit_user_run(
@@ -284,7 +309,7 @@ def fit_user_run(
     trajectory: str | os.PathLike,
     T: float,
     selection: str = "all",
-    objectives: tuple[str, ...] = ("total-deviation", "kl"),
+    objectives: tuple[str, ...] = OBJECTIVES,
     pressure_bar: float | None = None,
     model_path: str | os.PathLike | None = None,
     r_max: float | None = None,
@@ -327,20 +352,10 @@ def fit_user_run(
     ProjectError
         Any refused input (naming the field, the value and what is allowed).
     """
-    from project.cg.objective import OBJECTIVES, refine_for_objective, refine_with_pressure
-    from project.cg.oneshot import predict_bead
+    from project.cg.beads import fit_beads
 
     t0 = time.perf_counter()
-    if isinstance(T, bool) or not isinstance(T, (int, float)) or not np.isfinite(T) or T < 10:
-        raise RDFError(
-            f"temperature: got {T!r} K; allowed: the temperature of the run in K (>= 10 K; a reduced T* "
-            "is not accepted)"
-        )
-    bad = [o for o in objectives if o not in OBJECTIVES]
-    if bad or not objectives:
-        raise ProjectError(f"objective: got {bad or list(objectives)}; allowed: {', '.join(OBJECTIVES)}")
-    if pressure_bar is not None and not np.isfinite(pressure_bar):
-        raise ProjectError(f"pressure: got {pressure_bar!r} bar; allowed: a finite pressure in bar")
+    _check_arguments(T, objectives, pressure_bar)
     ag, info = open_system(topology, trajectory, selection, allow_guessed_masses)
     rdf, box = com_rdf(ag, r_max, bin_width, start=start, stop=stop, step=step, source=os.fspath(trajectory))
     warn = list(info.pop("warnings"))
@@ -349,25 +364,10 @@ def fit_user_run(
             f"the box changes (NPT): volume relative std {100 * box['volume_rel_std']:.2g} %; the density is "
             f"the mean N / <V> = {rdf.density_nm3:.5g} nm^-3"
         )
-    r, g, ge, rho = rdf.r_nm, rdf.g, rdf.g_err, float(rdf.density_nm3)
-    pred = predict_bead(r, g, float(T), rho, model_path, source=f"COM RDF of {os.fspath(trajectory)}", g_err=ge)
-    network = {
-        k: pred[k]
-        for k in ("sigma", "epsilon", "sigma_std", "epsilon_std", "T_star", "rho_star", "in_domain")
-        if k in pred
-    }
-    network["warnings"] = list(pred.get("warnings", []))
-    fit = pred["fit"]
-    if "error" in fit:
-        raise RDFError(f"the COM RDF cannot be fitted: {fit['error']}")
-    refined = {o: refine_for_objective(r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), o) for o in objectives}
-    pressure = None
-    if pressure_bar is not None:
-        pressure = refine_with_pressure(
-            r, g, float(T), rho, (pred["sigma"], pred["epsilon"]), float(pressure_bar), objectives[0]
-        )
-    beads = bead_table({"network": network, "fit": fit, "refined": refined, "pressure_aware": pressure})
-    _beads_thermo(beads, float(T), rho)
+    rho = float(rdf.density_nm3)
+    source = f"COM RDF of {os.fspath(trajectory)}"
+    beads = fit_beads(rdf.r_nm, rdf.g, rdf.g_err, float(T), rho, objectives, pressure_bar, model_path, source)
+    fit = beads["fit"]
     if not fit.get("lj_adequate", False):
         warn.append(
             f"one LJ fluid does not describe this COM RDF within its noise (chi^2/dof "
@@ -389,138 +389,29 @@ def fit_user_run(
             "first_peak_r_nm": float(rdf.first_peak_r_nm),
             "aa_pressure_bar": pressure_bar,
         },
-        "network": network,
+        "network": beads["network"],
         "fit": fit,
-        "refined": refined,
-        "pressure_aware": pressure,
+        "refined": beads["refined"],
+        "pressure_aware": beads["pressure_aware"],
         "lj_adequate": bool(fit.get("lj_adequate", False)),
         "warnings": warn,
         "n_simulations": 0,
         "wall_s": time.perf_counter() - t0,
-        "model_path": pred.get("model_path"),
-        "units": {
-            "sigma": "nm",
-            "epsilon": "kJ/mol",
-            "T": "K",
-            "density": "nm^-3",
-            "mass": "amu",
-            "P_bar": "bar",
-            "U_per_molecule_kJ_mol": "kJ/mol",
-            "total_deviation_nm": "nm",
-            "wall_s": "s",
-            "r": "nm",
-        },
+        "model_path": beads["model_path"],
+        "units": dict(RESULT_UNITS),
     }
     return out, rdf, box
-
-
-def bead_table(result: dict) -> dict[str, dict | None]:
-    """Every bead of a :func:`fit_user_run` result by name: network, fit, the refined ones, pressure (None when
-    not computed)."""
-    return {
-        "network": result["network"],
-        "fit": result["fit"],
-        **result.get("refined", {}),
-        "pressure": result.get("pressure_aware"),
-    }
-
-
-def bead_of(result: dict, which: str) -> dict:
-    """(sigma nm, epsilon kJ/mol) of one bead of a :func:`fit_user_run` result, by name (:data:`BEADS`).
-
-    Raises :class:`ProjectError` for an unknown or missing bead, naming the allowed ones.
-    """
-    table = bead_table(result)
-    bead = table.get(which)
-    if which not in BEADS or bead is None:
-        have = [k for k, v in table.items() if v is not None]
-        raise ProjectError(f"bead: got {which!r}; allowed here: {', '.join(have)}")
-    return {"sigma": float(bead["sigma"]), "epsilon": float(bead["epsilon"])}
-
-
-def cg_model_files(
-    name: str, sigma: float, epsilon: float, mass: float, T: float, com_nm: np.ndarray, box_nm: np.ndarray
-) -> dict[str, str]:
-    """GROMACS files of the single-bead model: ``.top``, ``.gro`` and ``.mdp`` texts (keys ``top``, ``gro``, ``mdp``).
-
-    Units: sigma nm, epsilon kJ/mol, mass amu, T K, positions and box nm. The .mdp fixes the interactions of the
-    model (plain truncation at 3 sigma, ``vdw-modifier = None``, dispersion correction for energy and pressure: the
-    LJ fluid the network and the forward model were trained on) and an NVT ``sd`` run at T.
-    """
-    import re
-
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,4}", name):
-        raise ProjectError(
-            f"name: got {name!r}; allowed: 1-5 letters, digits or _, starting with a letter "
-            "(a GROMACS residue and atom name)"
-        )
-    top = "\n".join(
-        [
-            f"; single-bead LJ model of {name}: sigma {sigma:.6f} nm, epsilon {epsilon:.6f} kJ/mol, "
-            f"mass {mass:.4f} amu",
-            "; made by lj-inverse cg fit; use with the .mdp beside it (truncated at 3 sigma, dispersion correction)",
-            "[ defaults ]",
-            "; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ",
-            "1 2 no 1.0 1.0",
-            "",
-            "[ atomtypes ]",
-            "; name at.num mass(amu) charge(e) ptype sigma(nm) epsilon(kJ/mol)",
-            f"B{name} 0 {mass:.6f} 0.0 A {sigma:.8g} {epsilon:.8g}",
-            "",
-            "[ moleculetype ]",
-            "; name nrexcl",
-            f"{name} 1",
-            "",
-            "[ atoms ]",
-            "; nr type resnr res atom cgnr charge(e) mass(amu)",
-            f"1 B{name} 1 {name} B 1 0.0 {mass:.6f}",
-            "",
-            "[ system ]",
-            f"{name} single-bead LJ liquid",
-            "",
-            "[ molecules ]",
-            f"{name} {len(com_nm)}",
-            "",
-        ]
-    )
-    lines = [f"{name} beads at the all-atom centres of mass", f"{len(com_nm):5d}"]
-    for k, (x, y, z) in enumerate(np.mod(com_nm, box_nm)):
-        lines.append(f"{(k + 1) % 100000:5d}{name:<5s}{'B':>5s}{(k + 1) % 100000:5d}{x:8.3f}{y:8.3f}{z:8.3f}")
-    lines.append(f"{box_nm[0]:10.5f}{box_nm[1]:10.5f}{box_nm[2]:10.5f}")
-    rc = 3.0 * sigma
-    mdp = "\n".join(
-        [
-            f"; single-bead LJ model of {name} at T = {T:.6g} K (NVT); interactions as the LJ training data",
-            "integrator = sd",
-            "dt = 0.002",
-            "nsteps = 50000",
-            "tc-grps = System",
-            "tau-t = 1.0",
-            f"ref-t = {T:.6g}",
-            "gen-vel = yes",
-            f"gen-temp = {T:.6g}",
-            "cutoff-scheme = Verlet",
-            "pbc = xyz",
-            "vdwtype = Cut-off",
-            "vdw-modifier = None",
-            f"rvdw = {rc:.6g}",
-            "coulombtype = Cut-off",
-            f"rcoulomb = {rc:.6g}",
-            "DispCorr = EnerPres",
-            "nstenergy = 500",
-            "nstxout-compressed = 500",
-            "",
-        ]
-    )
-    return {"top": top, "gro": "\n".join(lines) + "\n", "mdp": mdp}
 
 
 def write_outputs(
     result: dict, rdf, box: dict, out_dir: str | os.PathLike, name: str = "CG", bead: str = "fit"
 ) -> dict[str, str]:
-    """Write ``cg_fit.json``, ``com_rdf.npz`` and the GROMACS model of ``bead`` (``<name>.top/.gro/.mdp``) into
-    ``out_dir`` (created); every text is made before the first file is written. Returns the paths."""
+    """Write ``cg_fit.json``, ``com_rdf.npz`` and the GROMACS model of ``bead`` (``<name>.top/.gro/.mdp``,
+    :func:`project.cg.gromacs_model.cg_model_files`) into ``out_dir`` (created); every text is made before the
+    first file is written. Returns the paths."""
     from project.atomic import atomic_write_text
+    from project.cg.beads import bead_of
+    from project.cg.gromacs_model import cg_model_files
     from project.rdf import save_rdf
 
     b = bead_of(result, bead)
@@ -550,56 +441,10 @@ def write_outputs(
     return {k: str(v) for k, v in paths.items()}
 
 
-def text_summary(result: dict) -> str:
-    """Human-readable summary of a :func:`fit_user_run` result (units named)."""
-    i = result["input"]
-    lines = [
-        f"{i['n_molecules']} molecules ({i['atoms_per_molecule']} atoms, {i['mass_amu']:.4g} amu), "
-        f"{i['n_frames_used']} frames, T {i['T_K']:.5g} K, density {i['density_nm3']:.5g} nm^-3, first COM peak "
-        f"{i['first_peak_r_nm']:.4g} nm",
-        f"{'bead':<16s} {'sigma (nm)':>11s} {'eps (kJ/mol)':>13s} {'T*':>7s} {'rho*':>7s} {'D (nm)':>9s} "
-        f"{'KL':>9s} {'P_EOS (bar)':>12s} {'U_EOS (kJ/mol)':>15s}",
-    ]
-    rows = [
-        ("network", result["network"], None),
-        ("fit", result["fit"], result["fit"].get("residual")),
-        *((f"refined {k}", v, v.get("surrogate")) for k, v in result["refined"].items()),
-    ]
-    if result.get("pressure_aware"):
-        rows.append(("pressure-aware", result["pressure_aware"], result["pressure_aware"].get("surrogate")))
-    for label, b, m in rows:
-        d = m.get("total_deviation_nm", m.get("total_deviation")) if m else None
-        kl = m.get("kl_divergence") if m else None
-        e = b.get("eos", {})
-        lines.append(
-            f"{label:<16s} {b['sigma']:11.5f} {b['epsilon']:13.5f} {e.get('T_star', np.nan):7.3f} "
-            f"{e.get('rho_star', np.nan):7.3f} {(np.nan if d is None else d):9.4g} "
-            f"{(np.nan if kl is None else kl):9.3g} {e.get('P_bar', np.nan):12.1f} "
-            f"{e.get('U_per_molecule_kJ_mol', np.nan):15.3f}"
-        )
-    fit = result["fit"]
-    lines.append(
-        f"fit: sigma {fit['sigma']:.5f} +- {fit['sigma_std']:.5f} nm, epsilon {fit['epsilon']:.4f} +- "
-        f"{fit['epsilon_std']:.4f} kJ/mol; chi^2/dof {fit['residual']['chi2_per_dof']:.3g}; one LJ fluid "
-        f"describes it: {'yes' if result['lj_adequate'] else 'NO'}"
-    )
-    if i.get("aa_pressure_bar") is not None:
-        lines.append(f"all-atom pressure (given): {i['aa_pressure_bar']:.1f} bar")
-    lines.append(
-        "D and KL: the fit's residual over its range, the refined beads' over theirs (forward model, no simulation)"
-    )
-    lines.extend(f"WARNING: {w}" for w in result["warnings"])
-    return "\n".join(lines) + "\n"
-
-
 __all__ = [
-    "BEADS",
     "MIN_MOLECULES",
-    "bead_of",
-    "cg_model_files",
     "com_rdf",
     "fit_user_run",
     "open_system",
-    "text_summary",
     "write_outputs",
 ]

@@ -40,9 +40,10 @@ def _settings(args: argparse.Namespace):
 
 def cmd_init(args: argparse.Namespace) -> int:
     from project.cg.aa import AAParams, statepoint
+    from project.cg.molecules import DEVELOPMENT_MOLECULES
     from project.dataspace import get_cg_project, init_cg_jobs
 
-    molecules = args.molecule or ["CH4", "F2", "CO"]
+    molecules = args.molecule or list(DEVELOPMENT_MOLECULES)
     for m in molecules:  # validate every state point before anything is written
         statepoint(AAParams(m, n_molecules=args.n_molecules, t_prod_ps=args.aa_t_prod_ps))
     project = get_cg_project(args.cg_dataspace, create=True)
@@ -112,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from project.cg.compare import write_comparison
+    from project.cg.report import write_comparison
     from project.provenance import code_version_string
 
     if args.seeds < 2:
@@ -140,10 +141,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rep = write_comparison(
         dirs,
         base,
-        None if args.no_catalogue else cat,
+        _settings(args),
+        catalogue_path=None if args.no_catalogue else cat,
         code_version=code_version_string(),
         seeds=args.seeds,
-        settings=_settings(args),
         run_missing=not args.no_run,
         scan_n=args.scan_n,
         model_path=args.model,
@@ -175,10 +176,13 @@ def cmd_aa(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from project.cg.userfit import bead_of, fit_user_run, text_summary, write_outputs
+    from project.cg.beads import bead_of
+    from project.cg.objective import OBJECTIVES
+    from project.cg.summary import text_summary
+    from project.cg.userfit import fit_user_run, write_outputs
 
-    objectives = tuple(dict.fromkeys(args.objective or ["total-deviation", "kl"]))
-    if args.bead in ("total-deviation", "kl") and args.bead not in objectives:
+    objectives = tuple(dict.fromkeys(args.objective or OBJECTIVES))
+    if args.bead in OBJECTIVES and args.bead not in objectives:
         raise ValueError(f"--bead: got {args.bead!r}, which is not among the --objective values {list(objectives)}")
     if args.bead == "pressure" and args.pressure is None:
         raise ValueError("--bead: got 'pressure'; allowed only with --pressure BAR (the all-atom pressure)")
@@ -210,73 +214,103 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cg_run_options(q: argparse.ArgumentParser) -> None:
     """Options of every command that runs CG simulations: threads, beads, production time."""
+    from project.cg.ibi import IBI_T_PROD
+    from project.cg.lj import CGSettings
+
     q.add_argument("--threads", type=int, default=None, help="MD threads per run (count; default: every core)")
-    q.add_argument("--n-beads", type=int, default=500, help="beads per CG simulation (count; default 500)")
+    q.add_argument(
+        "--n-beads",
+        type=int,
+        default=CGSettings.N,
+        help="beads per CG simulation (count; default %(default)s)",
+    )
     q.add_argument(
         "--t-prod-tau",
         "--t-prod",
         dest="t_prod_tau",
         type=float,
-        default=150.0,
-        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default 150 tau)",
+        default=CGSettings.t_prod,
+        help="CG production time in LJ time units tau = sigma sqrt(m/epsilon) (default %(default)s tau; the IBI "
+        f"iterations run {IBI_T_PROD:g} tau)",
     )
 
 
-def register_cg(sub) -> None:
-    """Add the ``cg`` sub-command (with its own sub-commands)."""
-    from project.cg.pipeline import METHODS
+def _data_space_options(q: argparse.ArgumentParser) -> None:
+    """Options of the commands on the CG data space: its folder and the molecules (jobs) to act on."""
+    from project.cg.molecules import DEVELOPMENT_MOLECULES, MOLECULES
 
-    p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
-    cg = p.add_subparsers(dest="cg_command", required=True)
+    q.add_argument(
+        "--dataspace",
+        "--cg-dataspace",
+        dest="cg_dataspace",
+        default=None,
+        help="CG data space (signac project); default $LJ_CG_DATASPACE, else ./cg_space",
+    )
+    q.add_argument(
+        "--molecule",
+        action="append",
+        choices=tuple(MOLECULES),
+        help=f"restrict to this molecule (repeatable); default every job (cg init: {', '.join(DEVELOPMENT_MOLECULES)})",
+    )
 
-    def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument(
-            "--dataspace",
-            "--cg-dataspace",
-            dest="cg_dataspace",
-            default=None,
-            help="CG data space (signac project); default $LJ_CG_DATASPACE, else ./cg_space",
-        )
-        q.add_argument(
-            "--molecule",
-            action="append",
-            choices=("CH4", "F2", "CO"),
-            help="restrict to this molecule (repeatable); default all",
-        )
+
+def _add_init(cg) -> None:
+    from project.cg.aa import AAParams
 
     q = cg.add_parser("init", help="create one job per molecule (idempotent)")
-    common(q)
-    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the AA box (count; default 500)")
+    _data_space_options(q)
+    q.add_argument(
+        "--n-molecules",
+        type=int,
+        default=AAParams.n_molecules,
+        help="molecules in the AA box (count; default %(default)s)",
+    )
     q.add_argument(
         "--aa-t-prod-ps",
         "--aa-t-prod",
         dest="aa_t_prod_ps",
         type=float,
-        default=300.0,
-        help="AA production time in ps (default 300 ps)",
+        default=AAParams.t_prod_ps,
+        help="AA production time in ps (default %(default)s ps)",
     )
     q.set_defaults(func=cmd_init)
 
+
+def _add_topology(cg) -> None:
+    from project.cg.aa import AAParams
+    from project.cg.molecules import MOLECULES
+
     q = cg.add_parser("topology", help="write the GROMACS topology (.top) and a start configuration (.gro)")
-    q.add_argument("name", choices=("CH4", "F2", "CO"), help="molecule")
+    q.add_argument("name", choices=tuple(MOLECULES), help="molecule")
     q.add_argument("--out", required=True, help="output folder")
-    q.add_argument("--n-molecules", type=int, default=500, help="number of molecules (count; default 500)")
+    q.add_argument(
+        "--n-molecules",
+        type=int,
+        default=AAParams.n_molecules,
+        help="number of molecules (count; default %(default)s)",
+    )
     q.set_defaults(func=cmd_topology)
 
+
+def _add_run(cg) -> None:
+    from project.cg.pipeline import METHODS
+
     q = cg.add_parser("run", help="run the AA simulation, COM RDF and CG methods of the jobs (resumable)")
-    common(q)
+    _data_space_options(q)
     q.add_argument(
         "--method", action="append", choices=METHODS, help="method to run (repeatable, in order); default all"
     )
     cg_run_options(q)
     q.set_defaults(func=cmd_run)
 
+
+def _add_compare(cg) -> None:
     q = cg.add_parser(
         "compare",
         help="compare one-shot beads with relative entropy, simplex and IBI: check runs with several seeds, "
         "costs, pressure and energy, Pareto front; table (markdown, CSV), plots, catalogue record",
     )
-    common(q)
+    _data_space_options(q)
     q.add_argument(
         "--folder",
         nargs="+",
@@ -298,6 +332,9 @@ def register_cg(sub) -> None:
     cg_run_options(q)
     q.set_defaults(func=cmd_compare)
 
+
+def _add_aa(cg) -> None:
+    from project.cg.aa import AAParams
     from project.cg.molecules import MOLECULES
 
     q = cg.add_parser(
@@ -307,16 +344,32 @@ def register_cg(sub) -> None:
     )
     q.add_argument("name", choices=tuple(MOLECULES), help="molecule (N2, O2, CO2 held out; CH4UA the control)")
     q.add_argument("--out", required=True, help="output folder")
-    q.add_argument("--n-molecules", type=int, default=500, help="molecules in the box (count; default 500)")
-    q.add_argument("--aa-t-prod-ps", type=float, default=300.0, help="production time (ps; default 300 ps)")
+    q.add_argument(
+        "--n-molecules",
+        type=int,
+        default=AAParams.n_molecules,
+        help="molecules in the box (count; default %(default)s)",
+    )
+    q.add_argument(
+        "--aa-t-prod-ps",
+        type=float,
+        default=AAParams.t_prod_ps,
+        help="production time (ps; default %(default)s ps)",
+    )
     q.add_argument(
         "--rc-nm",
         type=float,
         default=None,
-        help="LJ (and PME) cut-off (nm; default 1.0 nm; the CH4UA control uses 1.119 nm = 3 sigma)",
+        help=f"LJ (and PME) cut-off (nm; default {AAParams.rc_nm:g} nm; the CH4UA control uses 1.119 nm = 3 sigma)",
     )
     q.add_argument("--threads", type=int, default=None, help="MD threads (count; default every core)")
     q.set_defaults(func=cmd_aa)
+
+
+def _add_fit(cg) -> None:
+    from project.cg.beads import BEADS
+    from project.cg.objective import OBJECTIVES
+    from project.cg.userfit import BIN_WIDTH_DEFAULT, R_MAX_DEFAULT
 
     q = cg.add_parser(
         "fit",
@@ -336,9 +389,9 @@ def register_cg(sub) -> None:
     q.add_argument(
         "--objective",
         action="append",
-        choices=("total-deviation", "kl"),
+        choices=OBJECTIVES,
         help="refine the network's bead for this structural objective through the LJ forward model "
-        "(repeatable; default both): total-deviation = integral |g_AA - g_LJ| dr (nm), kl = KL "
+        "(repeatable; default all): total-deviation = integral |g_AA - g_LJ| dr (nm), kl = KL "
         "divergence of the pair-distance distributions",
     )
     q.add_argument(
@@ -357,14 +410,22 @@ def register_cg(sub) -> None:
     q.add_argument(
         "--bead",
         default="fit",
-        choices=("fit", "network", "total-deviation", "kl", "pressure"),
+        choices=BEADS,
         help="which bead the GROMACS model uses (default fit: the robust fit)",
     )
     q.add_argument("--model", default=None, help="inverse-model folder (default: the shipped model)")
     q.add_argument(
-        "--r-max", type=float, default=None, help="COM RDF range (nm; default min(1.2 nm, the box half-width))"
+        "--r-max",
+        type=float,
+        default=None,
+        help=f"COM RDF range (nm; default min({R_MAX_DEFAULT:g} nm, the box half-width))",
     )
-    q.add_argument("--bin-width", type=float, default=0.005, help="COM RDF bin width (nm; default 0.005 nm)")
+    q.add_argument(
+        "--bin-width",
+        type=float,
+        default=BIN_WIDTH_DEFAULT,
+        help="COM RDF bin width (nm; default %(default)s nm)",
+    )
     q.add_argument("--start", type=int, default=0, help="first frame (index, a count of frames; default 0)")
     q.add_argument("--stop", type=int, default=None, help="frame to stop before (index, count; default the end)")
     q.add_argument("--step", type=int, default=None, help="frame step (count; default 1)")
@@ -375,3 +436,11 @@ def register_cg(sub) -> None:
     )
     q.add_argument("--json", action="store_true", help="print the result as one JSON object")
     q.set_defaults(func=cmd_fit)
+
+
+def register_cg(sub) -> None:
+    """Add the ``cg`` sub-command (with its own sub-commands, one function each)."""
+    p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
+    cg = p.add_subparsers(dest="cg_command", required=True)
+    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit):
+        add(cg)
