@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from project.cg.com_rdf import compute_com_rdf
     from project.cg.lj import CGSettings, initial_guess
-    from project.cg.metrics import kl_divergence, total_deviation
     from project.cg.oneshot import predict_bead
     from project.cg.relent import run_relent
+    from project.cg.target import CGTarget
+    from project.metrics import kl_divergence, total_deviation
     from project.rdf import load_rdf
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,15 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         pred = predict_bead(rdf.r_nm, rdf.g, T, rho, g_err=rdf.g_err)
         starts = {"naive": initial_guess(rdf.r_nm, rdf.g, T), "network": (pred["sigma"], pred["epsilon"])}
         for label, start in starts.items():
+            target = CGTarget(name, rdf.r_nm, rdf.g, rdf.g_err, T, rho, mass, str(d))
             res = run_relent(
-                rdf.r_nm,
-                rdf.g,
-                T,
-                rho,
-                mass,
-                start,
-                CGSettings(threads=args.threads),
-                Path(args.work) / name / f"relent_{label}",
+                target, CGSettings(threads=args.threads), Path(args.work) / name / f"relent_{label}", start=start
             )
             final = load_rdf(Path(res["final_workdir"]) / "rdf.npz")
             rows = [r for r in rows if not (r["molecule"] == name and r["start"] == label)]

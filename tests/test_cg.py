@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from project.cg import metrics
+from project import metrics
 from project.cg.aa import AAParams, run_aa
 from project.cg.com_rdf import compute_com_rdf
 from project.cg.ibi import finish_table, ibi_update, initial_potential

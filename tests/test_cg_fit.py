@@ -94,7 +94,7 @@ def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
         ("bad_selection", "selection: 'resname and' is not a valid"),
         ("few_molecules", "holds 50 molecules"),
         ("guessed_masses", "guessed them from atom names"),
-        ("temperature", "temperature: got 0.8 K"),
+        ("temperature", "temperature T = 0.8 K looks like a reduced temperature T*"),
         ("missing_file", "trajectory: file"),
         ("broken_molecules", "spans"),
         ("mixture", "holds different molecules"),

@@ -290,7 +290,7 @@ def test_cli_fit_json_curve_plot_and_manifest(tmp_path):
         assert key in res
     assert res["input"]["noise"] == "third column"
     assert abs(res["epsilon"] / row["epsilon"] - 1) < 0.04
-    assert set(res["residual"]) >= {"total_deviation", "kl_divergence", "max_abs_dg"}
+    assert set(res["residual"]) >= {"total_deviation_nm", "kl_divergence", "max_abs_dg"}
     curve = np.loadtxt(tmp_path / "fit.dat")
     assert curve.shape[1] == 2 and (tmp_path / "fit.png").stat().st_size > 10_000
     manifest = tmp_path / "many.csv"

@@ -5,7 +5,7 @@ Modules (no signac in any of them; the workflow layer is ``flow_cg.py`` and the 
 * :mod:`project.cg.molecules` - published all-atom / two-centre models and their GROMACS topologies;
 * :mod:`project.cg.aa` - the all-atom NVT protocol with GROMACS (PME, constraints, sd thermostat);
 * :mod:`project.cg.com_rdf` - centre-of-mass g(r) with MDAnalysis;
-* :mod:`project.cg.metrics` - total deviation and Kullback-Leibler divergence between two RDFs;
+* :mod:`project.metrics` - total deviation and Kullback-Leibler divergence between two RDFs;
 * :mod:`project.cg.lj` - single-bead LJ CG simulations (``project.simulate.run_simulation``) with caching;
 * :mod:`project.cg.oneshot`, :mod:`project.cg.ibi`, :mod:`project.cg.relent`, :mod:`project.cg.simplex` -
   the one-shot inverse model and the three iterative baselines;

@@ -22,11 +22,6 @@ BEADS = ("fit", "network", "total-deviation", "kl", "pressure")
 NETWORK_KEYS = ("sigma", "epsilon", "sigma_std", "epsilon_std", "T_star", "rho_star", "in_domain")
 
 
-def _cg_metric_names(residual: dict) -> dict:
-    """The fit's residual with the CG name of the total deviation, ``total_deviation_nm`` (nm)."""
-    return {("total_deviation_nm" if k == "total_deviation" else k): v for k, v in residual.items()}
-
-
 def fit_beads(
     r: np.ndarray,
     g: np.ndarray,
@@ -75,7 +70,6 @@ def fit_beads(
     fit = pred["fit"]
     if "error" in fit:
         raise RDFError(f"the COM RDF cannot be fitted: {fit['error']}")
-    fit = {**fit, "residual": _cg_metric_names(fit["residual"])}
     start = (pred["sigma"], pred["epsilon"])
     refined = {o: refine_for_objective(r, g, T, rho, start, o) for o in objectives}
     pressure = None

@@ -14,7 +14,7 @@ For each molecule folder (``aa.json``, ``aa_topology.tpr``, ``aa_traj.xtc`` and 
   Newton), ``simplex`` (Nelder-Mead on D), ``ibi_lj`` (an LJ fit to the IBI table);
 * ``ibi``: the IBI tabulated potential itself, the bound of what any pair potential can reach (not an LJ bead).
 
-Every row's D and KL against the all-atom COM RDF (:mod:`project.cg.metrics`) and its pressure and energy are the
+Every row's D and KL against the all-atom COM RDF (:mod:`project.metrics`) and its pressure and energy are the
 mean and standard error (std / sqrt(n), ddof 1) of ``seeds`` *check runs* with seeds 101, 102, ... that no method
 used (the simplex's best evaluation is not reused, so its selection bias is gone). Check runs of LJ beads use
 :func:`project.cg.lj.run_lj` with the comparison's settings; those of the IBI table use
@@ -58,10 +58,10 @@ import pandas as pd
 
 from project.atomic import atomic_write_text
 from project.cg.lj import CGSettings, run_lj
-from project.cg.metrics import kl_divergence, total_deviation
 from project.cg.pipeline import load_result, load_target, run_method
 from project.cg.target import CGTarget
 from project.errors import ProjectError, StatePointError
+from project.metrics import kl_divergence, total_deviation
 from project.rdf import compute_rdf, load_rdf, save_rdf
 from project.units import reduced_temperature
 

@@ -21,7 +21,7 @@ Each iteration is one CG simulation with the run settings (:class:`project.cg.lj
 uses :func:`ibi_settings`, ``t_equil`` 10 tau and ``t_prod`` 100 tau): ``t_equil`` tau continuing from the last
 configuration of the previous iteration (twice that from a lattice), then ``t_prod`` tau of production.
 Convergence: the total deviation between g_n and g_AA is below ``tol_factor`` (default 1.5) times its statistical
-noise floor (:func:`project.cg.metrics.noise_deviation`), or it has not improved for ``patience`` (default 3)
+noise floor (:func:`project.metrics.noise_deviation`), or it has not improved for ``patience`` (default 3)
 iterations; at most ``max_iter`` (default 20) iterations. The best iterate is the result.
 
 LJ fit: least-squares fit of 4 eps ((s/r)^12 - (s/r)^6) to the final table over the range from where U < 3 k_B T
@@ -42,11 +42,11 @@ import numpy as np
 
 from project.atomic import atomic_write_text
 from project.cg.lj import CGSettings, initial_guess
-from project.cg.metrics import noise_deviation, total_deviation
 from project.cg.target import CGTarget
 from project.engines.base import initial_positions, write_pdb
 from project.env import setting
 from project.errors import ProjectError, SimulationError
+from project.metrics import noise_deviation, total_deviation
 from project.rdf import RDFResult, compute_rdf, load_rdf, save_rdf
 from project.units import KB
 

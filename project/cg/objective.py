@@ -5,7 +5,7 @@ total deviation nm, KL divergence dimensionless.
 
 The CG RDF of a bead (sigma, epsilon) at the all-atom T and rho is taken from the LJ forward model
 (:func:`project.model.fit.lj_rdf`, binned like the target), not from a CG simulation. The objective is one of the
-CG comparison metrics (:mod:`project.cg.metrics`): ``total-deviation`` D = integral |g_AA - g_LJ| dr (nm) or
+CG comparison metrics (:mod:`project.metrics`): ``total-deviation`` D = integral |g_AA - g_LJ| dr (nm) or
 ``kl`` (KL divergence of the pair-distance distributions), evaluated on the target's grid up to
 ``R = min(r_max, 2.9 sigma_lo)`` where sigma_lo is the smallest sigma the search may visit (the forward model ends
 at r = 3 sigma), so the range is the same for every candidate. The search (Nelder-Mead in ln sigma, ln epsilon)
@@ -44,7 +44,7 @@ S_RANGE = 2.9
 
 
 def _metric(objective: str):
-    from project.cg.metrics import kl_divergence, total_deviation
+    from project.metrics import kl_divergence, total_deviation
 
     if objective == "total-deviation":
         return total_deviation
@@ -120,7 +120,7 @@ class SurrogateObjective:
 
     def both(self, sigma: float, epsilon: float) -> dict:
         """Both metrics of a bead over the objective's r range (D nm, KL)."""
-        from project.cg.metrics import kl_divergence, total_deviation
+        from project.metrics import kl_divergence, total_deviation
 
         gl = self.g_lj(sigma, epsilon)
         return {

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from project.cg.lj import CGSettings, initial_guess, run_lj
-from project.cg.metrics import kl_divergence, total_deviation
 from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import ProjectError, StatePointError
+from project.metrics import kl_divergence, total_deviation
 from project.rdf import load_rdf, save_rdf
 
 logger = logging.getLogger(__name__)

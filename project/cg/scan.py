@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from project.cg.lj import CGSettings, run_lj
-from project.cg.metrics import kl_divergence, total_deviation
 from project.cg.relent import MAX_T_STAR, MIN_T_STAR
 from project.cg.target import CGTarget
 from project.errors import StatePointError
+from project.metrics import kl_divergence, total_deviation
 from project.units import reduced_density, reduced_temperature
 
 logger = logging.getLogger(__name__)

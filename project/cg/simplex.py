@@ -2,14 +2,14 @@
 
 Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, the objective (total deviation) nm.
 
-The objective is the total deviation ``integral |g_AA - g_CG| dr`` (:func:`project.cg.metrics.total_deviation`)
+The objective is the total deviation ``integral |g_AA - g_CG| dr`` (:func:`project.metrics.total_deviation`)
 between the target COM RDF and the RDF of a CG simulation at (sigma, epsilon). The simplex works in scaled
 coordinates ``x = ((sigma / sigma0 - 1) / 0.01, (epsilon / epsilon0 - 1) / 0.05)`` so that one unit is 1 % in
 sigma and 5 % in epsilon (g(r) is ~15-20x more sensitive to sigma than to epsilon), starting from the simplex
 (0, 0), (3, 0), (0, 3). A point outside the allowed LJ state space (T* < 0.7) gets a penalty value without a
 simulation. scipy's Nelder-Mead stops when both the simplex size (``xatol``, default 0.3: 0.3 % in sigma, 1.5 %
 in epsilon) and the spread of the objective over the simplex (``fatol``, default the statistical noise floor of
-the total deviation, :func:`project.cg.metrics.noise_deviation`, of the first evaluation) are reached, or after
+the total deviation, :func:`project.metrics.noise_deviation`, of the first evaluation) are reached, or after
 ``max_evals`` evaluations (not converged).
 """
 
@@ -24,10 +24,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from project.cg.lj import CGSettings, run_lj
-from project.cg.metrics import noise_deviation, total_deviation
 from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
 from project.errors import StatePointError
+from project.metrics import noise_deviation, total_deviation
 
 logger = logging.getLogger(__name__)
 

@@ -276,12 +276,9 @@ def com_rdf(
 def _check_arguments(T: float, objectives: tuple[str, ...], pressure_bar: float | None) -> None:
     """Refuse a bad temperature (K), objective or pressure (bar) before any file is read."""
     from project.cg.objective import OBJECTIVES
+    from project.units import check_temperature_K
 
-    if isinstance(T, bool) or not isinstance(T, (int, float)) or not np.isfinite(T) or T < 10:
-        raise RDFError(
-            f"temperature: got {T!r} K; allowed: the temperature of the run in K (>= 10 K; a reduced T* "
-            "is not accepted)"
-        )
+    check_temperature_K(T, "cg fit")
     bad = [o for o in objectives if o not in OBJECTIVES]
     if bad or not objectives:
         raise ProjectError(f"objective: got {bad or list(objectives)}; allowed: {', '.join(OBJECTIVES)}")

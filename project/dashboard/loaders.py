@@ -305,7 +305,7 @@ def cg_overlays(artefacts: Any) -> tuple[list[CGOverlay], dict[str, str], list[s
     * ``rdf_aa__<label>``: the AA (centre-of-mass) RDF as an ``.npz`` of :func:`project.rdf.save_rdf`, with
       ``rdf_cg__<label>__<method>`` (or ``rdf_cg__<label>``): the CG RDFs, same format;
     * ``plot_<label>``: a PNG image, shown when the record has no RDF arrays for that label;
-    * ``pareto_<label>``: a PNG image of the D-KL plane (:func:`project.cg.compare.pareto_plot`), always shown.
+    * ``pareto_<label>``: a PNG image of the D-KL plane (:func:`project.cg.report.pareto_plot`), always shown.
 
     Parameters
     ----------

@@ -162,7 +162,7 @@ def text_report(res: FitResult, source: str) -> str:
         )
     rs = res.residual
     lines.append(
-        f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_LJ| dr {rs['total_deviation']:.4g} "
+        f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_LJ| dr {rs['total_deviation_nm']:.4g} "
         f"nm, KL {rs['kl_divergence']:.3g}, max |dg| {rs['max_abs_dg']:.3g} "
         f"(r {rs['r_range_nm'][0]:.3g}-{rs['r_range_nm'][1]:.3g} nm)"
     )

@@ -44,7 +44,7 @@ class FitResult:
         out.update(nuisance=self.nuisance, uncertainty=self.uncertainty, input=self.input, wall_s=self.wall_s)
         out["units"] = {
             **RESULT_UNITS,
-            "total_deviation": "nm",
+            "total_deviation_nm": "nm",
             "kl_divergence": "1",
             "max_abs_dg": "1",
             "density": "nm^-3",

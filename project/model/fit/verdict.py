@@ -33,7 +33,7 @@ def residual_metrics(r: np.ndarray, g: np.ndarray, g_fit: np.ndarray, width: flo
     except RDFError:
         kl = float("nan")
     return {
-        "total_deviation": float(np.sum(np.abs(g - g_fit)) * width),
+        "total_deviation_nm": float(np.sum(np.abs(g - g_fit)) * width),
         "kl_divergence": kl,
         "max_abs_dg": float(np.max(np.abs(g - g_fit))),
     }
