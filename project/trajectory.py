@@ -90,7 +90,7 @@ def open_universe(topology: str | os.PathLike, trajectory: str | os.PathLike | N
 
     for name, path in (("topology", topology), ("trajectory", trajectory)):
         if path is not None and not Path(path).is_file():
-            raise RDFError(f"{name}: file {os.fspath(path)!r} does not exist")
+            raise RDFError(f"{name} file {os.fspath(path)!r} does not exist")
     files = [os.fspath(topology)] if trajectory is None else [os.fspath(topology), os.fspath(trajectory)]
     kw = {}
     fmt = TRAJECTORY_FORMATS.get(Path(trajectory).suffix.lower()) if trajectory is not None else None
