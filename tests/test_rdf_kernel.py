@@ -54,6 +54,23 @@ def test_cell_list_counts_equal_all_pairs_counts():
     assert np.array_equal(histogram_pairs(frames[1], box_a, edges), by_pairs[1])
 
 
+def test_dilute_system_caps_cells_and_counts_equal_all_pairs():
+    """1500 random particles in a 30 nm box with a 0.6 nm cut-off (Angstrom inside): at most one cell per
+    particle (wider cells), the same counts as all pairs (reference; exact)."""
+    rng = np.random.default_rng(2)
+    box_a = np.full(3, 300.0, dtype=np.float32)
+    frames = np.round(rng.uniform(0.0, 300.0, size=(2, 1500, 3)), 2).astype(np.float32)
+    edges = np.linspace(0.0, 6.0, 61)
+    assert cells_per_side(box_a, 6.0).tolist() == [99, 99, 99]
+    capped = cells_per_side(box_a, 6.0, 1500)
+    assert capped.tolist() == [11, 11, 11] and uses_cell_list(box_a, 6.0)
+    by_pairs = np.zeros((2, 60), dtype=np.int64)
+    pair_counts(frames, np.tile(box_a, (2, 1)), edges, by_pairs)
+    assert by_pairs.sum() > 10
+    for f in range(2):
+        assert np.array_equal(histogram_pairs(frames[f], box_a, edges), by_pairs[f])
+
+
 def test_cell_list_path_equals_mdanalysis(tmp_path):
     """compute_rdf of 2048 particles (LJ-like jittered fcc at 20.4 nm^-3, 4.68 nm box, 3.9 cut-offs: cell list)
     against the MDAnalysis path; tolerance 1e-6 absolute in g and in the block errors."""
