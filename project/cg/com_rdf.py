@@ -6,21 +6,21 @@ Each molecule (MDAnalysis residue) is mapped to its centre of mass, computed fro
 have zero mass and drop out) after making the molecule whole with the minimum-image convention relative to its
 first massive atom (molecules are far smaller than half the box). The COM g(r) uses the same grid, the same
 ``N (N - 1)`` normalisation and the same block errors as :mod:`project.rdf` (default grid 0-1.2 nm in 0.005 nm
-bins), so AA and CG RDFs are directly comparable.
+bins), so AA and CG RDFs are directly comparable, and the same compiled pair histograms (:mod:`project.rdf_kernel`:
+a cell list in boxes at least three cut-offs wide, all pairs in smaller ones).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import warnings
-from pathlib import Path
 
 import numpy as np
 
 from project.errors import RDFError
 from project.rdf import RDF_BIN_WIDTH_NM, RDF_R_MAX_NM, RDFResult, derived_quantities, molecule_com
 from project.rdf import analysis_class as rdf_analysis_class
+from project.trajectory import open_trajectory
 
 
 def analysis_class():
@@ -39,6 +39,7 @@ def compute_com_rdf(
     stop: int | None = None,
     step: int | None = None,
     selection: str = "all",
+    method: str = "auto",
 ) -> RDFResult:
     """Compute the centre-of-mass g(r) of the molecules of a trajectory.
 
@@ -58,6 +59,9 @@ def compute_com_rdf(
         Frame selection.
     selection : str
         MDAnalysis selection of the atoms whose molecules are mapped (default ``"all"``).
+    method : {"auto", "mdanalysis"}
+        How the pairs of the centres are histogrammed, as in :func:`project.rdf.compute_rdf`: the compiled kernels
+        (default; a cell list in boxes at least three cut-offs wide) or MDAnalysis' grid search (the reference).
 
     Returns
     -------
@@ -68,33 +72,17 @@ def compute_com_rdf(
     Raises
     ------
     RDFError
-        Missing or unreadable files, no masses, fewer than 2 molecules, a box smaller than 2 r_max, a bad grid,
-        fewer frames than blocks.
+        Missing or unreadable files, a bad selection, no masses, fewer than 2 molecules, a box smaller than
+        2 r_max, a bad grid, fewer frames than blocks.
     """
-    n_bins_f = r_max / bin_width if bin_width > 0 else 0.0
-    if r_max <= 0 or bin_width <= 0 or abs(n_bins_f - round(n_bins_f)) > 1e-6:
-        raise RDFError(f"r_max ({r_max} nm) must be a positive integer multiple of bin_width ({bin_width} nm)")
-    if int(n_blocks) < 1:
-        raise RDFError(f"n_blocks must be >= 1, got {n_blocks}")
-    for name, path in (("topology", topology), ("trajectory", trajectory)):
-        if not Path(path).is_file():
-            raise RDFError(f"{name} file {os.fspath(path)!r} does not exist")
-    import MDAnalysis as mda
-
+    opened = open_trajectory(topology, trajectory, r_max, bin_width, n_blocks, start, stop, step)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
-            u = mda.Universe(os.fspath(topology), os.fspath(trajectory))
-    except Exception as exc:  # MDAnalysis raises many types for unreadable files
+        ag = opened.universe.select_atoms(selection)
+    except Exception as exc:  # SelectionError, ValueError, ...
         raise RDFError(
-            f"cannot read topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: {exc}"
+            f"selection: {selection!r} is not a valid MDAnalysis selection ({exc}); allowed: e.g. 'all'"
         ) from exc
-    ag = u.select_atoms(selection)
-    n_used = len(range(*slice(start, stop, step).indices(len(u.trajectory))))
-    if n_used < int(n_blocks):
-        raise RDFError(f"{os.fspath(trajectory)}: {n_used} frames selected, fewer than n_blocks = {n_blocks}")
-    edges = np.linspace(0.0, r_max, round(n_bins_f) + 1)
-    ana = analysis_class()(ag, edges, n_blocks=n_blocks, source=os.fspath(trajectory))
+    ana = analysis_class()(ag, opened.edges_nm, n_blocks=n_blocks, source=opened.source, method=method)
     ana.run(start=start, stop=stop, step=step)
     return rdf_result(ana.results, bin_width, r_max, n_blocks, start)
 
