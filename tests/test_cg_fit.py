@@ -95,7 +95,7 @@ def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
         ("few_molecules", "holds 50 molecules"),
         ("guessed_masses", "guessed them from atom names"),
         ("temperature", "temperature T = 0.8 K looks like a reduced temperature T*"),
-        ("missing_file", "trajectory: file"),
+        ("missing_file", "trajectory file"),
         ("broken_molecules", "spans"),
         ("mixture", "holds different molecules"),
     ],
@@ -254,7 +254,7 @@ def test_cg_fit_cli_bad_options(capsys, tmp_path):
     )
     assert rc == 2 and "--bead: got 'pressure'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
-    with pytest.raises(RDFError, match="topology: file"):
+    with pytest.raises(RDFError, match="topology file"):
         from project.cg.userfit import open_system
 
         open_system(tmp_path / "a.tpr", tmp_path / "b.xtc")

@@ -34,13 +34,13 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings as pywarnings
 from pathlib import Path
 
 import numpy as np
 
 from project.cg.objective import OBJECTIVES
 from project.errors import ProjectError, RDFError
+from project.trajectory import open_universe, rdf_edges, select_frames
 
 #: Fewest molecules accepted (a COM RDF from fewer is too noisy, and the box too small, for the fit).
 MIN_MOLECULES = 100
@@ -49,33 +49,6 @@ MAX_SPAN_BOX = 0.25
 #: Default upper edge of the COM RDF grid (nm) and bin width (nm): the project's RDF grid.
 R_MAX_DEFAULT = 1.2
 BIN_WIDTH_DEFAULT = 0.005
-
-
-#: Trajectory suffixes MDAnalysis does not recognise by itself, with their format (LAMMPS dump files; the
-#: reader assumes LAMMPS ``real``/``metal`` units, Angstrom, and unwraps nothing).
-TRAJECTORY_FORMATS = {".dump": "LAMMPSDUMP", ".lammpstrj": "LAMMPSDUMP", ".lammpsdump": "LAMMPSDUMP"}
-
-
-def _universe(topology, trajectory):
-    import MDAnalysis as mda
-
-    for name, path in (("topology", topology), ("trajectory", trajectory)):
-        if not Path(path).is_file():
-            raise RDFError(f"{name}: file {os.fspath(path)!r} does not exist")
-    kw = {}
-    fmt = TRAJECTORY_FORMATS.get(Path(trajectory).suffix.lower())
-    if fmt:
-        kw["format"] = fmt
-    try:
-        with pywarnings.catch_warnings():
-            pywarnings.filterwarnings("ignore", category=UserWarning, module=r"MDAnalysis\.")
-            return mda.Universe(os.fspath(topology), os.fspath(trajectory), **kw)
-    except Exception as exc:  # MDAnalysis raises many types for unreadable files
-        raise RDFError(
-            f"topology {os.fspath(topology)!r} / trajectory {os.fspath(trajectory)!r}: MDAnalysis cannot "
-            f"read them ({type(exc).__name__}: {exc}); allowed: any pair MDAnalysis reads (GROMACS "
-            ".tpr + .xtc/.trr, LAMMPS data + dump, ...)"
-        ) from exc
 
 
 def open_system(
@@ -97,7 +70,7 @@ def open_system(
         :data:`MIN_MOLECULES` molecules, no periodic box, molecules that span more than a quarter of the box; each
         message names the field, the value and what is allowed.
     """
-    u = _universe(topology, trajectory)
+    u = open_universe(topology, trajectory)
     warn: list[str] = []
     try:
         ag = u.select_atoms(selection)
@@ -160,10 +133,7 @@ def open_system(
             f"the selection holds part of each residue ({int(full[0])} of {int(total[0])} atoms): the bead "
             "maps the centre of mass of the selected atoms only"
         )
-    if len(u.trajectory) < 5:
-        raise RDFError(
-            f"trajectory {os.fspath(trajectory)!r}: {len(u.trajectory)} frames; allowed: at least 5 (block errors)"
-        )
+    select_frames(u, f"trajectory {os.fspath(trajectory)!r}", n_blocks=5)
     ts = u.trajectory[0]
     dims = ts.dimensions
     if dims is None or not np.all(np.asarray(dims[:3]) > 0):
@@ -237,20 +207,10 @@ def com_rdf(
         r_max = min(R_MAX_DEFAULT, np.floor(0.99 * half / bin_width) * bin_width)
     if not (np.isfinite(bin_width) and 0.0005 <= bin_width <= 0.05):
         raise RDFError(f"bin_width: got {bin_width!r} nm; allowed: 0.0005-0.05 nm")
-    n_bins = r_max / bin_width
-    if not (np.isfinite(r_max) and r_max > 0) or abs(n_bins - round(n_bins)) > 1e-6:
-        raise RDFError(
-            f"r_max: got {r_max!r} nm; allowed: a positive multiple of bin_width ({bin_width} nm) up to "
-            f"the box half-width ({half:.4g} nm)"
-        )
+    edges = rdf_edges(r_max, bin_width)
     if r_max > half:
         raise RDFError(f"r_max: got {r_max:g} nm; allowed: up to the box half-width {half:.4g} nm")
-    n_used = len(range(*slice(start, stop, step).indices(len(u.trajectory))))
-    if n_used < n_blocks:
-        raise RDFError(
-            f"frames: {n_used} selected (start {start}, stop {stop}, step {step}); allowed: at least {n_blocks}"
-        )
-    edges = np.linspace(0.0, r_max, round(n_bins) + 1)
+    select_frames(u, source, n_blocks, start, stop, step)
     ana = analysis_class()(ag, edges, n_blocks=n_blocks, source=source)
     ana.run(start=start, stop=stop, step=step)
     res = ana.results
