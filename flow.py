@@ -1,9 +1,11 @@
-"""signac-flow workflow: simulate -> compute_rdf -> aggregate.
+"""signac-flow workflow: simulate -> check_structure -> compute_rdf -> aggregate.
 
 Each operation is thin: it checks its product (post-condition), calls one plain library function that knows
 nothing of signac, and records provenance in the job document. A failed operation writes ``failed.json`` (with
 the reason) into the job folder, so that ``status`` shows it, every other job goes on, and a rerun skips it until
-``python -m project reset-failed`` clears the marker. Finished products are never recomputed.
+``python -m project reset-failed`` clears the marker. Finished products are never recomputed. A run that did not
+stay one homogeneous liquid (crystallised or phase-separated, :mod:`project.structure`) is marked the same way: it
+gets no RDF, stays out of the export and shows as ``excluded: <reason>`` in ``status``.
 
 Usage::
 
@@ -54,6 +56,8 @@ from project.engines import engine_threads  # noqa: E402
 
 #: Lock file in a job folder, held while an operation works on the job (see project.atomic.exclusive_lock).
 LOCK_FILE = ".lock"
+#: Product of check_structure (project.structure.RESULT_NAME).
+STRUCTURE_FILE = "structure.json"
 
 log = logging.getLogger("flow.lj")
 #: Progress and summary lines of a run (shown without -v).
@@ -73,13 +77,15 @@ class Project(FlowProject):
 
 @Project.label
 def failed(job):
-    """Label: the failure reason of a failed job (shown by ``flow.py status``)."""
+    """Label: the failure reason of a failed job, or the structural reason of an excluded one (``flow.py status``)."""
     if not job.isfile(FAILED_FILE):
         return False
     try:
         with open(job.fn(FAILED_FILE)) as fh:
             info = json.load(fh)
         reason = str(info.get("reason", "")).replace(job.path + os.sep, "")  # paths inside the job: relative
+        if info.get("operation") == "check_structure" and job.isfile(STRUCTURE_FILE):
+            return f"excluded: {reason[:150]}"  # a run that is not one liquid, not a software failure
         return f"failed in {info.get('operation')}: {reason[:100]}"
     except (OSError, ValueError):
         return "failed"
@@ -96,14 +102,18 @@ def _ngpu(job) -> int:
 
 
 def _cores(job) -> int:
-    """Cores for simulate: $LJ_SIM_CORES when you submit, else by N (1 up to 2,000 particles, 2 up to 10,000, 4).
+    """Cores for simulate (the directive ``np``): :func:`_cores_of_n` of the job's N."""
+    return _cores_of_n(job.cached_statepoint["N"])
+
+
+def _cores_of_n(n: int) -> int:
+    """Cores of simulate for N particles: $LJ_SIM_CORES when set, else 1 up to 2,000 particles, 2 up to 10,000, 4.
 
     Small LJ systems scale poorly over threads: many 1-core runs side by side (``submit --bundle K --parallel``)
     use a node best.
     """
     if os.environ.get("LJ_SIM_CORES"):
         return int(os.environ["LJ_SIM_CORES"])
-    n = job.cached_statepoint["N"]
     return 1 if n <= 2000 else 2 if n <= 10000 else 4
 
 
@@ -182,6 +192,42 @@ def simulate(job):
 
 @Project.pre(not_failed)
 @Project.pre.after(simulate)
+@Project.post.isfile(STRUCTURE_FILE)
+@Project.operation(directives={"np": 1, "walltime": 0.1, "memory": "1G"})
+def check_structure(job):
+    """Check that the production run stayed one homogeneous liquid; exclude it (failure marker) when not."""
+    import time
+
+    from project.atomic import atomic_write_text, exclusive_lock
+    from project.errors import ProjectError
+    from project.progress import finished
+    from project.structure import check_structure as structure_of
+
+    with exclusive_lock(job.fn(LOCK_FILE)) as mine:
+        if not mine or job.isfile(STRUCTURE_FILE) or job.isfile(FAILED_FILE):
+            run_log.info("check_structure %s: done or running in another process; skipped", job.id[:7])
+            return
+        t0 = time.monotonic()
+        try:
+            result = structure_of(job.fn("topology.pdb"), job.fn("traj.xtc"))
+        except ProjectError as exc:
+            fail_job(job, "check_structure", exc)
+            return
+        atomic_write_text(job.fn(STRUCTURE_FILE), json.dumps(result.as_dict(), indent=1))
+        job.doc["check_structure"] = result.as_dict()
+        if not result.is_liquid:
+            fail_job(job, "check_structure", ValueError(result.reason))
+    finished(
+        "check_structure",
+        job.id,
+        time.monotonic() - t0,
+        f"{result.verdict}: solid-like fraction {result.solid_fraction:.3f}, Q6 {result.Q6:.3f}, cell dispersion "
+        f"{result.cell_dispersion:.2f}",
+    )
+
+
+@Project.pre(not_failed)
+@Project.pre.after(check_structure)
 @Project.post.isfile("rdf.npz")
 @Project.operation(directives={"np": 1, "walltime": _rdf_walltime_hours, "memory": "1G"})
 def compute_rdf(job):
@@ -383,7 +429,12 @@ def _run_plan(project, argv: list[str]) -> list[str]:
     selected = any(a in ("-f", "--filter", "--doc-filter", "-o", "--operation") for a in argv)
     df = query(project)
     pending = df[df["status"].isin(["new", "simulated"])]
-    start(0 if selected else int(2 * (pending["status"] == "new").sum() + (pending["status"] == "simulated").sum()))
+    if selected:
+        start(0)
+    else:  # simulate, check_structure and compute_rdf of a new job; what is left of a simulated or finished one
+        simulated = df.loc[df["status"].isin(["simulated", "done"]), "job_id"]
+        unchecked = sum(not os.path.isfile(os.path.join(project.workspace, j, STRUCTURE_FILE)) for j in simulated)
+        start(int(3 * (pending["status"] == "new").sum() + (pending["status"] == "simulated").sum() + unchecked))
     if "--parallel" in argv:
         i = argv.index("--parallel")
         if i + 1 >= len(argv) or not argv[i + 1].lstrip("-").isdigit():
@@ -413,13 +464,6 @@ def _run_plan(project, argv: list[str]) -> list[str]:
         os.environ.get("LJ_THREADS", cores),
     )
     return argv
-
-
-def _cores_of_n(n: int) -> int:
-    """Cores of simulate for N particles when run locally (as :func:`_cores` without $LJ_SIM_CORES)."""
-    if os.environ.get("LJ_SIM_CORES"):
-        return int(os.environ["LJ_SIM_CORES"])
-    return 1 if n <= 2000 else 2 if n <= 10000 else 4
 
 
 def main(argv: list[str] | None = None) -> int:
