@@ -1,11 +1,12 @@
-"""signac-flow workflow: simulate -> check_structure -> compute_rdf -> aggregate.
+"""signac-flow workflow: simulate -> compute_rdf -> aggregate.
 
 Each operation is thin: it checks its product (post-condition), calls one plain library function that knows
 nothing of signac, and records provenance in the job document. A failed operation writes ``failed.json`` (with
 the reason) into the job folder, so that ``status`` shows it, every other job goes on, and a rerun skips it until
 ``python -m project reset-failed`` clears the marker. Finished products are never recomputed. A run that did not
 stay one homogeneous liquid (crystallised or phase-separated, :mod:`project.structure`) is marked the same way: it
-gets no RDF, stays out of the export and shows as ``excluded: <reason>`` in ``status``.
+is found by ``compute_rdf`` before it computes g(r) (``structure.json``): it gets no RDF, stays out of the export and
+shows as ``excluded: <reason>`` in ``status``.
 
 Usage::
 
@@ -56,7 +57,7 @@ from project.engines import engine_threads  # noqa: E402
 
 #: Lock file in a job folder, held while an operation works on the job (see project.atomic.exclusive_lock).
 LOCK_FILE = ".lock"
-#: Product of check_structure (project.structure.RESULT_NAME).
+#: The structural check's result, written by compute_rdf (project.structure.RESULT_NAME).
 STRUCTURE_FILE = "structure.json"
 
 log = logging.getLogger("flow.lj")
@@ -84,7 +85,7 @@ def failed(job):
         with open(job.fn(FAILED_FILE)) as fh:
             info = json.load(fh)
         reason = str(info.get("reason", "")).replace(job.path + os.sep, "")  # paths inside the job: relative
-        if info.get("operation") == "check_structure" and job.isfile(STRUCTURE_FILE):
+        if job.isfile(STRUCTURE_FILE) and reason.startswith(("crystallised:", "phase-separated:")):
             return f"excluded: {reason[:150]}"  # a run that is not one liquid, not a software failure
         return f"failed in {info.get('operation')}: {reason[:100]}"
     except (OSError, ValueError):
@@ -192,55 +193,21 @@ def simulate(job):
 
 @Project.pre(not_failed)
 @Project.pre.after(simulate)
-@Project.post.isfile(STRUCTURE_FILE)
-@Project.operation(directives={"np": 1, "walltime": 0.1, "memory": "1G"})
-def check_structure(job):
-    """Check that the production run stayed one homogeneous liquid; exclude it (failure marker) when not."""
-    import time
-
-    from project.atomic import atomic_write_text, exclusive_lock
-    from project.errors import ProjectError
-    from project.progress import finished
-    from project.structure import check_structure as structure_of
-
-    with exclusive_lock(job.fn(LOCK_FILE)) as mine:
-        if not mine or job.isfile(STRUCTURE_FILE) or job.isfile(FAILED_FILE):
-            run_log.info("check_structure %s: done or running in another process; skipped", job.id[:7])
-            return
-        t0 = time.monotonic()
-        try:
-            result = structure_of(job.fn("topology.pdb"), job.fn("traj.xtc"))
-        except ProjectError as exc:
-            fail_job(job, "check_structure", exc)
-            return
-        atomic_write_text(job.fn(STRUCTURE_FILE), json.dumps(result.as_dict(), indent=1))
-        job.doc["check_structure"] = result.as_dict()
-        if not result.is_liquid:
-            fail_job(job, "check_structure", ValueError(result.reason))
-    finished(
-        "check_structure",
-        job.id,
-        time.monotonic() - t0,
-        f"{result.verdict}: solid-like fraction {result.solid_fraction:.3f}, Q6 {result.Q6:.3f}, cell dispersion "
-        f"{result.cell_dispersion:.2f}",
-    )
-
-
-@Project.pre(not_failed)
-@Project.pre.after(check_structure)
 @Project.post.isfile("rdf.npz")
 @Project.operation(directives={"np": 1, "walltime": _rdf_walltime_hours, "memory": "1G"})
 def compute_rdf(job):
-    """Compute g(r) with block-averaged uncertainties from the production trajectory."""
+    """Check that the production run stayed one homogeneous liquid (``structure.json``; a crystallised or
+    phase-separated run is excluded with its reason), then compute g(r) with block-averaged uncertainties."""
     import time
 
-    from project.atomic import exclusive_lock
+    from project.atomic import atomic_write_text, exclusive_lock
     from project.engines.base import make_protocol
     from project.errors import ProjectError
     from project.progress import finished
     from project.provenance import now, provenance
     from project.rdf import compute_rdf as rdf_of
     from project.rdf import save_rdf
+    from project.structure import check_structure
 
     with exclusive_lock(job.fn(LOCK_FILE)) as mine:
         if not mine or job.isfile("rdf.npz") or job.isfile(FAILED_FILE):
@@ -248,6 +215,12 @@ def compute_rdf(job):
             return
         started, t0 = now(), time.monotonic()
         try:
+            structure = check_structure(job.fn("topology.pdb"), job.fn("traj.xtc"))
+            atomic_write_text(job.fn(STRUCTURE_FILE), json.dumps(structure.as_dict(), indent=1))
+            job.doc["structure"] = structure.as_dict()
+            if not structure.is_liquid:
+                fail_job(job, "compute_rdf", ValueError(structure.reason))
+                return
             expect = make_protocol(dict(job.cached_statepoint)).n_frames
             result = rdf_of(job.fn("topology.pdb"), job.fn("traj.xtc"), expect_frames=expect)
             save_rdf(result, job.fn("rdf.npz"))
@@ -264,7 +237,8 @@ def compute_rdf(job):
         "compute_rdf",
         job.id,
         time.monotonic() - t0,
-        f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm",
+        f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm; "
+        f"liquid (solid-like fraction {structure.solid_fraction:.3f}, cell dispersion {structure.cell_dispersion:.2f})",
     )
 
 
@@ -429,12 +403,7 @@ def _run_plan(project, argv: list[str]) -> list[str]:
     selected = any(a in ("-f", "--filter", "--doc-filter", "-o", "--operation") for a in argv)
     df = query(project)
     pending = df[df["status"].isin(["new", "simulated"])]
-    if selected:
-        start(0)
-    else:  # simulate, check_structure and compute_rdf of a new job; what is left of a simulated or finished one
-        simulated = df.loc[df["status"].isin(["simulated", "done"]), "job_id"]
-        unchecked = sum(not os.path.isfile(os.path.join(project.workspace, j, STRUCTURE_FILE)) for j in simulated)
-        start(int(3 * (pending["status"] == "new").sum() + (pending["status"] == "simulated").sum() + unchecked))
+    start(0 if selected else int(2 * (pending["status"] == "new").sum() + (pending["status"] == "simulated").sum()))
     if "--parallel" in argv:
         i = argv.index("--parallel")
         if i + 1 >= len(argv) or not argv[i + 1].lstrip("-").isdigit():

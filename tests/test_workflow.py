@@ -1,6 +1,6 @@
-"""The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> check_structure ->
-compute_rdf -> aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a run that
-stayed a crystal is excluded by the structural check with its reason; a rerun repeats nothing. Engines and analysis
+"""The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> compute_rdf ->
+aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a run that stayed a
+crystal is excluded by the structural check of compute_rdf with its reason; a rerun repeats nothing. Engines and analysis
 are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the 1.2 nm
 RDF range at rho* = 0.8).
 """
@@ -103,13 +103,13 @@ def test_provenance_and_failure_reason(ran):
             assert prov["started"] <= prov["finished"]
             assert "statepoint" in prov["input_hashes"]
             assert "provenance" in doc["compute_rdf"]
-            assert doc["check_structure"]["verdict"] == "liquid"
-            assert doc["check_structure"]["solid_fraction"] < 0.01  # liquid reference: < 0.01
+            assert doc["structure"]["verdict"] == "liquid"
+            assert doc["structure"]["solid_fraction"] < 0.01  # liquid reference: < 0.01
         elif job.isfile("structure.json"):
             # the structural check excluded the crystal: solid-like fraction ~1 (perfect fcc: 1), no RDF
             result = json.loads(Path(job.fn("structure.json")).read_text())
             assert result["verdict"] == "crystallised" and result["solid_fraction"] > 0.95
-            assert doc["failure"]["operation"] == "check_structure"
+            assert doc["failure"]["operation"] == "compute_rdf"
             assert re.match(r"crystallised: solid-like fraction (0\.9[5-9]|1\.00) > 0\.1 ", doc["failure"]["reason"])
             assert not job.isfile("rdf.npz")
         else:
