@@ -117,6 +117,8 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
         raise ValueError(f"design field 'metastable': got {metastable!r}; allowed: true or false")
     accept = _acceptance(metastable)
     if kind == "grid":
+        if "log" in design:
+            raise ValueError("design field 'log': only for kind sobol or lhs; a grid lists its values")
         states = _grid_states(design, accept)
     else:
         states = _random_states(design, kind, accept)

@@ -109,6 +109,8 @@ def test_bad_metastable_and_log_fields():
         make_design(dict(base, metastable="yes"))
     with pytest.raises(ValueError, match="'log': got \\['T'\\]"):
         make_design(dict(base, log=["T"]))
+    with pytest.raises(ValueError, match="'log': only for kind sobol or lhs"):
+        make_design({"kind": "grid", "sigma": [0.3], "epsilon": [1.0], "T_star": [1.5], "rho_star": [0.5], "log": []})
 
 
 def test_shipped_designs_keep_their_job_ids():

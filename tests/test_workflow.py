@@ -1,8 +1,8 @@
 """The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> compute_rdf ->
 aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a run that stayed a
-crystal is excluded by the structural check of compute_rdf with its reason; a rerun repeats nothing. Engines and analysis
-are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the 1.2 nm
-RDF range at rho* = 0.8).
+crystal is excluded by the structural check of compute_rdf with its reason; a rerun repeats nothing. Engines and
+analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the
+1.2 nm RDF range at rho* = 0.8).
 """
 
 from __future__ import annotations
