@@ -134,6 +134,7 @@ def test_two_phase_gromacs_is_flagged(tmp_path: Path):
     assert result.reason.startswith("phase-separated: cell-density dispersion")
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # MDAnalysis' reader __del__
 def test_unreadable_trajectory_names_file(tmp_path: Path):
     """A missing trajectory: a ProjectError naming the file."""
     from project.errors import ProjectError
