@@ -3,7 +3,10 @@
 Each operation is thin: it checks its product (post-condition), calls one plain library function that knows
 nothing of signac, and records provenance in the job document. A failed operation writes ``failed.json`` (with
 the reason) into the job folder, so that ``status`` shows it, every other job goes on, and a rerun skips it until
-``python -m project reset-failed`` clears the marker. Finished products are never recomputed.
+``python -m project reset-failed`` clears the marker. Finished products are never recomputed. A run that did not
+stay one homogeneous liquid (crystallised or phase-separated, :mod:`project.structure`) is marked the same way: it
+is found by ``compute_rdf`` before it computes g(r) (``structure.json``): it gets no RDF, stays out of the export and
+shows as ``excluded: <reason>`` in ``status``.
 
 Usage::
 
@@ -54,6 +57,8 @@ from project.engines import engine_threads  # noqa: E402
 
 #: Lock file in a job folder, held while an operation works on the job (see project.atomic.exclusive_lock).
 LOCK_FILE = ".lock"
+#: The structural check's result, written by compute_rdf (project.structure.RESULT_NAME).
+STRUCTURE_FILE = "structure.json"
 
 log = logging.getLogger("flow.lj")
 #: Progress and summary lines of a run (shown without -v).
@@ -73,13 +78,15 @@ class Project(FlowProject):
 
 @Project.label
 def failed(job):
-    """Label: the failure reason of a failed job (shown by ``flow.py status``)."""
+    """Label: the failure reason of a failed job, or the structural reason of an excluded one (``flow.py status``)."""
     if not job.isfile(FAILED_FILE):
         return False
     try:
         with open(job.fn(FAILED_FILE)) as fh:
             info = json.load(fh)
         reason = str(info.get("reason", "")).replace(job.path + os.sep, "")  # paths inside the job: relative
+        if job.isfile(STRUCTURE_FILE) and reason.startswith(("crystallised:", "phase-separated:")):
+            return f"excluded: {reason[:150]}"  # a run that is not one liquid, not a software failure
         return f"failed in {info.get('operation')}: {reason[:100]}"
     except (OSError, ValueError):
         return "failed"
@@ -96,14 +103,18 @@ def _ngpu(job) -> int:
 
 
 def _cores(job) -> int:
-    """Cores for simulate: $LJ_SIM_CORES when you submit, else by N (1 up to 2,000 particles, 2 up to 10,000, 4).
+    """Cores for simulate (the directive ``np``): :func:`_cores_of_n` of the job's N."""
+    return _cores_of_n(job.cached_statepoint["N"])
+
+
+def _cores_of_n(n: int) -> int:
+    """Cores of simulate for N particles: $LJ_SIM_CORES when set, else 1 up to 2,000 particles, 2 up to 10,000, 4.
 
     Small LJ systems scale poorly over threads: many 1-core runs side by side (``submit --bundle K --parallel``)
     use a node best.
     """
     if os.environ.get("LJ_SIM_CORES"):
         return int(os.environ["LJ_SIM_CORES"])
-    n = job.cached_statepoint["N"]
     return 1 if n <= 2000 else 2 if n <= 10000 else 4
 
 
@@ -185,16 +196,18 @@ def simulate(job):
 @Project.post.isfile("rdf.npz")
 @Project.operation(directives={"np": 1, "walltime": _rdf_walltime_hours, "memory": "1G"})
 def compute_rdf(job):
-    """Compute g(r) with block-averaged uncertainties from the production trajectory."""
+    """Check that the production run stayed one homogeneous liquid (``structure.json``; a crystallised or
+    phase-separated run is excluded with its reason), then compute g(r) with block-averaged uncertainties."""
     import time
 
-    from project.atomic import exclusive_lock
+    from project.atomic import atomic_write_text, exclusive_lock
     from project.engines.base import make_protocol
     from project.errors import ProjectError
     from project.progress import finished
     from project.provenance import now, provenance
     from project.rdf import compute_rdf as rdf_of
     from project.rdf import save_rdf
+    from project.structure import check_structure
 
     with exclusive_lock(job.fn(LOCK_FILE)) as mine:
         if not mine or job.isfile("rdf.npz") or job.isfile(FAILED_FILE):
@@ -202,6 +215,12 @@ def compute_rdf(job):
             return
         started, t0 = now(), time.monotonic()
         try:
+            structure = check_structure(job.fn("topology.pdb"), job.fn("traj.xtc"))
+            atomic_write_text(job.fn(STRUCTURE_FILE), json.dumps(structure.as_dict(), indent=1))
+            job.doc["structure"] = structure.as_dict()
+            if not structure.is_liquid:
+                fail_job(job, "compute_rdf", ValueError(structure.reason))
+                return
             expect = make_protocol(dict(job.cached_statepoint)).n_frames
             result = rdf_of(job.fn("topology.pdb"), job.fn("traj.xtc"), expect_frames=expect)
             save_rdf(result, job.fn("rdf.npz"))
@@ -218,7 +237,8 @@ def compute_rdf(job):
         "compute_rdf",
         job.id,
         time.monotonic() - t0,
-        f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm",
+        f"{result.n_frames} frames, first peak g = {result.first_peak_g:.3f} at {result.first_peak_r_nm:.4f} nm; "
+        f"liquid (solid-like fraction {structure.solid_fraction:.3f}, cell dispersion {structure.cell_dispersion:.2f})",
     )
 
 
@@ -413,13 +433,6 @@ def _run_plan(project, argv: list[str]) -> list[str]:
         os.environ.get("LJ_THREADS", cores),
     )
     return argv
-
-
-def _cores_of_n(n: int) -> int:
-    """Cores of simulate for N particles when run locally (as :func:`_cores` without $LJ_SIM_CORES)."""
-    if os.environ.get("LJ_SIM_CORES"):
-        return int(os.environ["LJ_SIM_CORES"])
-    return 1 if n <= 2000 else 2 if n <= 10000 else 4
 
 
 def main(argv: list[str] | None = None) -> int:

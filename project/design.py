@@ -2,7 +2,10 @@
 
 Corresponding states make the structure depend only on (T*, rho*) once the cutoff is given in units of sigma,
 so designs are drawn in (sigma, epsilon, T*, rho*) and converted to the physical T (K) and rho (nm^-3) of the
-state point. States outside the stable single-phase fluid (:mod:`project.eos`) are rejected.
+state point. States outside the stable single-phase fluid (:mod:`project.eos`) are rejected, unless the design asks
+for the metastable liquid too (``"metastable": true``: the supercooled liquid below the triple point and the liquid
+compressed a little beyond freezing, :func:`project.eos.metastable_liquid_range`); such states carry
+``metastable = 1`` in their state point.
 
 A design is a JSON-compatible mapping::
 
@@ -14,6 +17,8 @@ A design is a JSON-compatible mapping::
      "T_star": [0.7, 2.5],            # reduced temperature k_B T / epsilon
      "rho_star": [0.3, 0.95],         # reduced density rho sigma^3
      "replicas": 1,                   # independent repeats of each state (replica key 0..replicas-1)
+     "metastable": false,             # true: accept metastable-liquid states too (default false)
+     "log": ["T_star"],               # sobol / lhs: axes sampled uniformly in their logarithm (default none)
      "fixed": {"N": 1000, "t_prod": 200.0},   # other state-point keys, see the schema
      "description": "free text"}
 
@@ -45,7 +50,7 @@ DOMAIN = {"sigma": (0.25, 0.45), "epsilon": (0.4, 2.5), "T_star": (0.7, 2.5), "r
 _AXES = ("sigma", "epsilon", "T_star", "rho_star")
 _KINDS = ("sobol", "lhs", "grid")
 #: Keys a design may have (see the module docstring).
-DESIGN_KEYS = ("kind", "n", "seed", *_AXES, "replicas", "fixed", "description")
+DESIGN_KEYS = ("kind", "n", "seed", *_AXES, "replicas", "metastable", "log", "fixed", "description")
 
 
 def load_design(name_or_path: str | Path) -> dict[str, Any]:
@@ -64,6 +69,8 @@ def load_design(name_or_path: str | Path) -> dict[str, Any]:
 
 def _physical(sigma: float, epsilon: float, t_star: float, rho_star: float, fixed: dict, replica: int) -> dict:
     sp = dict(fixed)
+    if not eos.is_stable_fluid(t_star, rho_star):
+        sp["metastable"] = 1  # accepted by a metastable design; normalise drops it again where rounding made it stable
     sp.update(
         sigma=round_sig(sigma),
         epsilon=round_sig(epsilon),
@@ -105,10 +112,16 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
     replicas = int(design.get("replicas", 1))
     if replicas < 1:
         raise ValueError(f"design field 'replicas': got {replicas}; allowed: an integer >= 1")
+    metastable = design.get("metastable", False)
+    if not isinstance(metastable, bool):
+        raise ValueError(f"design field 'metastable': got {metastable!r}; allowed: true or false")
+    accept = _acceptance(metastable)
     if kind == "grid":
-        states = _grid_states(design)
+        if "log" in design:
+            raise ValueError("design field 'log': only for kind sobol or lhs; a grid lists its values")
+        states = _grid_states(design, accept)
     else:
-        states = _random_states(design, kind)
+        states = _random_states(design, kind, accept)
     points = []
     for sigma, epsilon, t_star, rho_star in states:
         for rep in range(replicas):
@@ -121,7 +134,14 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
     return points
 
 
-def _grid_states(design: dict[str, Any]) -> list[tuple[float, ...]]:
+def _acceptance(metastable: bool):
+    """The state filter of a design: the stable fluid, and the metastable liquid where the design asks for it."""
+    if not metastable:
+        return eos.is_stable_fluid
+    return lambda t, r: eos.is_stable_fluid(t, r) or eos.is_metastable_liquid(t, r)
+
+
+def _grid_states(design: dict[str, Any], accept) -> list[tuple[float, ...]]:
     axes = []
     for key in _AXES:
         values = design.get(key)
@@ -129,14 +149,14 @@ def _grid_states(design: dict[str, Any]) -> list[tuple[float, ...]]:
             raise ValueError(f"design field '{key}': a grid needs a non-empty list of values")
         axes.append([float(v) for v in values])
     mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(4, -1).T
-    states = [tuple(row) for row in mesh if eos.is_stable_fluid(row[2], row[3])]
+    states = [tuple(row) for row in mesh if accept(row[2], row[3])]
     skipped = len(mesh) - len(states)
     if skipped:
         log.info("grid design: skipped %d of %d combinations outside the stable fluid", skipped, len(mesh))
     return states
 
 
-def _random_states(design: dict[str, Any], kind: str) -> list[tuple[float, ...]]:
+def _random_states(design: dict[str, Any], kind: str, accept) -> list[tuple[float, ...]]:
     n = int(design.get("n", 0))
     if n < 1:
         raise ValueError(f"design field 'n': got {design.get('n')!r}; allowed: an integer >= 1")
@@ -147,8 +167,15 @@ def _random_states(design: dict[str, Any], kind: str) -> list[tuple[float, ...]]
         if not lo <= hi:
             raise ValueError(f"design field '{key}': range [{lo}, {hi}] must have lower <= upper")
         bounds.append((float(lo), float(hi)))
-    lo = np.array([b[0] for b in bounds])
-    hi = np.array([b[1] for b in bounds])
+    log_axes = design.get("log", [])
+    if not isinstance(log_axes, list) or any(a not in _AXES for a in log_axes):
+        raise ValueError(f"design field 'log': got {log_axes!r}; allowed: a list of axes among {', '.join(_AXES)}")
+    is_log = np.array([key in log_axes for key in _AXES])
+    for key, (b_lo, _) in zip(_AXES, bounds):
+        if key in log_axes and b_lo <= 0:
+            raise ValueError(f"design field '{key}': a log-sampled range needs a lower bound > 0; got {b_lo}")
+    lo = np.array([np.log(b[0]) if log else b[0] for b, log in zip(bounds, is_log)])
+    hi = np.array([np.log(b[1]) if log else b[1] for b, log in zip(bounds, is_log)])
     sampler = qmc.Sobol(d=4, scramble=True, seed=seed) if kind == "sobol" else qmc.LatinHypercube(d=4, seed=seed)
     accepted: list[tuple[float, ...]] = []
     drawn = 0
@@ -159,11 +186,12 @@ def _random_states(design: dict[str, Any], kind: str) -> list[tuple[float, ...]]
             unit = sampler.random(batch)
         drawn += batch
         for row in qmc.scale(unit, lo, hi):
-            if eos.is_stable_fluid(row[2], row[3]):
+            row[is_log] = np.exp(row[is_log])
+            if accept(row[2], row[3]):
                 accepted.append(tuple(float(x) for x in row))
                 if len(accepted) == n:
                     break
         if drawn > 200 * n + 10_000:
             raise ValueError("design: the ranges contain (almost) no stable fluid states; widen T_star or rho_star")
-    log.info("%s design: accepted %d of %d drawn states (stable single-phase fluid)", kind, n, drawn)
+    log.info("%s design: accepted %d of %d drawn states (fluid states the design allows)", kind, n, drawn)
     return accepted

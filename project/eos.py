@@ -9,6 +9,13 @@ line. Both boundaries come from published equations:
   Eq. 21, rho*_f = beta^(-1/4) (0.90735 - 0.27120 b + 0.91784 b^2 - 1.16270 b^3 + 0.68012 b^4 - 0.15284 b^5)
   with b = 1/T*; it gives rho*_f = 0.848 at the triple point T* = 0.7.
 
+The two curves cross at the triple temperature (:func:`triple_temperature`, T* = 0.694 with these equations). Below
+it no liquid is stable; a metastable (supercooled or compressed) liquid can still be simulated for the length of a
+run, and is allowed only where a design asks for it (:func:`metastable_liquid_range`): a band of width
+:data:`METASTABLE_DRHO` in rho* above the densest stable liquid, i.e. above the freezing density at T* >= T*_t and
+above the saturated-liquid density of the (metastable) vapour-liquid equilibrium below T*_t. Whether a run stayed
+liquid is checked on its trajectory (:mod:`project.structure`).
+
 All quantities here are reduced (T* = k_B T / epsilon, rho* = rho sigma^3); the full (untruncated) LJ potential.
 """
 
@@ -22,6 +29,10 @@ import numpy as np
 _MDP_LIQUID = (0.90735, -0.27120, 0.91784, -1.16270, 0.68012, -0.15284)
 #: Lowest reduced temperature for which the coexistence curve is tabulated (below the triple point 0.694).
 T_MIN_TABLE = 0.6
+#: Width (in rho*) of the metastable-liquid band above the densest stable liquid (see :func:`metastable_liquid_range`):
+#: a third of the solid-liquid density gap at the triple point (liquid 0.845, solid 0.961), so that the liquid is
+#: compressed by at most ~0.04 beyond freezing, where crystallisation within a 100-tau run is the exception.
+METASTABLE_DRHO = 0.04
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,6 +97,39 @@ def freezing_density(T_star: float) -> float:
     b = 1.0 / T_star
     poly = sum(c * b**i for i, c in enumerate(_MDP_LIQUID))
     return b**-0.25 * poly
+
+
+@functools.lru_cache(maxsize=1)
+def triple_temperature() -> float:
+    """Return the reduced triple temperature T*_t: where the saturated-liquid density (Thol et al. 2016) equals the
+    liquid freezing density (Mastny & de Pablo 2007); 0.6937 (simulations: 0.694)."""
+    from scipy.optimize import brentq
+
+    return float(brentq(lambda t: coexistence_densities(t)[1] - freezing_density(t), 0.65, 0.75, xtol=1e-6))
+
+
+def metastable_liquid_range(T_star: float) -> tuple[float, float]:
+    """Return the reduced-density band ``[lo, hi)`` of the metastable liquid at T*.
+
+    ``lo`` is the densest stable liquid: the freezing density at T* >= T*_t, the saturated-liquid density of the
+    metastable vapour-liquid equilibrium below T*_t (no liquid is stable there); ``hi = lo +``
+    :data:`METASTABLE_DRHO`. A homogeneous liquid in this band is metastable against crystallisation.
+
+    Parameters
+    ----------
+    T_star : float
+        Reduced temperature k_B T / epsilon (dimensionless), at least :data:`T_MIN_TABLE`.
+    """
+    lo = freezing_density(T_star)
+    if T_star < triple_temperature():
+        lo = coexistence_densities(T_star)[1]
+    return lo, lo + METASTABLE_DRHO
+
+
+def is_metastable_liquid(T_star: float, rho_star: float) -> bool:
+    """Return True when (T*, rho*) lies in the metastable-liquid band of :func:`metastable_liquid_range`."""
+    lo, hi = metastable_liquid_range(T_star)
+    return lo <= rho_star < hi
 
 
 def phase_of(T_star: float, rho_star: float) -> str:

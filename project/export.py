@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -250,26 +249,6 @@ def content_checksum(job_ids: np.ndarray, g: np.ndarray, g_err: np.ndarray) -> s
     return h.hexdigest()
 
 
-def git_code_version(repo_dir: str | os.PathLike | None = None) -> str:
-    """Return ``<commit>`` or ``<commit>-dirty`` of the git checkout at ``repo_dir``, or ``"unknown"``."""
-    cwd = os.fspath(repo_dir) if repo_dir is not None else str(Path(__file__).resolve().parent)
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{commit}-dirty" if dirty else commit
-
-
 def _stat_token(path: str | os.PathLike) -> str:
     try:
         st = os.stat(path)
@@ -449,67 +428,32 @@ def _write(
                 ds.attrs["description"] = desc
 
 
-def export_dataset(
-    records: Iterable[ExportRecord],
-    path: str | os.PathLike,
-    *,
-    code_version: str | None = None,
-    prune: bool = False,
-    on_corrupt: str = "rebuild",
-) -> ExportReport:
-    """Write (or update) the HDF5 export of a set of jobs.
-
-    Parameters
-    ----------
-    records : iterable of ExportRecord
-        The jobs; records with a missing, corrupt or wrong-length ``rdf.npz`` or an incomplete state point
-        are skipped and listed in the report. Duplicate job ids: the first record wins.
-    path : path
-        Export file (``.h5``). Its folder is created if needed.
-    code_version : str, optional
-        Code version to record (e.g. :func:`git_code_version`); ``"unknown"`` if None.
-    prune : bool
-        Drop rows of the existing export whose jobs are not in ``records`` (default False: keep them).
-    on_corrupt : {"rebuild", "raise"}
-        What to do when an existing file at ``path`` cannot be read: rebuild from the records (the old file is
-        kept as ``<name>.corrupt``) or raise :class:`ExportError`.
-
-    Returns
-    -------
-    ExportReport
-        Counts, skipped jobs with reasons, checksum.
-
-    Raises
-    ------
-    ExportError
-        ``on_corrupt="raise"`` and the existing file is unreadable, or the existing file has another schema
-        version (it is never overwritten).
-    """
-    if on_corrupt not in ("rebuild", "raise"):
-        raise ValueError(f"on_corrupt must be 'rebuild' or 'raise', got {on_corrupt!r}")
-    t0 = time.perf_counter()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    report = ExportReport(path=path)
-
-    old: _Existing | None = None
-    if path.exists():
-        try:
-            old = _read_existing(path)
-        except _OtherVersionError:
+def _open_existing(path: Path, on_corrupt: str, report: ExportReport) -> _Existing | None:
+    """The previous export at ``path`` (None if absent or, with ``on_corrupt="rebuild"``, unreadable)."""
+    if not path.exists():
+        return None
+    try:
+        return _read_existing(path)
+    except _OtherVersionError:
+        raise
+    except ExportError as exc:
+        if on_corrupt == "raise":
             raise
-        except ExportError as exc:
-            if on_corrupt == "raise":
-                raise
-            logger.warning(
-                "existing export is unreadable (%s); rebuilding it from the records; the old file "
-                "stays in place until the new one is complete and is then kept as %s.corrupt",
-                exc,
-                path.name,
-            )
-            report.rebuilt = True
-    old_index = {j: i for i, j in enumerate(old.job_ids)} if old else {}
+        logger.warning(
+            "existing export is unreadable (%s); rebuilding it from the records; the old file "
+            "stays in place until the new one is complete and is then kept as %s.corrupt",
+            exc,
+            path.name,
+        )
+        report.rebuilt = True
+        return None
 
+
+def _scan_records(
+    records: Iterable[ExportRecord], old: _Existing | None, old_index: dict[str, int], report: ExportReport
+) -> tuple[set[str], dict[str, int], dict[str, tuple[np.ndarray, np.ndarray, dict, str]]]:
+    """Sort the records into rows reused from the old export (job id -> old row) and new or changed rows (read
+    now); skipped and stale jobs and the new / updated counts go into ``report``."""
     seen: set[str] = set()
     reuse: dict[str, int] = {}  # job id -> row of old file
     new_rows: dict[str, tuple[np.ndarray, np.ndarray, dict, str]] = {}
@@ -541,31 +485,17 @@ def export_dataset(
             report.n_updated += 1
         else:
             report.n_new += 1
-    report.n_reused = len(reuse) - len(report.stale)
+    return seen, reuse, new_rows
 
-    absent = [j for j in old_index if j not in seen] if old else []
-    if prune:
-        report.n_pruned = len(absent)
-    else:
-        report.n_kept_absent = len(absent)
-        for j in absent:
-            reuse[j] = old_index[j]
 
-    job_ids = sorted(set(reuse) | set(new_rows))
+def _assemble(
+    job_ids: list[str],
+    reuse: dict[str, int],
+    new_rows: dict[str, tuple[np.ndarray, np.ndarray, dict, str]],
+    old: _Existing | None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], list[str]]:
+    """The arrays of the new export in ``job_ids`` order: g, g_err (float32), columns and fingerprints."""
     n = len(job_ids)
-    report.n_jobs = n
-    for job_id, reason in report.skipped:
-        logger.info("export: skipped job %s: %s", job_id, reason)
-    for job_id, reason in report.stale:
-        logger.warning("export: job %s: %s", job_id, reason)
-
-    unchanged = old is not None and not new_rows and report.n_pruned == 0 and n == len(old.job_ids)
-    if unchanged:
-        report.content_checksum = old.checksum  # verified by _read_existing
-        report.wall_s = time.perf_counter() - t0
-        logger.info("export %s unchanged (%d jobs)", path, n)
-        return report
-
     g = np.empty((n, RDF_N_BINS), dtype=np.float32)
     g_err = np.empty((n, RDF_N_BINS), dtype=np.float32)
     columns = {name: np.empty(n, dtype=dtype) for spec in _GROUPS.values() for name, (dtype, _, _) in spec.items()}
@@ -594,6 +524,81 @@ def export_dataset(
         for p, r in zip(pos_new, rows):
             fps[p] = r[3]
 
+    return g, g_err, columns, fps
+
+
+def export_dataset(
+    records: Iterable[ExportRecord],
+    path: str | os.PathLike,
+    *,
+    code_version: str | None = None,
+    prune: bool = False,
+    on_corrupt: str = "rebuild",
+) -> ExportReport:
+    """Write (or update) the HDF5 export of a set of jobs.
+
+    Parameters
+    ----------
+    records : iterable of ExportRecord
+        The jobs; records with a missing, corrupt or wrong-length ``rdf.npz`` or an incomplete state point
+        are skipped and listed in the report. Duplicate job ids: the first record wins.
+    path : path
+        Export file (``.h5``). Its folder is created if needed.
+    code_version : str, optional
+        Code version to record (e.g. :func:`project.provenance.code_version_string`); ``"unknown"`` if None.
+    prune : bool
+        Drop rows of the existing export whose jobs are not in ``records`` (default False: keep them).
+    on_corrupt : {"rebuild", "raise"}
+        What to do when an existing file at ``path`` cannot be read: rebuild from the records (the old file is
+        kept as ``<name>.corrupt``) or raise :class:`ExportError`.
+
+    Returns
+    -------
+    ExportReport
+        Counts, skipped jobs with reasons, checksum.
+
+    Raises
+    ------
+    ExportError
+        ``on_corrupt="raise"`` and the existing file is unreadable, or the existing file has another schema
+        version (it is never overwritten).
+    """
+    if on_corrupt not in ("rebuild", "raise"):
+        raise ValueError(f"on_corrupt must be 'rebuild' or 'raise', got {on_corrupt!r}")
+    t0 = time.perf_counter()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = ExportReport(path=path)
+
+    old = _open_existing(path, on_corrupt, report)
+    old_index = {j: i for i, j in enumerate(old.job_ids)} if old else {}
+    seen, reuse, new_rows = _scan_records(records, old, old_index, report)
+    report.n_reused = len(reuse) - len(report.stale)
+
+    absent = [j for j in old_index if j not in seen] if old else []
+    if prune:
+        report.n_pruned = len(absent)
+    else:
+        report.n_kept_absent = len(absent)
+        for j in absent:
+            reuse[j] = old_index[j]
+
+    job_ids = sorted(set(reuse) | set(new_rows))
+    n = len(job_ids)
+    report.n_jobs = n
+    for job_id, reason in report.skipped:
+        logger.info("export: skipped job %s: %s", job_id, reason)
+    for job_id, reason in report.stale:
+        logger.warning("export: job %s: %s", job_id, reason)
+
+    unchanged = old is not None and not new_rows and report.n_pruned == 0 and n == len(old.job_ids)
+    if unchanged:
+        report.content_checksum = old.checksum  # verified by _read_existing
+        report.wall_s = time.perf_counter() - t0
+        logger.info("export %s unchanged (%d jobs)", path, n)
+        return report
+
+    g, g_err, columns, fps = _assemble(job_ids, reuse, new_rows, old)
     checksum = content_checksum(np.asarray(job_ids), g, g_err)
     if report.rebuilt:
         backup = path.with_name(path.name + ".corrupt")

@@ -5,7 +5,8 @@ against it, applies the defaults, converts every number to its canonical type an
 :data:`SIGNIFICANT_DIGITS` significant digits, so that the same physical system always maps to the same
 signac job id (``0.1 + 0.2`` and ``0.3`` give the same job). It then applies the physics checks the JSON schema
 cannot express: the reduced state (T*, rho*) must lie in the stable single-phase fluid (see :mod:`project.eos`),
-and the cubic box must be larger than twice the cutoff.
+or, for a state point with ``metastable = 1``, in the metastable liquid (:func:`project.eos.metastable_liquid_range`;
+the key is dropped from a stable state), and the cubic box must be larger than twice the cutoff.
 
 Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, mass amu, cutoff in sigma, run lengths in tau.
 """
@@ -88,14 +89,16 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
     sp : dict
         State point with at least ``sigma`` (nm), ``epsilon`` (kJ/mol), ``T`` (K) and ``rho`` (nm^-3); optional
         ``N``, ``mass`` (amu), ``cutoff`` (sigma), ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed``,
-        ``replica``.
+        ``replica``, ``metastable`` (1: a metastable liquid is allowed).
     check_phase : bool
-        Refuse states outside the stable single-phase fluid (default True).
+        Refuse states outside the stable single-phase fluid (and, with ``metastable = 1``, the metastable liquid;
+        default True).
 
     Returns
     -------
     dict
-        New dict with every schema key, ints as ``int`` and floats rounded to 6 significant digits.
+        New dict with every schema key that has a default (``metastable`` only where the state needs it), ints as
+        ``int`` and floats rounded to 6 significant digits.
 
     Raises
     ------
@@ -114,10 +117,14 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
             raise StatePointError(key, f"missing required field; {_allowed(props[key])}")
     out: dict[str, Any] = {}
     for key, prop in props.items():
+        if key not in sp and "default" not in prop:
+            continue  # optional key without default (metastable): absent from the canonical form
         value = sp[key] if key in sp else copy.deepcopy(prop["default"])
         value = _coerce(key, value, prop)
         _check_range(key, value, prop)
         out[key] = value
+    if out.get("metastable") == 0:
+        del out["metastable"]  # the same as absent: one job id per physical system
     if out["t_sample"] > out["t_prod"]:
         raise StatePointError("t_sample", f"got {out['t_sample']} tau, longer than t_prod = {out['t_prod']} tau")
     _check_reduced(out, schema["x-reduced-limits"], check_phase)
@@ -154,6 +161,12 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
     if not check_phase:
         return
     phase = eos.phase_of(t_star, rho_star)
+    if sp.get("metastable"):
+        if phase == "fluid":
+            del sp["metastable"]  # a stable state needs no permission: the same job as without it
+            return
+        if eos.is_metastable_liquid(t_star, rho_star):
+            return
     if phase == "two-phase":
         rv, rl_ = eos.coexistence_densities(t_star)
         raise StatePointError(
@@ -163,10 +176,17 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
             f"{eos.freezing_density(t_star):.4g}",
         )
     if phase == "solid":
+        lo, hi = eos.metastable_liquid_range(t_star)
+        stable = (
+            f"rho* < {eos.freezing_density(t_star):.4g}"
+            if t_star >= eos.triple_temperature()
+            else "none (below the triple point T* = 0.694)"
+        )
         raise StatePointError(
             "rho",
             f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}) is beyond the freezing line (Mastny & de Pablo 2007);"
-            f" allowed at this T*: rho* < {eos.freezing_density(t_star):.4g}",
+            f" allowed at this T*: {stable}; with metastable = 1 also the metastable liquid {lo:.4g} <= rho* <"
+            f" {hi:.4g}",
         )
 
 

@@ -71,3 +71,60 @@ def test_blind_transfer_designs_are_paired_hot_and_apart_from_every_training_sta
     assert len(old) == 400  # the shipped dataset's 400 jobs (README)
     nearest = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(-1)).min()
     assert nearest > 1e-3
+
+
+def test_metastable_design_adds_supercooled_states_and_marks_them():
+    """triple.json asks for the metastable liquid: its states below the triple point T* 0.694 and beyond freezing
+    carry metastable = 1 and lie in the band of project.eos.metastable_liquid_range; the stable ones do not."""
+    pts = make_design(load_design("triple"))
+    assert len(pts) == 96
+    reduced = np.array([reduced_state(sp) for sp in pts])
+    marked = np.array(["metastable" in sp for sp in pts])
+    assert (reduced[:, 0] < 0.694).sum() == 31 and marked.sum() == 63  # counts of this seed
+    for (t_star, rho_star), mark in zip(reduced, marked):
+        assert mark == (eos.phase_of(t_star, rho_star) != "fluid")
+        if mark:
+            lo, hi = eos.metastable_liquid_range(t_star)
+            assert lo * (1 - 1e-5) <= rho_star < hi * (1 + 1e-5)
+    # the same ranges without "metastable" keep only stable states
+    stable = make_design(dict(load_design("triple"), metastable=False, n=40))
+    assert all("metastable" not in sp and eos.is_stable_fluid(*reduced_state(sp)) for sp in stable)
+
+
+def test_log_axis_spreads_hot_states_evenly_in_log_t():
+    """hot_wide.json samples T* 2.5-10 in log T*: about half the states below the geometric mean sqrt(2.5 x 10) = 5
+    (63 of 128), against a quarter (2.5 of 7.5) for linear sampling; all below the freezing line."""
+    pts = make_design(load_design("hot_wide"))
+    reduced = np.array([reduced_state(sp) for sp in pts])
+    assert len(pts) == 128 and (reduced[:, 0] < 5.0).sum() == 63
+    assert reduced[:, 1].max() == pytest.approx(1.2, abs=0.005)
+    assert all(eos.phase_of(t, r) == "fluid" for t, r in reduced)
+    linear = np.array([reduced_state(sp) for sp in make_design(dict(load_design("hot_wide"), log=[]))])
+    assert abs((linear[:, 0] < 5.0).mean() - 2.5 / 7.5) < 0.1
+
+
+def test_bad_metastable_and_log_fields():
+    base = {"kind": "sobol", "n": 4, "seed": 1}
+    with pytest.raises(ValueError, match="'metastable': got 'yes'"):
+        make_design(dict(base, metastable="yes"))
+    with pytest.raises(ValueError, match="'log': got \\['T'\\]"):
+        make_design(dict(base, log=["T"]))
+    with pytest.raises(ValueError, match="'log': only for kind sobol or lhs"):
+        make_design({"kind": "grid", "sigma": [0.3], "epsilon": [1.0], "T_star": [1.5], "rho_star": [0.5], "log": []})
+
+
+def test_shipped_designs_keep_their_job_ids():
+    """The designs shipped before metastable states and log axes existed give the same state points (hash of their
+    canonical JSON, recorded before the change), so their data spaces keep their job ids."""
+    import hashlib
+    import json
+
+    expected = {
+        "training": "4058e277242e",
+        "liquid": "ba5fee454459",
+        "transfer": "416d6174abd9",
+        "edge": "395b7dfe8125",
+    }
+    for name, digest in expected.items():
+        text = json.dumps(make_design(load_design(name)), sort_keys=True)
+        assert hashlib.sha1(text.encode()).hexdigest()[:12] == digest

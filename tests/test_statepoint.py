@@ -15,7 +15,8 @@ from project.units import KB
 def test_accepts_liquid_and_applies_defaults(argon_like):
     sp = normalise(argon_like)
     schema = load_schema()
-    assert set(sp) == set(schema["properties"])
+    # every key; the optional "metastable" (no default) only where a state needs it
+    assert set(sp) == set(schema["properties"]) - {"metastable"}
     assert sp["N"] == 1000 and isinstance(sp["N"], int)
     assert sp["cutoff"] == 3.0
     t_star, rho_star = reduced_state(sp)
@@ -79,9 +80,51 @@ def test_refuses_solid(argon_like):
         normalise(sp)
 
 
-def test_refuses_temperature_below_triple_point(argon_like):
-    with pytest.raises(StatePointError, match="T\\* = k_B T/epsilon = 0.5"):
+def test_refuses_temperature_below_schema_limit(argon_like):
+    with pytest.raises(StatePointError, match="T\\* = k_B T/epsilon = 0.5; allowed: 0.6 <= T\\*"):
         normalise(dict(argon_like, T=0.5 * 0.99 / KB))
+
+
+def _at(argon_like, t_star, rho_star, **extra):
+    return dict(argon_like, T=t_star * 0.99 / KB, rho=rho_star / 0.34**3, **extra)
+
+
+def test_supercooled_liquid_only_with_metastable(argon_like):
+    """T* 0.65 < triple point 0.694: no stable liquid; the metastable band starts at the saturated-liquid density
+    0.8639 (Thol 2016 EOS, metastable VLE) and is 0.04 wide."""
+    with pytest.raises(StatePointError, match="allowed at this T\\*: none .*0.8639 <= rho\\* < 0.9039") as err:
+        normalise(_at(argon_like, 0.65, 0.88))
+    assert err.value.field == "rho"
+    sp = normalise(_at(argon_like, 0.65, 0.88, metastable=1))
+    assert sp["metastable"] == 1
+    with pytest.raises(StatePointError, match="freezing line"):  # beyond the band
+        normalise(_at(argon_like, 0.65, 0.91, metastable=1))
+    with pytest.raises(StatePointError, match="metastable liquid 0.8639 <= rho"):  # below it: under tension
+        normalise(_at(argon_like, 0.65, 0.85, metastable=1))
+
+
+def test_compressed_liquid_band_above_freezing(argon_like):
+    """T* 0.8: the liquid freezes at rho* 0.8754 (Mastny & de Pablo 2007); metastable = 1 allows up to 0.9154."""
+    assert eos.metastable_liquid_range(0.8) == pytest.approx((0.8754, 0.9154), abs=1e-4)
+    with pytest.raises(StatePointError, match="rho\\* < 0.8754; with metastable = 1 also"):
+        normalise(_at(argon_like, 0.8, 0.9))
+    assert normalise(_at(argon_like, 0.8, 0.9, metastable=1))["metastable"] == 1
+
+
+def test_metastable_key_leaves_stable_job_ids_alone(argon_like):
+    """metastable = 1 on a stable state, or = 0 anywhere, gives the canonical form (and job id) without the key."""
+    plain = normalise(argon_like)
+    assert "metastable" not in plain
+    assert normalise(dict(argon_like, metastable=1)) == plain
+    assert normalise(dict(argon_like, metastable=0)) == plain
+    with pytest.raises(StatePointError, match="'metastable'.*<= 1"):
+        normalise(dict(argon_like, metastable=2))
+
+
+def test_triple_temperature_where_saturated_liquid_meets_freezing():
+    """Reference: the LJ triple point T* = 0.694 (Mastny & de Pablo 2007 simulations); the two equations cross at
+    0.6937."""
+    assert eos.triple_temperature() == pytest.approx(0.694, abs=1e-3)
 
 
 def test_refuses_box_smaller_than_twice_cutoff(argon_like):

@@ -1,13 +1,15 @@
 """The local workflow end to end: ``python flow.py run`` takes real jobs through simulate -> compute_rdf ->
-aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a rerun repeats
-nothing. Engines and analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the
-smallest whose box holds the 1.2 nm RDF range at rho* = 0.8).
+aggregate; a blown-up job is marked failed with its reason and leaves the others untouched; a run that stayed a
+crystal is excluded by the structural check of compute_rdf with its reason; a rerun repeats nothing. Engines and
+analysis are the real ones (GROMACS, MDAnalysis, h5py); systems are tiny (N = 400, the smallest whose box holds the
+1.2 nm RDF range at rho* = 0.8).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,9 @@ import pytest
 
 from project import units
 from project.dataspace import create_jobs, get_project, query
+from project.engines import make_protocol
+from project.engines.gromacs import make_gro, make_top
+from project.statepoint import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,7 +60,20 @@ def ran(tmp_path_factory):
     # dt = 0.01 tau (the schema's largest) at T* = 9.9, rho* = 1.1 blows up in GROMACS (it then crawls);
     # the watchdog must stop it and mark only this job failed
     bad = _sp(9.9, 1.1, dt=0.01, N=300)
-    assert create_jobs(project, [*good, bad]) == (3, 0)
+    # a supercooled state (metastable liquid, T* 0.6 < triple point) started from a perfect fcc crystal where the
+    # engine looks for its start configuration: the 0.1 tau melting stage leaves it a crystal (N = 500 = 4 x 5^3)
+    crystal = _sp(0.6, 0.92, N=500, t_equil=0.4, metastable=1)
+    assert create_jobs(project, [*good, bad, crystal]) == (4, 0)
+    job = project.open_job(normalise(crystal))
+    p = make_protocol(dict(job.statepoint))
+    cells = 5
+    a = p.box / cells
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    grid = np.stack(np.meshgrid(*[np.arange(cells)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    (Path(job.path) / "gromacs").mkdir()
+    (Path(job.path) / "gromacs" / "topol.top").write_text(make_top(p))
+    fcc = ((grid[:, None, :] + basis[None, :, :]).reshape(-1, 3) + 0.25) * a
+    (Path(job.path) / "gromacs" / "start.gro").write_text(make_gro(fcc, p.box))
     first = _flow(space, "run")
     assert first.returncode == 0, first.stderr[-3000:]
     return space, project, first
@@ -64,7 +82,7 @@ def ran(tmp_path_factory):
 def test_run_finishes_good_jobs_and_exports_them(ran):
     space, project, _ = ran
     df = query(project).set_index("job_id")
-    assert sorted(df["status"]) == ["done", "done", "failed"]
+    assert sorted(df["status"]) == ["done", "done", "failed", "failed"]
     done = sorted(df.index[df["status"] == "done"])
     with h5py.File(space / "export" / "dataset.h5", "r") as f:  # plain h5py, as an outside tool would
         assert sorted(j.decode() for j in f["job_id"][()]) == done
@@ -85,6 +103,15 @@ def test_provenance_and_failure_reason(ran):
             assert prov["started"] <= prov["finished"]
             assert "statepoint" in prov["input_hashes"]
             assert "provenance" in doc["compute_rdf"]
+            assert doc["structure"]["verdict"] == "liquid"
+            assert doc["structure"]["solid_fraction"] < 0.01  # liquid reference: < 0.01
+        elif job.isfile("structure.json"):
+            # the structural check excluded the crystal: solid-like fraction ~1 (perfect fcc: 1), no RDF
+            result = json.loads(Path(job.fn("structure.json")).read_text())
+            assert result["verdict"] == "crystallised" and result["solid_fraction"] > 0.95
+            assert doc["failure"]["operation"] == "compute_rdf"
+            assert re.match(r"crystallised: solid-like fraction (0\.9[5-9]|1\.00) > 0\.1 ", doc["failure"]["reason"])
+            assert not job.isfile("rdf.npz")
         else:
             assert doc["status"] == "failed"
             assert doc["failure"]["operation"] == "simulate" and "blew up" in doc["failure"]["reason"]
@@ -97,6 +124,7 @@ def test_status_shows_failure_and_rerun_repeats_nothing(ran):
     space, project, _ = ran
     status = _flow(space, "status", "--detailed")
     assert status.returncode == 0 and "failed in simulate: blew up" in status.stdout
+    assert re.search(r"excluded: crystallised: solid-like fraction (0\.9[5-9]|1\.00) > 0\.1 ", status.stdout)
     mtimes = {p: p.stat().st_mtime_ns for p in Path(project.workspace).glob("*/*") if p.is_file()}
     export = space / "export" / "dataset.h5"
     export_mtime = export.stat().st_mtime_ns
