@@ -167,14 +167,31 @@ def heldout_error(
 
 
 # ---------------------------------------------------------------------------------------------------- shipped model
-def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
+#: The wide campaign's designs (docs/campaign.md): trained on, and held out (one region each).
+WIDE_TRAIN_DESIGNS = ("triple", "dense", "hot_wide")
+WIDE_TEST_DESIGNS = ("triple_test", "dense_test", "hot_wide_test")
+
+
+def design_seed(name: str) -> int:
+    """The state-point seed of a shipped design (how an export tells its designs apart)."""
+    from project.design import load_design
+
+    return int(load_design(name)["fixed"]["seed"])
+
+
+def shipped_training_data(inverse_meta: dict | None = None, wide: bool = False) -> dict[str, Any]:
     """The forward model's training jobs: the shipped inverse model's train, val and transfer splits of the
     reference dataset (T* 0.7-3.5) plus every job of the hot, dense library (T* 3.6-10); its test split stays held
     out. The transfer split is used because the forward model must cover the states a user's RDF can have; its
     accuracy there is measured on the blind designs of ``benchmarks/bench_independent.py`` instead.
 
+    ``wide``: also the jobs of the wide campaign's training designs (:data:`WIDE_TRAIN_DESIGNS`: near the triple
+    point, the dense liquid, the hot fluid to T* 10; ``lj_library_wide.h5``); its held-out designs
+    (:data:`WIDE_TEST_DESIGNS`) stay out.
+
     Returns a dict with ``r_nm`` (nm), ``g``, ``sigma`` (nm), ``T_star``, ``rho_star`` (training rows) and the
-    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer`` (trained on).
+    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer`` (trained on); with
+    ``wide``, also ``wide_ds`` (the wide export) and a row mask of it per held-out design name.
     """
     from project.export import load_dataset
     from project.model.inverse import SHIPPED_MODEL
@@ -189,19 +206,33 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
         raise ProjectError("the reference exports have different r grids")
     train = tab.index.isin(split["train"] + split["val"] + split["transfer"])
 
+    parts = [(ds, train), (hot, np.ones(len(hot_tab), dtype=bool))]
+    out: dict[str, Any] = {}
+    datasets = {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")}
+    if wide:
+        wide_ds = load_dataset(ref / "lj_library_wide.h5")
+        if not np.allclose(ds.r_nm, wide_ds.r_nm):
+            raise ProjectError("the reference exports have different r grids")
+        seeds = wide_ds.table["seed"].to_numpy()
+        parts.append((wide_ds, np.isin(seeds, [design_seed(n) for n in WIDE_TRAIN_DESIGNS])))
+        out["wide_ds"] = wide_ds
+        out.update({name: seeds == design_seed(name) for name in WIDE_TEST_DESIGNS})
+        datasets["wide"] = wide_ds.attrs.get("content_checksum")
+
     def col(key: str) -> np.ndarray:
-        return np.concatenate([tab[key].to_numpy()[train], hot_tab[key].to_numpy()])
+        return np.concatenate([d.table[key].to_numpy()[m] for d, m in parts])
 
     return {
+        **out,
         "r_nm": ds.r_nm,
-        "g": np.concatenate([ds.g[train], hot.g]).astype(float),
+        "g": np.concatenate([d.g[m] for d, m in parts]).astype(float),
         "sigma": col("sigma"),
         "T_star": col("T_star"),
         "rho_star": col("rho_star"),
         "ds": ds,
         "test": tab.index.isin(split["test"]),
         "transfer": tab.index.isin(split["transfer"]),
-        "datasets": {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")},
+        "datasets": datasets,
     }
 
 
@@ -215,9 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3000, help="full-batch epochs per member (default 3000)")
     parser.add_argument("--members", type=int, default=3, help="ensemble members (default 3)")
     parser.add_argument("--seed", type=int, default=11, help="seed (default 11)")
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="also train on the wide campaign's training designs (T* 0.6-10, rho* to 1.2); its held-out designs "
+        "are measured per region",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    d = shipped_training_data()
+    d = shipped_training_data(wide=args.wide)
     meta = train_forward(
         d["r_nm"],
         d["g"],
@@ -231,14 +268,15 @@ def main(argv: list[str] | None = None) -> int:
         info={
             "datasets": d["datasets"],
             "n_training_jobs": len(d["g"]),
-            "held_out": "test split of the inverse model lj_inverse_v3",
+            "held_out": "test split of the inverse model lj_inverse_v3"
+            + (", designs " + ", ".join(WIDE_TEST_DESIGNS) + " of the wide campaign" if args.wide else ""),
         },
     )
     model = ForwardModel.load(args.out)
-    ds, tab = d["ds"], d["ds"].table
     acc = {}
-    for name in ("test",):
-        sel = d[name]
+    for name in ("test", *(WIDE_TEST_DESIGNS if args.wide else ())):
+        ds = d["ds"] if name == "test" else d["wide_ds"]
+        tab, sel = ds.table, d[name]
         res = heldout_error(
             model,
             ds.r_nm,
