@@ -149,7 +149,9 @@ def test_topology_passes_grompp(tmp_path, name):
 
 
 def test_unknown_molecule_and_bad_params(tmp_path):
-    with pytest.raises(ProjectError, match="molecule: unknown name 'Ar'; allowed: CH4, F2, CO, N2, O2, CO2, CH4UA"):
+    with pytest.raises(
+        ProjectError, match="molecule: unknown name 'Ar'; allowed: CH4, F2, CO, N2, O2, CO2, CH4UA, C2H6, CF4"
+    ):
         get_molecule("Ar")
     with pytest.raises(ProjectError, match="n_molecules"):
         AAParams("CO", n_molecules=50).resolved()
@@ -592,4 +594,4 @@ def test_cli_cg_choices_are_the_library_constants():
     assert choices("topology", "name") == choices("aa", "name") == tuple(MOLECULES)
     assert choices("run", "method") == METHODS
     assert choices("fit", "objective") == OBJECTIVES and choices("fit", "bead") == BEADS
-    assert len(MOLECULES) == 7  # CH4, F2, CO, the held-out N2, O2, CO2 and the CH4UA control
+    assert len(MOLECULES) == 9  # CH4, F2, CO, the held-out N2, O2, CO2, the CH4UA control, C2H6 and CF4
