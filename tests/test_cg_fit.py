@@ -1,9 +1,10 @@
 """``lj-inverse cg fit``: any molecule from a user's all-atom run, objective refinement, equation-of-state thermo.
 
 References: the TraPPE-UA methane model itself (Martin, Siepmann, J. Phys. Chem. B 102, 2569 (1998): sigma
-0.373 nm, epsilon/k_B 148 K) simulated with GROMACS as the "all-atom" run (positive control); the LJ forward model
-itself (self-consistency of the zero-simulation refinement); the Thol et al. (2016) LJ equation of state through
-teqp (pressure constraint); CODATA N_A (unit conversion); the definition N / <V> (NPT density).
+0.373 nm, epsilon/k_B 148 K) simulated with GROMACS as the "all-atom" run with three seeds (positive control);
+the LJ forward model itself (self-consistency of the zero-simulation refinement); the Thol et al. (2016) LJ
+equation of state through teqp (pressure constraint); CODATA N_A (unit conversion); the definition N / <V>
+(NPT density).
 """
 
 from __future__ import annotations
@@ -32,14 +33,25 @@ def ua_run(tmp_path_factory):
     return d, summary
 
 
+@pytest.fixture(scope="module")
+def ua_seed_runs(ua_run, tmp_path_factory):
+    """The run of :func:`ua_run` (seed 1) and two more like it with seeds 2 and 3: three independent samples."""
+    runs = [ua_run]
+    for seed in (2, 3):
+        d = tmp_path_factory.mktemp(f"ch4ua_seed{seed}")
+        p = AAParams("CH4UA", n_molecules=400, t_equil_ps=20.0, t_prod_ps=80.0, t_sample_ps=0.4, rc_nm=1.119, seed=seed)
+        runs.append((d, run_aa(p, d, threads=1)))
+    return runs
+
+
 def _cli(args, capsys):
     rc = main(["cg", "fit", *map(str, args)])
     return rc, capsys.readouterr()
 
 
 @pytest.mark.gromacs
-def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
-    d, summary = ua_run
+def test_cg_fit_positive_control_recovers_ua_methane(ua_seed_runs, tmp_path, capsys):
+    d, summary = ua_seed_runs[0]
     out = tmp_path / "fit"
     rc, cap = _cli(
         [
@@ -84,6 +96,23 @@ def test_cg_fit_positive_control_recovers_ua_methane(ua_run, tmp_path, capsys):
     assert run.returncode == 0, run.stderr[-1500:]
     top = (out / "CH4.top").read_text()
     assert f"{res['fit']['sigma']:.8g}" in top and "CH4 400" in top
+    # seeds 2 and 3 (independent start configurations, velocities and thermostat noise): each seed's fit and
+    # refined beads recover the model, and the three seeds' mean epsilon is within 3 % of 148 K
+    from project.cg.userfit import fit_user_run
+
+    fits = [res["fit"]]
+    for d_seed, _ in ua_seed_runs[1:]:
+        r_seed, _, _ = fit_user_run(d_seed / "aa_topology.tpr", d_seed / "aa_traj.xtc", 111.67)
+        assert r_seed["fit"]["sigma"] == pytest.approx(SIGMA_UA, rel=0.01)
+        assert r_seed["fit"]["epsilon"] == pytest.approx(EPS_UA, rel=0.05)
+        assert r_seed["lj_adequate"] is True
+        for obj in ("total-deviation", "kl"):
+            assert r_seed["refined"][obj]["sigma"] == pytest.approx(SIGMA_UA, rel=0.01)
+            assert r_seed["refined"][obj]["in_domain"] is True
+        fits.append(r_seed["fit"])
+    assert len(fits) == 3
+    assert np.mean([f["sigma"] for f in fits]) == pytest.approx(SIGMA_UA, rel=0.005)
+    assert np.mean([f["epsilon"] for f in fits]) == pytest.approx(EPS_UA, rel=0.03)
 
 
 @pytest.mark.gromacs
