@@ -20,22 +20,24 @@ T_K, RHO = EPS / KB, 0.80 / SIGMA**3
 
 @pytest.mark.gromacs
 def test_refinement_recovers_a_simulated_lj_fluid(tmp_path):
-    """The RDF of a real 500-bead GROMACS LJ run (sigma 0.36 nm, epsilon 1.0 kJ/mol, T* 1.0, rho* 0.80), refined
-    from a start 3 % off in sigma and 15 % off in epsilon, comes back within 1 % in sigma and 6 % in epsilon.
+    """The RDF of a real 1000-bead GROMACS LJ run (sigma 0.36 nm, epsilon 1.0 kJ/mol, T* 1.0, rho* 0.80, 100 tau),
+    refined from a start 3 % off in sigma and 15 % off in epsilon, comes back within 0.5 % in sigma and 6 % in
+    epsilon.
 
-    Tolerance: the run's RDF noise (500 beads, 60 tau) and the forward model's error at this state; at T* 1 a 10 %
-    change of epsilon moves g by only 0.02 RMS (tests/data/reference/molecules.md), so epsilon is the loose one.
+    Tolerance: the surrogate gap plus the run's noise. Seeds 1, 2, 3 of this run gave sigma -0.05 to -0.23 % and
+    epsilon +0.9 to +2.5 % (D) and +3.4 to +4.8 % (KL): the forward model's RDF is not the simulated one, and at
+    T* 1 a 10 % change of epsilon moves g by only 0.02 RMS (tests/data/reference/molecules.md).
     """
     from project.cg.lj import CGSettings, run_lj
     from project.cg.objective import refine_for_objective
 
-    st = CGSettings(N=500, t_equil=10.0, t_prod=60.0, threads=1, n_blocks=5)
+    st = CGSettings(N=1000, t_equil=10.0, t_prod=100.0, threads=1, n_blocks=5)
     run = run_lj(SIGMA, EPS, T_K, RHO, 40.0, st, tmp_path)
     r, g = run.rdf.r_nm, run.rdf.g
     assert run.rdf.density_nm3 == pytest.approx(RHO, rel=1e-3)
     for obj in ("total-deviation", "kl"):
         res = refine_for_objective(r, g, T_K, RHO, (SIGMA * 1.03, EPS * 0.85), obj)
-        assert res["sigma"] == pytest.approx(SIGMA, rel=0.01), obj
+        assert res["sigma"] == pytest.approx(SIGMA, rel=0.005), obj
         assert res["epsilon"] == pytest.approx(EPS, rel=0.06), obj
         assert res["in_domain"] is True and res["bounds_hit"] == [] and res["warnings"] == []
         assert res["value"] < 0.5 * res["start_value"]
