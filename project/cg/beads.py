@@ -6,8 +6,9 @@ Units: r nm, T K, rho nm^-3, sigma nm, epsilon kJ/mol, pressure bar, energy kJ/m
 the robust fit (:func:`project.cg.oneshot.predict_bead`), the network's bead refined for each objective through
 the LJ forward model (:func:`project.cg.objective.refine_for_objective`) and, given the all-atom pressure, the
 pressure-constrained bead (:func:`project.cg.objective.refine_with_pressure`), each with its equation-of-state
-pressure and energy (:func:`project.cg.objective.eos_thermo`). No CG simulation. :func:`bead_table` names the
-beads for ``cg fit --bead`` and the comparison (:mod:`project.cg.compare`).
+pressure and energy (:func:`project.cg.objective.eos_thermo`); the refined and pressure-constrained beads also with
+the forward model's predicted D (nm) and KL, ``in_domain`` and their warnings. No CG simulation.
+:func:`bead_table` names the beads for ``cg fit --bead`` and the comparison (:mod:`project.cg.compare`).
 """
 
 from __future__ import annotations

@@ -20,16 +20,24 @@ to the small impulsive term of the truncation.
 The pressure-aware variant (:func:`refine_with_pressure`) minimises the objective along the curve of beads whose
 equation-of-state pressure equals the all-atom pressure: for each sigma, epsilon solves P_EOS(sigma, epsilon) =
 P_AA (bracketing root search), then a bounded one-dimensional search over sigma.
+
+Every refined bead carries the forward model's prediction of both metrics (``predicted``) and whether its state
+(T*, rho*) lies inside the forward model's training states (``in_domain``, judged by
+:func:`project.model.fit.verdict.forward_domain`, the rule of ``fit``); a bead outside them, or on a limit of the
+search (``bounds_hit``), gets a warning that says so (``warnings``, also logged).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
 from project.errors import ProjectError
 from project.units import KB
+
+logger = logging.getLogger(__name__)
 
 #: kJ mol^-1 nm^-3 in bar.
 KJ_MOL_NM3_TO_BAR = 1e3 / 6.02214076e23 / 1e-27 / 1e5
@@ -132,6 +140,51 @@ class SurrogateObjective:
         t_star = KB * self.T / epsilon
         return self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1] and T_STAR_RANGE[0] <= t_star <= T_STAR_RANGE[1]
 
+    def bounds_hit(self, sigma: float, epsilon: float, with_t_star: bool = True) -> list[str]:
+        """The limits of the search a bead sits on (within 0.2 % of a sigma bound, 2 % of a T* limit), named."""
+        lo, hi = self.sigma_bounds
+        hit = []
+        if abs(sigma / lo - 1) < 2e-3:
+            hit.append(f"sigma lower bound ({lo:.5g} nm, -{100 * SIGMA_RANGE:.0f} % of the start)")
+        if abs(sigma / hi - 1) < 2e-3:
+            hit.append(f"sigma upper bound ({hi:.5g} nm, +{100 * SIGMA_RANGE:.0f} % of the start)")
+        t_star = KB * self.T / epsilon
+        if with_t_star and abs(t_star / T_STAR_RANGE[0] - 1) < 2e-2:
+            hit.append(f"T* lower limit ({T_STAR_RANGE[0]:g})")
+        if with_t_star and abs(t_star / T_STAR_RANGE[1] - 1) < 2e-2:
+            hit.append(f"T* upper limit ({T_STAR_RANGE[1]:g})")
+        return hit
+
+    def judge(self, sigma: float, epsilon: float, label: str, with_t_star: bool = True) -> dict:
+        """The forward model's prediction of a refined bead and how far to trust it.
+
+        Returns ``predicted`` (both metrics, D nm and KL, over the objective's range), ``T_star``, ``rho_star``,
+        ``distance_to_training`` and ``beyond_training_hull`` (in units of the training states' spacing),
+        ``in_domain``, ``bounds_hit`` (named limits of the search), ``at_bound`` and ``warnings`` (each logged).
+        """
+        from project.model.fit.verdict import forward_domain
+
+        t_star, rho_star = KB * self.T / epsilon, self.rho * sigma**3
+        in_domain, warn = forward_domain(self.forward, t_star, rho_star, what=f"the {label} bead's state")
+        if not in_domain:
+            warn[-1] += "; its predicted D and KL are extrapolations"
+        hit = self.bounds_hit(sigma, epsilon, with_t_star)
+        warn += [f"the {label} bead sits on the search's {h}: the optimum may lie beyond it" for h in hit]
+        for w in warn:
+            logger.warning(w)
+        spacing = self.forward.typical_spacing
+        return {
+            "predicted": self.both(sigma, epsilon),
+            "T_star": float(t_star),
+            "rho_star": float(rho_star),
+            "distance_to_training": float(self.forward.distance_to_training(t_star, rho_star) / spacing),
+            "beyond_training_hull": float(self.forward.beyond_training_hull(t_star, rho_star)),
+            "in_domain": bool(in_domain),
+            "bounds_hit": hit,
+            "at_bound": bool(hit),
+            "warnings": warn,
+        }
+
 
 def refine_for_objective(
     r: np.ndarray, g: np.ndarray, T: float, rho: float, start: tuple[float, float], objective: str = "total-deviation"
@@ -143,8 +196,9 @@ def refine_for_objective(
     -------
     dict
         ``sigma`` (nm), ``epsilon`` (kJ/mol), ``objective``, ``value`` (the objective at the bead), ``start_value``
-        (at the start), ``surrogate`` (both metrics over ``r_range_nm``), ``n_evaluations`` (forward-model
-        calls), ``wall_s`` (s), ``at_bound`` (the search ended on the sigma or T* limit), ``n_simulations`` 0.
+        (at the start), the keys of :meth:`SurrogateObjective.judge` (``predicted``: both metrics over
+        ``r_range_nm``; ``in_domain``, ``distance_to_training``, ``beyond_training_hull``, ``bounds_hit``,
+        ``at_bound``, ``warnings``), ``n_evaluations`` (forward-model calls), ``wall_s`` (s), ``n_simulations`` 0.
 
     Raises
     ------
@@ -171,23 +225,18 @@ def refine_for_objective(
         fun, x0, method="Nelder-Mead", options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 400}
     )
     sig, eps = float(np.exp(res.x[0])), float(np.exp(res.x[1]))
-    t_star = KB * T / eps
-    at_bound = bool(
-        min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3
-        or min(abs(t_star / T_STAR_RANGE[0] - 1), abs(t_star / T_STAR_RANGE[1] - 1)) < 2e-2
-    )
+    start_value = f(s0, e0)
     return {
         "sigma": sig,
         "epsilon": eps,
         "objective": objective,
         "value": float(res.fun),
         "start": {"sigma": s0, "epsilon": e0},
-        "start_value": f(s0, e0),
-        "surrogate": f.both(sig, eps),
+        "start_value": start_value,
+        **f.judge(sig, eps, f"{objective}-refined"),
         "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
         "n_evaluations": f.n_eval,
         "wall_s": time.perf_counter() - t0,
-        "at_bound": at_bound,
         "n_simulations": 0,
         "method": "Nelder-Mead in (ln sigma, ln epsilon) on the LJ forward model's RDF, from the network's bead",
         "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "r_range_nm": "nm", "wall_s": "s"},
@@ -269,12 +318,11 @@ def refine_with_pressure(
         "value": float(res.fun),
         "pressure_bar": float(pressure_bar),
         "start": {"sigma": s0, "epsilon": float(start[1])},
-        "surrogate": f.both(sig, eps),
+        **f.judge(sig, eps, "pressure-constrained", with_t_star=False),
         "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
         "n_evaluations": f.n_eval,
         "wall_s": time.perf_counter() - t0,
         "n_simulations": 0,
-        "at_bound": bool(min(abs(sig / f.sigma_bounds[0] - 1), abs(sig / f.sigma_bounds[1] - 1)) < 2e-3),
         "method": "bounded search over sigma along P_EOS(sigma, epsilon) = P_AA, forward-model RDF",
         "units": {"sigma": "nm", "epsilon": "kJ/mol", "pressure_bar": "bar", "wall_s": "s"},
     }

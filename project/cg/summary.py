@@ -22,10 +22,10 @@ def text_summary(result: dict) -> str:
     rows = [
         ("network", result["network"], None),
         ("fit", result["fit"], result["fit"].get("residual")),
-        *((f"refined {k}", v, v.get("surrogate")) for k, v in result["refined"].items()),
+        *((f"refined {k}", v, v.get("predicted")) for k, v in result["refined"].items()),
     ]
     if result.get("pressure_aware"):
-        rows.append(("pressure-aware", result["pressure_aware"], result["pressure_aware"].get("surrogate")))
+        rows.append(("pressure-aware", result["pressure_aware"], result["pressure_aware"].get("predicted")))
     for label, b, m in rows:
         d = m.get("total_deviation_nm") if m else None
         kl = m.get("kl_divergence") if m else None
@@ -47,7 +47,13 @@ def text_summary(result: dict) -> str:
     lines.append(
         "D and KL: the fit's residual over its range, the refined beads' over theirs (forward model, no simulation)"
     )
+    lines.extend(
+        f"{label}: state {'inside' if b['in_domain'] else 'OUTSIDE'} the forward model's training states "
+        f"({b['distance_to_training']:.2g} x their spacing from the nearest)"
+        for label, b, m in rows[2:]
+    )
     lines.extend(f"WARNING: {w}" for w in result["warnings"])
+    lines.extend(f"WARNING: {w}" for label, b, m in rows if m is not None for w in b.get("warnings", []))
     return "\n".join(lines) + "\n"
 
 

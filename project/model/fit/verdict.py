@@ -48,6 +48,43 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
 
 
+def forward_domain(forward, t_star: float, rho_star: float, what: str = "the fitted state") -> tuple[bool, list[str]]:
+    """Is the state (T*, rho*) inside the forward model's training states?
+
+    Out of domain when the nearest training state is more than 2.5 of their typical spacings away, or when the
+    state lies beyond the convex hull of the training states in (1/T*, rho*) by more than :data:`HULL_MARGIN`
+    spacings.
+
+    Parameters
+    ----------
+    forward : ForwardModel
+        The forward model (:meth:`distance_to_training`, :meth:`beyond_training_hull`, ``typical_spacing``).
+    t_star, rho_star : float
+        Reduced temperature k_B T / epsilon and density rho sigma^3 (dimensionless).
+    what : str
+        How the warnings name the state.
+
+    Returns
+    -------
+    tuple
+        (in_domain, the reasons when it is not: a list of warnings).
+    """
+    dist = forward.distance_to_training(t_star, rho_star)
+    if dist > 2.5 * forward.typical_spacing:
+        return False, [
+            f"{what} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
+            f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
+            "spacing)"
+        ]
+    if (beyond := forward.beyond_training_hull(t_star, rho_star)) > HULL_MARGIN:
+        return False, [
+            f"{what} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) lies beyond the edge of the states the "
+            f"forward model was trained on ({beyond:.1f} x their spacing outside their convex hull in 1/T*, rho*): "
+            "the refinement may have stopped where the model ends, not where the input is"
+        ]
+    return True, []
+
+
 def judge(
     *,
     chi2_red: float,
@@ -65,21 +102,8 @@ def judge(
             f"one LJ fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
             f"{ADEQUATE_CHI2}); the error bars are widened by sqrt(chi^2/dof)"
         )
-    dist = forward.distance_to_training(t_star, rho_star)
-    if dist > 2.5 * forward.typical_spacing:
-        v.in_domain = False
-        v.warnings.append(
-            f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
-            f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
-            "spacing)"
-        )
-    elif (beyond := forward.beyond_training_hull(t_star, rho_star)) > HULL_MARGIN:
-        v.in_domain = False
-        v.warnings.append(
-            f"the fitted state (T* = {t_star:.3g}, rho* = {rho_star:.3g}) lies beyond the edge of the states the "
-            f"forward model was trained on ({beyond:.1f} x their spacing outside their convex hull in 1/T*, rho*): "
-            "the refinement may have stopped where the model ends, not where the input is"
-        )
+    v.in_domain, reasons = forward_domain(forward, t_star, rho_star)
+    v.warnings.extend(reasons)
     for key, val, label in (("sigma", sigma, "sigma (nm)"), ("epsilon", epsilon, "epsilon (kJ/mol)")):
         lo_, hi_ = inverse.meta["domain"][key]
         if not 0.98 * lo_ <= val <= 1.02 * hi_:
