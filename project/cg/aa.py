@@ -68,7 +68,7 @@ class AAParams:
     ----------
     molecule : str
         A key of :data:`project.cg.molecules.MOLECULES` (``CH4``, ``F2``, ``CO``; held out: ``N2``, ``O2``,
-        ``CO2``; positive control: ``CH4UA``).
+        ``CO2``; new families, held out: ``C2H6``, ``CF4``; positive control: ``CH4UA``).
     n_molecules : int
         Number of molecules.
     T : float or None

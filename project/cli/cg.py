@@ -342,7 +342,11 @@ def _add_aa(cg) -> None:
         help="run the all-atom model of a built-in molecule into a folder (aa_topology.tpr, "
         "aa_traj.xtc, aa.json; resumable), e.g. as input of cg fit",
     )
-    q.add_argument("name", choices=tuple(MOLECULES), help="molecule (N2, O2, CO2 held out; CH4UA the control)")
+    q.add_argument(
+        "name",
+        choices=tuple(MOLECULES),
+        help="molecule (development: CH4, F2, CO; held out: N2, O2, CO2; new families: C2H6, CF4; control: CH4UA)",
+    )
     q.add_argument("--out", required=True, help="output folder")
     q.add_argument(
         "--n-molecules",
@@ -360,7 +364,8 @@ def _add_aa(cg) -> None:
         "--rc-nm",
         type=float,
         default=None,
-        help=f"LJ (and PME) cut-off (nm; default {AAParams.rc_nm:g} nm; the CH4UA control uses 1.119 nm = 3 sigma)",
+        help=f"LJ (and PME) cut-off in nm (default {AAParams.rc_nm:g} nm for every molecule; give it yourself where a "
+        "model asks for another: CH4UA 1.119 nm = 3 sigma, C2H6 1.4 nm)",
     )
     q.add_argument("--threads", type=int, default=None, help="MD threads (count; default every core)")
     q.set_defaults(func=cmd_aa)
