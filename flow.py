@@ -54,6 +54,7 @@ from flow import FlowProject, aggregator  # noqa: E402, I001
 sys.path.insert(0, _HERE)
 from project.dataspace import FAILED_FILE, dataspace_path, fail_job, not_failed  # noqa: E402
 from project.engines import engine_threads  # noqa: E402
+from project.paths import default_export  # noqa: E402
 
 #: Lock file in a job folder, held while an operation works on the job (see project.atomic.exclusive_lock).
 LOCK_FILE = ".lock"
@@ -63,8 +64,6 @@ STRUCTURE_FILE = "structure.json"
 log = logging.getLogger("flow.lj")
 #: Progress and summary lines of a run (shown without -v).
 run_log = logging.getLogger("lj.run")
-
-EXPORT_NAME = os.path.join("export", "dataset.h5")
 
 
 class Project(FlowProject):
@@ -243,7 +242,7 @@ def compute_rdf(job):
 
 
 def _export_path(project) -> Path:
-    return Path(project.path) / EXPORT_NAME
+    return default_export(project.path)
 
 
 def _export_current(*jobs) -> bool:

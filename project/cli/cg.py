@@ -315,7 +315,7 @@ def _add_compare(cg) -> None:
         "--folder",
         nargs="+",
         default=None,
-        help="molecule folders of `lj-inverse cg aa` (aa.json, aa_topology.tpr, aa_traj.xtc) instead of the CG "
+        help="molecule folders of 'lj-inverse cg aa' (aa.json, aa_topology.tpr, aa_traj.xtc) instead of the CG "
         "data space's jobs",
     )
     q.add_argument("--out", default=None, help="output folder (default <cg_dataspace>/results, or ./cg_results)")
