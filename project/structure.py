@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -198,26 +197,29 @@ def check_structure(
     ProjectError
         The trajectory cannot be read or its box is not cubic.
     """
-    import MDAnalysis as mda
+    from project.trajectory import open_universe, select_frames
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the PDB's element "LJ" is unknown to MDAnalysis: harmless here
-            universe = mda.Universe(os.fspath(topology), os.fspath(trajectory))
-    except (OSError, ValueError, EOFError) as exc:
-        raise ProjectError(f"cannot read trajectory {trajectory}: {exc}") from exc
+    source = os.path.basename(os.fspath(trajectory))
+    universe = open_universe(topology, trajectory)
+    select_frames(universe, source, n_blocks=1)
     traj = universe.trajectory
     n_atoms = universe.atoms.n_atoms
     picks = np.unique(np.linspace(0, len(traj) - 1, max(1, min(n_frames, len(traj)))).round().astype(int))
     k = max(2, round((n_atoms / PARTICLES_PER_CELL) ** (1.0 / 3.0)))
     per_frame, dispersion = [], []
     r_b = math.nan
-    for ts in traj[picks]:
-        dims = ts.dimensions
+    try:
+        frames = [
+            (ts.frame, None if ts.dimensions is None else ts.dimensions.copy(), ts.positions.copy())
+            for ts in traj[picks]
+        ]
+    except (OSError, ValueError, EOFError) as exc:  # a truncated or corrupt trajectory
+        raise ProjectError(f"{source}: reading the trajectory failed: {exc}") from exc
+    for frame, dims, positions in frames:
         if dims is None or not np.allclose(dims[:3], dims[0], rtol=1e-6) or not np.allclose(dims[3:], 90.0):
-            raise ProjectError(f"{trajectory}: frame {ts.frame} has box {dims}; allowed: a cubic box")
+            raise ProjectError(f"{trajectory}: frame {frame} has box {dims}; allowed: a cubic box")
         box_nm = float(dims[0]) / 10.0
-        pos_nm = ts.positions.astype(float) / 10.0
+        pos_nm = positions.astype(float) / 10.0
         r_b = BOND_RHO_FACTOR * (n_atoms / box_nm**3) ** (-1.0 / 3.0)
         per_frame.append(steinhardt_frame(pos_nm, box_nm, r_b))
         dispersion.append(cell_dispersion(pos_nm, box_nm, k))
