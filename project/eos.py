@@ -306,7 +306,7 @@ def bh_diameter(T_star: float, lambda_r: float) -> float:
 
     c = mie_prefactor(lambda_r)
     x0 = 0.3  # u(0.3 sigma)/epsilon > 1e3 for every lambda_r >= 7: the integrand is 1 below
-    val, _ = quad(lambda x: 1.0 - math.exp(-c * (x ** -lambda_r - x**-6) / T_star), x0, 1.0, limit=200)
+    val, _ = quad(lambda x: 1.0 - math.exp(-c * (x**-lambda_r - x**-6) / T_star), x0, 1.0, limit=200)
     return x0 + val
 
 
