@@ -44,7 +44,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from project import eos
-from project.statepoint import normalise, round_sig
+from project.statepoint import load_schema, normalise, round_sig
 from project.units import density_from_reduced, temperature_from_reduced
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ def make_design(design: dict[str, Any]) -> list[dict[str, Any]]:
     mie = MIE_AXIS in design
     if mie and metastable:
         raise ValueError("design field 'metastable': got true with a lambda_r axis; allowed: false (LJ only)")
+    if mie:
+        _check_lambda_r(design[MIE_AXIS])
     axes = (*_AXES, MIE_AXIS) if mie else _AXES
     accept = _mie_acceptance if mie else _acceptance(metastable)
     if kind == "grid":
@@ -154,6 +156,18 @@ def _acceptance(metastable: bool):
     if not metastable:
         return eos.is_stable_fluid
     return lambda t, r: eos.is_stable_fluid(t, r) or eos.is_metastable_liquid(t, r)
+
+
+def _check_lambda_r(values: Any) -> None:
+    """Refuse a lambda_r range or list outside the state-point schema's limits before sampling."""
+    prop = load_schema()["properties"][MIE_AXIS]
+    ok = isinstance(values, list) and bool(values)
+    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not ok or not all(prop["minimum"] <= v <= prop["maximum"] for v in values):
+        raise ValueError(
+            f"design field '{MIE_AXIS}': got {values!r}; allowed: a list of numbers with {prop['minimum']} <= "
+            f"lambda_r <= {prop['maximum']} (a [low, high] range for sobol / lhs, the values for grid)"
+        )
 
 
 def _mie_acceptance(t_star: float, rho_star: float, lam: float) -> bool:

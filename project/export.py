@@ -669,7 +669,8 @@ def open_export(path: str | os.PathLike) -> h5py.File:
     if version is None or int(version) not in READABLE_VERSIONS:
         f.close()
         raise ExportError(
-            f"export file {os.fspath(path)!r} has schema_version {version!r}; this code reads versions "
+            f"export file {os.fspath(path)!r} has schema_version {None if version is None else int(version)}; this "
+            "code reads versions "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return f
