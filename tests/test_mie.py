@@ -8,19 +8,29 @@ Runs: N = 500, 10 tau equilibration, 40 tau production at dt = 0.002 tau, about 
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.integrate import quad
 
 from project import eos, units
+from project.engines import make_protocol
 from project.engines.base import initial_positions, lrc_energy_per_particle, lrc_pressure, mie_prefactor
 from project.engines.lammps import TABLE_POINTS, parse_thermo, write_data, write_table
+from project.errors import SimulationError
 from project.rdf import compute_rdf
-from project.simulate import run_simulation
+from project.simulate import run_simulation, xtc_frame_times
 from project.statepoint import normalise
+
+REPO = Path(__file__).resolve().parents[1]
 
 SIGMA, EPS = 0.34, 0.99  # nm, kJ/mol
 #: Deviation of SAFT-VR Mie from the Thol et al. LJ reference EOS at lambda_r = 12 over 130 stable-fluid states of
@@ -164,3 +174,52 @@ def test_mie_energy_and_pressure_agree_with_saft_vr_mie(mie_runs, state):
     p_tol = max(SAFT_P_REL * abs(p_ref), SAFT_P_ABS) + 3 * s["P_star_stderr"]
     assert abs(s["U_star_per_N"] - u_ref) <= u_tol, f"U*/N {s['U_star_per_N']:.4f} vs SAFT {u_ref:.4f}"
     assert abs(s["P_star"] - p_ref) <= p_tol, f"P* {s['P_star']:.4f} vs SAFT {p_ref:.4f}"
+
+
+# ------------------------------------------------------------------------------------------------ robustness
+def test_lammps_blowup_raises(tmp_path):
+    """dt = 0.05 tau (25x the safe step) at T* 2.5: the watchdog (fix halt, lost atoms, table inner cut-off) stops
+    LAMMPS and nothing is written."""
+    sp = dict(mie_sp(2.5, 0.8, 20.0, N=256), dt=0.05)
+    t0 = time.monotonic()
+    with pytest.raises(SimulationError, match="blew up"):
+        run_simulation(sp, tmp_path, threads=1)
+    assert time.monotonic() - t0 < 60.0
+    assert not (tmp_path / "simulate.json").exists() and not (tmp_path / "traj.xtc").exists()
+
+
+def test_lammps_kill_and_resume(tmp_path):
+    """Kill the run (its process group, lmp included) after some production chunks, rerun: it resumes from the last
+    finished chunk and the trajectory has every frame exactly once at the right times."""
+    sp = mie_sp(1.5, 0.7, 20.0, N=256, t_equil=2.0, t_prod=60.0, t_sample=1.0, seed=9)
+    code = (
+        "import json, sys\nfrom project.simulate import run_simulation\n"
+        "run_simulation(json.loads(sys.argv[1]), sys.argv[2])\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(sp), str(tmp_path)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "LJ_LAMMPS_CHECKPOINT_S": "0.3", "LJ_THREADS": "1"},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    progress = tmp_path / "lammps" / "progress.json"
+    t0 = time.monotonic()
+    while True:
+        try:
+            if len(json.loads(progress.read_text())["chunks"]) >= 3:
+                break
+        except (OSError, ValueError):
+            pass
+        assert proc.poll() is None and time.monotonic() - t0 < 120.0, "the run ended or never reached 3 chunks"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "simulate.json").exists()
+    s = run_simulation(sp, tmp_path, threads=1)
+    assert s["resumed"] is True and s["engine"] == "lammps"
+    p = make_protocol(sp)
+    times = xtc_frame_times(tmp_path / "traj.xtc", sp["N"])
+    assert len(times) == p.n_frames == 61
+    np.testing.assert_allclose(times, np.arange(p.n_frames) * p.n_sample * p.dt, rtol=1e-5)

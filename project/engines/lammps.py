@@ -68,7 +68,8 @@ CHECKPOINT_S = 60.0
 #: Blow-up limits (as for GROMACS and OpenMM).
 MAX_U_PER_N_EPS = 50.0
 MAX_T_FACTOR = 5.0
-#: Kill an ``lmp`` call that uses this many times its expected CPU time (env ``LJ_MD_SLOW_FACTOR``) plus GRACE_S.
+#: Kill an ``lmp`` call that uses this many times its expected CPU time (env ``LJ_MD_SLOW_FACTOR``) plus GRACE_S
+#: (CPU seconds with one rank; wall seconds times ranks under ``mpirun``).
 SLOW_FACTOR = 25.0
 GRACE_S = 60.0
 POLL_S = 0.5
@@ -270,7 +271,10 @@ class LammpsEngine(Engine):
             try:
                 while proc.poll() is None:
                     time.sleep(POLL_S)
-                    if _cpu_seconds(proc.pid, t0) > deadline_cpu * max(ranks, 1):
+                    # one rank: CPU seconds of lmp (robust to shared cores); under mpirun the ranks are its
+                    # children, so the wall time times the ranks stands in
+                    used = _cpu_seconds(proc.pid, t0) if ranks == 1 else (time.monotonic() - t0) * ranks
+                    if used > deadline_cpu * ranks:
                         proc.kill()
                         proc.wait()
                         raise SimulationError(
