@@ -290,12 +290,12 @@ class EngineResult:
 
 
 class Engine(ABC):
-    """An MD engine able to run the LJ protocol of :func:`make_protocol`.
+    """An MD engine able to run the protocol of :func:`make_protocol` (LJ; LAMMPS also Mie lambda_r-6).
 
     Attributes
     ----------
     name : str
-        Engine name (``"gromacs"`` or ``"openmm"``).
+        Engine name (``"gromacs"``, ``"openmm"`` or ``"lammps"``).
     """
 
     name: str = ""

@@ -126,11 +126,16 @@ def _header(p: Protocol, cutoff: float, read: str) -> list[str]:
     ]
 
 
-def _langevin(t_start: float, t_stop: float, p: Protocol, seed: int) -> str:
+def _seed(p: Protocol, offset: int) -> int:
+    """A LAMMPS random seed (1 .. 2^31 - 2) derived from the protocol seed and a stage offset."""
+    return (p.seed + offset) % (2**31 - 2) + 1
+
+
+def _langevin(t_start: float, t_stop: float, p: Protocol, offset: int) -> str:
     red = units.KB / p.epsilon
     return (
         f"fix thermostat all langevin {_fmt(t_start * red)} {_fmt(t_stop * red)} {_fmt(p.tau_t / p.tau)} "
-        f"{seed} zero yes"
+        f"{_seed(p, offset)} zero yes"
     )
 
 
@@ -146,16 +151,16 @@ def equil_input(p: Protocol, cutoff: float) -> str:
         "min_style sd",
         "minimize 0 10.0 5000 50000",
         "reset_timestep 0",
-        f"velocity all create {_fmt(p.T_melt * red)} {p.seed} dist gaussian mom yes",
+        f"velocity all create {_fmt(p.T_melt * red)} {_seed(p, 0)} dist gaussian mom yes",
         "fix integrate all nve",
         "fix halt all halt 100 v_bad > 0.5 error hard",
-        _langevin(p.T_melt, p.T_melt, p, p.seed),
+        _langevin(p.T_melt, p.T_melt, p, 1),
         f"run {n1}",
         "unfix thermostat",
-        _langevin(p.T_melt, p.T, p, p.seed + 1),
+        _langevin(p.T_melt, p.T, p, 2),
         f"run {n2}",
         "unfix thermostat",
-        _langevin(p.T, p.T, p, p.seed + 2),
+        _langevin(p.T, p.T, p, 3),
         f"run {n3}",
         "write_restart equil.restart",
     ]
@@ -171,7 +176,7 @@ def chunk_input(p: Protocol, cutoff: float, k: int, restart: str, nsteps: int) -
         f"thermo {p.n_sample}",
         "fix integrate all nve",
         "fix halt all halt 100 v_bad > 0.5 error hard",
-        _langevin(p.T, p.T, p, p.seed + 1000 + k),
+        _langevin(p.T, p.T, p, 1000 + k),
         f"dump frames all custom {p.n_sample} chunk_{k}.dump id x y z",
         "dump_modify frames sort id format float %.9g",
         f"run {nsteps}",
