@@ -17,11 +17,25 @@ above the saturated-liquid density of the (metastable) vapour-liquid equilibrium
 liquid is checked on its trajectory (:mod:`project.structure`).
 
 All quantities here are reduced (T* = k_B T / epsilon, rho* = rho sigma^3); the full (untruncated) LJ potential.
+
+Mie lambda_r-6 fluids (u = C epsilon [(sigma/r)^lambda_r - (sigma/r)^6], C = lambda_r/(lambda_r - 6)
+(lambda_r/6)^(6/(lambda_r - 6)); lambda_r = 12 is the LJ fluid and uses the equations above):
+
+* Vapour-liquid coexistence from the SAFT-VR Mie equation of state (Lafitte et al., J. Chem. Phys. 139, 154504
+  (2013); teqp kind ``SAFT-VR-Mie``, one segment). At lambda_r = 12 its critical point is T*c = 1.312 (Thol et al.:
+  1.32).
+* No published freezing line covers lambda_r 7-50, so the densest allowed fluid is a conservative cap
+  (:func:`mie_density_cap`): the LJ freezing line of Mastny & de Pablo mapped at equal Barker-Henderson packing
+  fraction, rho*_cap(T*, lambda_r) = rho*_f,LJ(T*) (d_LJ(T*) / d_lambda(T*))^3 - :data:`MIE_CAP_MARGIN`, with
+  d = int_0^sigma [1 - exp(-u(r) / k_B T)] dr. Below :data:`MIE_T_MIN_OVER_TC` T*c no state is accepted. Runs that
+  crystallise anyway are found by the structural check (:mod:`project.structure`).
+* No metastable-liquid band: ``metastable`` applies to the LJ fluid only.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -33,6 +47,17 @@ T_MIN_TABLE = 0.6
 #: a third of the solid-liquid density gap at the triple point (liquid 0.845, solid 0.961), so that the liquid is
 #: compressed by at most ~0.04 beyond freezing, where crystallisation within a 100-tau run is the exception.
 METASTABLE_DRHO = 0.04
+#: Repulsive exponent of the Lennard-Jones fluid (the Mie 12-6 fluid).
+LJ_LAMBDA_R = 12.0
+#: Safety margin (in rho*) of the Mie density cap below the mapped LJ freezing line (see :func:`mie_density_cap`).
+MIE_CAP_MARGIN = 0.03
+#: Lowest accepted reduced temperature of a Mie fluid as a fraction of its SAFT-VR Mie critical temperature (the LJ
+#: triple point is at 0.53 T*c); below it the coexistence table is not built and every state is refused.
+MIE_T_MIN_OVER_TC = 0.5
+#: Length (m) and energy (K) scales of the SAFT-VR Mie model in teqp's SI units; results are reduced by them.
+_SAFT_SIGMA_M = 3.0e-10
+_SAFT_EPS_K = 100.0
+_NA = 6.02214076e23
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,3 +213,136 @@ def structure_factor_zero(T_star: np.ndarray | float, rho_star: np.ndarray | flo
         ]
     )
     return out.reshape(t.shape)
+
+
+def is_lj(lambda_r: float) -> bool:
+    """Return True when the repulsive exponent is the LJ one (12; dimensionless)."""
+    return float(lambda_r) == LJ_LAMBDA_R
+
+
+def mie_prefactor(lambda_r: float, lambda_a: float = 6.0) -> float:
+    """Return C = lambda_r/(lambda_r - lambda_a) (lambda_r/lambda_a)^(lambda_a/(lambda_r - lambda_a)); 4 for 12-6."""
+    n, m = float(lambda_r), float(lambda_a)
+    return n / (n - m) * (n / m) ** (m / (n - m))
+
+
+@functools.lru_cache(maxsize=64)
+def _saft_model(lambda_r: float):
+    import teqp
+
+    coeffs = {
+        "name": f"Mie{lambda_r:g}-6",
+        "BibTeXKey": "Lafitte-JCP-2013",
+        "m": 1.0,
+        "sigma_m": _SAFT_SIGMA_M,
+        "epsilon_over_k": _SAFT_EPS_K,
+        "lambda_r": float(lambda_r),
+        "lambda_a": 6.0,
+    }
+    return teqp.make_model({"kind": "SAFT-VR-Mie", "model": {"coeffs": [coeffs]}})
+
+
+def _molar(rho_star: float) -> float:
+    """Reduced density -> mol/m^3 of the SAFT-VR Mie model."""
+    return rho_star / (_SAFT_SIGMA_M**3 * _NA)
+
+
+@functools.lru_cache(maxsize=64)
+def mie_critical_point(lambda_r: float) -> tuple[float, float]:
+    """Return the reduced critical point (T*c, rho*c) of the Mie lambda_r-6 fluid from SAFT-VR Mie (teqp)."""
+    tc, rc = _saft_model(float(lambda_r)).solve_pure_critical(1.3 * _SAFT_EPS_K, _molar(0.3))
+    return float(tc) / _SAFT_EPS_K, float(rc) / _molar(1.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _mie_coexistence_table(lambda_r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tabulate (T*, rho*_vapour, rho*_liquid) of SAFT-VR Mie from MIE_T_MIN_OVER_TC T*c to the critical point."""
+    model = _saft_model(float(lambda_r))
+    z = np.array([1.0])
+    tc, rhoc = mie_critical_point(lambda_r)
+    temps = np.concatenate(
+        [np.linspace(MIE_T_MIN_OVER_TC * tc, tc - 0.02, 100), np.linspace(tc - 0.0195, tc - 1e-4, 40)]
+    )
+    rho_l, rho_v = 0.9, 1e-4
+    rows = []
+    for t in temps:
+        rl, rv = model.pure_VLE_T(float(t) * _SAFT_EPS_K, _molar(rho_l), _molar(rho_v), 50, z)
+        rl, rv = float(rl) / _molar(1.0), float(rv) / _molar(1.0)
+        if not (np.isfinite(rl) and np.isfinite(rv)) or abs(rl - rv) < 1e-6:
+            break
+        rho_l, rho_v = rl, rv
+        rows.append((float(t), rv, rl))
+    rows.append((tc, rhoc, rhoc))
+    arr = np.array(rows)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def mie_coexistence_densities(T_star: float, lambda_r: float) -> tuple[float, float] | None:
+    """Return the saturated (vapour, liquid) reduced densities of the Mie lambda_r-6 fluid (SAFT-VR Mie) at T*.
+
+    None above the critical point; ValueError below :data:`MIE_T_MIN_OVER_TC` T*c (dimensionless T*, lambda_r).
+    """
+    tc, _ = mie_critical_point(lambda_r)
+    if T_star >= tc:
+        return None
+    temps, rv, rl = _mie_coexistence_table(float(lambda_r))
+    if T_star < temps[0]:
+        raise ValueError(f"T* = {T_star:g} is below the tabulated Mie coexistence range (T* >= {temps[0]:.4g})")
+    return float(np.interp(T_star, temps, rv)), float(np.interp(T_star, temps, rl))
+
+
+@functools.lru_cache(maxsize=4096)
+def bh_diameter(T_star: float, lambda_r: float) -> float:
+    """Barker-Henderson diameter d / sigma = int_0^1 [1 - exp(-u(x)/T*)] dx of the Mie lambda_r-6 fluid (x = r/sigma).
+
+    Parameters
+    ----------
+    T_star : float
+        Reduced temperature k_B T / epsilon (dimensionless).
+    lambda_r : float
+        Repulsive exponent (dimensionless); 12 is LJ.
+    """
+    from scipy.integrate import quad
+
+    c = mie_prefactor(lambda_r)
+    x0 = 0.3  # u(0.3 sigma)/epsilon > 1e3 for every lambda_r >= 7: the integrand is 1 below
+    val, _ = quad(lambda x: 1.0 - math.exp(-c * (x**-lambda_r - x**-6) / T_star), x0, 1.0, limit=200)
+    return x0 + val
+
+
+def mie_density_cap(T_star: float, lambda_r: float) -> float:
+    """Return the densest accepted reduced density of the Mie lambda_r-6 fluid at T* (see the module docstring).
+
+    The Mastny & de Pablo LJ freezing density at T* scaled to equal Barker-Henderson packing fraction,
+    ``rho*_f,LJ (d_LJ / d_lambda)^3``, minus :data:`MIE_CAP_MARGIN`. Dimensionless in and out.
+    """
+    ratio = bh_diameter(T_star, LJ_LAMBDA_R) / bh_diameter(T_star, float(lambda_r))
+    return freezing_density(T_star) * ratio**3 - MIE_CAP_MARGIN
+
+
+def mie_phase_of(T_star: float, rho_star: float, lambda_r: float) -> str:
+    """Classify a reduced state of the Mie lambda_r-6 fluid as ``"fluid"``, ``"two-phase"`` or ``"solid"``.
+
+    ``"solid"`` means at or beyond the density cap (:func:`mie_density_cap`) or below :data:`MIE_T_MIN_OVER_TC`
+    T*c; ``"two-phase"`` inside the SAFT-VR Mie vapour-liquid dome. lambda_r = 12 uses :func:`phase_of`.
+    """
+    if is_lj(lambda_r):
+        return phase_of(T_star, rho_star)
+    tc, _ = mie_critical_point(lambda_r)
+    if T_star < MIE_T_MIN_OVER_TC * tc or rho_star >= mie_density_cap(T_star, lambda_r):
+        return "solid"
+    coex = mie_coexistence_densities(T_star, lambda_r)
+    if coex is not None and coex[0] < rho_star < coex[1]:
+        return "two-phase"
+    return "fluid"
+
+
+def saft_vr_mie_energy_pressure(T_star: float, rho_star: float, lambda_r: float) -> tuple[float, float]:
+    """Return (U*/N, P*) of the full Mie lambda_r-6 fluid from SAFT-VR Mie (Lafitte et al. 2013, teqp).
+
+    U*/N = T* Ar10 and P* = rho* T* (1 + Ar01), reduced by epsilon and sigma (dimensionless).
+    """
+    model = _saft_model(float(lambda_r))
+    z = np.array([1.0])
+    t, r = T_star * _SAFT_EPS_K, _molar(rho_star)
+    return float(T_star * model.get_Ar10(t, r, z)), float(rho_star * T_star * (1.0 + model.get_Ar01(t, r, z)))

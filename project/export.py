@@ -1,6 +1,6 @@
 """Indexed HDF5 export of the data space: one row per job, RDFs on the fixed grid plus state-point columns.
 
-The layout (schema version 1) is documented in ``schema/export.md``. In short: ``/job_id`` (sorted,
+The layout (schema version 2) is documented in ``schema/export.md``. In short: ``/job_id`` (sorted,
 fixed-length ASCII), ``/rdf/r`` (bin centres, nm), ``/rdf/g`` and ``/rdf/g_err`` (n_jobs x n_bins float32),
 1-D columns under ``/statepoints``, ``/derived`` and ``/thermo`` (each with a ``units`` attribute),
 ``/fingerprint`` (per-row source fingerprint for incremental export) and root attributes ``schema_version``,
@@ -50,8 +50,11 @@ from project.units import KB, reduced_pressure
 
 logger = logging.getLogger(__name__)
 
-#: Version of the HDF5 layout written by this module (root attribute ``schema_version``).
-SCHEMA_VERSION = 1
+#: Version of the HDF5 layout written by this module (root attribute ``schema_version``). Version 2 added the
+#: state-point column ``lambda_r``; version 1 files are read (and incrementally updated) with ``lambda_r = 12``.
+SCHEMA_VERSION = 2
+#: Layout versions this module reads; older ones are migrated on reading.
+READABLE_VERSIONS = (1, 2)
 
 #: State-point columns: name -> (dtype, units, description). ``T_star`` and ``rho_star`` are computed.
 STATEPOINT_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -68,6 +71,7 @@ STATEPOINT_COLUMNS: dict[str, tuple[str, str, str]] = {
     "t_sample": ("f8", "tau", "interval between saved frames"),
     "seed": ("i8", "1", "random seed"),
     "replica": ("i8", "1", "replica index"),
+    "lambda_r": ("f8", "1", "repulsive exponent of the Mie lambda_r-6 potential (12: LJ)"),
     "T_star": ("f8", "1", "reduced temperature k_B T / epsilon"),
     "rho_star": ("f8", "1", "reduced density rho sigma^3"),
 }
@@ -302,7 +306,7 @@ def _load_row(rec: ExportRecord) -> tuple[np.ndarray, np.ndarray, dict[str, floa
     for name, (dtype, _, _) in STATEPOINT_COLUMNS.items():
         if name in ("T_star", "rho_star"):
             continue
-        raw = sp.get(name)
+        raw = sp.get(name, 12.0 if name == "lambda_r" else None)  # absent lambda_r: the LJ fluid
         if dtype == "i8":
             try:
                 values[name] = int(raw) if raw is not None else INT_FILL
@@ -348,7 +352,7 @@ def _read_existing(path: Path) -> _Existing:
             version = f.attrs.get("schema_version")
             if version is None:
                 raise ExportError(f"{path}: no schema_version attribute")
-            if int(version) != SCHEMA_VERSION:
+            if int(version) not in READABLE_VERSIONS:
                 raise _OtherVersionError(
                     f"{path} has schema_version {int(version)}, this code writes {SCHEMA_VERSION}; "
                     "refusing to overwrite it (move it away or export to another path)"
@@ -361,6 +365,9 @@ def _read_existing(path: Path) -> _Existing:
             columns = {}
             for group, spec in _GROUPS.items():
                 for name in spec:
+                    if int(version) == 1 and name == "lambda_r":
+                        columns[name] = np.full(len(job_ids), 12.0)  # migration 1 -> 2: every row is LJ
+                        continue
                     columns[name] = f[f"{group}/{name}"][()]
             checksum = f.attrs.get("content_checksum")
     except (_OtherVersionError, ExportError):
@@ -659,10 +666,12 @@ def open_export(path: str | os.PathLike) -> h5py.File:
             f"export file {os.fspath(path)!r} is not a readable HDF5 file (corrupt or truncated?): {exc}"
         ) from exc
     version = f.attrs.get("schema_version")
-    if version is None or int(version) != SCHEMA_VERSION:
+    if version is None or int(version) not in READABLE_VERSIONS:
         f.close()
         raise ExportError(
-            f"export file {os.fspath(path)!r} has schema_version {version!r}; this code reads version {SCHEMA_VERSION}"
+            f"export file {os.fspath(path)!r} has schema_version {None if version is None else int(version)}; this "
+            "code reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return f
 
@@ -707,6 +716,8 @@ def load_dataset(path: str | os.PathLike, *, verify: bool = True) -> Dataset:
         raise ExportError(f"export file {os.fspath(path)!r} has inconsistent dataset shapes")
     if verify and content_checksum(job_ids, g, g_err) != attrs.get("content_checksum"):
         raise ExportError(f"export file {os.fspath(path)!r}: content checksum mismatch (corrupt or modified)")
+    if "lambda_r" not in data:  # a version 1 file: every row is the LJ fluid
+        data["lambda_r"], units["lambda_r"] = np.full(n, 12.0), "1"
     table = pd.DataFrame(data, index=pd.Index(job_ids, name="job_id"))
     table.attrs["units"] = dict(units)
     return Dataset(r_nm=r_nm, g=g, g_err=g_err, table=table, job_ids=job_ids, attrs=attrs, units=units)

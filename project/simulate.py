@@ -1,4 +1,4 @@
-"""The ``simulate`` step: LJ state point -> equilibrated NVT production trajectory and its summary.
+"""The ``simulate`` step: LJ (or Mie) state point -> equilibrated NVT production trajectory and its summary.
 
 Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, number density nm^-3, pressure bar.
 Reduced values use sigma, epsilon and tau = sigma sqrt(m / epsilon) (see :mod:`project.units`).
@@ -218,12 +218,13 @@ def run_simulation(sp: dict, workdir: Path | str, engine: str = "auto", threads:
     sp : dict
         Normalised state point: ``sigma`` (nm), ``epsilon`` (kJ/mol), ``T`` (K), ``rho`` (nm^-3), ``N``,
         ``mass`` (amu), ``cutoff`` (sigma), ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed``,
-        ``replica``.
+        ``replica``, optional ``lambda_r`` (dimensionless; absent: 12, LJ).
     workdir : Path or str
         Job folder; created if missing. Engine files go to a sub-folder; an interrupted run resumes from its
         checkpoint there.
     engine : str
-        ``"auto"``, ``"gromacs"`` or ``"openmm"`` (see :func:`project.engines.get_engine`).
+        ``"auto"``, ``"gromacs"``, ``"openmm"`` or ``"lammps"`` (see :func:`project.engines.get_engine`); ``"auto"``
+        runs a Mie state (``lambda_r`` != 12) with LAMMPS and an LJ state with GROMACS (else OpenMM).
     threads : int or None
         CPU threads for the engine; None uses all cores.
 
@@ -240,7 +241,7 @@ def run_simulation(sp: dict, workdir: Path | str, engine: str = "auto", threads:
     project.errors.SimulationError
         Engine failure, blow-up (message starts with ``"blew up:"``) or inconsistent products.
     ValueError
-        Unknown engine name.
+        Unknown engine name, or an LJ-only engine named for a Mie state.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +250,7 @@ def run_simulation(sp: dict, workdir: Path | str, engine: str = "auto", threads:
         logger.info("simulate: %s exists, not rerunning", workdir / SUMMARY_NAME)
         return existing
     p = make_protocol(sp)
-    eng = get_engine(engine)
+    eng = get_engine(engine, p.lambda_r)
     t0 = time.monotonic()
     logger.info("simulate: %s, N=%d, %d production steps of %.4g ps in %s", eng.name, p.N, p.n_prod, p.dt, workdir)
     result = eng.run(p, workdir, threads)

@@ -1,4 +1,4 @@
-"""State-point schema: validation and normalisation of one Lennard-Jones system.
+"""State-point schema: validation and normalisation of one Lennard-Jones (or Mie lambda_r-6) system.
 
 The schema lives in ``schema/statepoint.schema.json`` (versioned). :func:`normalise` checks a state point
 against it, applies the defaults, converts every number to its canonical type and rounds floats to
@@ -7,6 +7,12 @@ signac job id (``0.1 + 0.2`` and ``0.3`` give the same job). It then applies the
 cannot express: the reduced state (T*, rho*) must lie in the stable single-phase fluid (see :mod:`project.eos`),
 or, for a state point with ``metastable = 1``, in the metastable liquid (:func:`project.eos.metastable_liquid_range`;
 the key is dropped from a stable state), and the cubic box must be larger than twice the cutoff.
+
+Schema version 2 added ``lambda_r``, the repulsive exponent of the Mie lambda_r-6 potential (7 to 50). It is
+optional and has no default: absent means 12 (LJ), and ``lambda_r = 12`` is dropped, so every LJ state point keeps
+its version 1 job id; the migration from version 1 is the identity (nothing rewritten, nothing recomputed, see
+:func:`migrate`). A Mie state (``lambda_r != 12``) is phase-checked with SAFT-VR Mie and a conservative density cap
+(:func:`project.eos.mie_phase_of`); ``metastable`` is for LJ states only.
 
 Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, mass amu, cutoff in sigma, run lengths in tau.
 """
@@ -89,7 +95,8 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
     sp : dict
         State point with at least ``sigma`` (nm), ``epsilon`` (kJ/mol), ``T`` (K) and ``rho`` (nm^-3); optional
         ``N``, ``mass`` (amu), ``cutoff`` (sigma), ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed``,
-        ``replica``, ``metastable`` (1: a metastable liquid is allowed).
+        ``replica``, ``metastable`` (1: a metastable liquid is allowed, LJ only), ``lambda_r`` (Mie repulsive
+        exponent, dimensionless, 7-50; absent or 12: LJ).
     check_phase : bool
         Refuse states outside the stable single-phase fluid (and, with ``metastable = 1``, the metastable liquid;
         default True).
@@ -97,8 +104,8 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
     Returns
     -------
     dict
-        New dict with every schema key that has a default (``metastable`` only where the state needs it), ints as
-        ``int`` and floats rounded to 6 significant digits.
+        New dict with every schema key that has a default (``metastable`` only where the state needs it,
+        ``lambda_r`` only when it is not 12), ints as ``int`` and floats rounded to 6 significant digits.
 
     Raises
     ------
@@ -125,6 +132,12 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
         out[key] = value
     if out.get("metastable") == 0:
         del out["metastable"]  # the same as absent: one job id per physical system
+    if out.get("lambda_r") == eos.LJ_LAMBDA_R:
+        del out["lambda_r"]  # the LJ fluid: the same job id as a version 1 state point
+    if "lambda_r" in out and out.get("metastable"):
+        raise StatePointError(
+            "metastable", f"got 1 with lambda_r = {out['lambda_r']}; allowed: metastable only for LJ (lambda_r 12)"
+        )
     if out["t_sample"] > out["t_prod"]:
         raise StatePointError("t_sample", f"got {out['t_sample']} tau, longer than t_prod = {out['t_prod']} tau")
     _check_reduced(out, schema["x-reduced-limits"], check_phase)
@@ -160,6 +173,9 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
         )
     if not check_phase:
         return
+    if "lambda_r" in sp:
+        _check_mie_phase(t_star, rho_star, sp["lambda_r"])
+        return
     phase = eos.phase_of(t_star, rho_star)
     if sp.get("metastable"):
         if phase == "fluid":
@@ -188,6 +204,56 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
             f" allowed at this T*: {stable}; with metastable = 1 also the metastable liquid {lo:.4g} <= rho* <"
             f" {hi:.4g}",
         )
+
+
+def _check_mie_phase(t_star: float, rho_star: float, lambda_r: float) -> None:
+    phase = eos.mie_phase_of(t_star, rho_star, lambda_r)
+    if phase == "fluid":
+        return
+    tc, _ = eos.mie_critical_point(lambda_r)
+    where = f"(T* = {t_star:.4g}, rho* = {rho_star:.4g}, lambda_r = {lambda_r:g})"
+    if t_star < eos.MIE_T_MIN_OVER_TC * tc:
+        raise StatePointError(
+            "T",
+            f"{where} is below {eos.MIE_T_MIN_OVER_TC} T*c = {eos.MIE_T_MIN_OVER_TC * tc:.4g} of this Mie fluid "
+            f"(SAFT-VR Mie T*c = {tc:.4g}); allowed: T* >= {eos.MIE_T_MIN_OVER_TC * tc:.4g}",
+        )
+    cap = eos.mie_density_cap(t_star, lambda_r)
+    if phase == "two-phase":
+        rv, rl_ = eos.mie_coexistence_densities(t_star, lambda_r)
+        raise StatePointError(
+            "rho",
+            f"{where} lies inside the vapour-liquid coexistence region (SAFT-VR Mie); allowed at this T*: "
+            f"rho* <= {rv:.4g} or {rl_:.4g} <= rho* < {cap:.4g}",
+        )
+    raise StatePointError(
+        "rho",
+        f"{where} is at or beyond the Mie density cap (LJ freezing line mapped at equal Barker-Henderson packing "
+        f"fraction, minus {eos.MIE_CAP_MARGIN}); allowed at this T*: rho* < {cap:.4g}",
+    )
+
+
+def lambda_r(sp: dict[str, Any]) -> float:
+    """Return the repulsive exponent of a state point (dimensionless): ``lambda_r``, or 12 (LJ) when absent."""
+    return float(sp.get("lambda_r", eos.LJ_LAMBDA_R))
+
+
+def migrate(sp: dict[str, Any], from_version: int) -> dict[str, Any]:
+    """Return a state point of schema version ``from_version`` in the current version's form.
+
+    Version 1 -> 2 is the identity: a version 1 state point has no ``lambda_r`` and is the LJ fluid (lambda_r =
+    12) under version 2, with the same job id. Nothing is rewritten and nothing recomputed.
+
+    Raises
+    ------
+    StatePointError
+        For a version that is not 1 or the current one.
+    """
+    if from_version not in (1, schema_version()):
+        raise StatePointError(
+            "version", f"got {from_version!r}; allowed: 1 or {schema_version()} (the current schema version)"
+        )
+    return dict(sp)
 
 
 def reduced_state(sp: dict[str, Any]) -> tuple[float, float]:

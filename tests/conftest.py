@@ -18,13 +18,19 @@ os.environ.setdefault("SIGNAC_FLOW_ENVIRONMENT", "StandardEnvironment")
 _GROMACS_MODULES = {"test_workflow"}
 _GROMACS_FIXTURES = {"gmx_dense", "tiny_co", "lj_runs", "ran"}
 _OPENMM_FIXTURES = {"omm_dense"}
+_LAMMPS_FIXTURES = {"mie_runs", "lj_pair"}
 _SLURM_MODULES = {"test_slurm_integration"}
 _BROWSER_MODULES = {"test_dashboard_browser"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``lammps`` marker (tests that run LAMMPS, ``lmp``)."""
+    config.addinivalue_line("markers", "lammps: runs LAMMPS (lmp) simulations")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests that need GROMACS (``gromacs``), OpenMM MD runs (``openmm``), a SLURM controller (``slurm``) or
-    a browser (``browser``)."""
+    """Mark tests that need GROMACS (``gromacs``), OpenMM MD runs (``openmm``), LAMMPS (``lammps``), a SLURM
+    controller (``slurm``) or a browser (``browser``)."""
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -33,6 +39,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gromacs)
         if fixtures & _OPENMM_FIXTURES or name.startswith("test_openmm"):
             item.add_marker(pytest.mark.openmm)
+        if fixtures & _LAMMPS_FIXTURES or name.startswith("test_lammps"):
+            item.add_marker(pytest.mark.lammps)
         if module in _SLURM_MODULES:
             item.add_marker(pytest.mark.slurm)
         if module in _BROWSER_MODULES:

@@ -128,3 +128,45 @@ def test_shipped_designs_keep_their_job_ids():
     for name, digest in expected.items():
         text = json.dumps(make_design(load_design(name)), sort_keys=True)
         assert hashlib.sha1(text.encode()).hexdigest()[:12] == digest
+
+
+def test_mie_grid_design_accepts_the_stable_mie_fluid_of_each_exponent():
+    """A lambda_r axis: each state is accepted by its own exponent's phase check (SAFT-VR Mie dome, density cap),
+    lambda_r 12 gives plain LJ state points (no lambda_r key, the LJ job ids)."""
+    grid = {"kind": "grid", "sigma": [0.3], "epsilon": [1.0], "T_star": [1.0, 2.0], "rho_star": [0.5, 0.8]}
+    pts = make_design(dict(grid, lambda_r=[8.0, 12.0, 20.0]))
+    got = {(round(reduced_state(p)[0], 3), round(reduced_state(p)[1], 3), p.get("lambda_r")) for p in pts}
+    # lambda_r 8 at T* 1 is inside its dome (T*c 1.79) at both densities, LJ at (1.0, 0.5) too (T*c 1.32); for
+    # lambda_r 20, T* 1 is 0.97 T*c and rho* 0.5 lies just above its narrow dome
+    assert got == {
+        (2.0, 0.5, 8.0), (2.0, 0.8, 8.0),
+        (1.0, 0.8, None), (2.0, 0.5, None), (2.0, 0.8, None),
+        (1.0, 0.5, 20.0), (1.0, 0.8, 20.0), (2.0, 0.5, 20.0), (2.0, 0.8, 20.0),
+    }  # fmt: skip
+    assert eos.mie_coexistence_densities(1.0, 20.0)[1] < 0.5
+    lj_only = make_design(grid)
+    assert [p for p in pts if "lambda_r" not in p] == lj_only
+
+
+def test_mie_sobol_design_and_refusals():
+    design = {"kind": "sobol", "n": 16, "seed": 5, "T_star": [0.7, 3.0], "rho_star": [0.3, 0.95]}
+    pts = make_design(dict(design, lambda_r=[8.0, 32.0], log=["lambda_r"]))
+    assert len(pts) == 16
+    for sp in pts:
+        assert 8.0 <= sp["lambda_r"] <= 32.0
+        assert eos.mie_phase_of(*reduced_state(sp), sp["lambda_r"]) == "fluid"
+    with pytest.raises(ValueError, match="'metastable': got true with a lambda_r axis"):
+        make_design(dict(design, lambda_r=[8.0, 32.0], metastable=True))
+    with pytest.raises(ValueError, match="'lambda_r': got \\[6.0, 6.5\\]; allowed: .*7.0"):
+        make_design(dict(design, lambda_r=[6.0, 6.5]))
+
+
+def test_shipped_mie_designs_are_disjoint():
+    """The held-out Mie design (mie_test) shares no state with the training one (mie): the nearest pair is apart in
+    (T*, rho*, lambda_r)."""
+    train = make_design(dict(load_design("mie"), n=64))
+    test = make_design(dict(load_design("mie_test"), n=16))
+    a = np.array([[*reduced_state(p), p.get("lambda_r", 12.0)] for p in train])
+    b = np.array([[*reduced_state(p), p.get("lambda_r", 12.0)] for p in test])
+    dist = np.min(np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1))
+    assert dist > 1e-3

@@ -132,11 +132,16 @@ def omm_dense(tmp_path_factory) -> tuple[Path, dict, dict]:
 
 # --------------------------------------------------------------------------------------------- unit-level
 def test_get_engine_names(monkeypatch):
-    with pytest.raises(ValueError, match="allowed: auto, gromacs, openmm"):
-        get_engine("lammps")
-    assert ENGINE_NAMES == ("auto", "gromacs", "openmm")
+    with pytest.raises(ValueError, match="allowed: auto, gromacs, openmm, lammps"):
+        get_engine("hoomd")
+    assert ENGINE_NAMES == ("auto", "gromacs", "openmm", "lammps")
     assert get_engine("GROMACS").name == "gromacs"
     assert get_engine("openmm").name == "openmm"
+    assert get_engine("lammps").name == "lammps"
+    # a Mie state (lambda_r != 12) goes to LAMMPS; the LJ-only engines refuse it by name
+    assert get_engine("auto", lambda_r=20.0).name == "lammps"
+    with pytest.raises(ValueError, match="'gromacs' runs LJ only .* lambda_r = 20; allowed: auto, lammps"):
+        get_engine("gromacs", lambda_r=20.0)
     monkeypatch.setenv("PATH", "/nonexistent")  # no gmx: auto falls back to OpenMM
     assert get_engine("auto").name == "openmm"
 

@@ -8,15 +8,15 @@ import pytest
 
 from project import eos
 from project.errors import StatePointError
-from project.statepoint import load_schema, normalise, reduced_state
+from project.statepoint import lambda_r, load_schema, migrate, normalise, reduced_state, schema_version
 from project.units import KB
 
 
 def test_accepts_liquid_and_applies_defaults(argon_like):
     sp = normalise(argon_like)
     schema = load_schema()
-    # every key; the optional "metastable" (no default) only where a state needs it
-    assert set(sp) == set(schema["properties"]) - {"metastable"}
+    # every key; the optional "metastable" and "lambda_r" (no default) only where a state needs them
+    assert set(sp) == set(schema["properties"]) - {"metastable", "lambda_r"}
     assert sp["N"] == 1000 and isinstance(sp["N"], int)
     assert sp["cutoff"] == 3.0
     t_star, rho_star = reduced_state(sp)
@@ -155,3 +155,74 @@ def test_thol_values_from_reference():
         uu, pp = eos.thol_energy_pressure(t, r)
         assert uu == pytest.approx(u, abs=1e-3)
         assert pp == pytest.approx(p, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------------------- Mie lambda_r
+
+
+def _mie(argon_like: dict, t_star: float, rho_star: float, lam) -> dict:
+    sigma, eps = argon_like["sigma"], argon_like["epsilon"]
+    return dict(argon_like, T=t_star * eps / KB, rho=rho_star / sigma**3, lambda_r=lam)
+
+
+def test_lambda_r_12_is_the_lj_job(argon_like):
+    """Schema version 2: lambda_r = 12 (int or float) is dropped, so LJ state points keep their version 1 job id."""
+    assert schema_version() == 2
+    lj = normalise(argon_like)
+    for lam in (12, 12.0, 12.0000001):
+        assert json.dumps(normalise(dict(argon_like, lambda_r=lam)), sort_keys=True) == json.dumps(lj, sort_keys=True)
+    assert lambda_r(lj) == 12.0
+    assert migrate(lj, 1) == lj
+    with pytest.raises(StatePointError, match="'version': got 3"):
+        migrate(lj, 3)
+
+
+@pytest.mark.parametrize(
+    ("lam", "fragment"),
+    [
+        (6.5, ">= 7.0"),
+        (6.9999, ">= 7.0"),
+        ("20", "type str"),
+        (None, "type NoneType"),
+        (float("nan"), "nan"),
+        (60.0, "<= 50.0"),
+        (True, "type bool"),
+    ],
+)
+def test_lambda_r_below_7_or_not_a_number_is_refused(argon_like, lam, fragment):
+    with pytest.raises(StatePointError) as err:
+        normalise(dict(argon_like, lambda_r=lam))
+    assert err.value.field == "lambda_r"
+    assert fragment in str(err.value)
+
+
+def test_mie_state_keeps_lambda_r_and_is_phase_checked_with_saft(argon_like):
+    sp = normalise(_mie(argon_like, 1.0, 0.8, 20))
+    assert sp["lambda_r"] == 20.0 and lambda_r(sp) == 20.0
+    # lambda_r 8 at T* 1 lies inside its vapour-liquid dome (SAFT-VR Mie T*c = 1.79)
+    with pytest.raises(StatePointError, match="'rho': .*coexistence region \\(SAFT-VR Mie\\)"):
+        normalise(_mie(argon_like, 1.0, 0.5, 8))
+    # lambda_r 32 at T* 1, rho* 0.9 lies beyond the conservative density cap
+    with pytest.raises(StatePointError, match="'rho': .*density cap"):
+        normalise(_mie(argon_like, 1.0, 0.9, 32))
+    with pytest.raises(StatePointError, match="'metastable': .*LJ"):
+        normalise(dict(_mie(argon_like, 1.0, 0.8, 20), metastable=1))
+
+
+def test_saft_vr_mie_critical_points():
+    """SAFT-VR Mie (Lafitte et al. 2013) at lambda_r 12: critical temperature within 1 % of the Thol et al. (2016)
+    LJ value 1.32 and saturated liquid at T* 0.9 within 0.02 of it; the critical temperature falls as the repulsion
+    steepens (at fixed attraction exponent 6 the well narrows)."""
+    tc12, _ = eos.mie_critical_point(12.0)
+    assert tc12 == pytest.approx(eos.critical_point()[0], rel=0.01)
+    assert eos.mie_coexistence_densities(0.9, 12.0)[1] == pytest.approx(eos.coexistence_densities(0.9)[1], abs=0.02)
+    tcs = [eos.mie_critical_point(lam)[0] for lam in (8.0, 12.0, 20.0, 32.0)]
+    assert tcs == sorted(tcs, reverse=True)
+
+
+def test_mie_density_cap_is_the_freezing_line_at_12_and_scales_with_softness():
+    """At lambda_r 12 the mapped cap is the Mastny & de Pablo freezing line minus the margin; a softer repulsion
+    (smaller Barker-Henderson diameter) allows a denser fluid, a steeper one a less dense one."""
+    for t in (0.8, 1.5, 3.0):
+        assert eos.mie_density_cap(t, 12.0) == pytest.approx(eos.freezing_density(t) - eos.MIE_CAP_MARGIN, abs=1e-9)
+        assert eos.mie_density_cap(t, 8.0) > eos.mie_density_cap(t, 12.0) > eos.mie_density_cap(t, 32.0)

@@ -1,4 +1,4 @@
-"""MD engines for the Lennard-Jones protocol (GROMACS, OpenMM).
+"""MD engines for the Lennard-Jones and Mie protocol (GROMACS, OpenMM for LJ; LAMMPS for Mie lambda_r-6).
 
 Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, pressure bar.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from project.engines.base import Engine, EngineResult, Protocol, make_protocol
 
 #: Engine names accepted by :func:`get_engine`.
-ENGINE_NAMES = ("auto", "gromacs", "openmm")
+ENGINE_NAMES = ("auto", "gromacs", "openmm", "lammps")
 
 
 def engine_threads() -> int:
@@ -21,13 +21,17 @@ def engine_threads() -> int:
     return os.cpu_count() or 1
 
 
-def get_engine(name: str = "auto") -> Engine:
+def get_engine(name: str = "auto", lambda_r: float = 12.0) -> Engine:
     """Return an engine by name.
 
     Parameters
     ----------
     name : str
-        ``"auto"`` (GROMACS when ``gmx`` is on PATH, else OpenMM), ``"gromacs"`` or ``"openmm"``.
+        ``"auto"`` (LJ: GROMACS when ``gmx`` is on PATH, else OpenMM; Mie: LAMMPS), ``"gromacs"``, ``"openmm"``
+        or ``"lammps"``.
+    lambda_r : float
+        Repulsive exponent of the state (dimensionless; 12 is LJ). GROMACS and OpenMM run LJ only; LAMMPS runs any
+        lambda_r.
 
     Returns
     -------
@@ -37,11 +41,19 @@ def get_engine(name: str = "auto") -> Engine:
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`ENGINE_NAMES`.
+        If ``name`` is not one of :data:`ENGINE_NAMES`, or names an LJ-only engine for lambda_r != 12.
     """
     key = str(name).strip().lower()
     if key not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(ENGINE_NAMES)}")
+    if key == "lammps" or (key == "auto" and float(lambda_r) != 12.0):
+        from project.engines.lammps import LammpsEngine
+
+        return LammpsEngine()
+    if float(lambda_r) != 12.0:
+        raise ValueError(
+            f"engine {name!r} runs LJ only (lambda_r 12), got lambda_r = {lambda_r:g}; allowed: auto, lammps"
+        )
     from project.engines.gromacs import GromacsEngine
 
     if key == "gromacs" or (key == "auto" and GromacsEngine.available()):

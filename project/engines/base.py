@@ -14,8 +14,8 @@ The protocol shared by every engine (see :func:`make_protocol`):
    at ``T``;
 4. NVT production for ``t_prod`` at ``T``, a frame and a thermo row every ``t_sample``.
 
-LJ 12-6 truncated (not shifted) at ``cutoff * sigma`` with the analytic long-range (dispersion) correction for
-energy and pressure.
+LJ 12-6 (or, with ``lambda_r``, Mie lambda_r-6: u = C epsilon [(sigma/r)^lambda_r - (sigma/r)^6]) truncated (not
+shifted) at ``cutoff * sigma`` with the analytic long-range correction for energy and pressure.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class Protocol:
         Thermostat inverse friction (ps).
     seed : int
         Random seed combining the state-point seed and replica index (positive, < 2^31).
+    lambda_r : float
+        Repulsive exponent of the Mie lambda_r-6 potential (dimensionless; 12 is LJ).
     """
 
     sigma: float
@@ -90,6 +92,7 @@ class Protocol:
     n_sample: int
     tau_t: float
     seed: int
+    lambda_r: float = 12.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -106,7 +109,7 @@ def make_protocol(sp: dict) -> Protocol:
     sp : dict
         State point: ``sigma`` (nm), ``epsilon`` (kJ/mol), ``T`` (K), ``rho`` (nm^-3), ``N``, ``mass`` (amu),
         ``cutoff`` (sigma, default 3.0), ``dt``, ``t_equil``, ``t_prod``, ``t_sample`` (tau), ``seed``,
-        ``replica``.
+        ``replica``, ``lambda_r`` (dimensionless, default 12: LJ).
 
     Returns
     -------
@@ -160,6 +163,7 @@ def make_protocol(sp: dict) -> Protocol:
         n_sample=n_sample,
         tau_t=THERMOSTAT_TAU * tau,
         seed=seed,
+        lambda_r=float(sp.get("lambda_r", 12.0)),
     )
 
 
@@ -190,16 +194,31 @@ def initial_positions(N: int, box: float, seed: int) -> np.ndarray:
     return np.mod(pos, box)
 
 
-def lrc_energy_per_particle(rho: float, sigma: float, epsilon: float, rc: float) -> float:
-    """Analytic LJ long-range energy correction per particle, kJ/mol (rho nm^-3, sigma/rc nm, eps kJ/mol)."""
-    x = sigma / rc
-    return (8.0 / 3.0) * math.pi * rho * sigma**3 * epsilon * (x**9 / 3.0 - x**3)
+def mie_prefactor(lambda_r: float) -> float:
+    """Prefactor C of the Mie lambda_r-6 potential (dimensionless): 4 for lambda_r = 12."""
+    n = float(lambda_r)
+    return n / (n - 6.0) * (n / 6.0) ** (6.0 / (n - 6.0))
 
 
-def lrc_pressure(rho: float, sigma: float, epsilon: float, rc: float) -> float:
-    """Analytic LJ long-range pressure correction in bar (rho nm^-3, sigma/rc nm, eps kJ/mol)."""
-    x = sigma / rc
-    p = (16.0 / 3.0) * math.pi * rho**2 * sigma**3 * epsilon * ((2.0 / 3.0) * x**9 - x**3)
+def lrc_energy_per_particle(rho: float, sigma: float, epsilon: float, rc: float, lambda_r: float = 12.0) -> float:
+    """Analytic long-range energy correction per particle, kJ/mol (rho nm^-3, sigma/rc nm, eps kJ/mol).
+
+    2 pi rho int_rc^inf r^2 u(r) dr = 2 pi rho C epsilon sigma^3 [x^(n-3)/(n-3) - x^3/3] with x = sigma/rc and
+    n = lambda_r; (8/3) pi rho epsilon sigma^3 (x^9/3 - x^3) for LJ.
+    """
+    x, n = sigma / rc, float(lambda_r)
+    return 2.0 * math.pi * rho * sigma**3 * epsilon * mie_prefactor(n) * (x ** (n - 3.0) / (n - 3.0) - x**3 / 3.0)
+
+
+def lrc_pressure(rho: float, sigma: float, epsilon: float, rc: float, lambda_r: float = 12.0) -> float:
+    """Analytic long-range pressure correction in bar (rho nm^-3, sigma/rc nm, eps kJ/mol).
+
+    -(2/3) pi rho^2 int_rc^inf r^3 u'(r) dr = (2/3) pi rho^2 C epsilon sigma^3 [n x^(n-3)/(n-3) - 2 x^3] with
+    x = sigma/rc and n = lambda_r.
+    """
+    x, n = sigma / rc, float(lambda_r)
+    p = (2.0 / 3.0) * math.pi * rho**2 * sigma**3 * epsilon * mie_prefactor(n)
+    p *= n * x ** (n - 3.0) / (n - 3.0) - 2.0 * x**3
     return p * units.KJ_MOL_NM3_TO_BAR
 
 
@@ -271,12 +290,12 @@ class EngineResult:
 
 
 class Engine(ABC):
-    """An MD engine able to run the LJ protocol of :func:`make_protocol`.
+    """An MD engine able to run the protocol of :func:`make_protocol` (LJ; LAMMPS also Mie lambda_r-6).
 
     Attributes
     ----------
     name : str
-        Engine name (``"gromacs"`` or ``"openmm"``).
+        Engine name (``"gromacs"``, ``"openmm"`` or ``"lammps"``).
     """
 
     name: str = ""
