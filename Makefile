@@ -16,8 +16,8 @@ demo: setup             ## the main job end to end on the embedded default desig
 test: setup             ## the test suite (everything; nothing is skipped)
 	$(PYTHON) -m pytest -q tests
 
-FAST := not gromacs and not openmm and not slurm and not browser and not slow and not install
-test-fast:              ## the tests that need no GROMACS, MD run, SLURM, browser or root (under 2 minutes)
+FAST := not gromacs and not openmm and not lammps and not slurm and not browser and not slow and not install
+test-fast:              ## the tests that need no GROMACS, LAMMPS, MD run, SLURM, browser or root (under 2 minutes)
 	$(PYTHON) -m pytest -q -m "$(FAST)" tests
 
 LIBRARY ?= $(CURDIR)/library_space

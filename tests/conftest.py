@@ -23,11 +23,6 @@ _SLURM_MODULES = {"test_slurm_integration"}
 _BROWSER_MODULES = {"test_dashboard_browser"}
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Declare the ``lammps`` marker (tests that run LAMMPS, ``lmp``)."""
-    config.addinivalue_line("markers", "lammps: runs LAMMPS (lmp) simulations")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests that need GROMACS (``gromacs``), OpenMM MD runs (``openmm``), LAMMPS (``lammps``), a SLURM
     controller (``slurm``) or a browser (``browser``)."""

@@ -108,7 +108,7 @@ def test_plain_h5py_can_read_and_verify(tmp_path, jobs):
     out = tmp_path / "rdf.h5"
     export_dataset(jobs, out)
     with h5py.File(out, "r") as f:
-        assert f.attrs["schema_version"] == 1
+        assert f.attrs["schema_version"] == 2
         assert f["rdf/r"].attrs["units"] == "nm" and f["statepoints/rho"].attrs["units"] == "nm^-3"
         ids = f["job_id"][()]
         g, g_err = f["rdf/g"][()], f["rdf/g_err"][()]
@@ -241,9 +241,9 @@ def test_other_schema_version_is_never_overwritten(tmp_path, jobs):
     out = tmp_path / "rdf.h5"
     export_dataset(jobs, out)
     with h5py.File(out, "r+") as f:
-        f.attrs["schema_version"] = 2
+        f.attrs["schema_version"] = 3
     content = out.read_bytes()
-    with pytest.raises(ExportError, match="schema_version 2"):
+    with pytest.raises(ExportError, match="schema_version 3"):
         export_dataset(jobs, out)
     with pytest.raises(ExportError, match="schema_version"):
         load_dataset(out)

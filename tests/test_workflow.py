@@ -87,7 +87,7 @@ def test_run_finishes_good_jobs_and_exports_them(ran):
     with h5py.File(space / "export" / "dataset.h5", "r") as f:  # plain h5py, as an outside tool would
         assert sorted(j.decode() for j in f["job_id"][()]) == done
         g = f["rdf/g"][()]
-        assert f.attrs["schema_version"] == 1
+        assert f.attrs["schema_version"] == 2
     # g(r) of a fluid tends to 1 at large r: the last 20 bins (0.96-1.2 nm, about 3 sigma) within 0.05
     assert np.all(np.abs(g[:, -20:].mean(axis=1) - 1.0) < 0.05)
 
