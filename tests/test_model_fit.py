@@ -387,16 +387,20 @@ def test_non_uniform_grid_is_read_as_points_with_a_warning():
 
 
 def test_fit_beyond_the_forward_models_states_is_out_of_domain():
-    """A hot, dense fluid beyond every training state of the forward model (T* 9, rho* 1.12; the hot library ends
-    at rho* 1.09) is reported out of domain with the reason, even where the nearest training state is close.
+    """A dense fluid beyond every training state of the forward model, though close to the densest one, is
+    reported out of domain with the reason.
 
-    Reference: the forward model's own training states (meta.json): each lies inside their hull (distance <= 0),
-    and the state here lies several spacings outside it."""
+    Reference: the forward model's own training states (meta.json): each lies inside their hull (distance <= 0); the
+    state here is the densest training state moved to higher density until it lies 2 spacings outside the hull,
+    still within 2.5 spacings of that state."""
     fw = ForwardModel.load()
     states = np.asarray(fw.meta["training_states"])
     assert max(fw.beyond_training_hull(t, d) for t, d in states[::7]) <= 1e-9
-    assert fw.beyond_training_hull(9.0, 1.12) > 2.0 and fw.distance_to_training(9.0, 1.12) < 2.5 * fw.typical_spacing
-    sigma, eps, t_star, rho_star = 0.30, 0.5, 9.0, 1.12
+    t_star, rho_star = states[np.argmax(states[:, 1])]
+    while fw.beyond_training_hull(t_star, rho_star) < 2.0:
+        rho_star += 0.001
+    assert fw.distance_to_training(t_star, rho_star) < 2.5 * fw.typical_spacing
+    sigma, eps = 0.30, 0.5
     T, rho = t_star * eps / 0.0083144626, rho_star / sigma**3
     r = np.arange(0.0025, 1.2, 0.005)
     from project.model.fit import lj_rdf
