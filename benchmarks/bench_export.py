@@ -112,7 +112,8 @@ def phase(work: Path, name: str) -> dict:
     """Run one measured phase in this process and return its figures."""
     import logging
 
-    from project.export import export_dataset, git_code_version, load_dataset, record_from_job_dir
+    from project.export import export_dataset, load_dataset, record_from_job_dir
+    from project.provenance import code_version_string
 
     logging.basicConfig(level=logging.WARNING)
     out: dict = {"phase": name}
@@ -123,7 +124,7 @@ def phase(work: Path, name: str) -> dict:
         records = [record_from_job_dir(j, sp, work / "workspace" / j) for j, sp in manifest.items()]
         out["records_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        report = export_dataset(records, export_path, code_version=git_code_version(ROOT))
+        report = export_dataset(records, export_path, code_version=code_version_string(ROOT))
         out["export_s"] = time.perf_counter() - t0
         out.update(
             n_jobs=report.n_jobs,
