@@ -20,6 +20,9 @@ from project.model.fit.verdict import caveats, disagrees_with_oneshot, judge, re
 from project.model.inverse import Prediction, result_fields
 from project.units import KB
 
+#: Fewest input points a refinement must use for its answer to stand.
+MIN_USED_POINTS = 10
+
 
 def one_shot(inverse, prep_g: np.ndarray, r: np.ndarray, T: float, rho: float, source: str) -> Prediction:
     """The inverse network's answer for an RDF (r nm, g clipped at 0), T (K), rho (nm^-3).
@@ -89,6 +92,11 @@ def fit_rdf(
     )
     prob = ForwardProblem(forward, prep.r, T, rho, prep.width if prep.binning == "histogram" else None, prep.q_max_nm)
     ref = refine(Refiner(prep, prob, rho, opt.density_error / rho, opt.normalisation), oneshot)
+    if ref.n_used < MIN_USED_POINTS:
+        raise RDFError(
+            f"{source}: no LJ state describes this RDF: the refinement ended at sigma = {ref.params.sigma:.4g} nm "
+            f"with {ref.n_used} points of the input in use (allowed: at least {MIN_USED_POINTS}); check T, rho and r"
+        )
     unc = estimate_uncertainty(ref, prob, rho, opt.temperature_error / T, forward.meta["n_members"])
     return _result(
         prep=prep,

@@ -141,6 +141,11 @@ class Refinement:
         """chi^2 of the data points (priors excluded)."""
         return float(np.sum(self.solution.fun[: self.n_used] ** 2))
 
+    @property
+    def chi2_per_point(self) -> float:
+        """chi^2 per used point; infinite when the refinement left no point in use (sigma ran off)."""
+        return self.chi2 / self.n_used if self.n_used else float("inf")
+
 
 class Refiner:
     """Refinements of one prepared input against one :class:`ForwardProblem`.
@@ -220,9 +225,9 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
             abs(np.log(p.t_star / oneshot["T_star"])) < NEAR_LN_T_STAR
             and abs(np.log(p.sigma / oneshot["sigma"])) < NEAR_LN_SIGMA
         )
-        if first.chi2 / first.n_used <= ADEQUATE_CHI2 and near:
+        if first.chi2_per_point <= ADEQUATE_CHI2 and near:
             return first
     scanned = refiner.from_scan()
-    if first is None or scanned.chi2 / scanned.n_used < first.chi2 / first.n_used:
+    if first is None or scanned.chi2_per_point < first.chi2_per_point:
         return scanned
     return first
