@@ -34,7 +34,7 @@ import numpy as np
 from project.errors import ProjectError
 
 #: The forward model shipped with the package.
-SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v1"
+SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v2"
 #: The model's grid in s = r / sigma (dimensionless).
 S_GRID = np.round(np.arange(0.75, 3.0 + 1e-9, 0.005), 6)
 META_VERSION = 1

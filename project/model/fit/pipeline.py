@@ -16,7 +16,7 @@ from project.model.fit.refine import Refiner, refine
 from project.model.fit.result import FitResult
 from project.model.fit.settings import FitOptions
 from project.model.fit.uncertainty import estimate_uncertainty
-from project.model.fit.verdict import caveats, disagrees_with_oneshot, judge, residual_metrics
+from project.model.fit.verdict import caveats, disagrees_with_oneshot, judge, region_caveat, residual_metrics
 from project.model.inverse import Prediction, result_fields
 from project.units import KB
 
@@ -137,6 +137,7 @@ def _result(
     )
     warnings += verdict.warnings
     warnings += caveats(opt=opt, rho=rho, sensitivity=unc.sensitivity, ln_c=p.ln_c, t_star=p.t_star, delta=p.delta)
+    warnings += region_caveat(p.t_star, rho_star)
     warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std)
     ru = prep.r[used]
     return FitResult(

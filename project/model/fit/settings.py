@@ -27,6 +27,9 @@ S_MAX_FIT = 2.95
 #: How far (in units of the training states' spacing) a fitted state may lie beyond the convex hull of the forward
 #: model's training states in (1/T*, rho*) and still count as in its domain.
 HULL_MARGIN = 1.0
+#: rho* and T* beyond which the refined epsilon carries a measured-accuracy warning (dense liquid, hot fluid).
+DENSE_WARN_RHO_STAR = 0.95
+HOT_WARN_T_STAR = 2.5
 #: Bin widths (nm) the fit accepts.
 BIN_WIDTH_RANGE = (0.0005, 0.05)
 #: Accepted Q_max of a scattering input (A^-1).
