@@ -68,20 +68,27 @@ def test_refined_bead_on_the_sigma_bound_says_so():
 
 
 def test_refined_bead_outside_the_training_states_warns(caplog):
-    """A target at T* 7.9, rho* 1.12 (hotter and denser than every training state, rho* <= 1.093): the refined
-    bead is out of domain by the rule of ``fit`` (beyond the training states' convex hull by more than
-    HULL_MARGIN spacings), with a logged warning; a bead inside the training states has none."""
+    """A target denser than every training state of the forward model (its densest state moved to higher density
+    until it lies 2 spacings beyond their convex hull): the refined bead is out of domain by the rule of ``fit``
+    (beyond the hull by more than HULL_MARGIN spacings), with a logged warning; a bead inside the training states
+    has none."""
     from project.cg.objective import refine_for_objective, refine_with_pressure
     from project.model.fit import shipped_models
     from project.model.fit.settings import HULL_MARGIN
 
-    T, rho, sigma, eps = 184.57, 10.891, 0.4688, 0.1951
+    _, forward = shipped_models()
+    states = np.asarray(forward.meta["training_states"])
+    t_star, rho_star = states[np.argmax(states[:, 1])]
+    rho_max = float(rho_star)
+    while forward.beyond_training_hull(t_star, rho_star) < HULL_MARGIN + 1.0:
+        rho_star += 0.001
+    sigma, eps = 0.4, 1.0
+    T, rho = t_star * eps / KB, rho_star / sigma**3
     r, g = _forward_target(sigma, eps, T, rho)
     res = refine_for_objective(r, g, T, rho, (sigma, eps * 1.1), "total-deviation")
-    _, forward = shipped_models()
     beyond = forward.beyond_training_hull(KB * T / res["epsilon"], rho * res["sigma"] ** 3)
     assert res["beyond_training_hull"] == pytest.approx(beyond, rel=1e-9) and beyond > HULL_MARGIN
-    assert res["in_domain"] is False and res["rho_star"] > 1.093
+    assert res["in_domain"] is False and res["rho_star"] > rho_max
     assert "lies beyond the edge of the states the forward model was trained on" in res["warnings"][0]
     assert any("total-deviation-refined bead's state" in m for m in caplog.messages)
     # the pressure-constrained bead of the methane state (P_EOS = 0 bar: T* 0.75, rho* 0.82) is inside
