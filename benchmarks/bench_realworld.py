@@ -20,6 +20,10 @@ Regions beyond the training box (``--sets triple_test,dense_test,hot_wide_test``
 wide campaign (``project/data/reference/lj_library_wide.h5``, docs/campaign.md): near the triple point (T* 0.6-0.8),
 the dense liquid (rho* 0.9-1.12) and the hot fluid (T* 2.5-10, reported as T* < 5 and T* >= 5).
 
+File formats (``--formats lammps-last,lammps-mean,gmx-two-selections,vmd,left-edges,error``): each RDF is also
+written as LAMMPS, gmx rdf (two selections), VMD, at left bin edges and with an error column (``rdf_formats.py``),
+read back by ``project.rdfio.read_rdf`` and fitted (variant ``file:<format>``).
+
 Printed per set and variant: sigma and epsilon MAPE, mean signed epsilon error, the fraction of 2-std intervals
 that contain the truth (coverage), the fraction judged ``lj_adequate`` and ``in_domain``, the one-shot network's
 epsilon MAPE on the same input, fits per second (one process; the machine's load counts) and the median stated
@@ -52,6 +56,9 @@ from project.model.fit import FitOptions, fit_rdf  # noqa: E402
 from project.model.forward import ForwardModel  # noqa: E402
 from project.model.inverse import InverseModel  # noqa: E402
 from project.model.train_forward import shipped_training_data  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from rdf_formats import FORMATS  # noqa: E402
 
 VARIANTS = ("clean", "bin0.01", "bin0.02", "g*0.98", "g*1.02", "rho+-2%", "q8", "q10", "q12")
 INDEPENDENT = {
@@ -142,21 +149,53 @@ def run_set(label: str, ds, rows: np.ndarray, variants: list[str], inverse, forw
                 rec.update(error=str(exc), wall_s=time.perf_counter() - t0)
                 out.append(rec)
                 continue
-            os_eps = res.oneshot["epsilon"] if res.oneshot else np.nan
-            rec.update(
-                pred_sigma=res.sigma,
-                pred_epsilon=res.epsilon,
-                sigma_std=res.sigma_std,
-                epsilon_std=res.epsilon_std,
-                oneshot_epsilon=os_eps,
-                lj_adequate=res.lj_adequate,
-                in_domain=res.in_domain,
-                chi2=res.residual["chi2_per_dof"],
-                wall_s=time.perf_counter() - t0,
-                error="",
-            )
+            rec.update(_result_fields(res), wall_s=time.perf_counter() - t0, error="")
             out.append(rec)
     return out
+
+
+def run_formats(label: str, ds, rows: np.ndarray, formats: list[str], inverse, forward) -> list[dict]:
+    """Write every RDF ``rows`` of an export in each file format (:mod:`rdf_formats`), read it back and fit it as
+    ``lj-inverse fit`` does (:func:`project.model.fitfiles.fit_file`); one record per (job, format)."""
+    import tempfile
+
+    from rdf_formats import write_format
+
+    from project.model.fitfiles import fit_file
+
+    tab, out = ds.table, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in formats:
+            for k, i in enumerate(rows):
+                row = tab.iloc[i]
+                path = Path(tmp) / f"{k}.{fmt}"
+                other = ds.g[rows[(k + 1) % len(rows)]].astype(float)
+                opts = write_format(fmt, path, ds.r_nm, ds.g[i].astype(float), ds.g_err[i], float(row["rho"]), other)
+                item = {"path": str(path), "T": float(row["T"]), "rho": float(row["rho"])}
+                t0 = time.perf_counter()
+                _, res, err = fit_file(item, opts, {}, models=(inverse, forward))
+                rec = {"set": label, "variant": f"file:{fmt}", "job_id": tab.index[i], "T_star": row["T_star"]}
+                rec.update(rho_star=row["rho_star"], sigma=row["sigma"], epsilon=row["epsilon"])
+                if res is None:
+                    rec.update(error=err, wall_s=time.perf_counter() - t0)
+                else:
+                    rec.update(_result_fields(res), wall_s=time.perf_counter() - t0, error="")
+                out.append(rec)
+    return out
+
+
+def _result_fields(res) -> dict:
+    """The columns of a record that come from a fit."""
+    return {
+        "pred_sigma": res.sigma,
+        "pred_epsilon": res.epsilon,
+        "sigma_std": res.sigma_std,
+        "epsilon_std": res.epsilon_std,
+        "oneshot_epsilon": res.oneshot["epsilon"] if res.oneshot else np.nan,
+        "lj_adequate": res.lj_adequate,
+        "in_domain": res.in_domain,
+        "chi2": res.residual["chi2_per_dof"],
+    }
 
 
 def summarise(records: list[dict]) -> list[str]:
@@ -165,7 +204,7 @@ def summarise(records: list[dict]) -> list[str]:
 
     df = pd.DataFrame(records)
     lines = [
-        f"{'set':12s} {'variant':8s} {'n':>4s} {'sig%':>6s} {'eps%':>6s} {'signed':>7s} {'cov_s':>6s} "
+        f"{'set':12s} {'variant':24s} {'n':>4s} {'sig%':>6s} {'eps%':>6s} {'signed':>7s} {'cov_s':>6s} "
         f"{'cov_e':>6s} {'adeq':>5s} {'dom':>5s} {'1shot%':>7s} {'fits/s':>7s} {'refused':>7s} {'eps_std%':>8s}"
     ]
     for (s, v), d in df.groupby(["set", "variant"], sort=False):
@@ -176,7 +215,7 @@ def summarise(records: list[dict]) -> list[str]:
         ce = (abs(ok["pred_epsilon"] - ok["epsilon"]) <= 2 * ok["epsilon_std"]).mean()
         os_e = np.nanmean(np.abs(100 * (ok["oneshot_epsilon"] / ok["epsilon"] - 1)))
         lines.append(
-            f"{s:12s} {v:8s} {len(d):4d} {es.abs().mean():6.3f} {ee.abs().mean():6.2f} {ee.mean():+7.2f} "
+            f"{s:12s} {v:24s} {len(d):4d} {es.abs().mean():6.3f} {ee.abs().mean():6.2f} {ee.mean():+7.2f} "
             f"{cs:6.2f} {ce:6.2f} {ok['lj_adequate'].mean():5.2f} {ok['in_domain'].mean():5.2f} "
             f"{os_e:7.2f} {1 / ok['wall_s'].mean():7.1f} {len(d) - len(ok):7d} "
             f"{100 * (ok['epsilon_std'] / ok['epsilon']).median():8.2f}"
@@ -195,6 +234,11 @@ def main() -> None:
         "the wide campaign's export: near the triple point, dense, hot split at T* 5)",
     )
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--formats",
+        default="",
+        help="also write each RDF as other programs do and fit the file, comma list of: " + ", ".join(FORMATS),
+    )
     parser.add_argument("--n", type=int, default=0, help="at most this many jobs per set (0: all)")
     parser.add_argument("--csv", default=None, help="write every fit to this CSV (units in its header comment)")
     parser.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped one)")
@@ -208,6 +252,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     variants = args.variants.split(",")
+    formats = [f for f in args.formats.split(",") if f]
     inverse, forward = InverseModel.load(), ForwardModel.load(args.forward_model)
     data = shipped_training_data(inverse.meta)
     records = []
@@ -220,6 +265,8 @@ def main() -> None:
             for label, region_rows in region_sets(wide, name).items():
                 rows = region_rows[: args.n] if args.n else region_rows
                 records += run_set(label, wide, rows, variants, inverse, forward)
+                if formats:
+                    records += run_formats(label, wide, rows, formats, inverse, forward)
             continue
         elif name in extra:
             ds = load_dataset(extra[name])
@@ -238,6 +285,8 @@ def main() -> None:
         if args.n:
             rows = rows[: args.n]
         records += run_set(name, ds, rows, variants, inverse, forward)
+        if formats:
+            records += run_formats(name, ds, rows, formats, inverse, forward)
     for line in summarise(records):
         print(line)
     if args.csv:

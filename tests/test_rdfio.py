@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,26 +24,23 @@ from project.errors import RDFError
 from project.model.features import X_GRID, scaled_rdf
 from project.rdfio import read_rdf, read_rdf_file
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from rdf_formats import (  # noqa: E402
+    GMX_TWO_SELECTIONS,
+    coordination,
+    gmx_convention,
+    lammps_blocks,
+    left_edge_bins,
+    shell_weights,
+    write_format,
+    write_lammps,
+)
+
 XVG_HEAD = """# This file was created by gmx rdf
 @    title "Radial distribution"
 @    xaxis  label "r (nm)"
 @    yaxis  label "g(r)"
 @TYPE xy
-"""
-
-GMX_TWO_SELECTIONS = """# This file was created Mon Dec  7 05:00:00 2026
-# Created by:
-#                      :-) GROMACS - gmx rdf, 2023.3 (-:
-# Command line:
-#   gmx rdf -f traj.xtc -s topol.tpr -ref 0 -sel 0 1 -bin 0.01
-@    title "Radial distribution"
-@    xaxis  label "r (nm)"
-@    yaxis  label "g(r)"
-@TYPE xy
-@ subtitle "reference LJ"
-@ legend on
-@ s0 legend "LJ"
-@ s1 legend "LJ_other"
 """
 
 
@@ -67,56 +65,6 @@ def _job(k: int = 0):
     ds, rows = _test_jobs()
     i = rows[k]
     return ds.r_nm, ds.g[i].astype(float), ds.g_err[i].astype(float), ds.table.iloc[i]
-
-
-def _shell_weights(r: np.ndarray) -> np.ndarray:
-    """Shell volumes (nm^3 / (4 pi / 3)) of the 0.005 nm bins centred on ``r`` (nm)."""
-    edges = np.concatenate([r - 0.0025, [r[-1] + 0.0025]])
-    return np.diff(edges**3)
-
-
-def gmx_convention(r: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """0.01 nm bins as gmx rdf makes them: bin i centred on r = 0.01 i nm, [0.01 i - 0.005, 0.01 i + 0.005] (bin 0:
-    [0, 0.005]); exact shell-volume averages of the dataset's 0.005 nm bins."""
-    w = _shell_weights(r)
-    n = (len(g) - 1) // 2
-    pairs = np.arange(1, 2 * n + 1).reshape(n, 2)
-    gg = np.concatenate([[g[0]], (g[pairs] * w[pairs]).sum(1) / w[pairs].sum(1)])
-    return 0.01 * np.arange(n + 1), gg
-
-
-def left_edge_bins(r: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """0.01 nm bins [0.01 i, 0.01 (i + 1)] written at their left edge r = 0.01 i nm (shell-volume averages)."""
-    w = _shell_weights(r)
-    n = len(g) // 2
-    gw, ww = (g * w)[: 2 * n].reshape(n, 2).sum(1), w[: 2 * n].reshape(n, 2).sum(1)
-    return 0.01 * np.arange(n), gw / ww
-
-
-def coordination(r: np.ndarray, g: np.ndarray, rho: float) -> np.ndarray:
-    """Running coordination number 4 pi rho sum g r^2 dr (r nm, rho nm^-3), as LAMMPS and VMD write it."""
-    return np.cumsum(4 * np.pi * rho * g * r**2 * 0.005)
-
-
-def write_lammps(path: Path, r_nm: np.ndarray, blocks: list[np.ndarray], rho: float, rows: int | None = None):
-    """A LAMMPS fix ave/time file of compute rdf in real units (r in Angstrom): one block per g, timesteps 1000,
-    2000, ...; ``rows``: write only that many rows of the last block (a file still being written)."""
-    text = [
-        "# Time-averaged data for fix rdfout\n# TimeStep Number-of-rows\n# Row c_rdf[1] c_rdf[2] c_rdf[3]\n",
-    ]
-    for b, g in enumerate(blocks):
-        text.append(f"{1000 * (b + 1)} {len(r_nm)}\n")
-        cn = coordination(r_nm, g, rho)
-        n = len(r_nm) if rows is None or b < len(blocks) - 1 else rows
-        text += [f"{k + 1} {10 * r_nm[k]:.4f} {g[k]:.6f} {cn[k]:.6f}\n" for k in range(n)]
-    path.write_text("".join(text))
-
-
-def lammps_blocks(g: np.ndarray, g_err: np.ndarray, n: int = 5) -> list[np.ndarray]:
-    """n blocks around g with its measured error (the dataset's standard error of 5 block means), mean exactly g."""
-    z = np.random.default_rng(3).normal(size=(n, len(g)))
-    z -= z.mean(0)
-    return [g + np.sqrt(n) * g_err * zk for zk in z]
 
 
 def _fit(args: list[str], capsys) -> tuple[int, dict | None, str]:
@@ -290,7 +238,7 @@ def test_raw_counts_and_self_pair_spike_are_refused(tmp_path):
     ~ 1e5."""
     r, g, _, row = _job(0)
     rho = row["rho"]
-    shell = 4 / 3 * np.pi * _shell_weights(r)
+    shell = 4 / 3 * np.pi * shell_weights(r)
     for name, gg in (("x1e6", g * 1e6), ("counts", g * rho * shell * 500)):
         with pytest.raises(RDFError, match="Raw pair counts"):
             read_rdf(_write(tmp_path, f"{name}.dat", r, gg))
@@ -312,23 +260,9 @@ def test_cli_fit_each_format(tmp_path, capsys, fmt):
     eps_err = []
     for k in range(3):
         r, g, g_err, row = _job(k)
-        path, extra = tmp_path / f"job{k}.{fmt}", []
-        if fmt.startswith("lammps"):
-            write_lammps(path, r, lammps_blocks(g, g_err), row["rho"])
-            extra = ["--r-unit", "A", "--blocks", fmt[7:]]
-        elif fmt == "gmx-two-selections":
-            rr, ga = gmx_convention(r, g)
-            gb = gmx_convention(r, _job((k + 1) % 3)[1])[1]
-            path.write_text(GMX_TWO_SELECTIONS + "".join(f"{a:.3f} {b:.6f} {c:.6f}\n" for a, b, c in zip(rr, ga, gb)))
-            extra = ["--column", "1"]
-        elif fmt == "vmd":
-            cn = coordination(r, g, row["rho"])
-            path.write_text("".join(f"{10 * a:.4f} {b:.6f} {c:.6f}\n" for a, b, c in zip(r, g, cn)))
-            extra = ["--r-unit", "A"]
-        elif fmt == "left-edges":
-            _write(tmp_path, path.name, *left_edge_bins(r, g))
-        else:
-            path.write_text("r_nm,g,g_err\n" + "".join(f"{a:.4f},{b:.6f},{c:.6f}\n" for a, b, c in zip(r, g, g_err)))
+        path = tmp_path / f"job{k}.{fmt}"
+        opts = write_format(fmt, path, r, g, g_err, row["rho"], _job((k + 1) % 3)[1])
+        extra = [a for key, v in opts.items() for a in (f"--{key.replace('_', '-')}", str(v))]
         rc, res, err = _fit([str(path), *_state(row), *extra], capsys)
         assert rc == 0, err
         assert abs(res["sigma"] / row["sigma"] - 1) < 0.005
