@@ -639,7 +639,7 @@ def export_dataset(
 
 
 def open_export(path: str | os.PathLike) -> h5py.File:
-    """Open an export read-only after checking that it exists and has schema version 1.
+    """Open an export read-only after checking that it exists and has a readable schema version (1 or 2).
 
     Parameters
     ----------
