@@ -43,8 +43,8 @@ model: setup            ## retrain and evaluate the shipped model on the shipped
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project train --export $(SHIPPED_DATA) --out $(SHIPPED_MODEL)
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project evaluate --export $(SHIPPED_DATA) --model $(SHIPPED_MODEL)
 
-forward-model: setup    ## retrain the shipped LJ forward model g*(r/sigma; T*, rho*) used by `fit` (~5 min on 2 cores)
-	$(PYTHON) -m project.model.forward
+forward-model: setup    ## retrain the shipped LJ forward model g*(r/sigma; T*, rho*) used by `fit` (~12 min on 2 cores)
+	$(PYTHON) -m project.model.train_forward
 
 realworld: setup        ## fit accuracy and honesty on re-binned, mis-normalised, density-uncertain and S(Q) inputs
 	$(PYTHON) benchmarks/bench_realworld.py

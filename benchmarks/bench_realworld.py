@@ -26,8 +26,9 @@ read back by ``project.rdfio.read_rdf`` and fitted (variant ``file:<format>``).
 
 Printed per set and variant: sigma and epsilon MAPE, mean signed epsilon error, the fraction of 2-std intervals
 that contain the truth (coverage), the fraction judged ``lj_adequate`` and ``in_domain``, the one-shot network's
-epsilon MAPE on the same input, fits per second (one process; the machine's load counts) and the median stated
-epsilon_std (% of epsilon). Targets: sigma
+epsilon MAPE on the same input, fits per second (one process; the machine's load counts), the median stated
+epsilon_std (% of epsilon) and ``silent``: fits with sigma or epsilon outside its 2-std interval that carry no
+warning, are in domain and judged one LJ fluid (silent wrong answers; target 0). Targets: sigma
 MAPE <= 1 %, epsilon MAPE <= 4 % per variant (clean: test <= 0.5 / 2 %, hotter than the training range <= 1 / 4 %),
 and for ``rho+-2%`` the coverage 85-98 %.
 
@@ -195,6 +196,7 @@ def _result_fields(res) -> dict:
         "lj_adequate": res.lj_adequate,
         "in_domain": res.in_domain,
         "chi2": res.residual["chi2_per_dof"],
+        "warned": bool(res.warnings) or not res.in_domain or not res.lj_adequate,
     }
 
 
@@ -205,7 +207,8 @@ def summarise(records: list[dict]) -> list[str]:
     df = pd.DataFrame(records)
     lines = [
         f"{'set':12s} {'variant':24s} {'n':>4s} {'sig%':>6s} {'eps%':>6s} {'signed':>7s} {'cov_s':>6s} "
-        f"{'cov_e':>6s} {'adeq':>5s} {'dom':>5s} {'1shot%':>7s} {'fits/s':>7s} {'refused':>7s} {'eps_std%':>8s}"
+        f"{'cov_e':>6s} {'adeq':>5s} {'dom':>5s} {'1shot%':>7s} {'fits/s':>7s} {'refused':>7s} {'eps_std%':>8s} "
+        f"{'silent':>6s}"
     ]
     for (s, v), d in df.groupby(["set", "variant"], sort=False):
         ok = d[d["error"] == ""]
@@ -214,11 +217,16 @@ def summarise(records: list[dict]) -> list[str]:
         cs = (abs(ok["pred_sigma"] - ok["sigma"]) <= 2 * ok["sigma_std"]).mean()
         ce = (abs(ok["pred_epsilon"] - ok["epsilon"]) <= 2 * ok["epsilon_std"]).mean()
         os_e = np.nanmean(np.abs(100 * (ok["oneshot_epsilon"] / ok["epsilon"] - 1)))
+        # silent: sigma or epsilon outside its 2-std interval, with no warning, in domain and judged one LJ fluid
+        off = (abs(ok["pred_sigma"] - ok["sigma"]) > 2 * ok["sigma_std"]) | (
+            abs(ok["pred_epsilon"] - ok["epsilon"]) > 2 * ok["epsilon_std"]
+        )
+        silent = int((off & ~ok["warned"].astype(bool)).sum())
         lines.append(
             f"{s:12s} {v:24s} {len(d):4d} {es.abs().mean():6.3f} {ee.abs().mean():6.2f} {ee.mean():+7.2f} "
             f"{cs:6.2f} {ce:6.2f} {ok['lj_adequate'].mean():5.2f} {ok['in_domain'].mean():5.2f} "
             f"{os_e:7.2f} {1 / ok['wall_s'].mean():7.1f} {len(d) - len(ok):7d} "
-            f"{100 * (ok['epsilon_std'] / ok['epsilon']).median():8.2f}"
+            f"{100 * (ok['epsilon_std'] / ok['epsilon']).median():8.2f} {silent:6d}"
         )
     return lines
 

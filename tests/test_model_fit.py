@@ -117,6 +117,24 @@ def test_forward_model_heldout_accuracy():
     assert len(fw.s) == len(S_GRID)
 
 
+def test_forward_model_core_is_the_boltzmann_factor_of_its_cavity_function():
+    """The shipped model outputs ln y* = ln g* + u*/T*: between grid points g* follows exp(-u*/T*) exactly, so on
+    the steep core the ratio of g* at two nearby s is the Boltzmann factor of their energy difference times the
+    (nearly constant) y* ratio. Reference: u* = 4 (s^-12 - s^-6); at T* 9, rho* 1.15, s 0.800 and 0.801 the
+    Boltzmann ratio exp(-(u*(0.801) - u*(0.8)) / 9) is 1.0872; the y* ratio is within 1 % of 1 (a g* interpolated
+    linearly over the grid's 0.005 would be 1.6 % off). Below the grid g* is the Boltzmann continuation."""
+    from project.model.forward import lj_u_star
+
+    fw = ForwardModel.load()
+    assert fw.meta["meta_version"] == 2
+    g = fw.g_of_s(np.array([0.8, 0.801]), 9.0, 1.15)
+    boltzmann = np.exp(-(lj_u_star(0.801) - lj_u_star(0.8)) / 9.0)
+    assert boltzmann == pytest.approx(1.0872, abs=1e-4)
+    assert g[1] / g[0] == pytest.approx(boltzmann, rel=0.01)
+    core = fw.g_of_s(np.array([0.7, 0.75]), 1.0, 0.8)
+    assert core[0] / core[1] == pytest.approx(np.exp(-(lj_u_star(0.7) - lj_u_star(0.75))), rel=1e-9)
+
+
 @pytest.mark.parametrize("design", ["triple_test", "dense_test", "hot_wide_test"])
 def test_forward_model_heldout_accuracy_per_region(design):
     """Mean |g_model - g_sim| over r/sigma 0.8-3 <= 0.006 (target) on the held-out designs of the wide campaign:
@@ -396,6 +414,32 @@ def test_temperature_error_enters_the_epsilon_uncertainty():
     b = fit_rdf(ds.r_nm, g, row["T"], row["rho"], options=FitOptions(temperature_error=0.02 * row["T"]))
     assert b.epsilon_std / b.epsilon == pytest.approx(np.hypot(a.epsilon_std / a.epsilon, 0.02), rel=1e-6)
     assert b.sigma_std == pytest.approx(a.sigma_std, rel=1e-9)
+
+
+def _model_rdf_with_noise(t_star: float, rho_star: float, noise: float, seed: int = 3):
+    """A histogram RDF of the shipped forward model (sigma 0.34 nm, epsilon 1 kJ/mol, 0.005 nm bins) plus white
+    noise of the given std, with that std stated as g_err; returns (r nm, g, g_err, T K, rho nm^-3)."""
+    from project.model.fit.problem import lj_rdf
+    from project.units import KB
+
+    sigma, eps = 0.34, 1.0
+    r = np.arange(0.0025, 0.34 * 2.9, 0.005)
+    T, rho = t_star * eps / KB, rho_star / sigma**3
+    g = lj_rdf(r, sigma, eps, T, rho, bin_width=0.005)
+    rng = np.random.default_rng(seed)
+    err = np.full_like(r, noise)
+    return r, g + rng.normal(0.0, noise, len(r)) * (g > 0.05), err, T, rho
+
+
+def test_profile_width_equals_the_linearised_one_where_the_cost_is_quadratic():
+    """Where the cost is quadratic in (ln sigma, ln T*) the profile in ln T* gives the same statistical width as
+    (J^T J)^-1 (reference: the two agree within 25 % at T* 1.5, rho* 0.8, noise 0.02 in g); the reported
+    statistical part is the larger of the two."""
+    r, g, err, T, rho = _model_rdf_with_noise(1.5, 0.8, 0.02)
+    u = fit_rdf(r, g, T, rho, g_err=err).uncertainty
+    assert u["epsilon_rel_profile"] == pytest.approx(u["epsilon_rel_linearised"], rel=0.25)
+    assert u["epsilon_rel_statistical"] == pytest.approx(max(u["epsilon_rel_profile"], u["epsilon_rel_linearised"]))
+    assert u["sigma_rel_statistical"] >= u["sigma_rel_linearised"]
 
 
 def test_non_uniform_grid_is_read_as_points_with_a_warning():

@@ -280,6 +280,13 @@ class _Rows:
         }
         for key, col in self.STATS:
             rec[col], rec[f"{col}_se"] = _mean_se([x[key] for x in runs])
+        # the surrogate beside the simulation: the forward model's D (nm) and KL at the bead (refined beads), whether
+        # the bead's state lies inside its training states, and the search limits the bead ended on
+        predicted = (bead or {}).get("predicted") or {}
+        rec["predicted_total_deviation_nm"] = predicted.get("total_deviation_nm", np.nan)
+        rec["predicted_kl_divergence"] = predicted.get("kl_divergence", np.nan)
+        rec["in_domain"] = (bead or {}).get("in_domain")
+        rec["bounds_hit"] = "; ".join((bead or {}).get("bounds_hit") or [])
         rec["P_eos_bar"] = (
             eos_thermo(bead["sigma"], bead["epsilon"], tgt.T, tgt.rho)["P_bar"]
             if bead and row != TABLE_ROW and T_STAR_RANGE[0] <= rec["T_star"] <= T_STAR_RANGE[1]

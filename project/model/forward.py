@@ -2,12 +2,19 @@
 
 Corresponding states (cut-off fixed in units of sigma) make it a function of two numbers:
 g(r; sigma, epsilon, T, rho) = g*(s; T*, rho*) with s = r / sigma, T* = k_B T / epsilon, rho* = rho sigma^3.
-An ensemble of small MLPs maps (1/T*, rho*) to g* on the fixed grid :data:`S_GRID` (s = 0.75 ... 3.0 in steps of
-0.005). Below s = 0.75 the core is continued with the Boltzmann factor, g*(s) = g*(0.75) exp(-(u*(s) - u*(0.75)) / T*)
-with u*(s) = 4 (s^-12 - s^-6); beyond s = 3 the model says nothing (a fit does not use those points).
+An ensemble of small MLPs maps (1/T*, rho*) to the logarithm of the cavity function, ln y*(s) = ln g*(s) + u*(s)/T*,
+on the fixed grid :data:`S_GRID` (s = 0.75 ... 3.0 in steps of 0.005), with u*(s) = 4 (s^-12 - s^-6); then
 
-Training data: the simulated jobs of the shipped exports (the training dataset, GROMACS, N = 1000, cut-off
-3 sigma, 0.005 nm histogram bins; and the hot, dense states of design ``hot_dense``). A histogram value is the
+    g*(s) = y*(s) exp(-u*(s) / T*).
+
+y* is smooth where g* is steep (the core, where g* rises by orders of magnitude over 0.1 sigma), so the network and
+the interpolation between grid points only carry the smooth part, and the Boltzmann factor is exact at every s. The
+loss is the masked mean squared error of g* itself. Below s = 0.75 ln y* is held at its first grid value (g*
+continued with the Boltzmann factor); beyond s = 3 the model says nothing (a fit does not use those points).
+(Models of ``meta_version`` 1 output g* itself; they are not read.)
+
+Training data: the simulated jobs of the shipped exports (GROMACS, N = 1000, cut-off 3 sigma, 0.005 nm histogram
+bins; :func:`project.model.train_forward.shipped_training_data`). A histogram value is the
 shell-volume average of g over its bin, so each job's curve is first turned into point values to second order,
 
     g(r_c) = g_bin - (dr^2 / 24) (g'' + 4 g' / r_c),
@@ -34,16 +41,23 @@ import numpy as np
 from project.errors import ProjectError
 
 #: The forward model shipped with the package.
-SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v2"
+SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v3"
 #: The model's grid in s = r / sigma (dimensionless).
 S_GRID = np.round(np.arange(0.75, 3.0 + 1e-9, 0.005), 6)
-META_VERSION = 1
+META_VERSION = 2
+#: Largest exponent of the Boltzmann factor applied to ln y* (g* <= e^10; keeps a wild member finite).
+_MAX_LN_G = 10.0
 
 
 def lj_u_star(s: np.ndarray) -> np.ndarray:
     """Reduced LJ pair energy u* = 4 (s^-12 - s^-6) at s = r / sigma (dimensionless)."""
     s = np.asarray(s, dtype=float)
     return 4.0 * (s**-12 - s**-6)
+
+
+def _boltzmann(ln_y: np.ndarray, u_star: np.ndarray, t_star) -> np.ndarray:
+    """g* = y* exp(-u*/T*) from ln y* (the cavity function), u* the reduced LJ energy (all dimensionless)."""
+    return np.exp(np.minimum(ln_y - u_star / t_star, _MAX_LN_G))
 
 
 def debin(r_nm: np.ndarray, g_bin: np.ndarray) -> np.ndarray:
@@ -105,6 +119,7 @@ class ForwardModel:
         self.in_std = np.asarray(meta["input_scaler"]["std"], dtype=float)
         self.out_mean = np.asarray(meta["output_scaler"]["mean"], dtype=float)
         self.out_std = float(meta["output_scaler"]["std"])
+        self._u_grid = lj_u_star(self.s)
         states = np.asarray(meta["training_states"], dtype=float)  # (n, 2): T*, rho*
         self._states = self._coords(states[:, 0], states[:, 1])
         self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
@@ -121,7 +136,8 @@ class ForwardModel:
             raise ProjectError(f"forward model folder {path}: missing or unreadable ({exc})") from exc
         if meta.get("meta_version") != META_VERSION:
             raise ProjectError(
-                f"forward model folder {path}: meta_version {meta.get('meta_version')} is not {META_VERSION}"
+                f"forward model folder {path}: meta_version {meta.get('meta_version')} is not {META_VERSION} "
+                "(version 1 models output g* itself; retrain with python -m project.model.train_forward)"
             )
         members = [
             [(arrays[f"m{m}_l{j}_W"], arrays[f"m{m}_l{j}_b"], act) for j, act in enumerate(meta["activations"])]
@@ -136,10 +152,14 @@ class ForwardModel:
     def members_g(self, t_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
         """Every member's g* on :data:`S_GRID`, shape (n_members, n, n_s), at states (T*, rho*) (broadcast 1-D)."""
         t, d = np.broadcast_arrays(np.atleast_1d(np.asarray(t_star, float)), np.atleast_1d(np.asarray(rho_star, float)))
+        return _boltzmann(self._members_out(t, d), self._u_grid[None, None, :], t[None, :, None])
+
+    def _members_out(self, t: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The members' ln y* on the grid, shape (n_members, n, n_s)."""
         h = ((self._coords(t, d) - self.in_mean) / self.in_std)[None, :, :]
         for W, b, act in zip(self._W, self._b, self._acts):
             h = _act(act, np.matmul(h, W) + b)
-        return np.maximum(h * self.out_std + self.out_mean, 0.0)
+        return h * self.out_std + self.out_mean
 
     def g_star(self, t_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
         """Ensemble-mean g* on :data:`S_GRID`, shape (n, n_s), at states (T*, rho*) (dimensionless)."""
@@ -149,19 +169,18 @@ class ForwardModel:
         """g* at arbitrary s = r/sigma >= 0 (dimensionless) for one state; NaN beyond the grid's end (s > 3).
 
         Below the grid the core is continued with the Boltzmann factor (module docstring). ``member`` picks one
-        ensemble member (None: the mean).
+        ensemble member (None: the mean of the members' g*).
         """
         key = (float(t_star), float(rho_star))
         if key != self._last[0]:  # a fit asks for the same state several times (normalisation, spread)
-            self._last = (key, self.members_g(t_star, rho_star)[:, 0])
-        gs = self._last[1].mean(0) if member is None else self._last[1][member]
+            self._last = (key, self._members_out(np.array([t_star]), np.array([rho_star]))[:, 0])
+        outs = self._last[1] if member is None else self._last[1][member : member + 1]
         s = np.asarray(s, dtype=float)
-        out = np.interp(s, self.s, gs, right=np.nan)
-        core = s < self.s[0]
-        if np.any(core):
-            sc = np.maximum(s[core], 0.3)
-            out[core] = gs[0] * np.exp(-(lj_u_star(sc) - lj_u_star(self.s[0])) / t_star)
-        return out
+        # ln y* is smooth through the core and the first peak: interpolate it, apply the Boltzmann factor exactly
+        # (ln y* is held at its first grid value below the grid)
+        lny = np.stack([np.interp(s, self.s, o) for o in outs])
+        out = _boltzmann(lny, lj_u_star(np.maximum(s, 0.3)), t_star).mean(0)
+        return np.where(s > self.s[-1] + 1e-12, np.nan, out)
 
     def distance_to_training(self, t_star: float, rho_star: float) -> float:
         """Distance of (T*, rho*) to the nearest training state in (1/T*, rho*), in units of the inputs' std."""

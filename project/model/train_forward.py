@@ -18,16 +18,41 @@ import numpy as np
 
 from project.errors import ProjectError
 from project.model.binning import histogram_average
-from project.model.forward import META_VERSION, S_GRID, SHIPPED_FORWARD, ForwardModel, training_curves
+from project.model.forward import (
+    _MAX_LN_G,
+    META_VERSION,
+    S_GRID,
+    SHIPPED_FORWARD,
+    ForwardModel,
+    lj_u_star,
+    training_curves,
+)
 
 
-def _masked_mse(y_true_and_mask, y_pred):
-    """Mean squared error over the unmasked points; ``y_true_and_mask`` is [targets, mask] side by side."""
+def _ln_y_loss(out_mean: np.ndarray, out_std: float):
+    """Masked mean squared error of g* when the network outputs scaled ln y*: g* = exp(ln y* - u*/T*).
+
+    ``y_true`` is [g* targets, mask, u*(s)/T*] side by side (each n_s wide).
+    """
     import keras
 
-    n = keras.ops.shape(y_pred)[-1]
-    y, w = y_true_and_mask[:, :n], y_true_and_mask[:, n:]
-    return keras.ops.sum(w * (y - y_pred) ** 2) / keras.ops.maximum(keras.ops.sum(w), 1.0)
+    mean = keras.ops.convert_to_tensor(out_mean.astype(np.float32))
+
+    def loss(y_true, y_pred):
+        n = keras.ops.shape(y_pred)[-1]
+        y, w, bu = y_true[:, :n], y_true[:, n : 2 * n], y_true[:, 2 * n :]
+        g = keras.ops.exp(keras.ops.minimum(y_pred * out_std + mean - bu, _MAX_LN_G))
+        return keras.ops.sum(w * (y - g) ** 2) / keras.ops.maximum(keras.ops.sum(w), 1.0)
+
+    return loss
+
+
+def ln_y_targets(y: np.ndarray, mask: np.ndarray, t_star: np.ndarray, floor: float = 0.05) -> np.ndarray:
+    """ln y* = ln g* + u*/T* of training curves where g* >= ``floor`` (NaN elsewhere; dimensionless)."""
+    ok = mask & (y >= floor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(np.where(ok, y, 1.0)) + lj_u_star(S_GRID)[None, :] / t_star[:, None]
+    return np.where(ok, out, np.nan)
 
 
 def train_forward(
@@ -56,7 +81,7 @@ def train_forward(
         Model folder (written atomically).
     seed, n_members, hidden, epochs, learning_rate
         Training settings: each member sees a bootstrap sample and its own initial weights (seed 1000 seed + m);
-        full-batch Adam on the masked mean squared error of g*.
+        full-batch Adam on the masked mean squared error of g* = exp(ln y* - u*/T*), the network giving ln y*.
     info : dict
         Extra entries for ``meta.json`` (datasets, held-out accuracy).
     """
@@ -66,11 +91,17 @@ def train_forward(
     y, mask = training_curves(r_nm, g, sigma)
     x = ForwardModel._coords(t_star, rho_star)
     in_mean, in_std = x.mean(0), x.std(0)
-    out_mean = np.where(mask.any(0), (y * mask).sum(0) / np.maximum(mask.sum(0), 1), 1.0)
-    out_std = float(np.sqrt(((y - out_mean) ** 2 * mask).sum() / mask.sum()))
     z = ((x - in_mean) / in_std).astype(np.float32)
-    yt = np.where(mask, (y - out_mean) / out_std, 0.0).astype(np.float32)
     wt = mask.astype(np.float32)
+    ly = ln_y_targets(y, mask, t_star)
+    have = np.isfinite(ly).any(0)
+    col_mean = np.nanmean(np.where(have[None, :], ly, 0.0), 0)
+    idx = np.flatnonzero(have)  # columns without a target (deep in the core) take the nearest column's mean
+    out_mean = col_mean[idx[np.abs(np.arange(len(S_GRID))[:, None] - idx[None, :]).argmin(1)]]
+    out_std = float(np.nanstd(ly - out_mean))
+    bu = lj_u_star(S_GRID)[None, :] / t_star[:, None]
+    yt = np.concatenate([np.where(mask, y, 0.0), wt, bu], 1).astype(np.float32)
+    loss = _ln_y_loss(out_mean, out_std)
     arrays, histories = {}, []
     acts = ["tanh"] * len(hidden) + ["linear"]
     for m in range(n_members):
@@ -83,10 +114,8 @@ def train_forward(
             h = keras.layers.Dense(width, activation="tanh")(h)
         model = keras.Model(inp, keras.layers.Dense(len(S_GRID))(h))
         sched = keras.optimizers.schedules.CosineDecay(learning_rate, epochs, alpha=0.01)
-        model.compile(optimizer=keras.optimizers.Adam(sched), loss=_masked_mse)
-        hist = model.fit(
-            z[boot], np.concatenate([yt[boot], wt[boot]], 1), epochs=epochs, batch_size=len(z), verbose=0, shuffle=False
-        )
+        model.compile(optimizer=keras.optimizers.Adam(sched), loss=loss)
+        hist = model.fit(z[boot], yt[boot], epochs=epochs, batch_size=len(z), verbose=0, shuffle=False)
         histories.append({"epochs": epochs, "final_loss": float(hist.history["loss"][-1])})
         dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
         for j, layer in enumerate(dense):
@@ -102,7 +131,7 @@ def train_forward(
         "s_definition": "s = r / sigma (dimensionless)",
         "inputs": ["1/T_star", "rho_star"],
         "input_scaler": {"mean": in_mean.tolist(), "std": in_std.tolist()},
-        "output": "g*(s) on s_grid (dimensionless)",
+        "output": "ln y*(s) = ln g*(s) + u*(s)/T* on s_grid, u* = 4 (s^-12 - s^-6) (dimensionless)",
         "output_scaler": {"mean": out_mean.tolist(), "std": out_std},
         "n_members": n_members,
         "activations": acts,
@@ -111,7 +140,7 @@ def train_forward(
             "hidden": list(hidden),
             "epochs": epochs,
             "learning_rate": learning_rate,
-            "loss": "masked MSE of g*, full batch, bootstrap per member",
+            "loss": "masked MSE of g* = exp(ln y* - u*/T*), full batch, bootstrap per member",
         },
         "training_states": np.stack([t_star, rho_star], 1).tolist(),
         "typical_spacing": float(np.median(dist.min(1))),
@@ -168,7 +197,7 @@ def heldout_error(
 
 # ---------------------------------------------------------------------------------------------------- shipped model
 #: The wide campaign's designs (docs/campaign.md): trained on, and held out (one region each).
-WIDE_TRAIN_DESIGNS = ("triple", "dense", "hot_wide")
+WIDE_TRAIN_DESIGNS = ("triple", "dense", "hot_wide", "dense2", "hot_dense_wide", "hot_edge")
 WIDE_TEST_DESIGNS = ("triple_test", "dense_test", "hot_wide_test")
 
 
@@ -179,19 +208,20 @@ def design_seed(name: str) -> int:
     return int(load_design(name)["fixed"]["seed"])
 
 
-def shipped_training_data(inverse_meta: dict | None = None, wide: bool = False) -> dict[str, Any]:
-    """The forward model's training jobs: the shipped inverse model's train, val and transfer splits of the
-    reference dataset (T* 0.7-3.5) plus every job of the hot, dense library (T* 3.6-10); its test split stays held
-    out. The transfer split is used because the forward model must cover the states a user's RDF can have; its
-    accuracy there is measured on the blind designs of ``benchmarks/bench_independent.py`` instead.
+def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
+    """The forward model's training jobs, and the held-out ones.
 
-    ``wide``: also the jobs of the wide campaign's training designs (:data:`WIDE_TRAIN_DESIGNS`: near the triple
-    point, the dense liquid, the hot fluid to T* 10; ``lj_library_wide.h5``); its held-out designs
-    (:data:`WIDE_TEST_DESIGNS`) stay out.
+    Trained on: the shipped inverse model's train, val and transfer splits of the reference dataset
+    (``lj_library.h5``, T* 0.7-3.5), the hot, dense library (``lj_library_hot.h5``, T* 3.6-10) and the wide
+    campaign's training designs (:data:`WIDE_TRAIN_DESIGNS` of ``lj_library_wide.h5``: near the triple point, the
+    dense liquid, the hot fluid to T* 10). The transfer split is used because the forward model must cover the
+    states a user's RDF can have; its accuracy there is measured on the blind designs of
+    ``benchmarks/bench_independent.py`` instead. Held out: the reference test split and the wide campaign's held-out
+    designs (:data:`WIDE_TEST_DESIGNS`, one region each).
 
-    Returns a dict with ``r_nm`` (nm), ``g``, ``sigma`` (nm), ``T_star``, ``rho_star`` (training rows) and the
-    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer`` (trained on); with
-    ``wide``, also ``wide_ds`` (the wide export) and a row mask of it per held-out design name.
+    Returns a dict with ``r_nm`` (nm), ``g``, ``sigma`` (nm), ``T_star``, ``rho_star`` (training rows), the
+    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer``, the wide export
+    ``wide_ds`` with a row mask per held-out design name and the exports' checksums.
     """
     from project.export import load_dataset
     from project.model.inverse import SHIPPED_MODEL
@@ -201,29 +231,22 @@ def shipped_training_data(inverse_meta: dict | None = None, wide: bool = False) 
     split = meta["split_job_ids"]
     ds = load_dataset(ref / "lj_library.h5")
     hot = load_dataset(ref / "lj_library_hot.h5")
-    tab, hot_tab = ds.table, hot.table
-    if not np.allclose(ds.r_nm, hot.r_nm):
-        raise ProjectError("the reference exports have different r grids")
-    train = tab.index.isin(split["train"] + split["val"] + split["transfer"])
-
-    parts = [(ds, train), (hot, np.ones(len(hot_tab), dtype=bool))]
-    out: dict[str, Any] = {}
-    datasets = {"reference": ds.attrs.get("content_checksum"), "hot": hot.attrs.get("content_checksum")}
-    if wide:
-        wide_ds = load_dataset(ref / "lj_library_wide.h5")
-        if not np.allclose(ds.r_nm, wide_ds.r_nm):
+    wide_ds = load_dataset(ref / "lj_library_wide.h5")
+    tab = ds.table
+    for other in (hot, wide_ds):
+        if not np.allclose(ds.r_nm, other.r_nm):
             raise ProjectError("the reference exports have different r grids")
-        seeds = wide_ds.table["seed"].to_numpy()
-        parts.append((wide_ds, np.isin(seeds, [design_seed(n) for n in WIDE_TRAIN_DESIGNS])))
-        out["wide_ds"] = wide_ds
-        out.update({name: seeds == design_seed(name) for name in WIDE_TEST_DESIGNS})
-        datasets["wide"] = wide_ds.attrs.get("content_checksum")
+    seeds = wide_ds.table["seed"].to_numpy()
+    parts = [
+        (ds, tab.index.isin(split["train"] + split["val"] + split["transfer"])),
+        (hot, np.ones(len(hot.table), dtype=bool)),
+        (wide_ds, np.isin(seeds, [design_seed(n) for n in WIDE_TRAIN_DESIGNS])),
+    ]
 
     def col(key: str) -> np.ndarray:
         return np.concatenate([d.table[key].to_numpy()[m] for d, m in parts])
 
     return {
-        **out,
         "r_nm": ds.r_nm,
         "g": np.concatenate([d.g[m] for d, m in parts]).astype(float),
         "sigma": col("sigma"),
@@ -232,7 +255,13 @@ def shipped_training_data(inverse_meta: dict | None = None, wide: bool = False) 
         "ds": ds,
         "test": tab.index.isin(split["test"]),
         "transfer": tab.index.isin(split["transfer"]),
-        "datasets": datasets,
+        "wide_ds": wide_ds,
+        **{name: seeds == design_seed(name) for name in WIDE_TEST_DESIGNS},
+        "datasets": {
+            "reference": ds.attrs.get("content_checksum"),
+            "hot": hot.attrs.get("content_checksum"),
+            "wide": wide_ds.attrs.get("content_checksum"),
+        },
     }
 
 
@@ -246,15 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3000, help="full-batch epochs per member (default 3000)")
     parser.add_argument("--members", type=int, default=3, help="ensemble members (default 3)")
     parser.add_argument("--seed", type=int, default=11, help="seed (default 11)")
-    parser.add_argument(
-        "--wide",
-        action="store_true",
-        help="also train on the wide campaign's training designs (T* 0.6-10, rho* to 1.2); its held-out designs "
-        "are measured per region",
-    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    d = shipped_training_data(wide=args.wide)
+    d = shipped_training_data()
     meta = train_forward(
         d["r_nm"],
         d["g"],
@@ -268,13 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         info={
             "datasets": d["datasets"],
             "n_training_jobs": len(d["g"]),
-            "held_out": "test split of the inverse model lj_inverse_v3"
-            + (", designs " + ", ".join(WIDE_TEST_DESIGNS) + " of the wide campaign" if args.wide else ""),
+            "held_out": "test split of the inverse model lj_inverse_v3, designs "
+            + ", ".join(WIDE_TEST_DESIGNS)
+            + " of the wide campaign",
         },
     )
     model = ForwardModel.load(args.out)
     acc = {}
-    for name in ("test", *(WIDE_TEST_DESIGNS if args.wide else ())):
+    for name in ("test", *WIDE_TEST_DESIGNS):
         ds = d["ds"] if name == "test" else d["wide_ds"]
         tab, sel = ds.table, d[name]
         res = heldout_error(

@@ -91,13 +91,14 @@ def fit_rdf(
         inverse, np.asarray(r_nm, float), np.asarray(g, float), T, rho, source, prediction, warnings
     )
     prob = ForwardProblem(forward, prep.r, T, rho, prep.width if prep.binning == "histogram" else None, prep.q_max_nm)
-    ref = refine(Refiner(prep, prob, rho, opt.density_error / rho, opt.normalisation), oneshot)
+    refiner = Refiner(prep, prob, rho, opt.density_error / rho, opt.normalisation)
+    ref = refine(refiner, oneshot)
     if ref.n_used < MIN_USED_POINTS:
         raise RDFError(
             f"{source}: no LJ state describes this RDF: the refinement ended at sigma = {ref.params.sigma:.4g} nm "
             f"with {ref.n_used} points of the input in use (allowed: at least {MIN_USED_POINTS}); check T, rho and r"
         )
-    unc = estimate_uncertainty(ref, prob, rho, opt.temperature_error / T, forward.meta["n_members"])
+    unc = estimate_uncertainty(ref, prob, rho, opt.temperature_error / T, forward.meta["n_members"], refiner)
     return _result(
         prep=prep,
         prob=prob,

@@ -175,8 +175,8 @@ class Refiner:
         u[p.i0 :] = True
         return u & (p.r / sigma <= S_MAX_FIT) & np.isfinite(p.e)
 
-    def run(self, sigma: float, t_star: float, used: np.ndarray) -> Refinement:
-        """Levenberg-Marquardt from (sigma nm, T*) over the points ``used``."""
+    def _residuals(self, used: np.ndarray):
+        """The whitened residual function of theta over the points ``used``, and its weights."""
         g, layout = self.prep.g[used], self.layout
         sw = np.sqrt(1.0 / (self.prep.e[used] ** 2 + MODEL_ERROR**2))
 
@@ -190,9 +190,30 @@ class Refiner:
                 out.append([p.ln_c / NORM_PRIOR])
             return np.concatenate(out)
 
-        th0, lo, hi = layout.start_and_bounds(sigma, t_star)
+        return resid, sw
+
+    def run(self, sigma: float, t_star: float, used: np.ndarray) -> Refinement:
+        """Levenberg-Marquardt from (sigma nm, T*) over the points ``used``."""
+        resid, sw = self._residuals(used)
+        th0, lo, hi = self.layout.start_and_bounds(sigma, t_star)
         sol = levenberg_marquardt(resid, th0, lo, hi, step=np.full(len(th0), 1e-4))
-        return Refinement(sol, layout, sw, used)
+        return Refinement(sol, self.layout, sw, used)
+
+    def profile(self, ref: Refinement, t_star: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """The cost (chi^2 with its priors) minimised over every parameter but T*, held at ``t_star``, on the points
+        of ``ref``; returns it and the full parameter vector there. ``start``: theta to begin from."""
+        resid, _ = self._residuals(ref.used)
+        _, lo, hi = self.layout.start_and_bounds(1.0, 1.0)
+        free = np.arange(len(start)) != 1
+        lt = np.log(t_star)
+
+        def full(th: np.ndarray) -> np.ndarray:
+            return np.insert(th, 1, lt)
+
+        sol = levenberg_marquardt(
+            lambda th: resid(full(th)), start[free], lo[free], hi[free], step=np.full(int(free.sum()), 1e-4)
+        )
+        return float(sol.fun @ sol.fun), full(sol.x)
 
     def from_start(self, sigma: float, t_star: float) -> Refinement:
         """Refine from (sigma nm, T*); once more when sigma moved (the used r range follows sigma)."""

@@ -4,6 +4,14 @@ Covariance (J^T J)^-1 of the whitened residuals, scaled by max(1, chi^2 / dof) (
 its error bars), plus the forward model's ensemble spread propagated through the same linearisation, the stated
 temperature uncertainty (epsilon is proportional to T) and the floors :data:`REL_FLOOR` (systematic error left on
 clean held-out inputs). Relative variances of sigma and T* (so of epsilon = k_B T / T*).
+
+The linearisation fails where sigma and T* trade along a long, curved valley of the cost (hot and dense fluids:
+there the structure depends almost only on rho* T*^(-1/4), the soft-sphere variable, and a 1 % change of sigma is
+undone by a ~12 % change of T*). So the statistical part is also taken from the profile of the cost in ln T*:
+T* is held at steps of ln T* on each side (:data:`PROFILE_STEPS`), every other parameter is re-fitted, and the
+2-std bound is where the cost has risen by 4 max(1, chi^2 / dof). The profile's half-widths / 2 give the
+statistical 1-std of ln T* (so of ln epsilon), and the spread of sigma over the points inside the bounds / 4 that
+of ln sigma, each when larger than the linearised value (``*_rel_profile`` in the breakdown).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from project.model.fit.problem import ForwardProblem
-from project.model.fit.refine import Refinement
+from project.model.fit.refine import Refinement, Refiner
 from project.model.fit.settings import REL_FLOOR
 
 
@@ -29,22 +37,32 @@ class Uncertainty:
     chi2_per_dof: float
     temperature_rel: float
     sensitivity: float | None
+    profile: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def _stat(self) -> tuple[float, float]:
+        """Statistical variances of ln sigma and ln T*: the linearised ones or the profile's, the larger."""
+        return max(self.stat[0, 0], self.profile[0] ** 2), max(self.stat[1, 1], self.profile[1] ** 2)
 
     @property
     def sigma_rel(self) -> float:
         """Total relative 1-std uncertainty of sigma."""
-        return float(np.sqrt(self.stat[0, 0] + self.model_var[0] + REL_FLOOR[0] ** 2))
+        return float(np.sqrt(self._stat[0] + self.model_var[0] + REL_FLOOR[0] ** 2))
 
     @property
     def epsilon_rel(self) -> float:
         """Total relative 1-std uncertainty of epsilon."""
-        return float(np.sqrt(self.stat[1, 1] + self.model_var[1] + REL_FLOOR[1] ** 2 + self.temperature_rel**2))
+        return float(np.sqrt(self._stat[1] + self.model_var[1] + REL_FLOOR[1] ** 2 + self.temperature_rel**2))
 
     def breakdown(self) -> dict[str, float | None]:
         """The parts, as the fit's ``uncertainty`` dict reports them."""
         return {
-            "sigma_rel_statistical": float(np.sqrt(self.stat[0, 0])),
-            "epsilon_rel_statistical": float(np.sqrt(self.stat[1, 1])),
+            "sigma_rel_statistical": float(np.sqrt(self._stat[0])),
+            "epsilon_rel_statistical": float(np.sqrt(self._stat[1])),
+            "sigma_rel_linearised": float(np.sqrt(self.stat[0, 0])),
+            "epsilon_rel_linearised": float(np.sqrt(self.stat[1, 1])),
+            "sigma_rel_profile": self.profile[0],
+            "epsilon_rel_profile": self.profile[1],
             "sigma_rel_model": float(np.sqrt(self.model_var[0])),
             "epsilon_rel_model": float(np.sqrt(self.model_var[1])),
             "sigma_rel_floor": REL_FLOOR[0],
@@ -54,8 +72,44 @@ class Uncertainty:
         }
 
 
+#: Steps of |ln T*| (on each side of the refined T*) at which the cost profile is evaluated.
+PROFILE_STEPS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5)
+
+
+def profile_widths(refiner: Refiner, ref: Refinement, scale: float) -> tuple[float, float]:
+    """Statistical 1-std of ln sigma and ln T* from the cost profile in ln T* (module docstring).
+
+    ``scale``: max(1, chi^2 / dof). Where the cost stays below the 2-std rise at the last step, the bound is that
+    step (|ln T*| = 0.5, a factor 1.65 in epsilon).
+    """
+    x0 = ref.solution.x
+    c0 = float(ref.solution.fun @ ref.solution.fun)
+    lt0 = float(x0[1])
+    target = 4.0 * scale
+    half, sigmas = [], [x0[0]]
+    for sign in (-1.0, 1.0):
+        prev_off, prev_d, start = 0.0, 0.0, x0
+        bound = PROFILE_STEPS[-1]
+        for off in PROFILE_STEPS:
+            cost, x = refiner.profile(ref, float(np.exp(lt0 + sign * off)), start)
+            d = max(cost - c0, 0.0)
+            if d >= target:
+                bound = prev_off + (off - prev_off) * (target - prev_d) / max(d - prev_d, 1e-12)
+                break
+            sigmas.append(x[0])
+            prev_off, prev_d, start = off, d, x
+        half.append(bound)
+    ln_sigma = np.asarray(sigmas)
+    return float((ln_sigma.max() - ln_sigma.min()) / 4.0), float(sum(half) / 4.0)
+
+
 def estimate_uncertainty(
-    ref: Refinement, prob: ForwardProblem, rho: float, temperature_rel: float, n_members: int
+    ref: Refinement,
+    prob: ForwardProblem,
+    rho: float,
+    temperature_rel: float,
+    n_members: int,
+    refiner: Refiner | None = None,
 ) -> Uncertainty:
     """Uncertainty of a refinement (see the module docstring).
 
@@ -71,6 +125,8 @@ def estimate_uncertainty(
         Relative 1-std uncertainty of the temperature.
     n_members : int
         Members of the forward model's ensemble.
+    refiner : Refiner or None
+        The refiner of ``ref``, for the cost profile in ln T* (None: linearised statistics only).
     """
     sol, used, sw, n_used = ref.solution, ref.used, ref.sqrt_w, ref.n_used
     p = ref.params
@@ -95,4 +151,5 @@ def estimate_uncertainty(
     if not ref.layout.free_density:
         dm_d = c * (prob.model(p.sigma, p.t_star, rho_star * 1.001)[used] - mean_m / c) / 1e-3 * sw
         sens = float((cov @ (J[:n_used].T @ dm_d))[1])  # d ln T* / d delta = -d ln epsilon / d delta
-    return Uncertainty(stat, model_var, chi2_red, float(temperature_rel), sens)
+    prof = profile_widths(refiner, ref, max(1.0, chi2_red)) if refiner is not None else (0.0, 0.0)
+    return Uncertainty(stat, model_var, chi2_red, float(temperature_rel), sens, prof)

@@ -122,8 +122,8 @@ def region_caveat(t_star: float, rho_star: float) -> list[str]:
     where = "dense liquid" if rho_star > DENSE_WARN_RHO_STAR else "hot fluid"
     return [
         f"the {where} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is where the refinement is least accurate: on "
-        "held-out simulations of the dense liquid (rho* > 0.95) and the hot fluid (T* > 2.5) epsilon was 5-6 % "
-        "off on average (sigma 0.3-0.4 %) and its 2-std interval held the truth in only 69-75 % of them"
+        "held-out simulations of the dense liquid (rho* > 0.95) and the hot fluid (T* > 2.5) epsilon was 4-5 % "
+        "off on average (sigma 0.24-0.33 %), mostly too high, and its 2-std interval held the truth in 81-88 % of them"
     ]
 
 
@@ -152,8 +152,8 @@ def caveats(
     if d_rho > 0 and t_star > HOT_DENSITY_WARN_T_STAR:
         out.append(
             f"T* = {t_star:.3g} with an uncertain density: here sigma, T* and rho* can trade along a "
-            "nearly flat valley of the fit, and the stated epsilon_std is too small (in the blind check "
-            "at T* 2.5-3.5 with the density 2 % off, 80 % of the 2-std intervals held the truth, not 95 %)"
+            "nearly flat valley of the fit, and the stated epsilon_std is too small (on held-out simulations "
+            "at T* 2.5-10 with the density 2 % off, 62-69 % of the 2-std intervals held the truth, not 95 %)"
         )
     if d_rho > 0 and abs(delta) > 2 * d_rho:
         out.append(
