@@ -92,8 +92,9 @@ def failed(job):
 
 
 #: simulate speed assumed for the wall time (steps/s per core at N = 1000): GROMACS measured ~3,500-4,400 per
-#: core (shared/notes/environment.md), OpenMM on CPUs ~600; a GPU counts as one fast core.
-_STEPS_PER_S_PER_CORE = {"gromacs": 2000.0, "openmm": 500.0, "gpu": 2000.0}
+#: core (shared/notes/environment.md), OpenMM on CPUs ~600, LAMMPS (Mie fluids, pair_style table) 950-2,600 (median
+#: 1,490 over the first 41 jobs of the Mie campaign, docs/mie.md); a GPU counts as one fast core.
+_STEPS_PER_S_PER_CORE = {"gromacs": 2000.0, "openmm": 500.0, "lammps": 700.0, "gpu": 2000.0}
 
 
 def _ngpu(job) -> int:
@@ -121,7 +122,9 @@ def _walltime_hours(job) -> float:
     """Wall time (h) for simulate from N, the run length and the cores: twice the estimate, 6 min at least."""
     sp = job.cached_statepoint
     steps = (sp["t_equil"] + sp["t_prod"]) / sp["dt"]
-    engine = "gpu" if _ngpu(job) else os.environ.get("LJ_ENGINE", "gromacs")
+    engine = "gpu" if _ngpu(job) else os.environ.get("LJ_ENGINE", "auto")
+    if engine == "auto":  # as project.engines.get_engine: LAMMPS for a Mie state, GROMACS for LJ
+        engine = "lammps" if float(sp.get("lambda_r", 12.0)) != 12.0 else "gromacs"
     rate = _STEPS_PER_S_PER_CORE.get(engine, 2000.0) * (1 if engine == "gpu" else _cores(job))
     seconds = steps * sp["N"] / 1000.0 / rate
     return round(max(0.1, 2.0 * seconds / 3600.0), 2)

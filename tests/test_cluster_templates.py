@@ -409,3 +409,27 @@ def _descends(ppid: int, ancestor: int) -> bool:
         except (OSError, IndexError):
             return False
     return False
+
+
+def test_walltime_of_a_mie_job_uses_the_lammps_speed(monkeypatch) -> None:
+    """A Mie state (lambda_r != 12) runs on LAMMPS, whose speed is assumed at 700 steps/s/core (measured 950-2,600
+    on these machines), an LJ state on GROMACS at 2,000: the same run is 2000 / 700 times longer. Reference: 2 x
+    (20 + 100) tau / 0.002 tau = 120,000 steps, N = 1000, one core: 2 x 120,000 / 700 s = 0.095 h -> the 0.1 h floor;
+    with t_prod 1000 tau: 2 x 510,000 / 700 s = 0.40 h (GROMACS: 0.14 h)."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.spec_from_file_location("lj_flow_project", REPO / "flow.py")
+    flow = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(flow)  # flow.py under another name: "flow" is the signac-flow package
+
+    monkeypatch.delenv("LJ_ENGINE", raising=False)
+    monkeypatch.delenv("LJ_NGPU", raising=False)
+    monkeypatch.delenv("LJ_SIM_CORES", raising=False)
+    sp = {"N": 1000, "dt": 0.002, "t_equil": 20.0, "t_prod": 1000.0}
+    mie = types.SimpleNamespace(cached_statepoint={**sp, "lambda_r": 16.0})
+    lj = types.SimpleNamespace(cached_statepoint=sp)
+    assert flow._walltime_hours(mie) == pytest.approx(0.40, abs=0.005)
+    assert flow._walltime_hours(lj) == pytest.approx(0.14, abs=0.005)
+    short = types.SimpleNamespace(cached_statepoint={**sp, "t_prod": 100.0, "lambda_r": 8.0})
+    assert flow._walltime_hours(short) == 0.1

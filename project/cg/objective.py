@@ -160,14 +160,16 @@ class SurrogateObjective:
 
         Returns ``predicted`` (both metrics, D nm and KL, over the objective's range), ``T_star``, ``rho_star``,
         ``distance_to_training`` and ``beyond_training_hull`` (in units of the training states' spacing),
-        ``in_domain``, ``bounds_hit`` (named limits of the search), ``at_bound`` and ``warnings`` (each logged).
+        ``in_domain``, ``bounds_hit`` (named limits of the search), ``at_bound`` and ``warnings`` (each logged; also
+        the fit's measured-accuracy warning for the dense liquid and the hot fluid, where most beads land).
         """
-        from project.model.fit.verdict import forward_domain
+        from project.model.fit.verdict import forward_domain, region_caveat
 
         t_star, rho_star = KB * self.T / epsilon, self.rho * sigma**3
         in_domain, warn = forward_domain(self.forward, t_star, rho_star, what=f"the {label} bead's state")
         if not in_domain:
             warn[-1] += "; its predicted D and KL are extrapolations"
+        warn += [f"the {label} bead: {w}" for w in region_caveat(t_star, rho_star)]
         hit = self.bounds_hit(sigma, epsilon, with_t_star)
         warn += [f"the {label} bead sits on the search's {h}: the optimum may lie beyond it" for h in hit]
         for w in warn:

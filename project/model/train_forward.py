@@ -197,7 +197,7 @@ def heldout_error(
 
 # ---------------------------------------------------------------------------------------------------- shipped model
 #: The wide campaign's designs (docs/campaign.md): trained on, and held out (one region each).
-WIDE_TRAIN_DESIGNS = ("triple", "dense", "hot_wide", "dense2", "hot_dense_wide", "hot_edge")
+WIDE_TRAIN_DESIGNS = ("triple", "dense", "hot_wide", "dense2", "hot_dense_wide", "hot_edge", "freezing_edge")
 WIDE_TEST_DESIGNS = ("triple_test", "dense_test", "hot_wide_test")
 
 
