@@ -122,8 +122,9 @@ def region_caveat(t_star: float, rho_star: float) -> list[str]:
     where = "dense liquid" if rho_star > DENSE_WARN_RHO_STAR else "hot fluid"
     return [
         f"the {where} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is where the refinement is least accurate: on "
-        "held-out simulations of the dense liquid (rho* > 0.95) and the hot fluid (T* > 2.5) epsilon was 4-5 % "
-        "off on average (sigma 0.24-0.33 %), mostly too high, and its 2-std interval held the truth in 81-88 % of them"
+        "held-out simulations of the dense liquid (rho* > 0.95) and the hot fluid (T* > 2.5) epsilon was 3.4-4.6 % "
+        "off on average (sigma 0.22-0.30 %), mostly too high (up to +24 % next to the freezing line), and its 2-std "
+        "interval held the truth in 88-94 % of them"
     ]
 
 
@@ -153,7 +154,7 @@ def caveats(
         out.append(
             f"T* = {t_star:.3g} with an uncertain density: here sigma, T* and rho* can trade along a "
             "nearly flat valley of the fit, and the stated epsilon_std is too small (on held-out simulations "
-            "at T* 2.5-10 with the density 2 % off, 62-69 % of the 2-std intervals held the truth, not 95 %)"
+            "at T* 2.5-10 with the density 2 % off, 69-75 % of the 2-std intervals held the truth, not 95 %)"
         )
     if d_rho > 0 and abs(delta) > 2 * d_rho:
         out.append(
