@@ -602,3 +602,15 @@ def test_cli_cg_choices_are_the_library_constants():
     assert choices("run", "method") == METHODS
     assert choices("fit", "objective") == OBJECTIVES and choices("fit", "bead") == BEADS
     assert len(MOLECULES) == 9  # CH4, F2, CO, the held-out N2, O2, CO2, the CH4UA control, C2H6 and CF4
+
+
+def test_standard_errors_are_never_printed_as_zero():
+    """The report prints a standard error that would round to zero with two significant digits (a referee read
+    "0.0462 +- 0.0000"); others keep the column's format. Reference values written out by hand."""
+    from project.cg.report import _pm
+
+    assert _pm(0.0462, 0.00003, ".4f") == "0.046200 +- 0.000030"
+    assert _pm(0.4002, 0.0048, ".2f") == "0.4002 +- 0.0048"
+    assert _pm(0.95, 0.02, ".2f") == "0.95 +- 0.02"
+    assert _pm(120.0, 0.3, ".0f") == "120.00 +- 0.30"
+    assert _pm(float("nan"), 0.1, ".2f") == "n/a" and _pm(1.0, float("nan"), ".2f") == "1.00"

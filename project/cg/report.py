@@ -37,9 +37,16 @@ def _fmt(v: float, f: str) -> str:
 
 
 def _pm(v: float, e: float, f: str) -> str:
+    """``v +- e`` in format ``f`` (``.Nf``), with more decimals where ``e`` would print as zero: then ``e`` gets two
+    significant digits (a standard error is never shown as 0.0000)."""
     if not np.isfinite(v):
         return "n/a"
-    return f"{v:{f}} +- {e:{f}}" if np.isfinite(e) else f"{v:{f}}"
+    if not np.isfinite(e):
+        return f"{v:{f}}"
+    decimals = int(f[1:-1])
+    if 0 < e and round(e, decimals) == 0:
+        f = f".{1 - int(np.floor(np.log10(e)))}f"
+    return f"{v:{f}} +- {e:{f}}"
 
 
 def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
