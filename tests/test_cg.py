@@ -440,39 +440,47 @@ def _row(molecule, row, kind, d, d_se, kl, kl_se, n_fit, n_check=3):
 
 
 def test_target_check_ratios_errors_and_domination():
-    """Hand-computed reference: ratio a/b with relative errors added in quadrature; 'dominated' needs both metrics
-    better by more than 2 combined standard errors; the refined bead may be 1.10x the best or within 2 s.e."""
+    """Hand-computed reference: ratio a/b with a 95 % t-interval from the molecule's pooled log sd of one run
+    (s_i^2 = (se_i / mean_i)^2 n_i pooled with weights n_i - 1; dof = sum(n_i - 1)); 'dominated' needs both
+    ratios' intervals above 1; the refined bead may be 1.10x the best or have an interval reaching 1."""
     import pandas as pd
+    from scipy import stats
 
-    from project.cg.compare import target_check
+    from project.cg.compare import pooled_log_sd, target_check
 
+    rows = [
+        ("network", "one-shot", 0.030, 0.001, 8e-4, 1e-5, 0),
+        ("total-deviation", "one-shot", 0.0215, 0.0002, 6e-4, 1e-5, 0),
+        ("kl", "one-shot", 0.025, 0.0003, 4.05e-4, 0.1e-5, 0),
+        ("relent", "iterative", 0.026, 0.0003, 4.0e-4, 0.1e-5, 7),
+        ("simplex", "iterative", 0.019, 0.0004, 7.0e-4, 1e-5, 35),
+        ("ibi", "table", 0.005, 0.0001, 0.2e-4, 0.1e-5, 10),
+    ]
     table = pd.DataFrame(
-        [
-            _row("CO", "network", "one-shot", 0.030, 0.001, 8e-4, 1e-5, 0),
-            _row("CO", "total-deviation", "one-shot", 0.0215, 0.0002, 6e-4, 1e-5, 0),
-            _row("CO", "kl", "one-shot", 0.025, 0.0003, 4.05e-4, 0.1e-5, 0),
-            _row("CO", "relent", "iterative", 0.026, 0.0003, 4.0e-4, 0.1e-5, 7),
-            _row("CO", "simplex", "iterative", 0.019, 0.0004, 7.0e-4, 1e-5, 35),
-            _row("CO", "ibi", "table", 0.005, 0.0001, 0.2e-4, 0.1e-5, 10),
-            _row("CO", "ibi_lj", "iterative", np.nan, np.nan, np.nan, np.nan, 10, n_check=0),  # bead not runnable
-        ]
+        [_row("CO", *r) for r in rows]
+        + [_row("CO", "ibi_lj", "iterative", np.nan, np.nan, np.nan, np.nan, 10, n_check=0)]  # bead not runnable
     )
+    # pooled log sd of D over the six rows with 3 runs each (dof 12)
+    sd_d = np.sqrt(np.mean([(r[3] / r[2]) ** 2 * 3 for r in rows]))
+    assert pooled_log_sd(table, "total_deviation_nm") == (pytest.approx(sd_d), 12)
     chk = target_check(table).set_index("oneshot_bead")
     net = chk.loc["network"]
+    half = stats.t.ppf(0.975, 12) * sd_d * np.sqrt(2 / 3)
     assert net.D_over_relent == pytest.approx(0.030 / 0.026)
-    assert net.D_over_relent_se == pytest.approx(0.030 / 0.026 * np.hypot(0.001 / 0.030, 0.0003 / 0.026))
-    assert net.KL_over_simplex == pytest.approx(8 / 7)
-    # relent beats the network on D (0.026 + 2*0.00104 < 0.030) and KL (4.0e-4 + 2e-5 < 8e-4), and so does
-    # simplex (0.019 + 2*0.00108 < 0.030; 7.0e-4 + 2*1.4e-5 < 8e-4): dominated by both
+    assert net.D_over_relent_lo95 == pytest.approx(0.030 / 0.026 * np.exp(-half))
+    assert net.D_over_relent_hi95 == pytest.approx(0.030 / 0.026 * np.exp(half))
+    assert net.KL_over_simplex == pytest.approx(8 / 7) and net.D_dof == 12
+    # relent and simplex are better on D (1.15x, 1.58x) and KL (2.0x, 1.14x) with intervals above 1: dominated
     assert net.dominated_by == "relent,simplex" and not net.not_dominated and not net.target_met
     td = chk.loc["total-deviation"]
-    # best iterative on D is simplex (0.019); 0.0215 / 0.019 = 1.13 > 1.10 and 0.0215 > 0.019 + 2*0.00045
-    assert td.best_iterative_on_objective == "simplex" and not td.objective_met and not td.target_met
+    # best iterative on D is simplex (0.019); 0.0215 / 0.019 = 1.13 > 1.10 and its interval lies above 1
+    assert td.best_iterative_on_objective == "simplex" and td.D_over_simplex_lo95 > 1.0
+    assert not td.objective_met and not td.target_met
     kl = chk.loc["kl"]
     # 4.05e-4 / 4.0e-4 = 1.0125 <= 1.10: met; not dominated (simplex worse on KL, relent worse on D)
     assert kl.objective_met and kl.not_dominated and kl.nfit_met and kl.target_met
     # the table is no LJ baseline, and a bead without check runs is no baseline either
-    assert [c for c in chk.columns if c.startswith("D_over_") and not c.endswith("_se")] == [
+    assert [c for c in chk.columns if c.startswith("D_over_") and not c.endswith(("_lo95", "_hi95"))] == [
         "D_over_relent",
         "D_over_simplex",
     ]

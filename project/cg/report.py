@@ -49,6 +49,15 @@ def _pm(v: float, e: float, f: str) -> str:
     return f"{v:{f}} +- {e:{f}}"
 
 
+def _interval(r: pd.Series, metric: str, base: str) -> str:
+    """``ratio [lo, hi]`` of one target-check row against one baseline (n/a without check runs)."""
+    key = f"{metric}_over_{base}"
+    if not np.isfinite(r[key]):
+        return "n/a"
+    lo, hi = r[f"{key}_lo95"], r[f"{key}_hi95"]
+    return f"{r[key]:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else f"{r[key]:.2f}"
+
+
 def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
     """The comparison as markdown: per molecule the rows, the ratios of the one-shot beads, the cost."""
     lines = [
@@ -95,17 +104,22 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
         c = check[check.molecule == mol]
         base = [b for b in ITERATIVE_ROWS if f"D_over_{b}" in c.columns and c[f"D_over_{b}"].notna().any()]
         head = " | ".join(f"D/{b} | KL/{b}" for b in base)
+        if len(c):
+            first = c.iloc[0]
+            lines += [
+                "",
+                f"Ratios with their 95 % t-intervals from the pooled within-molecule log standard deviation "
+                f"(D: {_fmt(first.D_pooled_log_sd, '.3f')}, {first.D_dof} dof; KL: "
+                f"{_fmt(first.KL_pooled_log_sd, '.3f')}, {first.KL_dof} dof); a verdict needs the intervals to "
+                "separate.",
+            ]
         lines += [
             "",
             f"| one-shot bead | {head} | not dominated | objective met | target met |",
             "|---|" + "---|---|" * len(base) + "---|---|---|",
         ]
         for _, r in c.iterrows():
-            cells = " | ".join(
-                f"{_pm(r[f'D_over_{b}'], r[f'D_over_{b}_se'], '.2f')} | "
-                f"{_pm(r[f'KL_over_{b}'], r[f'KL_over_{b}_se'], '.2f')}"
-                for b in base
-            )
+            cells = " | ".join(f"{_interval(r, 'D', b)} | {_interval(r, 'KL', b)}" for b in base)
             om = "" if r.objective_met is None or pd.isna(r.objective_met) else str(bool(r.objective_met))
             lines.append(f"| {r.oneshot_bead} | {cells} | {r.not_dominated} | {om} | {r.target_met} |")
         lines.append("")
