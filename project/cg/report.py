@@ -49,6 +49,13 @@ def _pm(v: float, e: float, f: str) -> str:
     return f"{v:{f}} +- {e:{f}}"
 
 
+def _converged(value) -> str:
+    """The ``converged`` cell: yes / no for an iterative method, empty for a one-shot bead (no iterations)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return ""
+    return "yes" if str(value) in ("True", "1", "1.0") else "no"
+
+
 def _interval(r: pd.Series, metric: str, base: str) -> str:
     """``ratio [lo, hi]`` of one target-check row against one baseline (n/a without check runs)."""
     key = f"{metric}_over_{base}"
@@ -65,7 +72,8 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
         "",
         "Units: sigma nm, epsilon kJ/mol, D nm (integral of |g_AA - g_CG| dr, 0-1.2 nm), KL 1e-4, P bar, U kJ/mol "
         "per molecule, times s. D, KL, P and U: mean +- standard error of the check runs (seeds 101...). "
-        "N_fit: CG simulations used before the parameters were fixed. Definitions: docs/coarse_graining.md.",
+        "N_fit: CG simulations used before the parameters were fixed; converged: whether the iterative method met its "
+        "own convergence test (empty for one-shot beads). Definitions: docs/coarse_graining.md.",
         "",
     ]
     for mol, sub in table.groupby("molecule", sort=False):
@@ -78,9 +86,9 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
             else "The residual verdict says one LJ fluid does not describe this COM RDF within its noise: every "
             "single-bead row is an approximation.",
             "",
-            "| row | sigma | epsilon | T* | D | KL | P_CG | P_EOS | P_AA | U_CG | U_AA | N_fit | CPU s | end-to-end s "
-            "| note |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| row | sigma | epsilon | T* | D | KL | P_CG | P_EOS | P_AA | U_CG | U_AA | N_fit | converged | CPU s "
+            "| end-to-end s | note |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for _, r in sub.iterrows():
             cells = [
@@ -96,6 +104,7 @@ def markdown(table: pd.DataFrame, check: pd.DataFrame, library: dict) -> str:
                 _pm(r.U_cg_kJ_mol, r.U_cg_kJ_mol_se, ".3f"),
                 _fmt(r.U_aa_kJ_mol, ".3f"),
                 str(r.n_fit),
+                _converged(r.converged),
                 _fmt(r.cpu_s, ".0f"),
                 _fmt(r.end_to_end_s, ".0f"),
                 r.note,
