@@ -108,11 +108,17 @@ class Layout:
         ln_c = th[k] if self.normalisation else 0.0
         return Parameters(float(np.exp(th[0])), float(np.exp(th[1])), delta, ln_c)
 
-    def start_and_bounds(self, sigma: float, t_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start vector and bounds (sigma 0.05-2 nm, T* 0.3-30, |delta| and |ln c| <= 0.5)."""
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of theta (sigma 0.05-2 nm, T* 0.3-30, |delta| and |ln c| <= 0.5)."""
         extra = int(self.free_density) + int(self.normalisation)
         lo = np.array([np.log(0.05), np.log(0.3)] + [-0.5] * extra)
         hi = np.array([np.log(2.0), np.log(30.0)] + [0.5] * extra)
+        return lo, hi
+
+    def start_and_bounds(self, sigma: float, t_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start vector (sigma nm, T*, delta and ln c at 0) inside :meth:`bounds`, and the bounds."""
+        lo, hi = self.bounds()
+        extra = len(lo) - 2
         th0 = np.clip([np.log(sigma), np.log(t_star)] + [0.0] * extra, lo + 1e-6, hi - 1e-6)
         return th0, lo, hi
 
@@ -203,7 +209,7 @@ class Refiner:
         """The cost (chi^2 with its priors) minimised over every parameter but T*, held at ``t_star``, on the points
         of ``ref``; returns it and the full parameter vector there. ``start``: theta to begin from."""
         resid, _ = self._residuals(ref.used)
-        _, lo, hi = self.layout.start_and_bounds(1.0, 1.0)
+        lo, hi = self.layout.bounds()
         free = np.arange(len(start)) != 1
         lt = np.log(t_star)
 
