@@ -150,7 +150,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         from project.model.inverse import InverseModel
 
         inverse, forward = InverseModel.load(args.model), ForwardModel.load(args.forward_model)
-    fit_options = {"q_max": args.q_max, "normalisation": not args.no_normalisation}
+    fit_options = {"q_max": args.q_max, "normalisation": not args.no_normalisation, "potential": args.potential}
     failed = 0
     for item, data, res, err in fit_files(items, read_options, fit_options, inverse, forward):
         if err is not None:
@@ -280,6 +280,14 @@ def register_fit(sub) -> None:
         "files and with --q-max (point values)",
     )
     p.add_argument(
+        "--potential",
+        choices=("lj", "mie", "auto"),
+        default="lj",
+        help="pair potential fitted: lj (12-6, default), mie (lambda_r-6 with the repulsive exponent lambda_r "
+        "fitted, trained range 8-32), auto (both; the Mie fit is reported only where the data support an exponent "
+        "other than 12: chi^2 rises by more than 4 with lambda_r held at 12)",
+    )
+    p.add_argument(
         "--no-normalisation",
         action="store_true",
         help="do not fit a normalisation factor of g (default: fitted, prior 1 +- 0.05)",
@@ -294,13 +302,17 @@ def register_fit(sub) -> None:
     p.add_argument("--curve", default=None, metavar="FILE", help="write the fitted LJ RDF: r (nm), g")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="PNG of input, fit and residual")
     p.add_argument("--model", default=None, help="inverse model folder (default: the shipped model)")
-    p.add_argument("--forward-model", default=None, help="forward model folder (default: the shipped model)")
+    p.add_argument(
+        "--forward-model",
+        default=None,
+        help="forward model folder, LJ or Mie (default: the shipped models: lj_forward_v3, mie_forward_v1)",
+    )
     p.add_argument(
         "--json",
         action="store_true",
         help="one strict JSON object per line and file (null, never NaN): sigma (nm), epsilon (kJ/mol), "
-        "sigma_std, epsilon_std (total uncertainties), oneshot, residual, lj_adequate, in_domain, warnings, "
-        "input (with file: how the file was read), ...",
+        "sigma_std, epsilon_std (total uncertainties), potential, lambda_r, lambda_r_std, oneshot, residual, "
+        "lj_adequate, adequate, model_selection, in_domain, warnings, input (with file: how the file was read), ...",
     )
     p.set_defaults(func=cmd_fit)
 

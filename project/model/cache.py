@@ -26,6 +26,27 @@ def shipped_models():
     return _LOADED["inverse"], _LOADED["forward"]
 
 
+def shipped_mie_forward():
+    """The shipped Mie lambda_r-6 forward model, loaded once per process.
+
+    Raises
+    ------
+    ProjectError
+        It is not installed (the message names the folder and how to train it).
+    """
+    from project.errors import ProjectError
+    from project.model.forward import SHIPPED_MIE_FORWARD, ForwardModel
+
+    if "mie_forward" not in _LOADED:
+        if not (SHIPPED_MIE_FORWARD / "meta.json").is_file():
+            raise ProjectError(
+                f"potential mie: the Mie forward model is not installed ({SHIPPED_MIE_FORWARD} is missing); train it "
+                "with python -m project.model.train_forward --potential mie"
+            )
+        _LOADED["mie_forward"] = ForwardModel.load(SHIPPED_MIE_FORWARD)
+    return _LOADED["mie_forward"]
+
+
 def resolve(inverse=None, forward=None):
     """The given models, with the shipped ones (cached) for those left None: ``(InverseModel, ForwardModel)``."""
     if inverse is None or forward is None:

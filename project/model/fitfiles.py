@@ -156,18 +156,29 @@ def text_report(res: FitResult, source: str) -> str:
         f"  T* = {res.T_star:.4f}, rho* = {res.rho_star:.4f}; normalisation of g "
         f"{res.nuisance['normalisation']:.4f}, density {res.nuisance['density']:.5g} nm^-3",
     ]
+    if res.potential == "mie":
+        lines.append(f"  Mie lambda_r-6: lambda_r = {res.lambda_r:.3g} +- {res.lambda_r_std:.2g}")
+    sel = res.model_selection
+    if sel is not None:
+        supported = "yes" if sel["mie_supported"] else "no"
+        lines.append(
+            f"  exponent other than 12 supported by the data: {supported} (chi^2 rise with lambda_r held at 12: "
+            f"{sel['delta_chi2_lambda_12']:.3g}, threshold {sel['threshold']:g})"
+            + (f"; reported: {sel['chosen']}" if "chosen" in sel else "")
+        )
     if res.oneshot is not None:
         lines.append(
             f"  one-shot network: sigma {res.oneshot['sigma']:.5f} nm, epsilon {res.oneshot['epsilon']:.4f} kJ/mol"
         )
     rs = res.residual
     lines.append(
-        f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_LJ| dr {rs['total_deviation_nm']:.4g} "
+        f"  residual: chi^2/dof {rs['chi2_per_dof']:.3g}, integral |g - g_fit| dr {rs['total_deviation_nm']:.4g} "
         f"nm, KL {rs['kl_divergence']:.3g}, max |dg| {rs['max_abs_dg']:.3g} "
         f"(r {rs['r_range_nm'][0]:.3g}-{rs['r_range_nm'][1]:.3g} nm)"
     )
+    form = "one LJ fluid" if res.potential == "lj" else f"one Mie {res.lambda_r:.3g}-6 fluid"
     lines.append(
-        f"  one LJ fluid describes it: {'yes' if res.lj_adequate else 'NO'}; inside the model's domain: "
+        f"  {form} describes it: {'yes' if res.adequate else 'NO'}; inside the model's domain: "
         f"{'yes' if res.in_domain else 'NO'}"
     )
     lines.extend(f"  WARNING: {w}" for w in res.warnings)

@@ -1,9 +1,13 @@
-"""The forward model: the LJ radial distribution function g_LJ(r; sigma, epsilon, T, rho) over the design domain.
+"""The forward model: the radial distribution function g(r; sigma, epsilon, T, rho[, lambda_r]) of an LJ or a Mie
+lambda_r-6 fluid over the design domain.
 
-Corresponding states (cut-off fixed in units of sigma) make it a function of two numbers:
+Corresponding states (cut-off fixed in units of sigma) make it a function of two numbers (three for Mie fluids):
 g(r; sigma, epsilon, T, rho) = g*(s; T*, rho*) with s = r / sigma, T* = k_B T / epsilon, rho* = rho sigma^3.
-An ensemble of small MLPs maps (1/T*, rho*) to the logarithm of the cavity function, ln y*(s) = ln g*(s) + u*(s)/T*,
-on the fixed grid :data:`S_GRID` (s = 0.75 ... 3.0 in steps of 0.005), with u*(s) = 4 (s^-12 - s^-6); then
+An ensemble of small MLPs maps (1/T*, rho*) (LJ models) or (1/T*, rho*, ln lambda_r) (Mie models, ``potential``
+"mie" in ``meta.json``) to the logarithm of the cavity function, ln y*(s) = ln g*(s) + u*(s)/T*, on the fixed grid
+:data:`S_GRID` (s = 0.75 ... 3.0 in steps of 0.005), with the reduced pair energy
+u*(s) = C (s^-lambda_r - s^-6), C = lambda_r/(lambda_r - 6) (lambda_r/6)^(6/(lambda_r - 6)) (u* = 4 (s^-12 - s^-6)
+for LJ, lambda_r = 12); then
 
     g*(s) = y*(s) exp(-u*(s) / T*).
 
@@ -40,8 +44,9 @@ import numpy as np
 
 from project.errors import ProjectError
 
-#: The forward model shipped with the package.
+#: The forward models shipped with the package: LJ, and Mie lambda_r-6.
 SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v3"
+SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v1"
 #: The model's grid in s = r / sigma (dimensionless).
 S_GRID = np.round(np.arange(0.75, 3.0 + 1e-9, 0.005), 6)
 META_VERSION = 2
@@ -55,8 +60,29 @@ def lj_u_star(s: np.ndarray) -> np.ndarray:
     return 4.0 * (s**-12 - s**-6)
 
 
+def mie_prefactor(lambda_r) -> np.ndarray:
+    """C = lambda_r/(lambda_r - 6) (lambda_r/6)^(6/(lambda_r - 6)) of the Mie lambda_r-6 potential (4 at 12)."""
+    lam = np.asarray(lambda_r, dtype=float)
+    return lam / (lam - 6.0) * (lam / 6.0) ** (6.0 / (lam - 6.0))
+
+
+def mie_u_star(s: np.ndarray, lambda_r) -> np.ndarray:
+    """Reduced Mie pair energy u* = C (s^-lambda_r - s^-6) at s = r / sigma (dimensionless; broadcast)."""
+    s = np.asarray(s, dtype=float)
+    lam = np.asarray(lambda_r, dtype=float)
+    return mie_prefactor(lam) * (s**-lam - s**-6)
+
+
+def input_coords(t_star, rho_star, lambda_r=None) -> np.ndarray:
+    """The networks' inputs: (1/T*, rho*) or, with ``lambda_r``, (1/T*, rho*, ln lambda_r); last axis."""
+    cols = [1.0 / np.asarray(t_star, float), np.asarray(rho_star, float)]
+    if lambda_r is not None:
+        cols.append(np.log(np.asarray(lambda_r, float)))
+    return np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+
 def _boltzmann(ln_y: np.ndarray, u_star: np.ndarray, t_star) -> np.ndarray:
-    """g* = y* exp(-u*/T*) from ln y* (the cavity function), u* the reduced LJ energy (all dimensionless)."""
+    """g* = y* exp(-u*/T*) from ln y* (the cavity function), u* the reduced pair energy (all dimensionless)."""
     return np.exp(np.minimum(ln_y - u_star / t_star, _MAX_LN_G))
 
 
@@ -104,29 +130,46 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
 
 
 class ForwardModel:
-    """g*(s; T*, rho*) from a model folder (see the module docstring). Units: s = r/sigma, T*, rho* dimensionless."""
+    """g*(s; T*, rho*[, lambda_r]) from a model folder (see the module docstring).
+
+    Units: s = r/sigma, T*, rho*, lambda_r dimensionless. ``potential`` is "lj" (lambda_r = 12 only) or "mie"
+    (lambda_r within :attr:`lambda_range`, the training exponents).
+    """
 
     def __init__(self, meta: dict[str, Any], members: list[list[tuple[np.ndarray, np.ndarray, str]]]) -> None:
         self.meta = meta
         self.members = members
+        self.potential = str(meta.get("potential", "lj"))
         # the members side by side (float64, stacked per layer) for one batched pass
         self._W = [np.stack([m[j][0] for m in members]).astype(float) for j in range(len(members[0]))]
         self._b = [np.stack([m[j][1] for m in members]).astype(float)[:, None, :] for j in range(len(members[0]))]
         self._acts = [a for _, _, a in members[0]]
-        self._last: tuple[tuple[float, float] | None, np.ndarray | None] = (None, None)
+        self._last: tuple[tuple[float, ...] | None, np.ndarray | None] = (None, None)
         self.s = np.asarray(meta["s_grid"], dtype=float)
         self.in_mean = np.asarray(meta["input_scaler"]["mean"], dtype=float)
         self.in_std = np.asarray(meta["input_scaler"]["std"], dtype=float)
         self.out_mean = np.asarray(meta["output_scaler"]["mean"], dtype=float)
         self.out_std = float(meta["output_scaler"]["std"])
-        self._u_grid = lj_u_star(self.s)
-        states = np.asarray(meta["training_states"], dtype=float)  # (n, 2): T*, rho*
-        self._states = self._coords(states[:, 0], states[:, 1])
+        states = np.asarray(meta["training_states"], dtype=float)  # (n, 2): T*, rho* (Mie: (n, 3), with lambda_r)
+        self.training_states = states
+        self._states = input_coords(states[:, 0], states[:, 1], states[:, 2] if self.is_mie else None)
         self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
+
+    @property
+    def is_mie(self) -> bool:
+        """True for a Mie lambda_r-6 model (lambda_r an input), False for an LJ model."""
+        return self.potential == "mie"
+
+    @property
+    def lambda_range(self) -> tuple[float, float]:
+        """The training exponents' range (12, 12 for an LJ model)."""
+        if not self.is_mie:
+            return 12.0, 12.0
+        return float(self.training_states[:, 2].min()), float(self.training_states[:, 2].max())
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ForwardModel:
-        """Load a forward-model folder (default: the one shipped with the package)."""
+        """Load a forward-model folder (default: the LJ one shipped with the package)."""
         path = Path(path) if path else SHIPPED_FORWARD
         try:
             meta = json.loads((path / "meta.json").read_text())
@@ -145,53 +188,71 @@ class ForwardModel:
         ]
         return cls(meta, members)
 
-    @staticmethod
-    def _coords(t_star: np.ndarray, rho_star: np.ndarray) -> np.ndarray:
-        return np.stack([1.0 / np.asarray(t_star, float), np.asarray(rho_star, float)], axis=-1)
+    def _lam(self, lambda_r) -> np.ndarray | None:
+        """The exponent as the network takes it (None for an LJ model; refused there unless it is 12)."""
+        lam = np.asarray(lambda_r, float)
+        if not self.is_mie:
+            if np.any(np.abs(lam - 12.0) > 1e-9):
+                raise ProjectError(f"lambda_r = {lam.ravel()[0]:g}: this forward model is LJ (lambda_r = 12 only)")
+            return None
+        return lam
 
-    def members_g(self, t_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
-        """Every member's g* on :data:`S_GRID`, shape (n_members, n, n_s), at states (T*, rho*) (broadcast 1-D)."""
-        t, d = np.broadcast_arrays(np.atleast_1d(np.asarray(t_star, float)), np.atleast_1d(np.asarray(rho_star, float)))
-        return _boltzmann(self._members_out(t, d), self._u_grid[None, None, :], t[None, :, None])
+    def _coords(self, t_star, rho_star, lambda_r=12.0) -> np.ndarray:
+        return input_coords(t_star, rho_star, self._lam(lambda_r))
 
-    def _members_out(self, t: np.ndarray, d: np.ndarray) -> np.ndarray:
+    def members_g(self, t_star, rho_star, lambda_r=12.0) -> np.ndarray:
+        """Every member's g* on :data:`S_GRID`, shape (n_members, n, n_s), at states (T*, rho*[, lambda_r]) (broadcast
+        1-D)."""
+        t, d, lam = np.broadcast_arrays(
+            np.atleast_1d(np.asarray(t_star, float)),
+            np.atleast_1d(np.asarray(rho_star, float)),
+            np.atleast_1d(np.asarray(lambda_r, float)),
+        )
+        u = mie_u_star(self.s[None, :], lam[:, None])
+        return _boltzmann(self._members_out(t, d, lam), u[None, :, :], t[None, :, None])
+
+    def _members_out(self, t: np.ndarray, d: np.ndarray, lam: np.ndarray | float = 12.0) -> np.ndarray:
         """The members' ln y* on the grid, shape (n_members, n, n_s)."""
-        h = ((self._coords(t, d) - self.in_mean) / self.in_std)[None, :, :]
+        h = ((self._coords(t, d, lam) - self.in_mean) / self.in_std)[None, :, :]
         for W, b, act in zip(self._W, self._b, self._acts):
             h = _act(act, np.matmul(h, W) + b)
         return h * self.out_std + self.out_mean
 
-    def g_star(self, t_star: np.ndarray | float, rho_star: np.ndarray | float) -> np.ndarray:
-        """Ensemble-mean g* on :data:`S_GRID`, shape (n, n_s), at states (T*, rho*) (dimensionless)."""
-        return self.members_g(t_star, rho_star).mean(0)
+    def g_star(self, t_star, rho_star, lambda_r=12.0) -> np.ndarray:
+        """Ensemble-mean g* on :data:`S_GRID`, shape (n, n_s), at states (T*, rho*[, lambda_r]) (dimensionless)."""
+        return self.members_g(t_star, rho_star, lambda_r).mean(0)
 
-    def g_of_s(self, s: np.ndarray, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:
+    def g_of_s(
+        self, s: np.ndarray, t_star: float, rho_star: float, member: int | None = None, lambda_r: float = 12.0
+    ) -> np.ndarray:
         """g* at arbitrary s = r/sigma >= 0 (dimensionless) for one state; NaN beyond the grid's end (s > 3).
 
         Below the grid the core is continued with the Boltzmann factor (module docstring). ``member`` picks one
-        ensemble member (None: the mean of the members' g*).
+        ensemble member (None: the mean of the members' g*); ``lambda_r`` the Mie exponent (12: LJ).
         """
-        key = (float(t_star), float(rho_star))
+        key = (float(t_star), float(rho_star), float(lambda_r))
         if key != self._last[0]:  # a fit asks for the same state several times (normalisation, spread)
-            self._last = (key, self._members_out(np.array([t_star]), np.array([rho_star]))[:, 0])
+            out = self._members_out(np.array([t_star]), np.array([rho_star]), np.array([lambda_r]))[:, 0]
+            self._last = (key, out)
         outs = self._last[1] if member is None else self._last[1][member : member + 1]
         s = np.asarray(s, dtype=float)
         # ln y* is smooth through the core and the first peak: interpolate it, apply the Boltzmann factor exactly
         # (ln y* is held at its first grid value below the grid)
         lny = np.stack([np.interp(s, self.s, o) for o in outs])
-        out = _boltzmann(lny, lj_u_star(np.maximum(s, 0.3)), t_star).mean(0)
+        out = _boltzmann(lny, mie_u_star(np.maximum(s, 0.3), lambda_r), t_star).mean(0)
         return np.where(s > self.s[-1] + 1e-12, np.nan, out)
 
-    def distance_to_training(self, t_star: float, rho_star: float) -> float:
-        """Distance of (T*, rho*) to the nearest training state in (1/T*, rho*), in units of the inputs' std."""
-        p = (self._coords(np.array([t_star]), np.array([rho_star])) - 0) / self.in_std
+    def distance_to_training(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
+        """Distance of a state to the nearest training state in (1/T*, rho*[, ln lambda_r]), in units of the
+        inputs' std."""
+        p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r])) / self.in_std
         d = (self._states / self.in_std - p) ** 2
         return float(np.sqrt(d.sum(1).min()))
 
-    def beyond_training_hull(self, t_star: float, rho_star: float) -> float:
-        """How far (T*, rho*) lies outside the convex hull of the training states, in units of their spacing.
+    def beyond_training_hull(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
+        """How far a state lies outside the convex hull of the training states, in units of their spacing.
 
-        The largest signed distance to the hull's facets in the scaled (1/T*, rho*) of :meth:`distance_to_training`,
+        The largest signed distance to the hull's facets in the scaled inputs of :meth:`distance_to_training`,
         divided by :attr:`typical_spacing`: <= 0 inside. Beyond the hull (colder, hotter, denser or thinner than
         every training state in that direction) the model extrapolates, however close the nearest state is.
         """
@@ -199,8 +260,8 @@ class ForwardModel:
             from scipy.spatial import ConvexHull
 
             self._hull = ConvexHull(self._states / self.in_std).equations
-        p = self._coords(np.array([t_star]), np.array([rho_star]))[0] / self.in_std
-        return float((self._hull[:, :2] @ p + self._hull[:, 2]).max()) / self.typical_spacing
+        p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r]))[0] / self.in_std
+        return float((self._hull[:, :-1] @ p + self._hull[:, -1]).max()) / self.typical_spacing
 
     @property
     def typical_spacing(self) -> float:

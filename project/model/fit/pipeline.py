@@ -12,11 +12,18 @@ import numpy as np
 from project.errors import RDFError
 from project.model.fit.prepare import PreparedInput, prepare_input
 from project.model.fit.problem import ForwardProblem
-from project.model.fit.refine import Refiner, refine
+from project.model.fit.refine import LAMBDA_INDEX, Refiner, refine
 from project.model.fit.result import FitResult
-from project.model.fit.settings import FitOptions
+from project.model.fit.settings import MIE_SUPPORT_DCHI2, POTENTIALS, FitOptions
 from project.model.fit.uncertainty import estimate_uncertainty
-from project.model.fit.verdict import caveats, disagrees_with_oneshot, judge, region_caveat, residual_metrics
+from project.model.fit.verdict import (
+    caveats,
+    disagrees_with_oneshot,
+    judge,
+    lambda_caveat,
+    region_caveat,
+    residual_metrics,
+)
 from project.model.inverse import Prediction, result_fields
 from project.units import KB
 
@@ -56,8 +63,9 @@ def fit_rdf(
     forward=None,
     source: str = "RDF",
     prediction: Prediction | None = None,
+    mie_forward=None,
 ) -> FitResult:
-    """Fit LJ sigma (nm) and epsilon (kJ/mol) to an RDF; see :mod:`project.model.fit` for the method.
+    """Fit sigma (nm) and epsilon (kJ/mol) of an LJ (or Mie lambda_r-6) fluid to an RDF; see :mod:`project.model.fit`.
 
     Parameters
     ----------
@@ -68,10 +76,13 @@ def fit_rdf(
     g_err : array or None
         1-std errors of g (dimensionless); None: estimated from the curve.
     options : FitOptions
-        Density and temperature uncertainties, Q_max, normalisation.
+        Density and temperature uncertainties, Q_max, normalisation, the potential ("lj", "mie", "auto").
     inverse, forward : models or None
         :class:`~project.model.inverse.InverseModel` and :class:`~project.model.forward.ForwardModel` (None: the
         shipped ones, cached).
+    mie_forward : ForwardModel or None
+        The Mie forward model for ``potential`` "mie" or "auto" (None: the shipped one, cached; a Mie model given
+        as ``forward`` is taken as this one).
     prediction : Prediction or None
         The network's answer for this RDF when the caller already has it (:func:`one_shot`); None: computed.
 
@@ -80,26 +91,52 @@ def fit_rdf(
     RDFError
         Malformed or unusable input, impossible or unit-slipped T, rho, r (the message names the value).
     """
-    from project.model.cache import resolve
+    from project.model.cache import resolve, shipped_mie_forward
 
     t0 = time.perf_counter()
     opt = options or FitOptions()
+    if opt.potential not in POTENTIALS:
+        raise RDFError(f"potential = {opt.potential!r} is not allowed: one of {', '.join(POTENTIALS)}")
+    if forward is not None and forward.is_mie:  # a Mie model given as the forward model: the Mie fit's model
+        if opt.potential == "lj":
+            raise RDFError(
+                f"{source}: potential = 'lj' with a Mie forward model; allowed with it: potential mie or auto"
+            )
+        forward, mie_forward = None, forward
     inverse, forward = resolve(inverse, forward)
+    if opt.potential != "lj":
+        mie_forward = mie_forward if mie_forward is not None else shipped_mie_forward()
+        if not mie_forward.is_mie:
+            raise RDFError(f"{source}: the forward model given for the Mie fit is an LJ model (potential 'lj')")
     prep = prepare_input(r_nm, g, T, rho, g_err, opt, source)
     warnings = list(prep.warnings)
     oneshot = _oneshot_stage(
         inverse, np.asarray(r_nm, float), np.asarray(g, float), T, rho, source, prediction, warnings
     )
+    fits = {}
+    if opt.potential in ("lj", "auto"):
+        fits["lj"] = _fit_with(forward, prep, oneshot, list(warnings), opt, T, rho, inverse, source)
+    if opt.potential in ("mie", "auto"):
+        # the same fit as potential "mie" alone (auto is both fits as each runs on its own)
+        fits["mie"] = _fit_with(mie_forward, prep, oneshot, list(warnings), opt, T, rho, inverse, source)
+    res = _choose(fits, opt.potential)
+    res.wall_s = time.perf_counter() - t0
+    return res
+
+
+def _fit_with(forward, prep, oneshot, warnings, opt, T, rho, inverse, source) -> FitResult:
+    """Refine, estimate the uncertainty and judge one form (the forward model's potential)."""
     prob = ForwardProblem(forward, prep.r, T, rho, prep.width if prep.binning == "histogram" else None, prep.q_max_nm)
     refiner = Refiner(prep, prob, rho, opt.density_error / rho, opt.normalisation)
     ref = refine(refiner, oneshot)
     if ref.n_used < MIN_USED_POINTS:
+        form = "Mie" if forward.is_mie else "LJ"
         raise RDFError(
-            f"{source}: no LJ state describes this RDF: the refinement ended at sigma = {ref.params.sigma:.4g} nm "
+            f"{source}: no {form} state describes this RDF: the refinement ended at sigma = {ref.params.sigma:.4g} nm "
             f"with {ref.n_used} points of the input in use (allowed: at least {MIN_USED_POINTS}); check T, rho and r"
         )
     unc = estimate_uncertainty(ref, prob, rho, opt.temperature_error / T, forward.meta["n_members"], refiner)
-    return _result(
+    res = _result(
         prep=prep,
         prob=prob,
         ref=ref,
@@ -111,8 +148,71 @@ def fit_rdf(
         rho=rho,
         inverse=inverse,
         forward=forward,
-        wall_s=time.perf_counter() - t0,
+        wall_s=0.0,
     )
+    if forward.is_mie:
+        res.model_selection = _lambda_12_test(refiner, ref, unc.chi2_per_dof)
+        res.lj_adequate = res.adequate and not res.model_selection["mie_supported"]
+    return res
+
+
+def _lambda_12_test(refiner: Refiner, ref, chi2_per_dof: float) -> dict:
+    """The likelihood-ratio test of a Mie fit against lambda_r = 12 with the same forward model.
+
+    The cost with lambda_r held at 12 (everything else re-fitted) minus the free fit's, divided by
+    max(1, chi^2/dof): above :data:`MIE_SUPPORT_DCHI2` the data support an exponent other than 12.
+    """
+    c0 = float(ref.solution.fun @ ref.solution.fun)
+    start = ref.solution.x.copy()
+    start[LAMBDA_INDEX] = np.log(12.0)
+    c12, _ = refiner.profile(ref, 12.0, start, index=LAMBDA_INDEX)
+    d = max(c12 - c0, 0.0) / max(1.0, chi2_per_dof)
+    return {
+        "delta_chi2_lambda_12": float(d),
+        "threshold": MIE_SUPPORT_DCHI2,
+        "mie_supported": bool(d > MIE_SUPPORT_DCHI2),
+        "criterion": "rise of chi^2 / max(1, chi^2/dof) when lambda_r is held at 12 (likelihood-ratio test, "
+        "1 degree of freedom, same forward model)",
+    }
+
+
+def _choose(fits: dict[str, FitResult], potential: str) -> FitResult:
+    """The fit to report: the one asked for, or with ``auto`` the Mie fit where the data support it."""
+    if potential != "auto":
+        return fits[potential]
+    lj, mie = fits["lj"], fits["mie"]
+    sel = dict(mie.model_selection)
+    chosen = "mie" if sel["mie_supported"] else "lj"
+    sel["chosen"] = chosen
+    sel["fits"] = {
+        name: {
+            "sigma": f.sigma,
+            "epsilon": f.epsilon,
+            "lambda_r": f.lambda_r,
+            "lambda_r_std": f.lambda_r_std,
+            "chi2_per_dof": f.residual["chi2_per_dof"],
+            "in_domain": f.in_domain,
+        }
+        for name, f in fits.items()
+    }
+    out = fits[chosen]
+    out.model_selection = sel
+    if chosen == "lj":
+        out.lj_adequate = lj.lj_adequate
+        # lambda_r = 12 is what the data allow, not a certainty: the interval is the Mie fit's
+        out.lambda_r_std = mie.lambda_r_std
+        out.warnings.append(
+            f"potential auto: the data do not support an exponent other than 12 (chi^2 rises by "
+            f"{sel['delta_chi2_lambda_12']:.3g} <= {MIE_SUPPORT_DCHI2:g} with lambda_r held at 12; the Mie fit gave "
+            f"lambda_r = {mie.lambda_r:.3g} +- {mie.lambda_r_std:.2g}): the LJ fit is reported"
+        )
+    else:
+        out.warnings.append(
+            f"potential auto: the data support a Mie exponent other than 12 (lambda_r = {mie.lambda_r:.3g} +- "
+            f"{mie.lambda_r_std:.2g}; chi^2 rises by {sel['delta_chi2_lambda_12']:.3g} > {MIE_SUPPORT_DCHI2:g} with "
+            "lambda_r held at 12): the Mie fit is reported"
+        )
+    return out
 
 
 def _result(
@@ -125,7 +225,7 @@ def _result(
     epsilon = KB * T / p.t_star
     sigma_std, epsilon_std = p.sigma * unc.sigma_rel, epsilon * unc.epsilon_rel
     c = np.exp(p.ln_c)
-    g_fit = c * prob.model(p.sigma, p.t_star, rho_star)
+    g_fit = c * prob.model(p.sigma, p.t_star, rho_star, lambda_r=p.lambda_r)
     used = ref.used
     verdict = judge(
         chi2_red=unc.chi2_per_dof,
@@ -135,11 +235,15 @@ def _result(
         rho_star=rho_star,
         forward=forward,
         inverse=inverse,
+        lambda_r=p.lambda_r,
     )
     warnings += verdict.warnings
     warnings += caveats(opt=opt, rho=rho, sensitivity=unc.sensitivity, ln_c=p.ln_c, t_star=p.t_star, delta=p.delta)
-    warnings += region_caveat(p.t_star, rho_star)
-    warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std)
+    if forward.is_mie:
+        warnings += lambda_caveat(p.lambda_r, forward.lambda_range)
+    else:
+        warnings += region_caveat(p.t_star, rho_star)
+        warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std)
     ru = prep.r[used]
     return FitResult(
         sigma=float(p.sigma),
@@ -150,6 +254,10 @@ def _result(
         rho_star=float(rho_star),
         in_domain=verdict.in_domain,
         lj_adequate=verdict.lj_adequate,
+        adequate=verdict.lj_adequate,
+        potential=forward.potential,
+        lambda_r=float(p.lambda_r),
+        lambda_r_std=float(p.lambda_r * unc.lambda_rel),
         warnings=warnings,
         oneshot=oneshot,
         residual={

@@ -18,7 +18,7 @@ class ForwardProblem:
     Parameters
     ----------
     forward : project.model.forward.ForwardModel
-        The LJ forward model g*(s; T*, rho*).
+        The forward model g*(s; T*, rho*) (LJ) or g*(s; T*, rho*, lambda_r) (Mie).
     r : numpy.ndarray
         The input's points (nm).
     T, rho : float
@@ -38,20 +38,25 @@ class ForwardProblem:
         self.A = histogram_average_op(r, self.rf, width) if width else point_sampling_op(r, self.rf)
         self.Q = q_truncation_matrix(self.rf, q_max_nm) if q_max_nm is not None else None
 
-    def curve(self, sigma: float, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:
-        """The model's point curve g(r_fine) (h = 0 beyond the model's range, s > 3)."""
-        g = np.nan_to_num(self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member), nan=1.0)
+    def curve(
+        self, sigma: float, t_star: float, rho_star: float, member: int | None = None, lambda_r: float = 12.0
+    ) -> np.ndarray:
+        """The model's point curve g(r_fine) (h = 0 beyond the model's range, s > 3); ``lambda_r``: Mie exponent."""
+        g = self.fw.g_of_s(self.rf / sigma, t_star, rho_star, member=member, lambda_r=lambda_r)
+        g = np.nan_to_num(g, nan=1.0)
         if self.Q is not None:
             g = 1.0 + self.Q @ (g - 1.0)
         return g
 
-    def model(self, sigma: float, t_star: float, rho_star: float, member: int | None = None) -> np.ndarray:
-        """The model of the input at sigma (nm), T*, rho*: the point curve binned like the input."""
-        return self.A @ self.curve(sigma, t_star, rho_star, member)
+    def model(
+        self, sigma: float, t_star: float, rho_star: float, member: int | None = None, lambda_r: float = 12.0
+    ) -> np.ndarray:
+        """The model of the input at sigma (nm), T*, rho*[, lambda_r]: the point curve binned like the input."""
+        return self.A @ self.curve(sigma, t_star, rho_star, member, lambda_r)
 
 
-def scan_start(prob: ForwardProblem, r: np.ndarray, g: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Best (sigma nm, T*) among the forward model's training states (normalisation optimised): a start.
+def scan_start(prob: ForwardProblem, r: np.ndarray, g: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Best (sigma nm, T*, lambda_r) among the forward model's training states (normalisation optimised): a start.
 
     All states at once: g* of every state, resampled onto the fine r grid at its sigma = (rho*/rho)^(1/3), binned
     like the input, compared over s <= S_MAX_FIT with weights ``w`` (0 for masked points).
@@ -59,7 +64,8 @@ def scan_start(prob: ForwardProblem, r: np.ndarray, g: np.ndarray, w: np.ndarray
     fw = prob.fw
     states = np.asarray(fw.meta["training_states"])
     sig = (states[:, 1] / prob.rho) ** (1 / 3)
-    gs = fw.g_star(states[:, 0], states[:, 1])  # (n, n_s)
+    lam = states[:, 2] if fw.is_mie else np.full(len(states), 12.0)
+    gs = fw.g_star(states[:, 0], states[:, 1], lam)  # (n, n_s)
     ds = fw.s[1] - fw.s[0]
     pos = (prob.rf[None, :] / sig[:, None] - fw.s[0]) / ds
     lo = np.clip(np.floor(pos).astype(int), 0, len(fw.s) - 2)
@@ -74,7 +80,7 @@ def scan_start(prob: ForwardProblem, r: np.ndarray, g: np.ndarray, w: np.ndarray
     c = np.sum(ww * m * g, 1) / np.maximum(np.sum(ww * m * m, 1), 1e-12)
     chi = np.sum(ww * (g - c[:, None] * m) ** 2, 1) / np.maximum(ww.astype(bool).sum(1), 1)
     k = int(np.argmin(np.where(ww.astype(bool).sum(1) >= 10, chi, np.inf)))
-    return float(sig[k]), float(states[k, 0])
+    return float(sig[k]), float(states[k, 0]), float(lam[k])
 
 
 def lj_rdf(

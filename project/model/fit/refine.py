@@ -1,8 +1,9 @@
 """Refinement: least squares of the input against the forward model, from the network's answer or a scan.
 
-Parameters theta = (ln sigma, ln T*, delta, ln c): the LJ diameter (nm), the reduced temperature, the relative
-error of the stated density (rho_true = rho (1 + delta); free only with a stated density uncertainty) and a
-normalisation factor of g (free unless switched off). The objective is
+Parameters theta = (ln sigma, ln T*[, ln lambda_r], delta, ln c): the diameter (nm), the reduced temperature, the
+Mie repulsive exponent (with a Mie forward model only; LJ: 12), the relative error of the stated density
+(rho_true = rho (1 + delta); free only with a stated density uncertainty) and a normalisation factor of g (free
+unless switched off). The objective is
 
     chi^2 = sum_i (g_i - c (A g*)_i)^2 / (e_i^2 + m^2) + (delta / d_rho)^2 + (ln c / d_c)^2
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from project.model.fit.prepare import PreparedInput
 from project.model.fit.problem import ForwardProblem, scan_start
-from project.model.fit.settings import ADEQUATE_CHI2, MODEL_ERROR, NORM_PRIOR, S_MAX_FIT
+from project.model.fit.settings import ADEQUATE_CHI2, NORM_PRIOR, S_MAX_FIT, model_error
 
 #: How far (|ln|) the refinement may move T* (15 %) and sigma (2 %) from the network's answer for that answer
 #: to count as a sound start (else a scan of the forward model gives a second start).
@@ -85,41 +86,60 @@ def levenberg_marquardt(
 
 @dataclass(frozen=True)
 class Parameters:
-    """The refined parameters at a solution: sigma (nm), T*, delta (relative density error), ln c."""
+    """The refined parameters at a solution: sigma (nm), T*, delta (relative density error), ln c, lambda_r."""
 
     sigma: float
     t_star: float
     delta: float
     ln_c: float
+    lambda_r: float = 12.0
+
+
+#: Index of ln lambda_r in theta (Mie layouts).
+LAMBDA_INDEX = 2
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Which parameters are free: theta = (ln sigma, ln T*[, delta][, ln c])."""
+    """Which parameters are free: theta = (ln sigma, ln T*[, ln lambda_r][, delta][, ln c]).
+
+    ``lambda_range``: the bounds of lambda_r (the Mie forward model's training exponents); None: LJ (12, fixed).
+    """
 
     free_density: bool
     normalisation: bool
+    lambda_range: tuple[float, float] | None = None
+
+    @property
+    def mie(self) -> bool:
+        """True when lambda_r is a parameter."""
+        return self.lambda_range is not None
 
     def unpack(self, th: np.ndarray) -> Parameters:
         """The :class:`Parameters` of a parameter vector theta."""
         k = 2
+        lam = float(np.exp(th[k])) if self.mie else 12.0
+        k += int(self.mie)
         delta = th[k] if self.free_density else 0.0
         k += int(self.free_density)
         ln_c = th[k] if self.normalisation else 0.0
-        return Parameters(float(np.exp(th[0])), float(np.exp(th[1])), delta, ln_c)
+        return Parameters(float(np.exp(th[0])), float(np.exp(th[1])), delta, ln_c, lam)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of theta (sigma 0.05-2 nm, T* 0.3-30, |delta| and |ln c| <= 0.5)."""
+        """Bounds of theta (sigma 0.05-2 nm, T* 0.3-30, lambda_r within ``lambda_range``, |delta|, |ln c| <= 0.5)."""
         extra = int(self.free_density) + int(self.normalisation)
-        lo = np.array([np.log(0.05), np.log(0.3)] + [-0.5] * extra)
-        hi = np.array([np.log(2.0), np.log(30.0)] + [0.5] * extra)
+        lam_lo, lam_hi = ([np.log(self.lambda_range[0])], [np.log(self.lambda_range[1])]) if self.mie else ([], [])
+        lo = np.array([np.log(0.05), np.log(0.3)] + lam_lo + [-0.5] * extra)
+        hi = np.array([np.log(2.0), np.log(30.0)] + lam_hi + [0.5] * extra)
         return lo, hi
 
-    def start_and_bounds(self, sigma: float, t_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start vector (sigma nm, T*, delta and ln c at 0) inside :meth:`bounds`, and the bounds."""
+    def start_and_bounds(
+        self, sigma: float, t_star: float, lambda_r: float = 12.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start vector (sigma nm, T*[, lambda_r], delta and ln c at 0) inside :meth:`bounds`, and the bounds."""
         lo, hi = self.bounds()
-        extra = len(lo) - 2
-        th0 = np.clip([np.log(sigma), np.log(t_star)] + [0.0] * extra, lo + 1e-6, hi - 1e-6)
+        head = [np.log(sigma), np.log(t_star)] + ([np.log(lambda_r)] if self.mie else [])
+        th0 = np.clip(head + [0.0] * (len(lo) - len(head)), lo + 1e-6, hi - 1e-6)
         return th0, lo, hi
 
 
@@ -172,7 +192,9 @@ class Refiner:
 
     def __init__(self, prep: PreparedInput, prob: ForwardProblem, rho: float, d_rho: float, normalisation: bool):
         self.prep, self.prob, self.rho, self.d_rho = prep, prob, rho, d_rho
-        self.layout = Layout(free_density=d_rho > 0, normalisation=normalisation)
+        lam = prob.fw.lambda_range if prob.fw.is_mie else None
+        self.layout = Layout(free_density=d_rho > 0, normalisation=normalisation, lambda_range=lam)
+        self.model_error = model_error(prob.fw)
 
     def used_points(self, sigma: float) -> np.ndarray:
         """Points the refinement uses at diameter sigma (nm): after the core, s <= S_MAX_FIT, finite noise."""
@@ -184,11 +206,12 @@ class Refiner:
     def _residuals(self, used: np.ndarray):
         """The whitened residual function of theta over the points ``used``, and its weights."""
         g, layout = self.prep.g[used], self.layout
-        sw = np.sqrt(1.0 / (self.prep.e[used] ** 2 + MODEL_ERROR**2))
+        sw = np.sqrt(1.0 / (self.prep.e[used] ** 2 + self.model_error**2))
 
         def resid(th: np.ndarray) -> np.ndarray:
             p = layout.unpack(th)
-            m = np.exp(p.ln_c) * self.prob.model(p.sigma, p.t_star, self.rho * (1 + p.delta) * p.sigma**3)[used]
+            rho_star = self.rho * (1 + p.delta) * p.sigma**3
+            m = np.exp(p.ln_c) * self.prob.model(p.sigma, p.t_star, rho_star, lambda_r=p.lambda_r)[used]
             out = [(g - m) * sw]
             if layout.free_density:
                 out.append([p.delta / self.d_rho])
@@ -198,41 +221,42 @@ class Refiner:
 
         return resid, sw
 
-    def run(self, sigma: float, t_star: float, used: np.ndarray) -> Refinement:
-        """Levenberg-Marquardt from (sigma nm, T*) over the points ``used``."""
+    def run(self, sigma: float, t_star: float, used: np.ndarray, lambda_r: float = 12.0) -> Refinement:
+        """Levenberg-Marquardt from (sigma nm, T*[, lambda_r]) over the points ``used``."""
         resid, sw = self._residuals(used)
-        th0, lo, hi = self.layout.start_and_bounds(sigma, t_star)
+        th0, lo, hi = self.layout.start_and_bounds(sigma, t_star, lambda_r)
         sol = levenberg_marquardt(resid, th0, lo, hi, step=np.full(len(th0), 1e-4))
         return Refinement(sol, self.layout, sw, used)
 
-    def profile(self, ref: Refinement, t_star: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """The cost (chi^2 with its priors) minimised over every parameter but T*, held at ``t_star``, on the points
-        of ``ref``; returns it and the full parameter vector there. ``start``: theta to begin from."""
+    def profile(self, ref: Refinement, value: float, start: np.ndarray, index: int = 1) -> tuple[float, np.ndarray]:
+        """The cost (chi^2 with its priors) minimised over every parameter but theta[index] (default 1: ln T*), held
+        at ln ``value`` (T*, or lambda_r with index :data:`LAMBDA_INDEX`), on the points of ``ref``; returns it and
+        the full parameter vector there. ``start``: theta to begin from."""
         resid, _ = self._residuals(ref.used)
         lo, hi = self.layout.bounds()
-        free = np.arange(len(start)) != 1
-        lt = np.log(t_star)
+        free = np.arange(len(start)) != index
+        lt = np.log(value)
 
         def full(th: np.ndarray) -> np.ndarray:
-            return np.insert(th, 1, lt)
+            return np.insert(th, index, lt)
 
         sol = levenberg_marquardt(
             lambda th: resid(full(th)), start[free], lo[free], hi[free], step=np.full(int(free.sum()), 1e-4)
         )
         return float(sol.fun @ sol.fun), full(sol.x)
 
-    def from_start(self, sigma: float, t_star: float) -> Refinement:
-        """Refine from (sigma nm, T*); once more when sigma moved (the used r range follows sigma)."""
-        ref = self.run(sigma, t_star, self.used_points(sigma))
+    def from_start(self, sigma: float, t_star: float, lambda_r: float = 12.0) -> Refinement:
+        """Refine from (sigma nm, T*[, lambda_r]); once more when sigma moved (the used r range follows sigma)."""
+        ref = self.run(sigma, t_star, self.used_points(sigma), lambda_r)
         if abs(ref.solution.x[0] - np.log(sigma)) > 0.01:
             p = ref.params
-            ref = self.run(p.sigma, p.t_star, self.used_points(p.sigma))
+            ref = self.run(p.sigma, p.t_star, self.used_points(p.sigma), p.lambda_r)
         return ref
 
     def from_scan(self) -> Refinement:
         """Refine from the best training state of the forward model (:func:`scan_start`)."""
         p, prob = self.prep, self.prob
-        w = (np.arange(len(p.r)) >= p.i0) / (p.e**2 + MODEL_ERROR**2)
+        w = (np.arange(len(p.r)) >= p.i0) / (p.e**2 + self.model_error**2)
         return self.from_start(*scan_start(prob, p.r, p.g, w))
 
 
@@ -243,16 +267,19 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
     point <= :data:`ADEQUATE_CHI2`) and stayed near it (:data:`NEAR_LN_T_STAR`, :data:`NEAR_LN_SIGMA`); otherwise,
     or without a usable network answer, a scan of the forward model's training states gives a second start and
     the better of the two (lower chi^2 per point) is kept.
+
+    With a Mie forward model the network's (LJ) answer starts at lambda_r = 12 and the scan always runs (the LJ
+    answer says nothing about the exponent); the better of the two is kept.
     """
     first = None
     if oneshot is not None:
-        first = refiner.from_start(oneshot["sigma"], oneshot["T_star"])
+        first = refiner.from_start(oneshot["sigma"], oneshot["T_star"], oneshot.get("lambda_r", 12.0))
         p = first.params
         near = (
             abs(np.log(p.t_star / oneshot["T_star"])) < NEAR_LN_T_STAR
             and abs(np.log(p.sigma / oneshot["sigma"])) < NEAR_LN_SIGMA
         )
-        if first.chi2_per_point <= ADEQUATE_CHI2 and near:
+        if first.chi2_per_point <= ADEQUATE_CHI2 and near and not refiner.layout.mie:
             return first
     scanned = refiner.from_scan()
     if first is None or scanned.chi2_per_point < first.chi2_per_point:

@@ -10,6 +10,25 @@ from dataclasses import dataclass
 #: Forward-model error (dimensionless, in g) added in quadrature to the input's noise: held-out mean |dg| minus
 #: the simulated curves' own noise, rounded up (docs/model.md).
 MODEL_ERROR = 0.004
+#: The same for the Mie forward model (its validation mean |dg| minus the simulated curves' own noise, rounded up;
+#: docs/mie.md).
+MIE_MODEL_ERROR = 0.006
+#: The forms ``fit`` knows: LJ 12-6, Mie lambda_r-6, or both with a choice between them.
+POTENTIALS = ("lj", "mie", "auto")
+#: Rise of the scaled chi^2 (chi^2 / max(1, chi^2/dof)) from lambda_r = 12 to the free exponent above which
+#: ``--potential auto`` says the data support the Mie form (a likelihood-ratio test, 1 degree of freedom: 4 is
+#: p = 0.046; the same 2-std convention as every interval of the fit).
+MIE_SUPPORT_DCHI2 = 4.0
+#: Relative uncertainty floor of lambda_r (what remains on clean held-out Mie inputs; docs/mie.md).
+LAMBDA_REL_FLOOR = 0.02
+
+
+def model_error(forward) -> float:
+    """The forward-model error (in g) a fit adds to the input's noise: :data:`MODEL_ERROR` (LJ) or
+    :data:`MIE_MODEL_ERROR` (Mie)."""
+    return MIE_MODEL_ERROR if getattr(forward, "is_mie", False) else MODEL_ERROR
+
+
 #: Prior width of ln c, the normalisation factor of g (relative, 1 std).
 NORM_PRIOR = 0.05
 #: Relative uncertainty floors (sigma, epsilon), added in quadrature: what remains on clean held-out inputs.
@@ -50,9 +69,13 @@ class FitOptions:
         For g(r) from a scattering experiment: the Q_max of the Fourier transform, A^-1 (None: no truncation).
     normalisation : bool
         Fit a normalisation factor c of g (prior width :data:`NORM_PRIOR`).
+    potential : str
+        The pair potential fitted: "lj" (12-6), "mie" (lambda_r-6, lambda_r fitted) or "auto" (both; the Mie fit
+        is reported where the data support it, :data:`MIE_SUPPORT_DCHI2`).
     """
 
     density_error: float = 0.0
     temperature_error: float = 0.0
     q_max: float | None = None
     normalisation: bool = True
+    potential: str = "lj"

@@ -12,6 +12,10 @@ T* is held at steps of ln T* on each side (:data:`PROFILE_STEPS`), every other p
 2-std bound is where the cost has risen by 4 max(1, chi^2 / dof). The profile's half-widths / 2 give the
 statistical 1-std of ln T* (so of ln epsilon), and the spread of sigma over the points inside the bounds / 4 that
 of ln sigma, each when larger than the linearised value (``*_rel_profile`` in the breakdown).
+
+Mie fits (lambda_r a parameter) add the relative uncertainty of lambda_r the same way: linearised, ensemble spread,
+the floor :data:`LAMBDA_REL_FLOOR` and the profile of the cost in ln lambda_r (steps stop at the trained exponents'
+bounds: an interval that reaches them is cut there).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from project.model.fit.problem import ForwardProblem
-from project.model.fit.refine import Refinement, Refiner
-from project.model.fit.settings import REL_FLOOR
+from project.model.fit.refine import LAMBDA_INDEX, Refinement, Refiner
+from project.model.fit.settings import LAMBDA_REL_FLOOR, REL_FLOOR
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Uncertainty:
     temperature_rel: float
     sensitivity: float | None
     profile: tuple[float, float] = (0.0, 0.0)
+    mie: bool = False
+    lambda_profile: float = 0.0
 
     @property
     def _stat(self) -> tuple[float, float]:
@@ -54,8 +60,30 @@ class Uncertainty:
         """Total relative 1-std uncertainty of epsilon."""
         return float(np.sqrt(self._stat[1] + self.model_var[1] + REL_FLOOR[1] ** 2 + self.temperature_rel**2))
 
+    @property
+    def lambda_rel(self) -> float:
+        """Total relative 1-std uncertainty of lambda_r (0 for an LJ fit: lambda_r = 12 is fixed)."""
+        if not self.mie:
+            return 0.0
+        k = LAMBDA_INDEX
+        stat = max(self.stat[k, k], self.lambda_profile**2)
+        return float(np.sqrt(stat + self.model_var[k] + LAMBDA_REL_FLOOR**2))
+
     def breakdown(self) -> dict[str, float | None]:
         """The parts, as the fit's ``uncertainty`` dict reports them."""
+        out = self._breakdown()
+        if self.mie:
+            k = LAMBDA_INDEX
+            out.update(
+                lambda_r_rel_statistical=float(np.sqrt(max(self.stat[k, k], self.lambda_profile**2))),
+                lambda_r_rel_linearised=float(np.sqrt(self.stat[k, k])),
+                lambda_r_rel_profile=self.lambda_profile,
+                lambda_r_rel_model=float(np.sqrt(self.model_var[k])),
+                lambda_r_rel_floor=LAMBDA_REL_FLOOR,
+            )
+        return out
+
+    def _breakdown(self) -> dict[str, float | None]:
         return {
             "sigma_rel_statistical": float(np.sqrt(self._stat[0])),
             "epsilon_rel_statistical": float(np.sqrt(self._stat[1])),
@@ -76,22 +104,28 @@ class Uncertainty:
 PROFILE_STEPS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5)
 
 
-def profile_widths(refiner: Refiner, ref: Refinement, scale: float) -> tuple[float, float]:
-    """Statistical 1-std of ln sigma and ln T* from the cost profile in ln T* (module docstring).
+def profile_widths(refiner: Refiner, ref: Refinement, scale: float, index: int = 1) -> tuple[float, float]:
+    """Statistical 1-std of ln sigma and of theta[index] (default ln T*) from the cost profile in theta[index]
+    (module docstring).
 
     ``scale``: max(1, chi^2 / dof). Where the cost stays below the 2-std rise at the last step, the bound is that
-    step (|ln T*| = 0.5, a factor 1.65 in epsilon).
+    step (|ln T*| = 0.5, a factor 1.65 in epsilon), or the parameter's bound where that comes first.
     """
     x0 = ref.solution.x
     c0 = float(ref.solution.fun @ ref.solution.fun)
-    lt0 = float(x0[1])
+    lt0 = float(x0[index])
+    lo, hi = refiner.layout.bounds()
     target = 4.0 * scale
     half, sigmas = [], [x0[0]]
     for sign in (-1.0, 1.0):
         prev_off, prev_d, start = 0.0, 0.0, x0
-        bound = PROFILE_STEPS[-1]
-        for off in PROFILE_STEPS:
-            cost, x = refiner.profile(ref, float(np.exp(lt0 + sign * off)), start)
+        room = (hi[index] - lt0) if sign > 0 else (lt0 - lo[index])
+        steps = [o for o in PROFILE_STEPS if o < room] + ([room] if room < PROFILE_STEPS[-1] else [])
+        bound = steps[-1] if steps else 0.0
+        for off in steps:
+            if off <= 1e-9:
+                break
+            cost, x = refiner.profile(ref, float(np.exp(lt0 + sign * off)), start, index=index)
             d = max(cost - c0, 0.0)
             if d >= target:
                 bound = prev_off + (off - prev_off) * (target - prev_d) / max(d - prev_d, 1e-12)
@@ -139,17 +173,22 @@ def estimate_uncertainty(
         cov = np.full((len(sol.x), len(sol.x)), np.inf)
     stat = cov * max(1.0, chi2_red)
     c = np.exp(p.ln_c)
-    mean_m = c * prob.model(p.sigma, p.t_star, rho_star)[used]
+    lam = p.lambda_r
+    mean_m = c * prob.model(p.sigma, p.t_star, rho_star, lambda_r=lam)[used]
     shifts = []
     for k in range(n_members):
-        dm = (c * prob.model(p.sigma, p.t_star, rho_star, member=k)[used] - mean_m) * sw
+        dm = (c * prob.model(p.sigma, p.t_star, rho_star, member=k, lambda_r=lam)[used] - mean_m) * sw
         shifts.append(cov @ (J[:n_used].T @ dm))
     shifts = np.asarray(shifts)
     model_var = shifts.var(0) * len(shifts) / max(len(shifts) - 1, 1)
     # how far epsilon would move if the stated density were 1 % off (linearised, density held fixed in the fit)
     sens = None
     if not ref.layout.free_density:
-        dm_d = c * (prob.model(p.sigma, p.t_star, rho_star * 1.001)[used] - mean_m / c) / 1e-3 * sw
+        dm_d = c * (prob.model(p.sigma, p.t_star, rho_star * 1.001, lambda_r=lam)[used] - mean_m / c) / 1e-3 * sw
         sens = float((cov @ (J[:n_used].T @ dm_d))[1])  # d ln T* / d delta = -d ln epsilon / d delta
     prof = profile_widths(refiner, ref, max(1.0, chi2_red)) if refiner is not None else (0.0, 0.0)
-    return Uncertainty(stat, model_var, chi2_red, float(temperature_rel), sens, prof)
+    mie = ref.layout.mie
+    lam_prof = 0.0
+    if mie and refiner is not None:
+        lam_prof = profile_widths(refiner, ref, max(1.0, chi2_red), index=LAMBDA_INDEX)[1]
+    return Uncertainty(stat, model_var, chi2_red, float(temperature_rel), sens, prof, mie, lam_prof)

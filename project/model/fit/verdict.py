@@ -50,8 +50,10 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
 
 
-def forward_domain(forward, t_star: float, rho_star: float, what: str = "the fitted state") -> tuple[bool, list[str]]:
-    """Is the state (T*, rho*) inside the forward model's training states?
+def forward_domain(
+    forward, t_star: float, rho_star: float, what: str = "the fitted state", lambda_r: float = 12.0
+) -> tuple[bool, list[str]]:
+    """Is the state (T*, rho*[, lambda_r]) inside the forward model's training states?
 
     Out of domain when the nearest training state is more than 2.5 of their typical spacings away, or when the
     state lies beyond the convex hull of the training states in (1/T*, rho*) by more than :data:`HULL_MARGIN`
@@ -65,23 +67,29 @@ def forward_domain(forward, t_star: float, rho_star: float, what: str = "the fit
         Reduced temperature k_B T / epsilon and density rho sigma^3 (dimensionless).
     what : str
         How the warnings name the state.
+    lambda_r : float
+        Mie repulsive exponent (12: LJ; a Mie forward model's domain includes it, (1/T*, rho*, ln lambda_r)).
 
     Returns
     -------
     tuple
         (in_domain, the reasons when it is not: a list of warnings).
     """
-    dist = forward.distance_to_training(t_star, rho_star)
+    mie = getattr(forward, "is_mie", False)
+    state = f"T* = {t_star:.3g}, rho* = {rho_star:.3g}" + (f", lambda_r = {lambda_r:.3g}" if mie else "")
+    inputs = "1/T*, rho*, ln lambda_r" if mie else "1/T*, rho*"
+    args = (t_star, rho_star, lambda_r) if mie else (t_star, rho_star)
+    dist = forward.distance_to_training(*args)
     if dist > 2.5 * forward.typical_spacing:
         return False, [
-            f"{what} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) is outside the states the "
+            f"{what} ({state}) is outside the states the "
             f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
             "spacing)"
         ]
-    if (beyond := forward.beyond_training_hull(t_star, rho_star)) > HULL_MARGIN:
+    if (beyond := forward.beyond_training_hull(*args)) > HULL_MARGIN:
         return False, [
-            f"{what} (T* = {t_star:.3g}, rho* = {rho_star:.3g}) lies beyond the edge of the states the "
-            f"forward model was trained on ({beyond:.1f} x their spacing outside their convex hull in 1/T*, rho*): "
+            f"{what} ({state}) lies beyond the edge of the states the "
+            f"forward model was trained on ({beyond:.1f} x their spacing outside their convex hull in {inputs}): "
             "the refinement may have stopped where the model ends, not where the input is"
         ]
     return True, []
@@ -96,15 +104,18 @@ def judge(
     rho_star: float,
     forward,
     inverse,
+    lambda_r: float = 12.0,
 ) -> Verdict:
-    """Is one LJ fluid enough (chi^2 / dof), and is the fitted state inside the models' training states?"""
+    """Is one fluid of the forward model's form enough (chi^2 / dof), and is the fitted state inside the models'
+    training states? (``lj_adequate`` here: the fitted form, LJ or Mie, is adequate.)"""
     v = Verdict(lj_adequate=bool(chi2_red <= ADEQUATE_CHI2))
+    form = f"Mie {lambda_r:.3g}-6" if getattr(forward, "is_mie", False) else "LJ"
     if not v.lj_adequate:
         v.warnings.append(
-            f"one LJ fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
+            f"one {form} fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
             f"{ADEQUATE_CHI2}); the error bars are widened by sqrt(chi^2/dof)"
         )
-    v.in_domain, reasons = forward_domain(forward, t_star, rho_star)
+    v.in_domain, reasons = forward_domain(forward, t_star, rho_star, lambda_r=lambda_r)
     v.warnings.extend(reasons)
     for key, val, label in (("sigma", sigma, "sigma (nm)"), ("epsilon", epsilon, "epsilon (kJ/mol)")):
         lo_, hi_ = inverse.meta["domain"][key]
@@ -112,6 +123,17 @@ def judge(
             v.in_domain = False
             v.warnings.append(f"{label} = {val:.4g} is outside the training range [{lo_:.4g}, {hi_:.4g}]")
     return v
+
+
+def lambda_caveat(lambda_r: float, lambda_range: tuple[float, float]) -> list[str]:
+    """A warning when a Mie fit's exponent ended at the bounds of the trained exponents (within 1 %)."""
+    lo, hi = lambda_range
+    if lo * 1.01 < lambda_r < hi / 1.01:
+        return []
+    return [
+        f"lambda_r = {lambda_r:.3g} is at the bound of the exponents the Mie forward model was trained on "
+        f"({lo:.3g}-{hi:.3g}): the data may want an exponent outside that range, and its interval is cut there"
+    ]
 
 
 def region_caveat(t_star: float, rho_star: float) -> list[str]:
