@@ -201,17 +201,6 @@ def _choose(fits: dict[str, FitResult], potential: str) -> FitResult:
         out.lj_adequate = lj.lj_adequate
         # lambda_r = 12 is what the data allow, not a certainty: the interval is the Mie fit's
         out.lambda_r_std = mie.lambda_r_std
-        out.warnings.append(
-            f"potential auto: the data do not support an exponent other than 12 (chi^2 rises by "
-            f"{sel['delta_chi2_lambda_12']:.3g} <= {MIE_SUPPORT_DCHI2:g} with lambda_r held at 12; the Mie fit gave "
-            f"lambda_r = {mie.lambda_r:.3g} +- {mie.lambda_r_std:.2g}): the LJ fit is reported"
-        )
-    else:
-        out.warnings.append(
-            f"potential auto: the data support a Mie exponent other than 12 (lambda_r = {mie.lambda_r:.3g} +- "
-            f"{mie.lambda_r_std:.2g}; chi^2 rises by {sel['delta_chi2_lambda_12']:.3g} > {MIE_SUPPORT_DCHI2:g} with "
-            "lambda_r held at 12): the Mie fit is reported"
-        )
     return out
 
 

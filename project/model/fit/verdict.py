@@ -114,6 +114,7 @@ def judge(
         v.warnings.append(
             f"one {form} fluid does not describe this RDF within its noise (chi^2/dof = {chi2_red:.3g} > "
             f"{ADEQUATE_CHI2}); the error bars are widened by sqrt(chi^2/dof)"
+            + ("" if form != "LJ" else " (a Mie lambda_r-6 fluid is fitted with --potential mie or auto)")
         )
     v.in_domain, reasons = forward_domain(forward, t_star, rho_star, lambda_r=lambda_r)
     v.warnings.extend(reasons)
