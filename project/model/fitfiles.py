@@ -186,12 +186,13 @@ def text_report(res: FitResult, source: str) -> str:
 
 
 def write_curve(res: FitResult, path: str) -> None:
-    """Write the fitted LJ RDF (binned like the input) as text: r in nm, g; written to a temporary name, renamed."""
+    """Write the fitted RDF (binned like the input) as text: r in nm, g; written to a temporary name, renamed."""
     r, g = res.curve
     body = "".join(f"{a:.6f} {b:.6f}\n" for a, b in zip(r, g))
+    form = "LJ" if res.potential == "lj" else f"Mie {res.lambda_r:.4g}-6"
     atomic_write_text(
         path,
-        f"# fitted LJ RDF: sigma {res.sigma:.6f} nm, epsilon {res.epsilon:.6f} kJ/mol, "
+        f"# fitted {form} RDF: sigma {res.sigma:.6f} nm, epsilon {res.epsilon:.6f} kJ/mol, "
         f"normalisation {res.nuisance['normalisation']:.5f}\n# r_nm g\n" + body,
     )
 
@@ -211,13 +212,14 @@ def plot_fit(res: FitResult, r: np.ndarray, g: np.ndarray, path: str) -> None:
         gf[res.used],
         "-",
         color="C3",
-        label=f"LJ fit: sigma {res.sigma:.4f} nm, epsilon {res.epsilon:.3f} kJ/mol",
+        label=("LJ" if res.potential == "lj" else f"Mie {res.lambda_r:.3g}-6")
+        + f" fit: sigma {res.sigma:.4f} nm, epsilon {res.epsilon:.3f} kJ/mol",
     )
     ax.set_ylabel("g(r)")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(
-        f"chi^2/dof {res.residual['chi2_per_dof']:.2g}; one LJ fluid describes it: "
-        f"{'yes' if res.lj_adequate else 'no'}",
+        f"chi^2/dof {res.residual['chi2_per_dof']:.2g}; the fitted form describes it: "
+        f"{'yes' if res.adequate else 'no'}",
         fontsize=9,
     )
     bx.plot(rf[res.used], np.interp(rf[res.used], r, g) - gf[res.used], "-", color="C0")
