@@ -12,6 +12,8 @@ Commands::
     lj-inverse cg compare [--folder DIR ...] [--out DIR]   # every bead re-simulated; table, plots, catalogue
     lj-inverse cg fit TOPOLOGY TRAJECTORY -T K [--select SEL] [--objective kl] [--pressure BAR] [--out DIR]
                                               # one LJ bead for any molecule of a user's all-atom run
+    lj-inverse cg optimum --results DIR --molecule CH4 [--metric D] [--runs DIR]
+                                              # the best single LJ bead in real CG runs, regret of every bead
 """
 
 from __future__ import annotations
@@ -151,6 +153,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
     sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
+    return 0
+
+
+def cmd_optimum(args: argparse.Namespace) -> int:
+    """The simulated optimum of each metric for one molecule of a comparison, and every bead's regret."""
+    import pandas as pd
+
+    from project.atomic import atomic_write_text
+    from project.cg.optimum import START_ROWS, regret_table, shipped_target, simulated_optimum
+
+    if args.seeds < 2:
+        raise ValueError(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (standard errors need two runs)")
+    res_dir = Path(args.results)
+    comp_path = res_dir / "comparison.csv"
+    if not comp_path.is_file():
+        raise ValueError(f"--results: {res_dir} has no comparison.csv; allowed: the folder of `lj-inverse cg compare`")
+    comp = pd.read_csv(comp_path)
+    rows = comp[comp.molecule == args.molecule]
+    if rows.empty:
+        names = ", ".join(sorted(comp.molecule.unique()))
+        raise ValueError(f"--molecule: {args.molecule!r} is not in {comp_path}; allowed: {names}")
+    target = shipped_target(res_dir, args.molecule)
+    out = Path(args.out) if args.out else res_dir / "optimum"
+    runs = Path(args.runs) if args.runs else out / "runs" / args.molecule
+    out.mkdir(parents=True, exist_ok=True)
+    optima = {}
+    for metric in ("D", "KL") if args.metric == "both" else (args.metric,):
+        start = rows[rows.row == START_ROWS[metric]].iloc[0]
+        opt, points = simulated_optimum(
+            target,
+            _settings(args),
+            runs,
+            (float(start.sigma_nm), float(start.epsilon_kJ_mol)),
+            metric,
+            seeds=args.seeds,
+        )
+        optima[metric] = opt
+        atomic_write_text(out / f"points_{args.molecule}_{metric}.csv", points.to_csv(index=False))
+        atomic_write_text(out / f"optimum_{args.molecule}_{metric}.json", json.dumps(opt, indent=1) + "\n")
+    table = regret_table(rows, optima)
+    atomic_write_text(out / f"regret_{args.molecule}.csv", table.to_csv(index=False))
+    sys.stdout.write(json.dumps({"molecule": args.molecule, "optima": optima}, indent=1) + "\n")
+    sys.stdout.write(table.to_string(index=False) + "\n")
     return 0
 
 
@@ -443,9 +488,25 @@ def _add_fit(cg) -> None:
     q.set_defaults(func=cmd_fit)
 
 
+def _add_optimum(cg) -> None:
+    q = cg.add_parser(
+        "optimum",
+        help="the best single LJ bead for D and KL found in real CG runs (3 x 3 grids with seeds, a response "
+        "surface), and the regret (metric / optimum, 95 %% interval) of every bead of a comparison",
+    )
+    q.add_argument("--results", required=True, help="folder of `cg compare` (comparison.csv, com_rdf_*, aa_*.json)")
+    q.add_argument("--molecule", required=True, help="molecule name as in comparison.csv")
+    q.add_argument("--metric", choices=("D", "KL", "both"), default="both", help="metric (default both)")
+    q.add_argument("--seeds", type=int, default=3, help="seeds per simulated point (default 3)")
+    q.add_argument("--out", default=None, help="output folder (default RESULTS/optimum)")
+    q.add_argument("--runs", default=None, help="folder of the CG runs, reused on a rerun (default OUT/runs/MOLECULE)")
+    cg_run_options(q)
+    q.set_defaults(func=cmd_optimum)
+
+
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands, one function each)."""
     p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
-    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit):
+    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit, _add_optimum):
         add(cg)

@@ -1,0 +1,79 @@
+"""The simulated optimum of the CG comparison and the regret of a bead.
+
+References: an analytic quadratic (its minimum by hand); the t-interval of a log-ratio by hand (scipy's t quantile);
+and a simulated LJ target (GROMACS, known sigma and epsilon): the search through real CG runs must end at the
+target's own parameters, within one grid step, with the optimum's D at the noise of two runs of one system.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from project.cg.optimum import _surface_minimum, regret, simulated_optimum
+from project.errors import ProjectError
+
+
+def test_surface_minimum_of_an_exact_quadratic():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(12, 2))
+    x0 = np.array([0.2, -0.3])
+    H = np.array([[4.0, 1.0], [1.0, 2.0]])
+    y = 0.7 + 0.5 * np.einsum("ni,ij,nj->n", x - x0, H, x - x0)
+    xs, ys = _surface_minimum(x, y)
+    assert xs == pytest.approx(x0, abs=1e-9) and ys == pytest.approx(0.7, abs=1e-9)
+    # a saddle has no minimum
+    assert _surface_minimum(x, x[:, 0] ** 2 - x[:, 1] ** 2) is None
+
+
+def test_regret_interval_by_hand():
+    from scipy import stats
+
+    opt = {"value": 0.02, "n_seeds": 3, "log_sd": 0.03, "dof": 20}
+    r, lo, hi = regret(0.021, 3, opt)
+    half = stats.t.ppf(0.975, 20) * 0.03 * math.sqrt(1 / 3 + 1 / 3)
+    assert r == pytest.approx(1.05, rel=1e-12)
+    assert lo == pytest.approx(1.05 * math.exp(-half), rel=1e-12)
+    assert hi == pytest.approx(1.05 * math.exp(half), rel=1e-12)
+    assert math.isnan(regret(0.021, 3, {**opt, "dof": 0})[1])
+
+
+def test_bad_metric_and_seeds_are_refused(tmp_path):
+    from project.cg.lj import CGSettings
+    from project.cg.target import CGTarget
+
+    t = CGTarget("X", np.linspace(0.01, 1.0, 50), np.ones(50), np.full(50, 0.01), 100.0, 20.0, 40.0)
+    with pytest.raises(ProjectError, match="metric = 'P' is not allowed: one of D, KL"):
+        simulated_optimum(t, CGSettings(), tmp_path, (0.34, 1.0), "P")
+    with pytest.raises(ProjectError, match="seeds = 1 is not allowed"):
+        simulated_optimum(t, CGSettings(), tmp_path, (0.34, 1.0), "D", seeds=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.gromacs
+def test_search_ends_at_the_parameters_of_a_simulated_lj_target(tmp_path):
+    """Target: an LJ fluid simulated at sigma 0.34 nm, epsilon 1.0 kJ/mol (T* 1.0, rho* 0.8; N = 300, seed 7). Start
+    2 % off in sigma and 25 % off in epsilon: the search (2 seeds per point, small runs) must end within one
+    first-round step of the truth in sigma (1 %), and its optimum's D within 2x the D of an independent run of the
+    true parameters (the noise floor of these runs)."""
+    from dataclasses import replace
+
+    from project.cg.lj import CGSettings, run_lj
+    from project.cg.target import CGTarget
+    from project.metrics import total_deviation
+    from project.units import KB
+
+    sigma, eps = 0.34, 1.0
+    T, rho = eps / KB, 0.8 / sigma**3
+    st = CGSettings(N=300, t_equil=10.0, t_prod=60.0, threads=1)
+    ref = run_lj(sigma, eps, T, rho, 40.0, replace(st, seed=7), tmp_path / "target")
+    target = CGTarget("LJ", ref.rdf.r_nm, ref.rdf.g, ref.rdf.g_err, T, rho, 40.0)
+    start = (sigma * 1.02, eps * 1.25)
+    opt, points = simulated_optimum(target, st, tmp_path / "runs", start, "D", seeds=2, max_rounds=3)
+    assert abs(opt["sigma_nm"] / sigma - 1) <= 0.01
+    floor = run_lj(sigma, eps, T, rho, 40.0, replace(st, seed=8), tmp_path / "floor")
+    d_floor = total_deviation(target.r, target.g, floor.rdf.g)
+    assert opt["value"] <= 2.0 * d_floor
+    assert opt["n_runs"] == 2 * len(points) and opt["dof"] == len(points)
