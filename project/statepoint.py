@@ -99,7 +99,8 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
         exponent, dimensionless, 7-50; absent or 12: LJ).
     check_phase : bool
         Refuse states outside the stable single-phase fluid (and, with ``metastable = 1``, the metastable liquid;
-        default True).
+        default True). Without it (coarse-grained beads) T* may reach the schema's ``maximum_unchecked`` (50)
+        instead of 10.
 
     Returns
     -------
@@ -148,12 +149,13 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
     t_star = reduced_temperature(sp["T"], sp["epsilon"])
     rho_star = reduced_density(sp["rho"], sp["sigma"])
     tl, rl = limits["T_star"], limits["rho_star"]
-    if not tl["minimum"] <= t_star <= tl["maximum"]:
+    t_max = tl["maximum"] if check_phase else tl.get("maximum_unchecked", tl["maximum"])
+    if not tl["minimum"] <= t_star <= t_max:
         raise StatePointError(
             "T",
             f"T = {sp['T']} K gives T* = k_B T/epsilon = {t_star:.4g}; allowed: {tl['minimum']} <= T* <= "
-            f"{tl['maximum']}, i.e. {tl['minimum'] * sp['epsilon'] / 0.0083144626:.4g} K <= T <= "
-            f"{tl['maximum'] * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol",
+            f"{t_max}, i.e. {tl['minimum'] * sp['epsilon'] / 0.0083144626:.4g} K <= T <= "
+            f"{t_max * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol",
         )
     if rho_star > rl["maximum"]:
         raise StatePointError(

@@ -5,10 +5,10 @@ Units: sigma nm, epsilon kJ/mol, T K, rho nm^-3, mass amu; run lengths of :class
 Every CG evaluation of every method is one call of :func:`run_lj`: the state point is normalised with
 :func:`project.statepoint.normalise` (``check_phase=False``: an NVT run at the experimental density is well
 defined even if an optimiser visits a (sigma, epsilon) whose reduced state lies in the LJ two-phase region; the
-T* >= 0.7 and box-size limits still apply) and run by :func:`project.simulate.run_simulation` in
-``root/lj_<hash>`` (hash of the state point). The g(r) on the export grid is saved as ``rdf.npz`` there and the
-cost as ``cg_run.json``. A second call with the same parameters reuses the folder (this makes every method
-resumable); the cost recorded on the first run is what the comparison reports.
+T* >= 0.7 and box-size limits still apply, and T* may reach 50: a nearly repulsive bead) and run by
+:func:`project.simulate.run_simulation` in ``root/lj_<hash>`` (hash of the state point). The g(r) on the export
+grid is saved as ``rdf.npz`` there and the cost as ``cg_run.json``. A second call with the same parameters reuses
+the folder (this makes every method resumable); the cost recorded on the first run is what the comparison reports.
 """
 
 from __future__ import annotations
@@ -74,8 +74,19 @@ class CGRun:
     reused: bool
 
 
+#: Largest dt sqrt(T*) (tau) of a CG run: that of dt = 0.004 tau at T* = 10, the hottest state the LJ library
+#: (and its time step) covers. Hotter beads (T* up to 50) get dt = this / sqrt(T*), so that a particle crosses the
+#: same fraction of the repulsive wall per step.
+MAX_DT_SQRT_T_STAR = 0.004 * 10**0.5
+
+
 def cg_statepoint(sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings) -> dict:
-    """Return the normalised LJ state point of a CG run (raises StatePointError naming the bad field)."""
+    """Return the normalised LJ state point of a CG run (raises StatePointError naming the bad field).
+
+    The time step is ``settings.dt`` (tau), reduced to :data:`MAX_DT_SQRT_T_STAR` / sqrt(T*) for beads hotter than
+    T* = (MAX_DT_SQRT_T_STAR / settings.dt)^2 (10 at the default 0.004 tau)."""
+    t_star = 0.0083144626 * float(T) / float(epsilon) if epsilon > 0 else 1.0
+    dt = min(settings.dt, MAX_DT_SQRT_T_STAR / t_star**0.5) if t_star > 0 else settings.dt
     sp = {
         "sigma": float(sigma),
         "epsilon": float(epsilon),
@@ -84,7 +95,7 @@ def cg_statepoint(sigma: float, epsilon: float, T: float, rho: float, mass: floa
         "mass": float(mass),
         "N": settings.N,
         "cutoff": settings.cutoff,
-        "dt": settings.dt,
+        "dt": float(f"{dt:.6g}"),
         "t_equil": settings.t_equil,
         "t_prod": settings.t_prod,
         "t_sample": settings.t_sample,
