@@ -77,3 +77,41 @@ def test_search_ends_at_the_parameters_of_a_simulated_lj_target(tmp_path):
     d_floor = total_deviation(target.r, target.g, floor.rdf.g)
     assert opt["value"] <= 2.0 * d_floor
     assert opt["n_runs"] == 2 * len(points) and opt["dof"] == len(points)
+
+
+def test_srel_path_integrates_the_gradient_exactly_for_a_quadratic():
+    """S = 3 sigma^2 + 0.5 epsilon^2 (its gradient is linear: the trapezoid rule is exact on straight segments)."""
+    from project.cg.baselines import srel_path
+
+    pts = [(0.34, 1.0), (0.35, 0.8), (0.345, 0.6), (0.36, 0.65)]
+    hist = [{"sigma": s, "epsilon": e, "grad": [6 * s, 1.0 * e]} for s, e in pts]
+    S = [3 * s**2 + 0.5 * e**2 for s, e in pts]
+    assert srel_path(hist) == pytest.approx(S[-1] - S[0], rel=1e-12)
+    assert srel_path(hist[:1]) == 0.0
+
+
+def test_method_summary_regret_and_n_fit():
+    """Three repeats with D 1.00, 1.04, 1.10 x the optimum: mean regret 1.0467, N_fit to 1.05 from the first two."""
+    import pandas as pd
+
+    from project.cg.baselines import method_summary
+
+    opt = {"value": 0.02, "n_seeds": 3, "log_sd": 0.02, "dof": 30}
+    rows = pd.DataFrame(
+        {
+            "method": ["relent"] * 3,
+            "converged": [True, True, False],
+            "sigma_nm": [0.37, 0.371, 0.372],
+            "epsilon_kJ_mol": [0.7, 0.8, 0.9],
+            "total_deviation_nm": [0.020, 0.0208, 0.022],
+            "kl_divergence": [3e-4, 3e-4, 3e-4],
+            "n_fit": [5, 7, 30],
+            "cpu_s": [30.0, 40.0, 200.0],
+            "n_check_runs": [3, 3, 3],
+        }
+    )
+    out = method_summary(rows, {"D": opt}).iloc[0]
+    assert out["regret_D"] == pytest.approx(0.0628 / 3 / 0.02, rel=1e-12)
+    assert out["regret_D_lo95"] < out["regret_D"] < out["regret_D_hi95"]
+    assert out["n_fit_to_regret_D_1.05"] == pytest.approx(6.0) and out["converged"] == 2
+    assert out["total_deviation_nm_sd"] == pytest.approx(np.std([0.020, 0.0208, 0.022], ddof=1), rel=1e-12)

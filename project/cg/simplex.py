@@ -11,6 +11,10 @@ simulation. scipy's Nelder-Mead stops when both the simplex size (``xatol``, def
 in epsilon) and the spread of the objective over the simplex (``fatol``, default the statistical noise floor of
 the total deviation, :func:`project.metrics.noise_deviation`, of the first evaluation) are reached, or after
 ``max_evals`` evaluations (not converged).
+
+With ``seeds_per_eval`` > 1 an evaluation is the mean D of that many runs (seeds ``settings.seed``, +1, ...) and
+the default ``fatol`` is half the noise of that mean (noise floor / (2 sqrt(seeds_per_eval))): below the noise, so
+that the simplex stops on its size, not on a spread the noise alone produces.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +52,12 @@ class _Objective:
         root: Path,
         start: tuple[float, float],
         fatol: float | None,
+        seeds_per_eval: int = 1,
     ):
         self.target, self.settings, self.root = target, settings, root
         self.s0, self.e0 = float(start[0]), float(start[1])
         self.fatol = fatol
+        self.seeds_per_eval = seeds_per_eval
         self.penalty: float | None = None
         self.history: list[dict] = []
         self.runs: dict[str, tuple[float, float]] = {}
@@ -61,17 +68,26 @@ class _Objective:
         try:
             if sigma <= 0 or eps <= 0:
                 raise StatePointError("sigma", "non-positive")
-            run = run_lj(sigma, eps, tgt.T, tgt.rho, tgt.mass, self.settings, self.root)
+            runs = [
+                run_lj(
+                    sigma, eps, tgt.T, tgt.rho, tgt.mass, replace(self.settings, seed=self.settings.seed + k), self.root
+                )
+                for k in range(self.seeds_per_eval)
+            ]
         except StatePointError as exc:
             pen = self.penalty if self.penalty is not None else 10.0
             self.history.append({"sigma": sigma, "epsilon": eps, "penalty_nm": pen, "penalty": str(exc)})
             return pen
-        f = total_deviation(tgt.r, tgt.g, run.rdf.g)
+        values = [total_deviation(tgt.r, tgt.g, run.rdf.g) for run in runs]
+        f = float(np.mean(values))
         if self.fatol is None:
-            self.fatol = noise_deviation(tgt.r, tgt.g_err, run.rdf.g_err)
+            noise = noise_deviation(tgt.r, tgt.g_err, runs[0].rdf.g_err)
+            self.fatol = noise if self.seeds_per_eval == 1 else noise / (2.0 * np.sqrt(self.seeds_per_eval))
         if self.penalty is None:
             self.penalty = 10.0 * f
-        self.runs[str(run.workdir)] = (run.wall_s, f)
+        for run, v in zip(runs, values):
+            self.runs[str(run.workdir)] = (run.wall_s, v)
+        run = runs[0]
         self.history.append(
             {
                 "sigma": run.statepoint["sigma"],
@@ -93,6 +109,7 @@ def run_simplex(
     max_evals: int = 40,
     xatol: float = 0.3,
     fatol: float | None = None,
+    seeds_per_eval: int = 1,
 ) -> dict:
     """Minimise the total deviation over (sigma, epsilon) with Nelder-Mead.
 
@@ -112,7 +129,10 @@ def run_simplex(
     xatol : float
         Simplex-size tolerance in scaled units (see module docstring).
     fatol : float or None
-        Objective-spread tolerance (nm); None uses the noise floor of the first evaluation.
+        Objective-spread tolerance (nm); None uses the noise floor of the first evaluation (divided by
+        2 sqrt(seeds_per_eval) when that is > 1).
+    seeds_per_eval : int
+        CG runs averaged per evaluation (seeds ``settings.seed``, +1, ...).
 
     Returns
     -------
@@ -124,7 +144,7 @@ def run_simplex(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    objective = _Objective(target, settings, root, start, fatol)
+    objective = _Objective(target, settings, root, start, fatol, seeds_per_eval)
     objective(np.zeros(2))  # sets fatol from the first run's noise
     res = minimize(
         objective,
@@ -155,8 +175,8 @@ def run_simplex(
         "history": history,
         "final_workdir": best["workdir"],
         "criterion": f"Nelder-Mead: simplex size < {xatol:g} scaled units (= {xatol * SCALE_SIGMA:.2%} sigma, "
-        f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < noise floor "
-        f"{objective.fatol:.4g} nm (max {max_evals} evaluations)",
+        f"{xatol * SCALE_EPS:.2%} epsilon) and objective spread < "
+        f"{objective.fatol:.4g} nm (max {max_evals} evaluations; {seeds_per_eval} run(s) per evaluation)",
         "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "penalty_nm": "nm", "wall_s": "s"},
     }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")

@@ -14,6 +14,8 @@ Commands::
                                               # one LJ bead for any molecule of a user's all-atom run
     lj-inverse cg optimum --results DIR --molecule CH4 [--metric D] [--runs DIR]
                                               # the best single LJ bead in real CG runs, regret of every bead
+    lj-inverse cg baselines --results DIR --molecule CH4 [--method relent] [--repeats 3]
+                                              # iterative methods repeated with independent seeds, regrets
 """
 
 from __future__ import annotations
@@ -196,6 +198,40 @@ def cmd_optimum(args: argparse.Namespace) -> int:
     atomic_write_text(out / f"regret_{args.molecule}.csv", table.to_csv(index=False))
     sys.stdout.write(json.dumps({"molecule": args.molecule, "optima": optima}, indent=1) + "\n")
     sys.stdout.write(table.to_string(index=False) + "\n")
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    """Relative entropy and/or simplex repeated with independent seeds on a comparison's target; regrets."""
+    import pandas as pd
+
+    from project.atomic import atomic_write_text
+    from project.cg.baselines import method_summary, relent_repeats, simplex_repeats
+    from project.cg.lj import initial_guess
+    from project.cg.optimum import shipped_target
+
+    if args.repeats < 2:
+        raise ValueError(f"--repeats: got {args.repeats}; allowed: an integer >= 2 (a spread needs two repeats)")
+    res_dir = Path(args.results)
+    target = shipped_target(res_dir, args.molecule)
+    out = Path(args.out) if args.out else res_dir / "optimum"
+    runs = Path(args.runs) if args.runs else out / "runs" / args.molecule
+    start = initial_guess(target.r, target.g, target.T)
+    frames = []
+    for method in ("relent", "simplex") if args.method == "both" else (args.method,):
+        fn = relent_repeats if method == "relent" else simplex_repeats
+        frames.append(fn(target, _settings(args), runs / "baselines", start, repeats=args.repeats))
+    rows = pd.concat(frames, ignore_index=True).assign(molecule=args.molecule)
+    optima = {}
+    for metric in ("D", "KL"):
+        f = out / f"optimum_{args.molecule}_{metric}.json"
+        if f.is_file():
+            optima[metric] = json.loads(f.read_text())
+    summary = method_summary(rows, optima).assign(molecule=args.molecule)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / f"baselines_{args.molecule}_{args.method}.csv", rows.to_csv(index=False))
+    atomic_write_text(out / f"baselines_summary_{args.molecule}_{args.method}.csv", summary.to_csv(index=False))
+    sys.stdout.write(rows.to_string(index=False) + "\n" + summary.to_string(index=False) + "\n")
     return 0
 
 
@@ -504,9 +540,25 @@ def _add_optimum(cg) -> None:
     q.set_defaults(func=cmd_optimum)
 
 
+def _add_baselines(cg) -> None:
+    q = cg.add_parser(
+        "baselines",
+        help="relative entropy (to convergence) and simplex (two starts, seed-averaged objective) repeated with "
+        "independent seeds on a comparison's target; each final bead re-simulated; regrets against `cg optimum`",
+    )
+    q.add_argument("--results", required=True, help="folder of `cg compare` (com_rdf_*, aa_*.json)")
+    q.add_argument("--molecule", required=True, help="molecule name as in comparison.csv")
+    q.add_argument("--method", choices=("relent", "simplex", "both"), default="relent", help="default relent")
+    q.add_argument("--repeats", type=int, default=3, help="independent repeats per method (default 3)")
+    q.add_argument("--out", default=None, help="output folder (default RESULTS/optimum, where `cg optimum` writes)")
+    q.add_argument("--runs", default=None, help="folder of the CG runs, reused on a rerun (default OUT/runs/MOLECULE)")
+    cg_run_options(q)
+    q.set_defaults(func=cmd_baselines)
+
+
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands, one function each)."""
     p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
-    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit, _add_optimum):
+    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit, _add_optimum, _add_baselines):
         add(cg)
