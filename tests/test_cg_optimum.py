@@ -115,3 +115,37 @@ def test_method_summary_regret_and_n_fit():
     assert out["regret_D_lo95"] < out["regret_D"] < out["regret_D_hi95"]
     assert out["n_fit_to_regret_D_1.05"] == pytest.approx(6.0) and out["converged"] == 2
     assert out["total_deviation_nm_sd"] == pytest.approx(np.std([0.020, 0.0208, 0.022], ddof=1), rel=1e-12)
+
+
+@pytest.mark.gromacs
+def test_simplex_on_a_seed_averaged_objective(tmp_path):
+    """Nelder-Mead with 2 runs per evaluation (GROMACS, small runs): each evaluation is the mean D of its two runs
+    (recomputed here from their RDFs), two runs per simulated evaluation, and fatol half the noise of that mean."""
+    from dataclasses import replace
+
+    from project.cg.lj import CGSettings, run_lj
+    from project.cg.simplex import run_simplex
+    from project.cg.target import CGTarget
+    from project.metrics import noise_deviation, total_deviation
+    from project.rdf import load_rdf
+    from project.units import KB
+
+    sigma, eps = 0.34, 1.0
+    T, rho = eps / KB, 0.8 / sigma**3
+    st = CGSettings(N=300, t_equil=10.0, t_prod=40.0, threads=1, seed=11)
+    ref = run_lj(sigma, eps, T, rho, 40.0, replace(st, seed=7), tmp_path / "target")
+    target = CGTarget("LJ", ref.rdf.r_nm, ref.rdf.g, ref.rdf.g_err, T, rho, 40.0)
+    res = run_simplex(target, st, tmp_path / "simplex", start=(0.345, 1.1), max_evals=5, seeds_per_eval=2)
+    evals = [h for h in res["history"] if "workdir" in h]
+    assert res["n_simulations"] == 2 * len(evals) and len(evals) >= 3
+    for h in evals:
+        runs = [
+            run_lj(h["sigma"], h["epsilon"], T, rho, 40.0, replace(st, seed=11 + k), tmp_path / "simplex")
+            for k in range(2)
+        ]
+        assert all(r.reused for r in runs)
+        d = [total_deviation(target.r, target.g, load_rdf(r.workdir / "rdf.npz").g) for r in runs]
+        assert h["total_deviation_nm"] == pytest.approx(np.mean(d), rel=1e-12)
+    first = run_lj(0.345, 1.1, T, rho, 40.0, st, tmp_path / "simplex")
+    noise = noise_deviation(target.r, target.g_err, first.rdf.g_err)
+    assert res["fatol_nm"] == pytest.approx(noise / (2 * np.sqrt(2)), rel=1e-9)
