@@ -149,3 +149,58 @@ def test_simplex_on_a_seed_averaged_objective(tmp_path):
     first = run_lj(0.345, 1.1, T, rho, 40.0, st, tmp_path / "simplex")
     noise = noise_deviation(target.r, target.g_err, first.rdf.g_err)
     assert res["fatol_nm"] == pytest.approx(noise / (2 * np.sqrt(2)), rel=1e-9)
+
+
+def test_regret_markdown_lists_optima_regrets_and_baselines(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from project.cg.baselines import method_summary
+    from project.cg.optimum import regret_markdown, regret_table
+
+    opt = {
+        "metric": "D",
+        "value": 0.02,
+        "se": 0.0002,
+        "n_seeds": 3,
+        "log_sd": 0.02,
+        "dof": 30,
+        "sigma_nm": 0.37,
+        "epsilon_kJ_mol": 0.7,
+        "T_star": 1.3,
+        "converged": True,
+        "rounds": 2,
+        "n_runs": 57,
+    }
+    (tmp_path / "optimum_CH4_D.json").write_text(json.dumps(opt))
+    comp = pd.DataFrame(
+        {
+            "molecule": ["CH4"],
+            "row": ["network"],
+            "kind": ["one-shot"],
+            "converged": [np.nan],
+            "n_check_runs": [3],
+            "total_deviation_nm": [0.021],
+            "kl_divergence": [5e-4],
+        }
+    )
+    regret_table(comp, {"D": opt}).to_csv(tmp_path / "regret_CH4.csv", index=False)
+    rows = pd.DataFrame(
+        {
+            "method": ["relent"] * 2,
+            "converged": [True, True],
+            "sigma_nm": [0.37, 0.37],
+            "epsilon_kJ_mol": [0.7, 0.8],
+            "total_deviation_nm": [0.021, 0.022],
+            "kl_divergence": [3e-4, 3e-4],
+            "n_fit": [5, 7],
+            "cpu_s": [30.0, 40.0],
+            "n_check_runs": [3, 3],
+        }
+    )
+    method_summary(rows, {"D": opt}).assign(molecule="CH4").to_csv(tmp_path / "baselines_summary_CH4_relent.csv")
+    md = regret_markdown(tmp_path)
+    assert "| CH4 | D | 0.3700 | 0.7000 | 1.3 | 0.02 +- 0.0002 | yes | 2 | 57 |" in md
+    assert "| CH4 | network | one-shot |  | 1.050 [" in md
+    assert "| CH4 | relent | 2 | 2 | 0.02150 +- 0.00071 |" in md

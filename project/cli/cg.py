@@ -163,7 +163,7 @@ def cmd_optimum(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from project.atomic import atomic_write_text
-    from project.cg.optimum import START_ROWS, regret_table, shipped_target, simulated_optimum
+    from project.cg.optimum import START_ROWS, regret_markdown, regret_table, shipped_target, simulated_optimum
 
     if args.seeds < 2:
         raise ValueError(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (standard errors need two runs)")
@@ -196,6 +196,7 @@ def cmd_optimum(args: argparse.Namespace) -> int:
         atomic_write_text(out / f"optimum_{args.molecule}_{metric}.json", json.dumps(opt, indent=1) + "\n")
     table = regret_table(rows, optima)
     atomic_write_text(out / f"regret_{args.molecule}.csv", table.to_csv(index=False))
+    atomic_write_text(out / "regret.md", regret_markdown(out))
     sys.stdout.write(json.dumps({"molecule": args.molecule, "optima": optima}, indent=1) + "\n")
     sys.stdout.write(table.to_string(index=False) + "\n")
     return 0
@@ -208,7 +209,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     from project.atomic import atomic_write_text
     from project.cg.baselines import method_summary, relent_repeats, simplex_repeats
     from project.cg.lj import initial_guess
-    from project.cg.optimum import shipped_target
+    from project.cg.optimum import regret_markdown, shipped_target
 
     if args.repeats < 2:
         raise ValueError(f"--repeats: got {args.repeats}; allowed: an integer >= 2 (a spread needs two repeats)")
@@ -231,6 +232,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / f"baselines_{args.molecule}_{args.method}.csv", rows.to_csv(index=False))
     atomic_write_text(out / f"baselines_summary_{args.molecule}_{args.method}.csv", summary.to_csv(index=False))
+    atomic_write_text(out / "regret.md", regret_markdown(out))
     sys.stdout.write(rows.to_string(index=False) + "\n" + summary.to_string(index=False) + "\n")
     return 0
 
