@@ -79,27 +79,16 @@ def test_mie_forward_model_heldout_accuracy():
     fw = ForwardModel.load(ROOT / "project" / "data" / "models" / "mie_forward_v1")
     ds, rows = _mie()
     tab = ds.table.iloc[rows]
-    res = heldout_error(
-        fw,
-        ds.r_nm,
-        ds.g[rows].astype(float),
-        tab["sigma"].to_numpy(),
-        tab["T_star"].to_numpy(),
-        tab["rho_star"].to_numpy(),
-        lambda_r=tab["lambda_r"].to_numpy(),
-    )
+
+    def error(lam):
+        cols = (tab[k].to_numpy() for k in ("sigma", "T_star", "rho_star"))
+        return heldout_error(fw, ds.r_nm, ds.g[rows].astype(float), *cols, lambda_r=lam)
+
+    res = error(tab["lambda_r"].to_numpy())
     assert len(rows) >= 15
     assert res["mean_abs_dg"] <= 0.006
     # and the exponent matters: the same curves compared at lambda_r = 12 are far worse
-    res12 = heldout_error(
-        fw,
-        ds.r_nm,
-        ds.g[rows].astype(float),
-        tab["sigma"].to_numpy(),
-        tab["T_star"].to_numpy(),
-        tab["rho_star"].to_numpy(),
-        lambda_r=np.full(len(rows), 12.0),
-    )
+    res12 = error(np.full(len(rows), 12.0))
     assert res12["mean_abs_dg"] > 2 * res["mean_abs_dg"]
 
 

@@ -36,14 +36,13 @@ def srel_path(history: list[dict]) -> float:
 
 
 def _checked(target: CGTarget, settings: CGSettings, root: Path, sigma: float, eps: float, seeds: int) -> dict:
-    from project.cg.compare import check_lj
+    """Check-run means and standard errors of D and KL of one bead, with comparison.csv's column names."""
+    from project.cg.optimum import evaluate_bead
 
-    runs, note = check_lj(target, settings, root, sigma, eps, seeds=seeds)
-    out = {"n_check_runs": len(runs), "note": note}
+    ev = evaluate_bead(target, settings, root, sigma, eps, seeds)
+    out = {"n_check_runs": ev["n"], "note": ev["note"]}
     for key, col in (("D", "total_deviation_nm"), ("KL", "kl_divergence")):
-        v = np.asarray([r[key] for r in runs], float)
-        out[col] = float(v.mean()) if len(v) else np.nan
-        out[f"{col}_se"] = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan
+        out[col], out[f"{col}_se"] = ev[key], ev[f"{key}_se"]
     return out
 
 

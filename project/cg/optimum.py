@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 METRICS = {"D": "nm", "KL": "1"}
 
 
-def _evaluate(target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, seeds: int) -> dict:
+def evaluate_bead(target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, seeds: int) -> dict:
+    """One bead (sigma nm, epsilon kJ/mol) simulated with ``seeds`` check seeds (:func:`project.cg.compare.check_lj`):
+    ``n`` runs, ``note`` (why none ran, or None), per metric the mean, ``<metric>_se`` and ``<metric>_logvar`` (the
+    variance of ln(metric) over the runs)."""
     from project.cg.compare import check_lj
 
     runs, note = check_lj(target, settings, root, sigma, epsilon, seeds=seeds)
@@ -119,7 +122,7 @@ def simulated_optimum(
     def run(sigma: float, epsilon: float, rnd: int, kind: str) -> dict:
         key = (round(sigma, 6), round(epsilon, 6))
         if key not in points:
-            points[key] = {**_evaluate(target, settings, root, key[0], key[1], seeds), "round": rnd, "kind": kind}
+            points[key] = {**evaluate_bead(target, settings, root, key[0], key[1], seeds), "round": rnd, "kind": kind}
         return points[key]
 
     centre = np.log(np.asarray(start, float))

@@ -532,14 +532,19 @@ def _add_optimum(cg) -> None:
         help="the best single LJ bead for D and KL found in real CG runs (3 x 3 grids with seeds, a response "
         "surface), and the regret (metric / optimum, 95 %% interval) of every bead of a comparison",
     )
-    q.add_argument("--results", required=True, help="folder of `cg compare` (comparison.csv, com_rdf_*, aa_*.json)")
-    q.add_argument("--molecule", required=True, help="molecule name as in comparison.csv")
+    _comparison_target_options(q)
     q.add_argument("--metric", choices=("D", "KL", "both"), default="both", help="metric (default both)")
     q.add_argument("--seeds", type=int, default=3, help="seeds per simulated point (default 3)")
+    q.set_defaults(func=cmd_optimum)
+
+
+def _comparison_target_options(q: argparse.ArgumentParser) -> None:
+    """Options of the commands that work on one molecule of a shipped comparison (``cg optimum``, ``cg baselines``)."""
+    q.add_argument("--results", required=True, help="folder of `cg compare` (comparison.csv, com_rdf_*, aa_*.json)")
+    q.add_argument("--molecule", required=True, help="molecule name as in comparison.csv")
     q.add_argument("--out", default=None, help="output folder (default RESULTS/optimum)")
     q.add_argument("--runs", default=None, help="folder of the CG runs, reused on a rerun (default OUT/runs/MOLECULE)")
     cg_run_options(q)
-    q.set_defaults(func=cmd_optimum)
 
 
 def _add_baselines(cg) -> None:
@@ -548,13 +553,9 @@ def _add_baselines(cg) -> None:
         help="relative entropy (to convergence) and simplex (two starts, seed-averaged objective) repeated with "
         "independent seeds on a comparison's target; each final bead re-simulated; regrets against `cg optimum`",
     )
-    q.add_argument("--results", required=True, help="folder of `cg compare` (com_rdf_*, aa_*.json)")
-    q.add_argument("--molecule", required=True, help="molecule name as in comparison.csv")
+    _comparison_target_options(q)
     q.add_argument("--method", choices=("relent", "simplex", "both"), default="relent", help="default relent")
     q.add_argument("--repeats", type=int, default=3, help="independent repeats per method (default 3)")
-    q.add_argument("--out", default=None, help="output folder (default RESULTS/optimum, where `cg optimum` writes)")
-    q.add_argument("--runs", default=None, help="folder of the CG runs, reused on a rerun (default OUT/runs/MOLECULE)")
-    cg_run_options(q)
     q.set_defaults(func=cmd_baselines)
 
 
