@@ -204,3 +204,23 @@ def test_regret_markdown_lists_optima_regrets_and_baselines(tmp_path):
     assert "| CH4 | D | 0.3700 | 0.7000 | 1.3 | 0.02 +- 0.0002 | yes | 2 | 57 |" in md
     assert "| CH4 | network | one-shot |  | 1.050 [" in md
     assert "| CH4 | relent | 2 | 2 | 0.02150 +- 0.00071 |" in md
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["optimum", "--molecule", "XeF6"], "--molecule: 'XeF6' is not in"),
+        (["optimum", "--molecule", "CH4", "--seeds", "1"], "--seeds: got 1; allowed: an integer >= 2"),
+        (["baselines", "--molecule", "CH4", "--repeats", "1"], "--repeats: got 1; allowed: an integer >= 2"),
+    ],
+)
+def test_cli_optimum_and_baselines_refuse_bad_input_and_write_nothing(tmp_path, args, message):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "project", "cg", *args, "--results", str(root / "docs" / "results" / "cg")]
+    out = subprocess.run(cmd + ["--out", str(tmp_path / "out")], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 2 and message in out.stderr
+    assert not (tmp_path / "out").exists()
