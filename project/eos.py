@@ -220,10 +220,13 @@ def is_lj(lambda_r: float) -> bool:
     return float(lambda_r) == LJ_LAMBDA_R
 
 
-def mie_prefactor(lambda_r: float, lambda_a: float = 6.0) -> float:
-    """Return C = lambda_r/(lambda_r - lambda_a) (lambda_r/lambda_a)^(lambda_a/(lambda_r - lambda_a)); 4 for 12-6."""
-    n, m = float(lambda_r), float(lambda_a)
-    return n / (n - m) * (n / m) ** (m / (n - m))
+def mie_prefactor(lambda_r, lambda_a: float = 6.0):
+    """Return C = lambda_r/(lambda_r - lambda_a) (lambda_r/lambda_a)^(lambda_a/(lambda_r - lambda_a)); 4 for 12-6.
+
+    The one definition of the Mie prefactor (dimensionless); ``lambda_r`` a number or an array (element-wise)."""
+    n, m = np.asarray(lambda_r, dtype=float), float(lambda_a)
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    return float(c) if c.ndim == 0 else c
 
 
 @functools.lru_cache(maxsize=64)

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from project.eos import mie_prefactor
 from project.errors import ProjectError, RDFError
 from project.model.fit import FitOptions, fit_rdf
-from project.model.forward import ForwardModel, lj_u_star, mie_prefactor, mie_u_star
+from project.model.forward import ForwardModel, lj_u_star, mie_u_star
 from project.model.train_forward import design_seed, heldout_error
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,6 +30,7 @@ import numpy as np
 
 from project import units
 from project.atomic import atomic_path, atomic_write_text
+from project.eos import mie_prefactor
 
 #: Default time step in tau when a state point has none. Hot LJ fluids (T* = 2.5) blew up with GROMACS at
 #: 0.003 tau and larger (docs: shared/notes/environment.md); 0.002 tau is safe for every state we run.
@@ -192,12 +193,6 @@ def initial_positions(N: int, box: float, seed: int) -> np.ndarray:
     sites = grid[np.sort(rng.choice(len(grid), size=N, replace=False))]
     pos = (sites + 0.5) * a + rng.uniform(-0.05 * a, 0.05 * a, size=(N, 3))
     return np.mod(pos, box)
-
-
-def mie_prefactor(lambda_r: float) -> float:
-    """Prefactor C of the Mie lambda_r-6 potential (dimensionless): 4 for lambda_r = 12."""
-    n = float(lambda_r)
-    return n / (n - 6.0) * (n / 6.0) ** (6.0 / (n - 6.0))
 
 
 def lrc_energy_per_particle(rho: float, sigma: float, epsilon: float, rc: float, lambda_r: float = 12.0) -> float:

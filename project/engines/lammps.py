@@ -47,11 +47,11 @@ from project.engines.base import (
     initial_positions,
     lrc_energy_per_particle,
     lrc_pressure,
-    mie_prefactor,
     write_pdb,
     write_thermo_csv,
 )
 from project.env import setting
+from project.eos import mie_prefactor
 from project.errors import SimulationError
 
 logger = logging.getLogger(__name__)

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from project.eos import mie_prefactor
 from project.errors import ProjectError
 
 #: The forward models shipped with the package: LJ, and Mie lambda_r-6.
@@ -58,12 +59,6 @@ def lj_u_star(s: np.ndarray) -> np.ndarray:
     """Reduced LJ pair energy u* = 4 (s^-12 - s^-6) at s = r / sigma (dimensionless)."""
     s = np.asarray(s, dtype=float)
     return 4.0 * (s**-12 - s**-6)
-
-
-def mie_prefactor(lambda_r) -> np.ndarray:
-    """C = lambda_r/(lambda_r - 6) (lambda_r/6)^(6/(lambda_r - 6)) of the Mie lambda_r-6 potential (4 at 12)."""
-    lam = np.asarray(lambda_r, dtype=float)
-    return lam / (lam - 6.0) * (lam / 6.0) ** (6.0 / (lam - 6.0))
 
 
 def mie_u_star(s: np.ndarray, lambda_r) -> np.ndarray:
