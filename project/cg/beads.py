@@ -33,6 +33,7 @@ def fit_beads(
     pressure_bar: float | None,
     model_path,
     source: str,
+    potential: str = "lj",
 ) -> dict:
     """Every bead of a COM RDF (module docstring); no file is written.
 
@@ -50,12 +51,16 @@ def fit_beads(
         Inverse-model folder (None: the shipped model).
     source : str
         Where the RDF comes from (recorded with the prediction).
+    potential : str
+        "lj" (default) or "mie": also a Mie lambda_r-6 bead per objective, refined through the Mie forward model
+        from the LJ bead refined for that objective (:func:`project.cg.objective.refine_mie_for_objective`), with
+        its SAFT-VR Mie pressure and energy.
 
     Returns
     -------
     dict
-        ``network``, ``fit``, ``refined`` (by objective), ``pressure_aware`` (or None) and ``model_path``; every
-        bead with its equation-of-state ``eos``.
+        ``network``, ``fit``, ``refined`` (by objective), ``pressure_aware`` (or None), ``mie`` (Mie beads by
+        objective, or None) and ``model_path``; every bead with its equation-of-state ``eos``.
 
     Raises
     ------
@@ -64,6 +69,9 @@ def fit_beads(
     """
     from project.cg.objective import refine_for_objective, refine_with_pressure
     from project.cg.oneshot import predict_bead
+
+    if potential not in ("lj", "mie"):
+        raise ProjectError(f"potential: got {potential!r}; allowed: lj, mie")
 
     pred = predict_bead(r, g, T, rho, model_path, source=source, g_err=g_err)
     network = {k: pred[k] for k in NETWORK_KEYS if k in pred}
@@ -78,6 +86,13 @@ def fit_beads(
         pressure = refine_with_pressure(r, g, T, rho, start, float(pressure_bar), objectives[0])
     out = {"network": network, "fit": fit, "refined": refined, "pressure_aware": pressure}
     add_eos_thermo(bead_table(out), T, rho)
+    out["mie"] = None
+    if potential == "mie":
+        from project.cg.objective import refine_mie_for_objective
+
+        out["mie"] = {
+            o: refine_mie_for_objective(r, g, T, rho, (b["sigma"], b["epsilon"]), o) for o, b in refined.items()
+        }
     return {**out, "model_path": pred.get("model_path")}
 
 

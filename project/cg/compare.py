@@ -116,10 +116,18 @@ def oneshot_beads(job_dir: Path | str, model_path: str | Path | None = None) -> 
 
 
 def check_lj(
-    target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, *, seeds: int
+    target: CGTarget,
+    settings: CGSettings,
+    root: Path,
+    sigma: float,
+    epsilon: float,
+    *,
+    seeds: int,
+    lambda_r: float = 12.0,
 ) -> tuple[list[dict], str | None]:
-    """Check runs of one LJ bead in ``root`` (seeds :data:`FIRST_CHECK_SEED`, +1, ...): per seed D (nm), KL,
-    P (bar), U (kJ/mol per molecule) and the run folder; and a note when the bead cannot be simulated."""
+    """Check runs of one LJ bead (a Mie bead with ``lambda_r`` != 12) in ``root`` (seeds :data:`FIRST_CHECK_SEED`,
+    +1, ...): per seed D (nm), KL, P (bar), U (kJ/mol per molecule) and the run folder; and a note when the bead
+    cannot be simulated."""
     runs = []
     for k in range(seeds):
         try:
@@ -131,6 +139,7 @@ def check_lj(
                 target.mass,
                 replace(settings, seed=FIRST_CHECK_SEED + k),
                 root,
+                lambda_r,
             )
         except StatePointError as exc:
             return runs, f"no CG check run: {str(exc).splitlines()[0]}"

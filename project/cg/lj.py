@@ -80,13 +80,23 @@ class CGRun:
 MAX_DT_SQRT_T_STAR = 0.004 * 10**0.5
 
 
-def cg_statepoint(sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings) -> dict:
-    """Return the normalised LJ state point of a CG run (raises StatePointError naming the bad field).
+#: Time step (tau) of a Mie bead's run at most: that of the Mie library (docs/mie.md; the steep walls of large
+#: exponents), so that a Mie bead is simulated like the states its forward model learned from.
+MIE_MAX_DT = 0.002
+
+
+def cg_statepoint(
+    sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings, lambda_r: float = 12.0
+) -> dict:
+    """Return the normalised state point of a CG run (raises StatePointError naming the bad field).
 
     The time step is ``settings.dt`` (tau), reduced to :data:`MAX_DT_SQRT_T_STAR` / sqrt(T*) for beads hotter than
-    T* = (MAX_DT_SQRT_T_STAR / settings.dt)^2 (10 at the default 0.004 tau)."""
+    T* = (MAX_DT_SQRT_T_STAR / settings.dt)^2 (10 at the default 0.004 tau), and to at most :data:`MIE_MAX_DT` for a
+    Mie lambda_r-6 bead (``lambda_r`` != 12, dimensionless)."""
     t_star = 0.0083144626 * float(T) / float(epsilon) if epsilon > 0 else 1.0
     dt = min(settings.dt, MAX_DT_SQRT_T_STAR / t_star**0.5) if t_star > 0 else settings.dt
+    if float(lambda_r) != 12.0:
+        dt = min(dt, MIE_MAX_DT)
     sp = {
         "sigma": float(sigma),
         "epsilon": float(epsilon),
@@ -101,13 +111,22 @@ def cg_statepoint(sigma: float, epsilon: float, T: float, rho: float, mass: floa
         "t_sample": settings.t_sample,
         "seed": settings.seed,
     }
+    if float(lambda_r) != 12.0:
+        sp["lambda_r"] = float(lambda_r)
     return normalise(sp, check_phase=False)
 
 
 def run_lj(
-    sigma: float, epsilon: float, T: float, rho: float, mass: float, settings: CGSettings, root: Path | str
+    sigma: float,
+    epsilon: float,
+    T: float,
+    rho: float,
+    mass: float,
+    settings: CGSettings,
+    root: Path | str,
+    lambda_r: float = 12.0,
 ) -> CGRun:
-    """Run (or reuse) one single-bead LJ CG simulation and its g(r).
+    """Run (or reuse) one single-bead LJ (or Mie lambda_r-6) CG simulation and its g(r).
 
     Parameters
     ----------
@@ -119,6 +138,9 @@ def run_lj(
         Run settings.
     root : path
         Folder of the method; the run goes to ``root/lj_<hash>``.
+    lambda_r : float
+        Repulsive exponent of a Mie bead (dimensionless; 12: LJ). A Mie bead runs with LAMMPS, the Mie engine
+        (docs/mie.md), whatever ``settings.engine`` says.
 
     Returns
     -------
@@ -133,7 +155,7 @@ def run_lj(
     """
     from project.simulate import run_simulation
 
-    sp = cg_statepoint(sigma, epsilon, T, rho, mass, settings)
+    sp = cg_statepoint(sigma, epsilon, T, rho, mass, settings, lambda_r)
     key = hashlib.sha1(json.dumps(sp, sort_keys=True).encode()).hexdigest()[:12]
     workdir = Path(root) / f"lj_{key}"
     cost_path = workdir / "cg_run.json"
@@ -143,7 +165,8 @@ def run_lj(
     t0 = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(workdir / "statepoint.json", json.dumps(sp, indent=1, sort_keys=True) + "\n")
-    summary = run_simulation(sp, workdir, engine=settings.engine, threads=settings.threads)
+    engine = settings.engine if "lambda_r" not in sp else "lammps"
+    summary = run_simulation(sp, workdir, engine=engine, threads=settings.threads)
     rdf = compute_rdf(workdir / "topology.pdb", workdir / "traj.xtc", n_blocks=settings.n_blocks)
     save_rdf(rdf, workdir / "rdf.npz")
     wall = time.monotonic() - t0

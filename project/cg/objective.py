@@ -49,6 +49,8 @@ SIGMA_RANGE = 0.08
 T_STAR_RANGE = (0.7, 10.0)
 #: Largest r / sigma_lo of the objective's range (the forward model ends at 3 sigma).
 S_RANGE = 2.9
+#: Reduced-temperature range of a Mie bead's search (the Mie forward model's training states, docs/mie.md).
+MIE_T_STAR_RANGE = (0.7, 3.0)
 
 
 def _metric(objective: str):
@@ -92,9 +94,21 @@ class SurrogateObjective:
         ``total-deviation`` or ``kl``.
     sigma_start : float
         Start sigma (nm); fixes the search range and the objective's r range.
+    forward : ForwardModel or None
+        The forward model (None: the shipped LJ one); a Mie model makes the exponent lambda_r a parameter of every
+        method (``lambda_r``, dimensionless) and confines T* to :data:`MIE_T_STAR_RANGE`.
     """
 
-    def __init__(self, r: np.ndarray, g: np.ndarray, T: float, rho: float, objective: str, sigma_start: float):
+    def __init__(
+        self,
+        r: np.ndarray,
+        g: np.ndarray,
+        T: float,
+        rho: float,
+        objective: str,
+        sigma_start: float,
+        forward=None,
+    ):
         from project.model.fit import shipped_models
 
         self.metric = _metric(objective)
@@ -112,33 +126,41 @@ class SurrogateObjective:
         keep = r + 0.5 * width <= self.r_range + 1e-9
         self.r, self.g, self.width = r[keep], np.clip(g[keep], 0.0, None), width
         self.T, self.rho = float(T), float(rho)
-        _, self.forward = shipped_models()
+        self.forward = forward if forward is not None else shipped_models()[1]
+        self.t_star_range = MIE_T_STAR_RANGE if self.forward.is_mie else T_STAR_RANGE
         self.n_eval = 0
 
-    def g_lj(self, sigma: float, epsilon: float) -> np.ndarray:
-        """The forward model's LJ RDF of the bead on the objective's grid (dimensionless)."""
+    def g_lj(self, sigma: float, epsilon: float, lambda_r: float = 12.0) -> np.ndarray:
+        """The forward model's RDF of the bead on the objective's grid (dimensionless; Mie with ``lambda_r``)."""
         from project.model.fit import lj_rdf
 
-        g = lj_rdf(self.r, sigma, epsilon, self.T, self.rho, bin_width=self.width, forward=self.forward)
+        g = lj_rdf(
+            self.r, sigma, epsilon, self.T, self.rho, bin_width=self.width, forward=self.forward, lambda_r=lambda_r
+        )
         return np.clip(np.nan_to_num(g, nan=1.0), 0.0, None)
 
-    def __call__(self, sigma: float, epsilon: float) -> float:
+    def __call__(self, sigma: float, epsilon: float, lambda_r: float = 12.0) -> float:
         self.n_eval += 1
-        return float(self.metric(self.r, self.g, self.g_lj(sigma, epsilon)))
+        return float(self.metric(self.r, self.g, self.g_lj(sigma, epsilon, lambda_r)))
 
-    def both(self, sigma: float, epsilon: float) -> dict:
+    def both(self, sigma: float, epsilon: float, lambda_r: float = 12.0) -> dict:
         """Both metrics of a bead over the objective's r range (D nm, KL)."""
         from project.metrics import kl_divergence, total_deviation
 
-        gl = self.g_lj(sigma, epsilon)
+        gl = self.g_lj(sigma, epsilon, lambda_r)
         return {
             "total_deviation_nm": float(total_deviation(self.r, self.g, gl)),
             "kl_divergence": float(kl_divergence(self.r, self.g, gl)),
         }
 
-    def inside(self, sigma: float, epsilon: float) -> bool:
+    def inside(self, sigma: float, epsilon: float, lambda_r: float = 12.0) -> bool:
         t_star = KB * self.T / epsilon
-        return self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1] and T_STAR_RANGE[0] <= t_star <= T_STAR_RANGE[1]
+        lo, hi = self.forward.lambda_range
+        return (
+            self.sigma_bounds[0] <= sigma <= self.sigma_bounds[1]
+            and self.t_star_range[0] <= t_star <= self.t_star_range[1]
+            and lo <= lambda_r <= hi
+        )
 
     def bounds_hit(self, sigma: float, epsilon: float, with_t_star: bool = True) -> list[str]:
         """The limits of the search a bead sits on (within 0.2 % of a sigma bound, 2 % of a T* limit), named."""
@@ -149,13 +171,14 @@ class SurrogateObjective:
         if abs(sigma / hi - 1) < 2e-3:
             hit.append(f"sigma upper bound ({hi:.5g} nm, +{100 * SIGMA_RANGE:.0f} % of the start)")
         t_star = KB * self.T / epsilon
-        if with_t_star and abs(t_star / T_STAR_RANGE[0] - 1) < 2e-2:
-            hit.append(f"T* lower limit ({T_STAR_RANGE[0]:g})")
-        if with_t_star and abs(t_star / T_STAR_RANGE[1] - 1) < 2e-2:
-            hit.append(f"T* upper limit ({T_STAR_RANGE[1]:g})")
+        t_lo, t_hi = self.t_star_range
+        if with_t_star and abs(t_star / t_lo - 1) < 2e-2:
+            hit.append(f"T* lower limit ({t_lo:g})")
+        if with_t_star and abs(t_star / t_hi - 1) < 2e-2:
+            hit.append(f"T* upper limit ({t_hi:g})")
         return hit
 
-    def judge(self, sigma: float, epsilon: float, label: str, with_t_star: bool = True) -> dict:
+    def judge(self, sigma: float, epsilon: float, label: str, with_t_star: bool = True, lambda_r: float = 12.0) -> dict:
         """The forward model's prediction of a refined bead and how far to trust it.
 
         Returns ``predicted`` (both metrics, D nm and KL, over the objective's range), ``T_star``, ``rho_star``,
@@ -166,21 +189,27 @@ class SurrogateObjective:
         from project.model.fit.verdict import forward_domain, region_caveat
 
         t_star, rho_star = KB * self.T / epsilon, self.rho * sigma**3
-        in_domain, warn = forward_domain(self.forward, t_star, rho_star, what=f"the {label} bead's state")
+        fw, mie = self.forward, self.forward.is_mie
+        in_domain, warn = forward_domain(fw, t_star, rho_star, what=f"the {label} bead's state", lambda_r=lambda_r)
         if not in_domain:
             warn[-1] += "; its predicted D and KL are extrapolations"
-        warn += [f"the {label} bead: {w}" for w in region_caveat(t_star, rho_star)]
+        if not mie:
+            warn += [f"the {label} bead: {w}" for w in region_caveat(t_star, rho_star)]
         hit = self.bounds_hit(sigma, epsilon, with_t_star)
+        lo, hi = fw.lambda_range
+        if mie and not lo * 1.01 < lambda_r < hi / 1.01:
+            hit.append(f"lambda_r limit ({lo:.3g}-{hi:.3g}, the trained exponents)")
         warn += [f"the {label} bead sits on the search's {h}: the optimum may lie beyond it" for h in hit]
         for w in warn:
             logger.warning(w)
-        spacing = self.forward.typical_spacing
+        spacing = fw.typical_spacing
+        state = (t_star, rho_star, lambda_r) if mie else (t_star, rho_star)
         return {
-            "predicted": self.both(sigma, epsilon),
+            "predicted": self.both(sigma, epsilon, lambda_r),
             "T_star": float(t_star),
             "rho_star": float(rho_star),
-            "distance_to_training": float(self.forward.distance_to_training(t_star, rho_star) / spacing),
-            "beyond_training_hull": float(self.forward.beyond_training_hull(t_star, rho_star)),
+            "distance_to_training": float(fw.distance_to_training(*state) / spacing),
+            "beyond_training_hull": float(fw.beyond_training_hull(*state)),
             "in_domain": bool(in_domain),
             "bounds_hit": hit,
             "at_bound": bool(hit),
@@ -242,6 +271,103 @@ def refine_for_objective(
         "n_simulations": 0,
         "method": "Nelder-Mead in (ln sigma, ln epsilon) on the LJ forward model's RDF, from the network's bead",
         "units": {"sigma": "nm", "epsilon": "kJ/mol", "total_deviation_nm": "nm", "r_range_nm": "nm", "wall_s": "s"},
+    }
+
+
+def mie_eos_thermo(sigma: float, epsilon: float, lambda_r: float, T: float, rho: float) -> dict:
+    """Pressure (bar) and potential energy per molecule (kJ/mol) of a Mie lambda_r-6 bead at T (K), rho (nm^-3).
+
+    From SAFT-VR Mie (Lafitte et al. 2013, teqp; its accuracy against the MD of the Mie engine: docs/mie.md,
+    1-3 % in U and P in the liquid). Returns also T* and rho*.
+    """
+    from project.eos import saft_vr_mie_energy_pressure
+
+    t_star, rho_star = KB * T / epsilon, rho * sigma**3
+    u_star, p_star = saft_vr_mie_energy_pressure(t_star, rho_star, lambda_r)
+    return {
+        "P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
+        "U_per_molecule_kJ_mol": float(u_star * epsilon),
+        "T_star": float(t_star),
+        "rho_star": float(rho_star),
+        "source": "SAFT-VR Mie, Lafitte et al., J. Chem. Phys. 139, 154504 (2013), via teqp",
+    }
+
+
+#: Exponents a Mie bead's search starts from besides the LJ bead's 12 (the trained range is 8-32).
+MIE_START_EXPONENTS = (9.0, 12.0, 16.0, 24.0)
+
+
+def refine_mie_for_objective(
+    r: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    start: tuple[float, float],
+    objective: str = "total-deviation",
+    forward=None,
+) -> dict:
+    """Refine a Mie lambda_r-6 bead for one objective through the Mie forward model; no CG simulation.
+
+    Nelder-Mead in (ln sigma, ln epsilon, ln lambda_r) from ``start`` (sigma nm, epsilon kJ/mol: e.g. the LJ bead
+    refined for the same objective) at each exponent of :data:`MIE_START_EXPONENTS`; the best end point is kept.
+    sigma is confined to +-8 % of the start, T* to :data:`MIE_T_STAR_RANGE` and lambda_r to the model's trained
+    exponents. ``forward``: the Mie forward model (None: the shipped one).
+
+    Returns
+    -------
+    dict
+        As :func:`refine_for_objective`, plus ``lambda_r`` and the bead's SAFT-VR Mie thermodynamics (``eos``).
+    """
+    from scipy.optimize import minimize
+
+    from project.model.cache import shipped_mie_forward
+
+    t0 = time.perf_counter()
+    fw = forward if forward is not None else shipped_mie_forward()
+    if not fw.is_mie:
+        raise ProjectError("refine_mie_for_objective needs a Mie forward model (potential 'mie'), got an LJ model")
+    s0, e0 = float(start[0]), float(start[1])
+    if not (np.isfinite(e0) and e0 > 0):
+        raise ProjectError(f"start epsilon: got {e0!r}; allowed: a positive energy in kJ/mol")
+    f = SurrogateObjective(r, g, T, rho, objective, s0, forward=fw)
+    t_lo, t_hi = f.t_star_range
+    e_start = min(max(e0, KB * T / t_hi * 1.001), KB * T / t_lo / 1.001)  # inside the Mie model's T* range
+
+    def fun(x: np.ndarray) -> float:
+        sig, eps, lam = (float(v) for v in np.exp(x))
+        if not f.inside(sig, eps, lam):
+            return 1e6
+        return f(sig, eps, lam)
+
+    best = None
+    for lam0 in MIE_START_EXPONENTS:
+        x0 = np.log([s0, e_start, lam0])
+        simplex = np.array([x0, x0 + [0.01, 0.0, 0.0], x0 + [0.0, 0.15, 0.0], x0 + [0.0, 0.0, 0.1]])
+        res = minimize(
+            fun,
+            x0,
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 600},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    sig, eps, lam = (float(v) for v in np.exp(best.x))
+    return {
+        "sigma": sig,
+        "epsilon": eps,
+        "lambda_r": lam,
+        "objective": objective,
+        "value": float(best.fun),
+        "start": {"sigma": s0, "epsilon": e0, "lambda_r": list(MIE_START_EXPONENTS)},
+        **f.judge(sig, eps, f"Mie {objective}-refined", lambda_r=lam),
+        "eos": mie_eos_thermo(sig, eps, lam, T, rho),
+        "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
+        "n_evaluations": f.n_eval,
+        "wall_s": time.perf_counter() - t0,
+        "n_simulations": 0,
+        "method": "Nelder-Mead in (ln sigma, ln epsilon, ln lambda_r) on the Mie forward model's RDF, from the LJ "
+        "bead at lambda_r " + ", ".join(f"{v:g}" for v in MIE_START_EXPONENTS),
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "lambda_r": "1", "total_deviation_nm": "nm", "wall_s": "s"},
     }
 
 

@@ -41,15 +41,17 @@ logger = logging.getLogger(__name__)
 METRICS = {"D": "nm", "KL": "1"}
 
 
-def evaluate_bead(target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, seeds: int) -> dict:
+def evaluate_bead(
+    target: CGTarget, settings: CGSettings, root: Path, sigma: float, epsilon: float, seeds: int, lambda_r: float = 12.0
+) -> dict:
     """One bead (sigma nm, epsilon kJ/mol) simulated with ``seeds`` check seeds (:func:`project.cg.compare.check_lj`):
     ``n`` runs, ``note`` (why none ran, or None), per metric the mean, ``<metric>_se`` and ``<metric>_logvar`` (the
-    variance of ln(metric) over the runs)."""
+    variance of ln(metric) over the runs), ``P`` (bar, mean) and ``P_se``. ``lambda_r``: a Mie bead's exponent."""
     from project.cg.compare import check_lj
 
-    runs, note = check_lj(target, settings, root, sigma, epsilon, seeds=seeds)
+    runs, note = check_lj(target, settings, root, sigma, epsilon, seeds=seeds, lambda_r=lambda_r)
     out = {"sigma_nm": sigma, "epsilon_kJ_mol": epsilon, "n": len(runs), "note": note}
-    for m in METRICS:
+    for m in (*METRICS, "P"):
         v = np.asarray([r[m] for r in runs], float)
         out[m] = float(v.mean()) if len(v) else np.nan
         out[f"{m}_se"] = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan

@@ -26,6 +26,8 @@ def text_summary(result: dict) -> str:
     ]
     if result.get("pressure_aware"):
         rows.append(("pressure-aware", result["pressure_aware"], result["pressure_aware"].get("predicted")))
+    for k, v in (result.get("mie") or {}).items():
+        rows.append((f"Mie {v['lambda_r']:.3g}-6 {k}"[:16], v, v.get("predicted")))
     for label, b, m in rows:
         d = m.get("total_deviation_nm") if m else None
         kl = m.get("kl_divergence") if m else None
@@ -47,6 +49,11 @@ def text_summary(result: dict) -> str:
     lines.append(
         "D and KL: the fit's residual over its range, the refined beads' over theirs (forward model, no simulation)"
     )
+    if result.get("mie"):
+        lines.append(
+            "Mie beads: P_EOS and U_EOS from SAFT-VR Mie; lambda_r = "
+            + ", ".join(f"{v['lambda_r']:.3g} ({k})" for k, v in result["mie"].items())
+        )
     lines.extend(
         f"{label}: state {'inside' if b['in_domain'] else 'OUTSIDE'} the forward model's training states "
         f"({b['distance_to_training']:.2g} x their spacing from the nearest)"

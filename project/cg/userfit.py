@@ -275,6 +275,7 @@ def fit_user_run(
     stop: int | None = None,
     step: int | None = None,
     allow_guessed_masses: bool = False,
+    potential: str = "lj",
 ) -> tuple[dict, object, dict]:
     """The one-shot bead of a user's all-atom run (steps 1-3 of the module docstring); no file is written.
 
@@ -298,6 +299,8 @@ def fit_user_run(
         Frames to analyse.
     allow_guessed_masses : bool
         Accept masses MDAnalysis guessed from atom names (with a warning).
+    potential : str
+        "lj" (default) or "mie": also Mie lambda_r-6 beads (``mie`` in the result; :func:`project.cg.beads.fit_beads`).
 
     Returns
     -------
@@ -323,7 +326,9 @@ def fit_user_run(
         )
     rho = float(rdf.density_nm3)
     source = f"COM RDF of {os.fspath(trajectory)}"
-    beads = fit_beads(rdf.r_nm, rdf.g, rdf.g_err, float(T), rho, objectives, pressure_bar, model_path, source)
+    beads = fit_beads(
+        rdf.r_nm, rdf.g, rdf.g_err, float(T), rho, objectives, pressure_bar, model_path, source, potential
+    )
     fit = beads["fit"]
     if not fit.get("lj_adequate", False):
         warn.append(
@@ -350,6 +355,7 @@ def fit_user_run(
         "fit": fit,
         "refined": beads["refined"],
         "pressure_aware": beads["pressure_aware"],
+        "mie": beads["mie"],
         "lj_adequate": bool(fit.get("lj_adequate", False)),
         "warnings": warn,
         "n_simulations": 0,

@@ -283,6 +283,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         stop=args.stop,
         step=args.step,
         allow_guessed_masses=args.guessed_masses,
+        potential=args.potential,
     )
     bead_of(res, args.bead)  # refuses a missing bead before anything is written
     paths = write_outputs(res, rdf, box, args.out, name=args.name, bead=args.bead) if args.out else None
@@ -488,6 +489,13 @@ def _add_fit(cg) -> None:
         default=None,
         help="all-atom pressure in bar (1 bar = 0.0602 kJ/mol nm^-3): adds the bead whose LJ "
         "equation-of-state pressure equals it",
+    )
+    q.add_argument(
+        "--potential",
+        choices=("lj", "mie"),
+        default="lj",
+        help="lj (default): LJ beads; mie: also a Mie lambda_r-6 bead per objective (lambda_r 8-32, through the Mie "
+        "forward model from the LJ bead; SAFT-VR Mie pressure); the GROMACS model is written for LJ beads only",
     )
     q.add_argument(
         "--out",

@@ -92,9 +92,11 @@ def lj_rdf(
     bin_width: float | None = None,
     q_max: float | None = None,
     forward=None,
+    lambda_r: float = 12.0,
 ) -> np.ndarray:
     """The LJ RDF g(r) of the forward model at sigma (nm), epsilon (kJ/mol), T (K), rho (nm^-3), as an input is.
 
+    With a Mie forward model, ``lambda_r`` (dimensionless) gives the Mie lambda_r-6 fluid's RDF instead.
     ``bin_width`` (nm): values are histogram averages over bins of that width centred on ``r_nm`` (None: point
     values); ``q_max`` (A^-1): after the Fourier truncation of a scattering experiment. NaN beyond r = 3 sigma,
     where the forward model ends. ``forward``: a :class:`~project.model.forward.ForwardModel` (None: the shipped
@@ -105,5 +107,5 @@ def lj_rdf(
     forward = forward if forward is not None else shipped_models()[1]
     r = np.asarray(r_nm, dtype=float)
     prob = ForwardProblem(forward, r, T, rho, bin_width, None if q_max is None else 10.0 * q_max)
-    g = prob.model(sigma, KB * T / epsilon, rho * sigma**3)
+    g = prob.model(sigma, KB * T / epsilon, rho * sigma**3, lambda_r=lambda_r)
     return np.where(r + 0.5 * (bin_width or 0.0) <= forward.s[-1] * sigma, g, np.nan)
