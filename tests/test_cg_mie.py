@@ -94,3 +94,12 @@ def test_check_run_of_a_mie_bead(tmp_path):
     p_eos = mie_eos_thermo(0.364, 0.93, 9.5, t.T, t.rho)["P_bar"]
     assert abs(runs[0]["P"] - p_eos) <= 0.05 * abs(p_eos) + 100.0
     assert 0 < runs[0]["D"] < 0.05
+
+
+def test_gap_closed_by_hand():
+    from project.cg.mie_compare import gap_closed
+
+    f, se = gap_closed(0.020, 0.0002, 0.016, 0.0003, 0.010, 0.0002)
+    assert f == pytest.approx(0.4, rel=1e-12)
+    assert se == pytest.approx(np.sqrt(0.0003**2 + (0.6 * 0.0002) ** 2 + (0.4 * 0.0002) ** 2) / 0.010, rel=1e-12)
+    assert np.isnan(gap_closed(0.010, 0.0, 0.009, 0.0, 0.011, 0.0)[0])

@@ -16,6 +16,7 @@ Commands::
                                               # the best single LJ bead in real CG runs, regret of every bead
     lj-inverse cg baselines --results DIR --molecule CH4 [--method relent] [--repeats 3]
                                               # iterative methods repeated with independent seeds, regrets
+    lj-inverse cg mie-compare --results DIR --molecule CH4    # Mie beads in CG runs beside the LJ optimum and IBI
 """
 
 from __future__ import annotations
@@ -234,6 +235,25 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     atomic_write_text(out / f"baselines_summary_{args.molecule}_{args.method}.csv", summary.to_csv(index=False))
     atomic_write_text(out / "regret.md", regret_markdown(out))
     sys.stdout.write(rows.to_string(index=False) + "\n" + summary.to_string(index=False) + "\n")
+    return 0
+
+
+def cmd_mie_compare(args: argparse.Namespace) -> int:
+    """Mie beads of one molecule re-simulated (LAMMPS) beside the simulated LJ optimum and the IBI table."""
+    import pandas as pd
+
+    from project.atomic import atomic_write_text
+    from project.cg.mie_compare import mie_gap, mie_markdown
+
+    res_dir = Path(args.results)
+    out = Path(args.out) if args.out else res_dir / "optimum"
+    runs = Path(args.runs) if args.runs else out / "runs" / args.molecule / "mie"
+    table = mie_gap(res_dir, args.molecule, _settings(args), runs, out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / f"mie_{args.molecule}.csv", table.to_csv(index=False))
+    tables = [pd.read_csv(f) for f in sorted(out.glob("mie_*.csv"))]
+    atomic_write_text(out / "mie.md", mie_markdown(tables))
+    sys.stdout.write(mie_markdown([table]))
     return 0
 
 
@@ -567,9 +587,29 @@ def _add_baselines(cg) -> None:
     q.set_defaults(func=cmd_baselines)
 
 
+def _add_mie_compare(cg) -> None:
+    q = cg.add_parser(
+        "mie-compare",
+        help="the Mie lambda_r-6 bead of each metric re-simulated (LAMMPS, 3 seeds) beside the simulated LJ optimum "
+        "(`cg optimum`) and the IBI table: how much of the LJ-IBI gap the Mie form closes, and at what pressure",
+    )
+    _comparison_target_options(q)
+    q.set_defaults(func=cmd_mie_compare)
+
+
 def register_cg(sub) -> None:
     """Add the ``cg`` sub-command (with its own sub-commands, one function each)."""
     p = sub.add_parser("cg", help="coarse-grain molecular liquids to single LJ beads (see docs/coarse_graining.md)")
     cg = p.add_subparsers(dest="cg_command", required=True)
-    for add in (_add_init, _add_topology, _add_run, _add_compare, _add_aa, _add_fit, _add_optimum, _add_baselines):
+    for add in (
+        _add_init,
+        _add_topology,
+        _add_run,
+        _add_compare,
+        _add_aa,
+        _add_fit,
+        _add_optimum,
+        _add_baselines,
+        _add_mie_compare,
+    ):
         add(cg)
