@@ -168,6 +168,8 @@ def cmd_optimum(args: argparse.Namespace) -> int:
 
     if args.seeds < 2:
         raise ValueError(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (standard errors need two runs)")
+    if args.max_rounds < 1:
+        raise ValueError(f"--max-rounds: got {args.max_rounds}; allowed: an integer >= 1")
     res_dir = Path(args.results)
     comp_path = res_dir / "comparison.csv"
     if not comp_path.is_file():
@@ -191,6 +193,7 @@ def cmd_optimum(args: argparse.Namespace) -> int:
             (float(start.sigma_nm), float(start.epsilon_kJ_mol)),
             metric,
             seeds=args.seeds,
+            max_rounds=args.max_rounds,
         )
         optima[metric] = opt
         atomic_write_text(out / f"points_{args.molecule}_{metric}.csv", points.to_csv(index=False))
@@ -563,6 +566,9 @@ def _add_optimum(cg) -> None:
     _comparison_target_options(q)
     q.add_argument("--metric", choices=("D", "KL", "both"), default="both", help="metric (default both)")
     q.add_argument("--seeds", type=int, default=3, help="seeds per simulated point (default 3)")
+    q.add_argument(
+        "--max-rounds", type=int, default=4, help="3 x 3 grid rounds at most per metric (default 4; a rerun resumes)"
+    )
     q.set_defaults(func=cmd_optimum)
 
 
