@@ -99,8 +99,8 @@ def normalise(sp: dict[str, Any], check_phase: bool = True) -> dict[str, Any]:
         exponent, dimensionless, 7-50; absent or 12: LJ).
     check_phase : bool
         Refuse states outside the stable single-phase fluid (and, with ``metastable = 1``, the metastable liquid;
-        default True). Without it (coarse-grained beads) T* may reach the schema's ``maximum_unchecked`` (50)
-        instead of 10.
+        default True). Without it (coarse-grained beads) T* and rho* may reach the schema's ``maximum_unchecked``
+        (50 and 1.35) instead of 10 and 1.2.
 
     Returns
     -------
@@ -157,11 +157,12 @@ def _check_reduced(sp: dict[str, Any], limits: dict[str, Any], check_phase: bool
             f"{t_max}, i.e. {tl['minimum'] * sp['epsilon'] / 0.0083144626:.4g} K <= T <= "
             f"{t_max * sp['epsilon'] / 0.0083144626:.4g} K for epsilon = {sp['epsilon']} kJ/mol",
         )
-    if rho_star > rl["maximum"]:
+    rho_max = rl["maximum"] if check_phase else rl.get("maximum_unchecked", rl["maximum"])
+    if rho_star > rho_max:
         raise StatePointError(
             "rho",
             f"rho = {sp['rho']} nm^-3 gives rho* = rho sigma^3 = {rho_star:.4g}, beyond the densest fluid; "
-            f"allowed: rho* <= {rl['maximum']} ({rl['maximum'] / sp['sigma'] ** 3:.4g} nm^-3 for sigma = "
+            f"allowed: rho* <= {rho_max} ({rho_max / sp['sigma'] ** 3:.4g} nm^-3 for sigma = "
             f"{sp['sigma']} nm)",
         )
     box = (sp["N"] / sp["rho"]) ** (1.0 / 3.0)

@@ -36,7 +36,7 @@ import numpy as np
 from project.cg.lj import CGRun, CGSettings, run_lj
 from project.cg.target import CGTarget
 from project.engines.base import atomic_write_text
-from project.errors import ProjectError
+from project.errors import ProjectError, StatePointError
 from project.units import KB
 
 logger = logging.getLogger(__name__)
@@ -240,8 +240,16 @@ def run_relent(
     wall = 0.0
     converged = False
     run = None
+    stopped = None
     for it in range(max_iter):
-        run = run_lj(sigma, eps, T, target.rho, target.mass, settings, root)
+        try:
+            run = run_lj(sigma, eps, T, target.rho, target.mass, settings, root)
+        except StatePointError as exc:  # the step left the CG state space: stop at the last simulated iterate
+            if run is None:
+                raise
+            stopped = f"stopped: the next iterate is outside the CG state space ({str(exc).splitlines()[0]})"
+            logger.warning("relent: %s", stopped)
+            break
         dirs.add(run.workdir)
         wall += run.wall_s
         ta = time.monotonic()
@@ -293,6 +301,7 @@ def run_relent(
         "final_workdir": str(run.workdir),
         "criterion": f"Newton step < {sigma_tol:g} relative in sigma and < {eps_tol:g} in epsilon "
         f"(max {max_iter} iterations)",
+        "stopped": stopped,
         "units": {"sigma": "nm", "epsilon": "kJ/mol", "wall_s": "s"},
     }
     atomic_write_text(root / "history.json", json.dumps(out, indent=1) + "\n")
