@@ -325,8 +325,8 @@ def test_scan_grid_and_pareto_front(lj_runs):
 
     tgt = lj_runs["target"]
     st = CGSettings(N=300, cutoff=2.5, t_equil=10.0, t_prod=40.0, threads=1, n_blocks=2)
-    # epsilon 0.1 kJ/mol is T* = 10 here, outside the scan's T* limits: skipped without a simulation
-    df = scan_grid(_target(tgt), st, tgt.workdir.parent, np.array([0.33, 0.34]), np.array([0.1, 0.8, 1.0]))
+    # epsilon 0.02 kJ/mol is T* = 50 here, outside the scan's T* limits (0.72-45): skipped without a simulation
+    df = scan_grid(_target(tgt), st, tgt.workdir.parent, np.array([0.33, 0.34]), np.array([0.02, 0.8, 1.0]))
     assert len(df) == 4 and df["T_star"].max() < 1.3
     at_target = df[(df.sigma_nm == 0.34) & (df.epsilon_kJ_mol == 1.0)].iloc[0]
     assert at_target.total_deviation_nm == 0.0 and at_target.kl_divergence == 0.0
