@@ -60,6 +60,9 @@ def test_parser_lists_every_command() -> None:
         "compare",
         "aa",
         "fit",
+        "optimum",
+        "baselines",
+        "mie-compare",
     }
 
 

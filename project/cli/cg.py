@@ -565,9 +565,12 @@ def _add_optimum(cg) -> None:
     )
     _comparison_target_options(q)
     q.add_argument("--metric", choices=("D", "KL", "both"), default="both", help="metric (default both)")
-    q.add_argument("--seeds", type=int, default=3, help="seeds per simulated point (default 3)")
+    q.add_argument("--seeds", type=int, default=3, help="seeds per simulated point (count; default 3)")
     q.add_argument(
-        "--max-rounds", type=int, default=4, help="3 x 3 grid rounds at most per metric (default 4; a rerun resumes)"
+        "--max-rounds",
+        type=int,
+        default=4,
+        help="3 x 3 grid rounds at most per metric (count; default 4; a rerun resumes)",
     )
     q.set_defaults(func=cmd_optimum)
 
@@ -589,7 +592,7 @@ def _add_baselines(cg) -> None:
     )
     _comparison_target_options(q)
     q.add_argument("--method", choices=("relent", "simplex", "both"), default="relent", help="default relent")
-    q.add_argument("--repeats", type=int, default=3, help="independent repeats per method (default 3)")
+    q.add_argument("--repeats", type=int, default=3, help="independent repeats per method (count; default 3)")
     q.set_defaults(func=cmd_baselines)
 
 
