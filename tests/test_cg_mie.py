@@ -82,7 +82,7 @@ def test_check_run_of_a_mie_bead(tmp_path):
 
     from project.cg.compare import check_lj
     from project.cg.lj import CGSettings
-    from project.cg.objective import mie_eos_thermo
+    from project.cg.objective import eos_thermo
 
     t = _ch4()
     st = CGSettings(N=300, t_equil=10.0, t_prod=30.0, threads=1)
@@ -91,7 +91,7 @@ def test_check_run_of_a_mie_bead(tmp_path):
     summ = json.loads((Path(runs[0]["workdir"]) / "simulate.json").read_text())
     sp = json.loads((Path(runs[0]["workdir"]) / "statepoint.json").read_text())
     assert summ["engine"] == "lammps" and sp["lambda_r"] == 9.5
-    p_eos = mie_eos_thermo(0.364, 0.93, 9.5, t.T, t.rho)["P_bar"]
+    p_eos = eos_thermo(0.364, 0.93, t.T, t.rho, lambda_r=9.5)["P_bar"]
     assert abs(runs[0]["P"] - p_eos) <= 0.05 * abs(p_eos) + 100.0
     assert 0 < runs[0]["D"] < 0.05
 

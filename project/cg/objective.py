@@ -63,21 +63,28 @@ def _metric(objective: str):
     raise ProjectError(f"objective: got {objective!r}; allowed: {', '.join(OBJECTIVES)}")
 
 
-def eos_thermo(sigma: float, epsilon: float, T: float, rho: float) -> dict:
-    """Pressure (bar) and potential energy per molecule (kJ/mol) of an LJ bead at T (K), rho (nm^-3).
+def eos_thermo(sigma: float, epsilon: float, T: float, rho: float, lambda_r: float = 12.0) -> dict:
+    """Pressure (bar) and potential energy per molecule (kJ/mol) of a bead at T (K), rho (nm^-3).
 
-    From the Thol et al. (2016) LJ equation of state (teqp, full potential). Returns also T* and rho*.
+    An LJ bead (``lambda_r`` 12): the Thol et al. (2016) LJ equation of state (teqp, full potential). A Mie
+    lambda_r-6 bead: SAFT-VR Mie (Lafitte et al. 2013, teqp; its accuracy against the Mie engine's MD: docs/mie.md,
+    1-3 % in U and P in the liquid). Returns also T* and rho*.
     """
-    from project.eos import thol_energy_pressure
+    from project.eos import saft_vr_mie_energy_pressure, thol_energy_pressure
 
     t_star, rho_star = KB * T / epsilon, rho * sigma**3
-    u_star, p_star = thol_energy_pressure(t_star, rho_star)
+    if float(lambda_r) == 12.0:
+        u_star, p_star = thol_energy_pressure(t_star, rho_star)
+        source = "LJ equation of state, Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016), via teqp"
+    else:
+        u_star, p_star = saft_vr_mie_energy_pressure(t_star, rho_star, lambda_r)
+        source = "SAFT-VR Mie, Lafitte et al., J. Chem. Phys. 139, 154504 (2013), via teqp"
     return {
         "P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
         "U_per_molecule_kJ_mol": float(u_star * epsilon),
         "T_star": float(t_star),
         "rho_star": float(rho_star),
-        "source": "LJ equation of state, Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016), via teqp",
+        "source": source,
     }
 
 
@@ -274,25 +281,6 @@ def refine_for_objective(
     }
 
 
-def mie_eos_thermo(sigma: float, epsilon: float, lambda_r: float, T: float, rho: float) -> dict:
-    """Pressure (bar) and potential energy per molecule (kJ/mol) of a Mie lambda_r-6 bead at T (K), rho (nm^-3).
-
-    From SAFT-VR Mie (Lafitte et al. 2013, teqp; its accuracy against the MD of the Mie engine: docs/mie.md,
-    1-3 % in U and P in the liquid). Returns also T* and rho*.
-    """
-    from project.eos import saft_vr_mie_energy_pressure
-
-    t_star, rho_star = KB * T / epsilon, rho * sigma**3
-    u_star, p_star = saft_vr_mie_energy_pressure(t_star, rho_star, lambda_r)
-    return {
-        "P_bar": float(p_star * epsilon / sigma**3 * KJ_MOL_NM3_TO_BAR),
-        "U_per_molecule_kJ_mol": float(u_star * epsilon),
-        "T_star": float(t_star),
-        "rho_star": float(rho_star),
-        "source": "SAFT-VR Mie, Lafitte et al., J. Chem. Phys. 139, 154504 (2013), via teqp",
-    }
-
-
 #: Exponents a Mie bead's search starts from besides the LJ bead's 12 (the trained range is 8-32).
 MIE_START_EXPONENTS = (9.0, 12.0, 16.0, 24.0)
 
@@ -360,7 +348,7 @@ def refine_mie_for_objective(
         "value": float(best.fun),
         "start": {"sigma": s0, "epsilon": e0, "lambda_r": list(MIE_START_EXPONENTS)},
         **f.judge(sig, eps, f"Mie {objective}-refined", lambda_r=lam),
-        "eos": mie_eos_thermo(sig, eps, lam, T, rho),
+        "eos": eos_thermo(sig, eps, T, rho, lambda_r=lam),
         "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
         "n_evaluations": f.n_eval,
         "wall_s": time.perf_counter() - t0,
