@@ -93,7 +93,9 @@ def cg_statepoint(
     The time step is ``settings.dt`` (tau), reduced to :data:`MAX_DT_SQRT_T_STAR` / sqrt(T*) for beads hotter than
     T* = (MAX_DT_SQRT_T_STAR / settings.dt)^2 (10 at the default 0.004 tau), and to at most :data:`MIE_MAX_DT` for a
     Mie lambda_r-6 bead (``lambda_r`` != 12, dimensionless)."""
-    t_star = 0.0083144626 * float(T) / float(epsilon) if epsilon > 0 else 1.0
+    from project.units import KB
+
+    t_star = KB * float(T) / float(epsilon) if epsilon > 0 else 1.0
     dt = min(settings.dt, MAX_DT_SQRT_T_STAR / t_star**0.5) if t_star > 0 else settings.dt
     if float(lambda_r) != 12.0:
         dt = min(dt, MIE_MAX_DT)

@@ -34,6 +34,7 @@ import pandas as pd
 from project.cg.lj import CGSettings
 from project.cg.target import CGTarget
 from project.errors import ProjectError
+from project.units import KB
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def simulated_optimum(
         "unit": METRICS[metric],
         "sigma_nm": float(best.sigma_nm),
         "epsilon_kJ_mol": float(best.epsilon_kJ_mol),
-        "T_star": float(0.0083144626 * target.T / best.epsilon_kJ_mol),
+        "T_star": float(KB * target.T / best.epsilon_kJ_mol),
         "value": float(best[metric]),
         "se": float(best[f"{metric}_se"]),
         "n_seeds": int(best.n),
