@@ -46,6 +46,22 @@ def _checked(target: CGTarget, settings: CGSettings, root: Path, sigma: float, e
     return out
 
 
+def _repeat_row(target, settings, check_root, method, seed, res, n_fit, cpu_s, check_seeds, **extra) -> dict:
+    """One repeat's row: its final bead (``res``: sigma nm, epsilon kJ/mol, converged), cost and check runs."""
+    row = {
+        "method": method,
+        "seed": seed,
+        "sigma_nm": res["sigma"],
+        "epsilon_kJ_mol": res["epsilon"],
+        "T_star": KB * target.T / res["epsilon"],
+        "converged": res["converged"],
+        "n_fit": n_fit,
+        "cpu_s": cpu_s,
+    }
+    row.update(extra)
+    return {**row, **_checked(target, settings, check_root, res["sigma"], res["epsilon"], check_seeds)}
+
+
 def relent_repeats(
     target: CGTarget,
     settings: CGSettings,
@@ -69,18 +85,18 @@ def relent_repeats(
         seed = k + 1
         res = run_relent(target, replace(settings, seed=seed), root / f"relent_seed{seed}", start=start)
         rows.append(
-            {
-                "method": "relent",
-                "seed": seed,
-                "sigma_nm": res["sigma"],
-                "epsilon_kJ_mol": res["epsilon"],
-                "T_star": KB * target.T / res["epsilon"],
-                "converged": res["converged"],
-                "n_fit": res["n_simulations"],
-                "cpu_s": res["wall_s"],
-                "srel_change": srel_path(res["history"]),
-                **_checked(target, settings, root / "check", res["sigma"], res["epsilon"], check_seeds),
-            }
+            _repeat_row(
+                target,
+                settings,
+                root / "check",
+                "relent",
+                seed,
+                res,
+                res["n_simulations"],
+                res["wall_s"],
+                check_seeds,
+                srel_change=srel_path(res["history"]),
+            )
         )
     return pd.DataFrame(rows)
 
@@ -114,21 +130,23 @@ def simplex_repeats(
                 run_simplex(target, st, root / f"simplex_seed{seed}_start{j}", start=s0, seeds_per_eval=seeds_per_eval)
             )
         best = min(runs, key=lambda r: r["total_deviation_nm"])
+        n_fit, cpu_s = sum(r["n_simulations"] for r in runs), sum(r["wall_s"] for r in runs)
         rows.append(
-            {
-                "method": "simplex",
-                "seed": seed,
-                "sigma_nm": best["sigma"],
-                "epsilon_kJ_mol": best["epsilon"],
-                "T_star": KB * target.T / best["epsilon"],
-                "converged": all(r["converged"] for r in runs),
-                "n_fit": sum(r["n_simulations"] for r in runs),
-                "cpu_s": sum(r["wall_s"] for r in runs),
-                "srel_change": np.nan,
-                "objective_nm": best["total_deviation_nm"],
-                "starts": len(runs),
-                **_checked(target, settings, root / "check", best["sigma"], best["epsilon"], check_seeds),
-            }
+            _repeat_row(
+                target,
+                settings,
+                root / "check",
+                "simplex",
+                seed,
+                best,
+                n_fit,
+                cpu_s,
+                check_seeds,
+                converged=all(r["converged"] for r in runs),
+                srel_change=np.nan,
+                objective_nm=best["total_deviation_nm"],
+                starts=len(runs),
+            )
         )
     return pd.DataFrame(rows)
 

@@ -447,7 +447,7 @@ def pooled_log_sd(sub: pd.DataFrame, col: str) -> tuple[float, int]:
     return float(np.sqrt(((n - 1) * rel_var).sum() / dof)), dof
 
 
-def _ratio_interval(a: float, n_a: int, b: float, n_b: int, sd: float, dof: int) -> tuple[float, float, float]:
+def ratio_interval(a: float, n_a: int, b: float, n_b: int, sd: float, dof: int) -> tuple[float, float, float]:
     """Ratio a / b of two means of n_a and n_b runs and its 95 % t-interval from the pooled log sd (dof)."""
     from scipy import stats
 
@@ -483,7 +483,7 @@ def target_check(table: pd.DataFrame) -> pd.DataFrame:
                 rec[f"{m}_pooled_log_sd"], rec[f"{m}_dof"] = sd, dof
                 for _, b in base.iterrows():
                     if have:
-                        ri = _ratio_interval(one[col], int(one.n_check_runs), b[col], int(b.n_check_runs), sd, dof)
+                        ri = ratio_interval(one[col], int(one.n_check_runs), b[col], int(b.n_check_runs), sd, dof)
                     else:
                         ri = (np.nan, np.nan, np.nan)
                     ratios[(m, b.row)] = ri

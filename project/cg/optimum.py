@@ -196,14 +196,9 @@ def regret(value: float, n_value: int, optimum: dict) -> tuple[float, float, flo
     The interval uses the search's pooled within-point log standard deviation (``optimum["log_sd"]``, ``dof``)
     for both means: ln(value / optimum) +- t_0.975(dof) s sqrt(1/n_value + 1/n_opt).
     """
-    from scipy import stats
+    from project.cg.compare import ratio_interval
 
-    r = value / optimum["value"]
-    sd, dof = optimum["log_sd"], optimum["dof"]
-    if not (math.isfinite(sd) and dof > 0 and n_value > 0):
-        return r, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, dof)) * sd * math.sqrt(1.0 / n_value + 1.0 / optimum["n_seeds"])
-    return r, r * math.exp(-half), r * math.exp(half)
+    return ratio_interval(value, n_value, optimum["value"], optimum["n_seeds"], optimum["log_sd"], optimum["dof"])
 
 
 def shipped_target(results_dir: Path | str, molecule: str) -> CGTarget:
@@ -211,25 +206,14 @@ def shipped_target(results_dir: Path | str, molecule: str) -> CGTarget:
     in ``results_dir`` (r nm, g; T K, rho nm^-3 of the AA run; the molecule's mass in amu)."""
     import json
 
-    from project.cg.molecules import get_molecule
+    from project.cg.pipeline import target_of
     from project.rdf import load_rdf
 
     d = Path(results_dir)
     rdf_path, aa_path = d / f"com_rdf_{molecule}.npz", d / f"aa_{molecule}.json"
     if not (rdf_path.is_file() and aa_path.is_file()):
         raise ProjectError(f"molecule {molecule!r}: {rdf_path.name} and {aa_path.name} are needed in {d}")
-    rdf, aa = load_rdf(rdf_path), json.loads(aa_path.read_text())
-    mol = get_molecule(aa["molecule"])
-    return CGTarget(
-        molecule=mol.name,
-        r=rdf.r_nm,
-        g=rdf.g,
-        g_err=rdf.g_err,
-        T=float(aa["T_K"]),
-        rho=float(aa["rho_nm3"]),
-        mass=mol.mass,
-        source=str(d),
-    )
+    return target_of(load_rdf(rdf_path), json.loads(aa_path.read_text()), str(d))
 
 
 #: comparison.csv columns of each metric (mean and standard error over the check runs).

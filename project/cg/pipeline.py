@@ -67,13 +67,19 @@ def compute_aa_rdf(job_dir: Path | str, discard_ps: float = 0.0) -> Path:
 def load_target(job_dir: Path | str) -> CGTarget:
     """Return the CG target of a folder: the COM RDF of its all-atom run at the run's T (K) and rho (nm^-3)."""
     from project.cg.aa import load_summary
-    from project.cg.molecules import get_molecule
 
     job_dir = Path(job_dir)
     summary = load_summary(job_dir)
     if summary is None or not (job_dir / AA_RDF_NAME).is_file():
         raise ProjectError(f"{job_dir}: the AA run and its COM RDF ({AA_RDF_NAME}) are needed first")
-    rdf = load_rdf(job_dir / AA_RDF_NAME)
+    return target_of(load_rdf(job_dir / AA_RDF_NAME), summary, str(job_dir))
+
+
+def target_of(rdf, summary: dict, source: str) -> CGTarget:
+    """The CG target of a COM RDF (``RDFResult``: r nm, g) and its all-atom run's summary (``molecule``, ``T_K`` K,
+    ``rho_nm3`` nm^-3); the bead mass (amu) is the molecule's."""
+    from project.cg.molecules import get_molecule
+
     mol = get_molecule(summary["molecule"])
     return CGTarget(
         molecule=mol.name,
@@ -83,7 +89,7 @@ def load_target(job_dir: Path | str) -> CGTarget:
         T=float(summary["T_K"]),
         rho=float(summary["rho_nm3"]),
         mass=mol.mass,
-        source=str(job_dir),
+        source=source,
     )
 
 
