@@ -1,4 +1,4 @@
-"""The beads of ``cg fit``: the network's guess, the robust fit, the refined beads, the pressure-constrained bead.
+"""The beads of ``cg fit``: the network's guess, the robust fit, the refined beads, the pressure-constrained beads.
 
 Units: r nm, T K, rho nm^-3, sigma nm, epsilon kJ/mol, pressure bar, energy kJ/mol per molecule, total deviation nm.
 
@@ -54,7 +54,8 @@ def fit_beads(
     potential : str
         "lj" (default) or "mie": also a Mie lambda_r-6 bead per objective, refined through the Mie forward model
         from the LJ bead refined for that objective (:func:`project.cg.objective.refine_mie_for_objective`), with
-        its SAFT-VR Mie pressure and energy.
+        its SAFT-VR Mie pressure and energy; given ``pressure_bar``, also the pressure-constrained Mie bead
+        (``mie["pressure"]``, :func:`project.cg.objective.refine_mie_with_pressure`, from the LJ one).
 
     Returns
     -------
@@ -93,6 +94,12 @@ def fit_beads(
         out["mie"] = {
             o: refine_mie_for_objective(r, g, T, rho, (b["sigma"], b["epsilon"]), o) for o, b in refined.items()
         }
+        if pressure is not None:
+            from project.cg.objective import refine_mie_with_pressure
+
+            out["mie"]["pressure"] = refine_mie_with_pressure(
+                r, g, T, rho, (pressure["sigma"], pressure["epsilon"]), float(pressure_bar), objectives[0]
+            )
     return {**out, "model_path": pred.get("model_path")}
 
 

@@ -12,6 +12,12 @@ and the IBI table's check runs (``comparison.csv``). The fraction of the gap clo
 
 with its standard error from the three standard errors (first order); the pressure of each bead (CG runs) beside
 the all-atom pressure.
+
+Where the comparison has the all-atom pressure, a third row (metric ``D at P_AA``) holds the pressure-constrained Mie
+bead (:func:`project.cg.objective.refine_mie_with_pressure`: the lowest D among Mie beads whose SAFT-VR Mie pressure
+is the all-atom one, from the comparison's LJ pressure-constrained bead), simulated the same way, beside that LJ
+pressure-constrained bead's simulated D and pressure (``lj_pressure_bead``, ``P_lj_pressure_bar``); its
+``gap_closed`` is against the unconstrained LJ optimum of D.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from project.cg.lj import CGSettings
 
 #: comparison.csv row, optimum metric and objective name of each metric.
 METRIC_ROWS = {"D": ("total_deviation_nm", "total-deviation"), "KL": ("kl_divergence", "kl")}
+#: The metric label of the pressure-constrained Mie bead's row.
+PRESSURE_ROW = "D at P_AA"
 
 
 def gap_closed(lj: float, lj_se: float, mie: float, mie_se: float, ibi: float, ibi_se: float) -> tuple[float, float]:
@@ -49,7 +57,7 @@ def mie_gap(
 ) -> pd.DataFrame:
     """One row per metric: the Mie bead (sigma, epsilon, lambda_r, predicted and simulated metric, P), the LJ
     optimum's and the IBI table's simulated metric, and the gap closed (module docstring)."""
-    from project.cg.objective import refine_mie_for_objective
+    from project.cg.objective import refine_mie_for_objective, refine_mie_with_pressure
     from project.cg.optimum import evaluate_bead, shipped_target
 
     res = Path(results_dir)
@@ -57,67 +65,109 @@ def mie_gap(
     rows = comp[comp.molecule == molecule]
     target = shipped_target(res, molecule)
     ibi = rows[rows.row == "ibi"].iloc[0]
-    out = []
+    p_aa = float(ibi["P_aa_bar"])
+    jobs = []
     for metric, (col, objective) in METRIC_ROWS.items():
         start = rows[rows.row == objective].iloc[0]
-        bead = refine_mie_for_objective(
-            target.r, target.g, target.T, target.rho, (float(start.sigma_nm), float(start.epsilon_kJ_mol)), objective
-        )
+        s0 = (float(start.sigma_nm), float(start.epsilon_kJ_mol))
+        jobs.append((metric, col, refine_mie_for_objective(target.r, target.g, target.T, target.rho, s0, objective)))
+    lj_p = rows[rows.row == "pressure"]
+    if np.isfinite(p_aa) and len(lj_p):
+        s0 = (float(lj_p.iloc[0].sigma_nm), float(lj_p.iloc[0].epsilon_kJ_mol))
+        bead = refine_mie_with_pressure(target.r, target.g, target.T, target.rho, s0, p_aa, "total-deviation")
+        jobs.append((PRESSURE_ROW, "total_deviation_nm", bead))
+    out = []
+    for metric, col, bead in jobs:
         ev = evaluate_bead(
             target, settings, Path(runs), bead["sigma"], bead["epsilon"], seeds, lambda_r=bead["lambda_r"]
         )
-        opt_path = Path(optimum_dir) / f"optimum_{molecule}_{metric}.json"
+        key = "D" if metric == PRESSURE_ROW else metric
+        opt_path = Path(optimum_dir) / f"optimum_{molecule}_{key}.json"
         opt = json.loads(opt_path.read_text()) if opt_path.is_file() else None
         lj_v, lj_se = (opt["value"], opt["se"]) if opt else (np.nan, np.nan)
         ibi_v, ibi_se = float(ibi[col]), float(ibi[f"{col}_se"])
-        closed, closed_se = gap_closed(lj_v, lj_se, ev[metric], ev[f"{metric}_se"], ibi_v, ibi_se)
-        out.append(
-            {
-                "molecule": molecule,
-                "metric": metric,
-                "sigma_nm": bead["sigma"],
-                "epsilon_kJ_mol": bead["epsilon"],
-                "lambda_r": bead["lambda_r"],
-                "T_star": bead["T_star"],
-                "rho_star": bead["rho_star"],
-                "in_domain": bead["in_domain"],
-                "bounds_hit": "; ".join(bead["bounds_hit"]),
-                "predicted": bead["value"],
-                "mie": ev[metric],
-                "mie_se": ev[f"{metric}_se"],
-                "n_check_runs": ev["n"],
-                "lj_optimum": lj_v,
-                "lj_optimum_se": lj_se,
-                "ibi": ibi_v,
-                "ibi_se": ibi_se,
-                "gap_closed": closed,
-                "gap_closed_se": closed_se,
-                "P_mie_bar": ev["P"],
-                "P_mie_se_bar": ev["P_se"],
-                "P_eos_mie_bar": bead["eos"]["P_bar"],
-                "P_aa_bar": float(ibi["P_aa_bar"]),
-            }
-        )
+        closed, closed_se = gap_closed(lj_v, lj_se, ev[key], ev[f"{key}_se"], ibi_v, ibi_se)
+        row = {
+            "molecule": molecule,
+            "metric": metric,
+            "sigma_nm": bead["sigma"],
+            "epsilon_kJ_mol": bead["epsilon"],
+            "lambda_r": bead["lambda_r"],
+            "T_star": bead["T_star"],
+            "rho_star": bead["rho_star"],
+            "in_domain": bead["in_domain"],
+            "bounds_hit": "; ".join(bead["bounds_hit"]),
+            "predicted": bead["value"],
+            "mie": ev[key],
+            "mie_se": ev[f"{key}_se"],
+            "n_check_runs": ev["n"],
+            "lj_optimum": lj_v,
+            "lj_optimum_se": lj_se,
+            "ibi": ibi_v,
+            "ibi_se": ibi_se,
+            "gap_closed": closed,
+            "gap_closed_se": closed_se,
+            "P_mie_bar": ev["P"],
+            "P_mie_se_bar": ev["P_se"],
+            "P_eos_mie_bar": bead["eos"]["P_bar"],
+            "P_aa_bar": p_aa,
+        }
+        if metric == PRESSURE_ROW:
+            b = lj_p.iloc[0]
+            row.update(
+                lj_pressure_bead=float(b.total_deviation_nm),
+                lj_pressure_bead_se=float(b.total_deviation_nm_se),
+                P_lj_pressure_bar=float(b.P_cg_bar),
+                P_lj_pressure_se_bar=float(b.P_cg_bar_se),
+            )
+        out.append(row)
     return pd.DataFrame(out)
 
 
 def mie_markdown(tables: list[pd.DataFrame]) -> str:
-    """Markdown table of :func:`mie_gap` rows (several molecules)."""
+    """Markdown tables of :func:`mie_gap` rows (several molecules): the beads refined per metric, then the
+    pressure-constrained beads (where any)."""
     lines = [
         "| molecule | metric | Mie bead: sigma (nm), epsilon (kJ/mol), lambda_r | T*, rho* | in domain | "
         "predicted | simulated | LJ optimum | IBI | gap closed | P Mie (bar) | P AA (bar) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    pressure = []
     for t in tables:
         for _, r in t.iterrows():
-            dom = "yes" if r.in_domain else "no"
-            if isinstance(r.bounds_hit, str) and r.bounds_hit:
-                dom += " (at " + r.bounds_hit.split(" (")[0] + ")"
+            if r.metric == PRESSURE_ROW:
+                pressure.append(r)
+                continue
             lines.append(
                 f"| {r.molecule} | {r.metric} | {r.sigma_nm:.4f}, {r.epsilon_kJ_mol:.4f}, {r.lambda_r:.3g} | "
-                f"{r.T_star:.2f}, {r.rho_star:.3f} | {dom} | {r.predicted:.4g} | {r.mie:.4g} +- {r.mie_se:.2g} | "
-                f"{r.lj_optimum:.4g} +- {r.lj_optimum_se:.2g} | {r.ibi:.4g} +- {r.ibi_se:.2g} | "
+                f"{r.T_star:.2f}, {r.rho_star:.3f} | {_domain(r)} | {r.predicted:.4g} | {r.mie:.4g} +- "
+                f"{r.mie_se:.2g} | {r.lj_optimum:.4g} +- {r.lj_optimum_se:.2g} | {r.ibi:.4g} +- {r.ibi_se:.2g} | "
                 f"{r.gap_closed:.2f} +- {r.gap_closed_se:.2f} | {r.P_mie_bar:.0f} +- {r.P_mie_se_bar:.0f} | "
                 f"{r.P_aa_bar:.0f} |"
             )
+    if pressure:
+        lines += [
+            "",
+            "Pressure-constrained beads (SAFT-VR Mie pressure = all-atom pressure; D in nm):",
+            "",
+            "| molecule | Mie bead: sigma (nm), epsilon (kJ/mol), lambda_r | T*, rho* | in domain | predicted D | "
+            "simulated D | LJ pressure bead D | LJ optimum D | IBI D | P Mie (bar) | P LJ bead (bar) | P AA (bar) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in pressure:
+            lines.append(
+                f"| {r.molecule} | {r.sigma_nm:.4f}, {r.epsilon_kJ_mol:.4f}, {r.lambda_r:.3g} | {r.T_star:.2f}, "
+                f"{r.rho_star:.3f} | {_domain(r)} | {r.predicted:.4g} | {r.mie:.4g} +- {r.mie_se:.2g} | "
+                f"{r.lj_pressure_bead:.4g} +- {r.lj_pressure_bead_se:.2g} | {r.lj_optimum:.4g} +- "
+                f"{r.lj_optimum_se:.2g} | {r.ibi:.4g} +- {r.ibi_se:.2g} | {r.P_mie_bar:.0f} +- "
+                f"{r.P_mie_se_bar:.0f} | {r.P_lj_pressure_bar:.0f} +- {r.P_lj_pressure_se_bar:.0f} | "
+                f"{r.P_aa_bar:.0f} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _domain(r) -> str:
+    dom = "yes" if r.in_domain else "no"
+    if isinstance(r.bounds_hit, str) and r.bounds_hit:
+        dom += " (at " + r.bounds_hit.split(" (")[0] + ")"
+    return dom

@@ -359,15 +359,23 @@ def refine_mie_for_objective(
     }
 
 
-def epsilon_at_pressure(sigma: float, T: float, rho: float, pressure_bar: float) -> float | None:
-    """epsilon (kJ/mol) at which the LJ equation of state gives ``pressure_bar`` (bar) for a bead of diameter sigma
-    (nm) at T (K), rho (nm^-3); None when no epsilon with T* in :data:`T_STAR_RANGE` does."""
+def epsilon_at_pressure(
+    sigma: float,
+    T: float,
+    rho: float,
+    pressure_bar: float,
+    lambda_r: float = 12.0,
+    t_star_range: tuple[float, float] = T_STAR_RANGE,
+) -> float | None:
+    """epsilon (kJ/mol) at which the equation of state (:func:`eos_thermo`: LJ at ``lambda_r`` 12, SAFT-VR Mie
+    otherwise) gives ``pressure_bar`` (bar) for a bead of diameter sigma (nm) at T (K), rho (nm^-3); None when no
+    epsilon with T* in ``t_star_range`` does (the liquid branch, the lowest-T* root, when there are several)."""
     from scipy.optimize import brentq
 
     def dp(ln_eps: float) -> float:
-        return eos_thermo(sigma, float(np.exp(ln_eps)), T, rho)["P_bar"] - pressure_bar
+        return eos_thermo(sigma, float(np.exp(ln_eps)), T, rho, lambda_r)["P_bar"] - pressure_bar
 
-    lo, hi = np.log(KB * T / T_STAR_RANGE[1]), np.log(KB * T / T_STAR_RANGE[0])
+    lo, hi = np.log(KB * T / t_star_range[1]), np.log(KB * T / t_star_range[0])
     grid = np.linspace(lo, hi, 25)
     vals = np.array([dp(x) for x in grid])
     sign = np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))
@@ -444,6 +452,105 @@ def refine_with_pressure(
     }
 
 
+def refine_mie_with_pressure(
+    r: np.ndarray,
+    g: np.ndarray,
+    T: float,
+    rho: float,
+    start: tuple[float, float],
+    pressure_bar: float,
+    objective: str = "total-deviation",
+    forward=None,
+) -> dict:
+    """The Mie lambda_r-6 bead that minimises the objective among those whose SAFT-VR Mie pressure equals the
+    all-atom pressure ``pressure_bar`` (bar); no simulation.
+
+    For each (sigma, lambda_r), epsilon solves P_SAFT(sigma, epsilon, lambda_r) = P_AA (:func:`epsilon_at_pressure`,
+    T* in :data:`MIE_T_STAR_RANGE`); the objective (Mie forward model's RDF) is scanned on a grid of 9 sigma (+-8 %
+    of ``start``'s sigma, nm) x 7 exponents (log-spaced over the trained ones) and minimised by Nelder-Mead in
+    (ln sigma, ln lambda_r) from the best grid point. ``start``: (sigma nm, epsilon kJ/mol), e.g. the LJ bead refined
+    for the same objective. SAFT-VR Mie's pressure is itself 1-3 % off the Mie engine's in the liquid
+    (docs/mie.md), which in a dense liquid is tens to hundreds of bar: the check runs give the simulated pressure.
+
+    Returns
+    -------
+    dict
+        As :func:`refine_mie_for_objective`, plus ``pressure_bar`` (the constraint).
+
+    Raises
+    ------
+    ProjectError
+        A non-finite pressure, or no bead in the search range reaches it.
+    """
+    from scipy.optimize import minimize
+
+    from project.model.cache import shipped_mie_forward
+
+    t0 = time.perf_counter()
+    if not np.isfinite(pressure_bar):
+        raise ProjectError(f"pressure: got {pressure_bar!r}; allowed: a finite pressure in bar")
+    fw = forward if forward is not None else shipped_mie_forward()
+    if not fw.is_mie:
+        raise ProjectError("refine_mie_with_pressure needs a Mie forward model (potential 'mie'), got an LJ model")
+    s0 = float(start[0])
+    f = SurrogateObjective(r, g, T, rho, objective, s0, forward=fw)
+    lam_lo, lam_hi = fw.lambda_range
+    eps_of = {}
+
+    def along(x: np.ndarray) -> float:
+        sig, lam = float(np.exp(x[0])), float(np.exp(x[1]))
+        if not (f.sigma_bounds[0] <= sig <= f.sigma_bounds[1] and lam_lo <= lam <= lam_hi):
+            return 1e6
+        key = (round(x[0], 12), round(x[1], 12))
+        if key not in eps_of:
+            eps_of[key] = epsilon_at_pressure(sig, T, rho, pressure_bar, lam, f.t_star_range)
+        eps = eps_of[key]
+        return 1e6 if eps is None else f(sig, eps, lam)
+
+    grid = [
+        np.log([s, lam])
+        for s in np.linspace(*f.sigma_bounds, 9)
+        for lam in np.geomspace(lam_lo * 1.001, lam_hi / 1.001, 7)
+    ]
+    vals = np.array([along(x) for x in grid])
+    k = int(np.argmin(vals))
+    if vals[k] >= 1e6:
+        raise ProjectError(
+            f"pressure: no Mie bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm, lambda_r in "
+            f"{lam_lo:.3g}-{lam_hi:.3g} and T* in {f.t_star_range} has a SAFT-VR Mie pressure of "
+            f"{pressure_bar:.4g} bar"
+        )
+    x0 = grid[k]
+    simplex = np.array([x0, x0 + [0.005, 0.0], x0 + [0.0, 0.05]])
+    res = minimize(
+        along,
+        x0,
+        method="Nelder-Mead",
+        options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-7, "maxfev": 200},
+    )
+    x = res.x if res.fun <= vals[k] else x0
+    sig, lam = float(np.exp(x[0])), float(np.exp(x[1]))
+    eps = epsilon_at_pressure(sig, T, rho, pressure_bar, lam, f.t_star_range)
+    return {
+        "sigma": sig,
+        "epsilon": eps,
+        "lambda_r": lam,
+        "objective": objective,
+        "value": float(min(res.fun, vals[k])),
+        "pressure_bar": float(pressure_bar),
+        "start": {"sigma": s0, "epsilon": float(start[1])},
+        **f.judge(sig, eps, "Mie pressure-constrained", with_t_star=False, lambda_r=lam),
+        "eos": eos_thermo(sig, eps, T, rho, lambda_r=lam),
+        "r_range_nm": [float(f.r[0] - 0.5 * f.width), f.r_range],
+        "n_evaluations": f.n_eval,
+        "wall_s": time.perf_counter() - t0,
+        "n_simulations": 0,
+        "method": "grid and Nelder-Mead over (ln sigma, ln lambda_r) along P_SAFT-VR-Mie(sigma, epsilon, lambda_r) = "
+        "P_AA, Mie forward-model RDF",
+        "units": {"sigma": "nm", "epsilon": "kJ/mol", "lambda_r": "1", "pressure_bar": "bar", "wall_s": "s"},
+    }
+
+
 __all__ = [
     "KJ_MOL_NM3_TO_BAR",
     "OBJECTIVES",
@@ -451,5 +558,7 @@ __all__ = [
     "eos_thermo",
     "epsilon_at_pressure",
     "refine_for_objective",
+    "refine_mie_for_objective",
+    "refine_mie_with_pressure",
     "refine_with_pressure",
 ]
