@@ -40,6 +40,31 @@ def test_regret_interval_by_hand():
     assert math.isnan(regret(0.021, 3, {**opt, "dof": 0})[1])
 
 
+def test_start_regret_of_a_cg_fit_molecule_by_hand():
+    """A molecule with only a `cg fit` result: each refined bead's regret is its own point of the search it started
+    (the first round's centre) over the optimum, with the interval of :func:`regret` (numbers by hand)."""
+    import pandas as pd
+
+    from project.cg.optimum import start_regret_table
+
+    pts = pd.DataFrame(
+        {
+            "sigma_nm": [0.40, 0.41],
+            "epsilon_kJ_mol": [0.20, 0.22],
+            "n": [3, 3],
+            "D": [0.030, 0.025],
+            "KL": [0.002, 0.001],
+        }
+    )
+    opt = {"value": 0.025, "n_seeds": 3, "log_sd": 0.03, "dof": 20}
+    tab = start_regret_table("C2H6", {"D": (0.40, 0.20)}, {"D": pts}, {"D": opt})
+    assert list(tab.row) == ["total-deviation"] and list(tab.kind) == ["refined"]
+    assert tab.regret_D[0] == pytest.approx(1.2, rel=1e-12)
+    assert (tab.regret_D_lo95[0], tab.regret_D_hi95[0]) == pytest.approx(regret(0.030, 3, opt)[1:], rel=1e-12)
+    with pytest.raises(ProjectError, match="not among its simulated points"):
+        start_regret_table("C2H6", {"D": (0.39, 0.20)}, {"D": pts}, {"D": opt})
+
+
 def test_bad_metric_and_seeds_are_refused(tmp_path):
     from project.cg.lj import CGSettings
     from project.cg.target import CGTarget
@@ -210,7 +235,7 @@ def test_regret_markdown_lists_optima_regrets_and_baselines(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["optimum", "--molecule", "XeF6"], "--molecule: 'XeF6' is not in"),
+        (["optimum", "--molecule", "XeF6"], "--molecule: 'XeF6' has neither rows in"),
         (["optimum", "--molecule", "CH4", "--seeds", "1"], "--seeds: got 1; allowed: an integer >= 2"),
         (["baselines", "--molecule", "CH4", "--repeats", "1"], "--repeats: got 1; allowed: an integer >= 2"),
     ],

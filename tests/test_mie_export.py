@@ -83,14 +83,15 @@ def test_newer_export_version_is_refused(tmp_path):
 
 def test_shipped_mie_library_holds_only_the_mie_designs():
     """The Mie campaign's export, committed as it grows (docs/mie.md): its content checksum verifies on load, every
-    job is a state of design ``mie`` (seed 24) or ``mie_test`` (seed 25) with lambda_r in the designs' 8-32 and
-    T* 0.7-3.0, rho* 0.3-0.95 (reference: project/data/designs/mie.json), and no state is LJ (lambda_r 12)."""
+    job is a state of design ``mie`` (seed 24), ``mie_test`` (seed 25) or ``mie_edge`` (seed 26) with lambda_r in the
+    designs' 8-32 and T* 0.7-3.0, rho* 0.3-0.95 (reference: project/data/designs/mie*.json), and no state is LJ
+    (lambda_r 12)."""
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "project" / "data" / "reference" / "mie_library.h5"
     ds = load_dataset(path)  # verify=True: the checksum is recomputed
     tab = ds.table
     assert len(tab) >= 80
-    assert set(tab["seed"].unique()) <= {24, 25}
+    assert set(tab["seed"].unique()) <= {24, 25, 26}
     assert tab["lambda_r"].between(8.0, 32.0).all() and not (tab["lambda_r"] == 12.0).any()
     assert tab["T_star"].between(0.69, 3.01).all() and tab["rho_star"].between(0.29, 0.96).all()

@@ -240,6 +240,31 @@ def regret_table(rows: pd.DataFrame, optima: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def start_regret_table(
+    molecule: str, starts: dict[str, tuple[float, float]], points: dict[str, pd.DataFrame], optima: dict[str, dict]
+) -> pd.DataFrame:
+    """Regret of the beads that started the searches, for a molecule without a comparison (``cg fit`` only).
+
+    ``starts``: the start bead (sigma nm, epsilon kJ/mol) of each metric's search, i.e. the ``cg fit`` bead refined
+    for it; ``points``: each search's simulated points (:func:`simulated_optimum`), where the start is the first
+    round's centre, simulated with the search's seeds (both metrics measured); ``optima``: the optima. One row per
+    start bead (``row`` the objective it was refined for, kind ``refined``), columns as :func:`regret_table`.
+    """
+    out = []
+    for metric, (sigma, epsilon) in starts.items():
+        tab = points[metric]
+        d = np.hypot(np.log(tab.sigma_nm / sigma), np.log(tab.epsilon_kJ_mol / epsilon))
+        if not len(tab) or d.min() > 1e-5:
+            raise ProjectError(f"{molecule}: the start bead of the {metric} search is not among its simulated points")
+        r = tab.iloc[int(np.argmin(d))]
+        rec = {"molecule": molecule, "row": START_ROWS[metric], "kind": "refined", "converged": np.nan}
+        for m, opt in optima.items():
+            val, lo, hi = regret(float(r[m]), int(r.n), opt)
+            rec.update({f"regret_{m}": val, f"regret_{m}_lo95": lo, f"regret_{m}_hi95": hi})
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
 def _ci(r: float, lo: float, hi: float) -> str:
     if not math.isfinite(lo):
         return f"{r:.3f}"

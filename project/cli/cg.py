@@ -160,11 +160,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_optimum(args: argparse.Namespace) -> int:
-    """The simulated optimum of each metric for one molecule of a comparison, and every bead's regret."""
+    """The simulated optimum of each metric for one molecule of a comparison (or of a `cg fit` result), and the
+    regret of every bead of it."""
     import pandas as pd
 
     from project.atomic import atomic_write_text
-    from project.cg.optimum import START_ROWS, regret_markdown, regret_table, shipped_target, simulated_optimum
+    from project.cg.optimum import (
+        START_ROWS,
+        regret_markdown,
+        regret_table,
+        shipped_target,
+        simulated_optimum,
+        start_regret_table,
+    )
 
     if args.seeds < 2:
         raise ValueError(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (standard errors need two runs)")
@@ -172,33 +180,49 @@ def cmd_optimum(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-rounds: got {args.max_rounds}; allowed: an integer >= 1")
     res_dir = Path(args.results)
     comp_path = res_dir / "comparison.csv"
-    if not comp_path.is_file():
-        raise ValueError(f"--results: {res_dir} has no comparison.csv; allowed: the folder of `lj-inverse cg compare`")
-    comp = pd.read_csv(comp_path)
-    rows = comp[comp.molecule == args.molecule]
-    if rows.empty:
-        names = ", ".join(sorted(comp.molecule.unique()))
-        raise ValueError(f"--molecule: {args.molecule!r} is not in {comp_path}; allowed: {names}")
+    fit_path = res_dir / f"cg_fit_{args.molecule}.json"
+    rows = None
+    if comp_path.is_file():
+        comp = pd.read_csv(comp_path)
+        rows = comp[comp.molecule == args.molecule]
+    if rows is not None and not rows.empty:
+        starts = {
+            m: (float(rows[rows.row == r].iloc[0].sigma_nm), float(rows[rows.row == r].iloc[0].epsilon_kJ_mol))
+            for m, r in START_ROWS.items()
+        }
+    elif fit_path.is_file():
+        refined = json.loads(fit_path.read_text())["refined"]
+        missing = [r for r in START_ROWS.values() if r not in refined]
+        if missing:
+            raise ValueError(
+                f"--results: {fit_path} has no bead refined for {', '.join(missing)}; run `cg fit` with "
+                "--objective total-deviation --objective kl"
+            )
+        starts = {m: (float(refined[r]["sigma"]), float(refined[r]["epsilon"])) for m, r in START_ROWS.items()}
+        rows = None  # no comparison rows: the regrets are those of the refined beads (start_regret_table)
+    else:
+        names = ", ".join(sorted(comp.molecule.unique())) if comp_path.is_file() else "none"
+        raise ValueError(
+            f"--molecule: {args.molecule!r} has neither rows in {comp_path} (molecules there: {names}) nor a "
+            f"`cg fit` result {fit_path.name} in {res_dir}; allowed: a molecule of `lj-inverse cg compare`, or one "
+            "with cg_fit_<molecule>.json, com_rdf_<molecule>.npz and aa_<molecule>.json"
+        )
     target = shipped_target(res_dir, args.molecule)
     out = Path(args.out) if args.out else res_dir / "optimum"
     runs = Path(args.runs) if args.runs else out / "runs" / args.molecule
     out.mkdir(parents=True, exist_ok=True)
-    optima = {}
+    optima, points_of = {}, {}
     for metric in ("D", "KL") if args.metric == "both" else (args.metric,):
-        start = rows[rows.row == START_ROWS[metric]].iloc[0]
         opt, points = simulated_optimum(
-            target,
-            _settings(args),
-            runs,
-            (float(start.sigma_nm), float(start.epsilon_kJ_mol)),
-            metric,
-            seeds=args.seeds,
-            max_rounds=args.max_rounds,
+            target, _settings(args), runs, starts[metric], metric, seeds=args.seeds, max_rounds=args.max_rounds
         )
-        optima[metric] = opt
+        optima[metric], points_of[metric] = opt, points
         atomic_write_text(out / f"points_{args.molecule}_{metric}.csv", points.to_csv(index=False))
         atomic_write_text(out / f"optimum_{args.molecule}_{metric}.json", json.dumps(opt, indent=1) + "\n")
-    table = regret_table(rows, optima)
+    if rows is None:
+        table = start_regret_table(args.molecule, {m: starts[m] for m in optima}, points_of, optima)
+    else:
+        table = regret_table(rows, optima)
     atomic_write_text(out / f"regret_{args.molecule}.csv", table.to_csv(index=False))
     atomic_write_text(out / "regret.md", regret_markdown(out))
     sys.stdout.write(json.dumps({"molecule": args.molecule, "optima": optima}, indent=1) + "\n")
@@ -561,7 +585,8 @@ def _add_optimum(cg) -> None:
     q = cg.add_parser(
         "optimum",
         help="the best single LJ bead for D and KL found in real CG runs (3 x 3 grids with seeds, a response "
-        "surface), and the regret (metric / optimum, 95 %% interval) of every bead of a comparison",
+        "surface), and the regret (metric / optimum, 95 %% interval) of every bead of a comparison (or, for a molecule "
+        "with only a `cg fit` result cg_fit_MOLECULE.json in RESULTS, of its refined beads)",
     )
     _comparison_target_options(q)
     q.add_argument("--metric", choices=("D", "KL", "both"), default="both", help="metric (default both)")

@@ -297,8 +297,8 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
     }
 
 
-#: The Mie campaign's designs (docs/mie.md): trained on, held out.
-MIE_TRAIN_DESIGN, MIE_TEST_DESIGN = "mie", "mie_test"
+#: The Mie campaign's designs (docs/mie.md): trained on (the Sobol draw and the grid over its box's faces), held out.
+MIE_TRAIN_DESIGNS, MIE_TEST_DESIGN = ("mie", "mie_edge"), "mie_test"
 #: The LJ jobs a Mie model also learns from (lambda_r = 12, GROMACS): those of the LJ forward model's training set
 #: inside the Mie design's states (T* <= this, rho* <= :data:`MIE_LJ_MAX_RHO_STAR`).
 MIE_LJ_MAX_T_STAR, MIE_LJ_MAX_RHO_STAR = 3.2, 1.0
@@ -307,8 +307,9 @@ MIE_LJ_MAX_T_STAR, MIE_LJ_MAX_RHO_STAR = 3.2, 1.0
 def mie_training_data() -> dict[str, Any]:
     """The Mie forward model's training jobs, and the held-out ones.
 
-    Trained on: the ``mie`` design of the Mie export (``mie_library.h5``, lambda_r 8-32, T* 0.7-3, rho* 0.3-0.95)
-    and, at lambda_r = 12, the LJ forward model's training jobs inside those states (:data:`MIE_LJ_MAX_T_STAR`,
+    Trained on: the ``mie`` and ``mie_edge`` designs of the Mie export (``mie_library.h5``, lambda_r 8-32, T* 0.7-3,
+    rho* 0.3-0.95; ``mie_edge`` puts states on the faces of that box, which a Sobol draw never reaches) and, at
+    lambda_r = 12, the LJ forward model's training jobs inside those states (:data:`MIE_LJ_MAX_T_STAR`,
     :data:`MIE_LJ_MAX_RHO_STAR`): a Mie model must give the LJ fluid at 12, and the LJ library is where 12 is
     simulated densely. Held out: the ``mie_test`` design (never trained on) and the LJ held-out jobs in the same
     states. Returns the keys of :func:`shipped_training_data` plus ``lambda_r`` (training rows), ``mie_ds`` (the
@@ -323,7 +324,7 @@ def mie_training_data() -> dict[str, Any]:
         raise ProjectError("the Mie export's r grid differs from the LJ exports'")
     tab = mie_ds.table
     seeds = tab["seed"].to_numpy()
-    train = seeds == design_seed(MIE_TRAIN_DESIGN)
+    train = np.isin(seeds, [design_seed(n) for n in MIE_TRAIN_DESIGNS])
     keep = (lj["T_star"] <= MIE_LJ_MAX_T_STAR) & (lj["rho_star"] <= MIE_LJ_MAX_RHO_STAR)
 
     def col(key: str) -> np.ndarray:
