@@ -281,6 +281,22 @@ def refine_for_objective(
     }
 
 
+def _check_pressure(pressure_bar: float) -> None:
+    """Refuse a non-finite pressure constraint (bar), by name."""
+    if not np.isfinite(pressure_bar):
+        raise ProjectError(f"pressure: got {pressure_bar!r}; allowed: a finite pressure in bar")
+
+
+def _mie_model(forward, who: str):
+    """The Mie forward model a Mie bead's search uses (None: the shipped one); an LJ model is refused."""
+    from project.model.cache import shipped_mie_forward
+
+    fw = forward if forward is not None else shipped_mie_forward()
+    if not fw.is_mie:
+        raise ProjectError(f"{who} needs a Mie forward model (potential 'mie'), got an LJ model")
+    return fw
+
+
 #: Exponents a Mie bead's search starts from besides the LJ bead's 12 (the trained range is 8-32).
 MIE_START_EXPONENTS = (9.0, 12.0, 16.0, 24.0)
 
@@ -308,12 +324,8 @@ def refine_mie_for_objective(
     """
     from scipy.optimize import minimize
 
-    from project.model.cache import shipped_mie_forward
-
     t0 = time.perf_counter()
-    fw = forward if forward is not None else shipped_mie_forward()
-    if not fw.is_mie:
-        raise ProjectError("refine_mie_for_objective needs a Mie forward model (potential 'mie'), got an LJ model")
+    fw = _mie_model(forward, "refine_mie_for_objective")
     s0, e0 = float(start[0]), float(start[1])
     if not (np.isfinite(e0) and e0 > 0):
         raise ProjectError(f"start epsilon: got {e0!r}; allowed: a positive energy in kJ/mol")
@@ -407,8 +419,7 @@ def refine_with_pressure(
     from scipy.optimize import minimize_scalar
 
     t0 = time.perf_counter()
-    if not np.isfinite(pressure_bar):
-        raise ProjectError(f"pressure: got {pressure_bar!r}; allowed: a finite pressure in bar")
+    _check_pressure(pressure_bar)
     s0 = float(start[0])
     f = SurrogateObjective(r, g, T, rho, objective, s0)
 
@@ -484,14 +495,9 @@ def refine_mie_with_pressure(
     """
     from scipy.optimize import minimize
 
-    from project.model.cache import shipped_mie_forward
-
     t0 = time.perf_counter()
-    if not np.isfinite(pressure_bar):
-        raise ProjectError(f"pressure: got {pressure_bar!r}; allowed: a finite pressure in bar")
-    fw = forward if forward is not None else shipped_mie_forward()
-    if not fw.is_mie:
-        raise ProjectError("refine_mie_with_pressure needs a Mie forward model (potential 'mie'), got an LJ model")
+    _check_pressure(pressure_bar)
+    fw = _mie_model(forward, "refine_mie_with_pressure")
     s0 = float(start[0])
     f = SurrogateObjective(r, g, T, rho, objective, s0, forward=fw)
     lam_lo, lam_hi = fw.lambda_range
