@@ -18,6 +18,10 @@ bead (:func:`project.cg.objective.refine_mie_with_pressure`: the lowest D among 
 is the all-atom one, from the comparison's LJ pressure-constrained bead), simulated the same way, beside that LJ
 pressure-constrained bead's simulated D and pressure (``lj_pressure_bead``, ``P_lj_pressure_bar``); its
 ``gap_closed`` is against the unconstrained LJ optimum of D.
+
+:func:`published_rows` simulates, the same way, the published single-site Mie lambda_r-6 models of the molecule
+(:data:`PUBLISHED_MIE`: fitted to the real fluid's thermodynamics, not to these all-atom models) at the all-atom
+state, with the structural check of the data space on every run (a steep wall at T* 0.62-0.73 is near freezing).
 """
 
 from __future__ import annotations
@@ -34,6 +38,25 @@ from project.cg.lj import CGSettings
 METRIC_ROWS = {"D": ("total_deviation_nm", "total-deviation"), "KL": ("kl_divergence", "kl")}
 #: The metric label of the pressure-constrained Mie bead's row.
 PRESSURE_ROW = "D at P_AA"
+
+#: Published single-site (one segment) Mie lambda_r-6 models: sigma (Angstrom), epsilon / k_B (K), lambda_r. The
+#: M&M corresponding-states values (Mejia, Herdes, Mueller, Ind. Eng. Chem. Res. 53, 4131 (2014)) are those Chaparro
+#: and Mueller evaluated with NIST critical data; theirs and their VLE fits were read in their repository
+#: (gustavochm/Square-Peg-Mie, 1_calculation_scripts/1_4_methane, 1_6_nitrogen, 1_7_co, 4_summary_table.ipynb).
+PUBLISHED_MIE = {
+    "CH4": (
+        ("SAFT-VR Mie, Lafitte et al., J. Chem. Phys. 139, 154504 (2013)", 3.7412, 153.36, 12.650),
+        ("M&M correlation (Mejia et al. 2014), as evaluated by Chaparro, Mueller (2025)", 3.7393, 162.71, 14.793),
+    ),
+    "N2": (
+        ("M&M correlation (Mejia et al. 2014), as evaluated by Chaparro, Mueller (2025)", 3.6455, 120.65, 19.111),
+        ("Chaparro, Mueller, Mol. Syst. Des. Eng. (2025), fitted to VLE", 3.6589, 115.19, 16.295),
+    ),
+    "CO": (
+        ("M&M correlation (Mejia et al. 2014), as evaluated by Chaparro, Mueller (2025)", 3.6806, 130.95, 20.666),
+        ("Chaparro, Mueller, Mol. Syst. Des. Eng. (2025), fitted to VLE", 3.6930, 126.29, 17.892),
+    ),
+}
 
 
 def gap_closed(lj: float, lj_se: float, mie: float, mie_se: float, ibi: float, ibi_se: float) -> tuple[float, float]:
@@ -122,6 +145,68 @@ def mie_gap(
             )
         out.append(row)
     return pd.DataFrame(out)
+
+
+def published_rows(
+    results_dir: Path | str, molecule: str, settings: CGSettings, runs: Path | str, seeds: int = 3
+) -> pd.DataFrame:
+    """One row per published model of :data:`PUBLISHED_MIE` for ``molecule`` (none: an empty table): its parameters
+    (sigma nm, epsilon kJ/mol, lambda_r), T* and rho* at the all-atom state, simulated D (nm), KL and P (bar) with
+    standard errors over ``seeds`` check runs (LAMMPS), the SAFT-VR Mie pressure there, the all-atom pressure, and the
+    structural verdict of the runs (``liquid`` when every run stayed liquid, else the first other verdict)."""
+    from project.cg.compare import check_lj
+    from project.cg.objective import eos_thermo
+    from project.cg.optimum import evaluate_bead, shipped_target
+    from project.structure import check_structure
+    from project.units import KB
+
+    res = Path(results_dir)
+    comp = pd.read_csv(res / "comparison.csv")
+    p_aa = float(comp[(comp.molecule == molecule) & (comp.row == "ibi")].iloc[0]["P_aa_bar"])
+    target = shipped_target(res, molecule)
+    out = []
+    for source, sigma_a, eps_k, lam in PUBLISHED_MIE.get(molecule, ()):
+        sigma, eps = sigma_a / 10.0, eps_k * KB
+        ev = evaluate_bead(target, settings, Path(runs), sigma, eps, seeds, lambda_r=lam)
+        done, _ = check_lj(target, settings, Path(runs), sigma, eps, seeds=seeds, lambda_r=lam)  # cached: no rerun
+        verdicts = [
+            check_structure(Path(r["workdir"]) / "topology.pdb", Path(r["workdir"]) / "traj.xtc").verdict for r in done
+        ]
+        other = [v for v in verdicts if v != "liquid"]
+        out.append(
+            {
+                "molecule": molecule,
+                "source": source,
+                "sigma_nm": sigma,
+                "epsilon_kJ_mol": eps,
+                "lambda_r": lam,
+                "T_star": KB * target.T / eps,
+                "rho_star": target.rho * sigma**3,
+                **{k: ev[k] for k in ("D", "D_se", "KL", "KL_se", "P", "P_se", "n")},
+                "P_eos_mie_bar": eos_thermo(sigma, eps, target.T, target.rho, lambda_r=lam)["P_bar"],
+                "P_aa_bar": p_aa,
+                "structure": other[0] if other else ("liquid" if verdicts else "not run"),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def published_markdown(tables: list[pd.DataFrame]) -> str:
+    """Markdown table of :func:`published_rows` (several molecules)."""
+    lines = [
+        "| molecule | published model | sigma (nm), epsilon (kJ/mol), lambda_r | T*, rho* | structure | D (nm) | KL | "
+        "P (bar) | P SAFT-VR Mie (bar) | P AA (bar) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tables:
+        for _, r in t.iterrows():
+            lines.append(
+                f"| {r.molecule} | {r.source} | {r.sigma_nm:.4f}, {r.epsilon_kJ_mol:.4f}, {r.lambda_r:.4g} | "
+                f"{r.T_star:.3f}, {r.rho_star:.3f} | {r.structure} | {r.D:.4g} +- {r.D_se:.2g} | "
+                f"{r.KL:.3g} +- {r.KL_se:.2g} | {r.P:.0f} +- {r.P_se:.0f} | {r.P_eos_mie_bar:.0f} | "
+                f"{r.P_aa_bar:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def mie_markdown(tables: list[pd.DataFrame]) -> str:

@@ -270,17 +270,25 @@ def cmd_mie_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from project.atomic import atomic_write_text
-    from project.cg.mie_compare import mie_gap, mie_markdown
+    from project.cg.mie_compare import mie_gap, mie_markdown, published_markdown, published_rows
 
     res_dir = Path(args.results)
     out = Path(args.out) if args.out else res_dir / "optimum"
     runs = Path(args.runs) if args.runs else out / "runs" / args.molecule / "mie"
     table = mie_gap(res_dir, args.molecule, _settings(args), runs, out)
+    published = published_rows(res_dir, args.molecule, _settings(args), runs)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / f"mie_{args.molecule}.csv", table.to_csv(index=False))
+    if len(published):
+        atomic_write_text(out / f"published_mie_{args.molecule}.csv", published.to_csv(index=False))
     tables = [pd.read_csv(f) for f in sorted(out.glob("mie_*.csv"))]
-    atomic_write_text(out / "mie.md", mie_markdown(tables))
-    sys.stdout.write(mie_markdown([table]))
+    pub = [pd.read_csv(f) for f in sorted(out.glob("published_mie_*.csv"))]
+    text = mie_markdown(tables)
+    if pub:
+        text += "\nPublished single-site Mie models (fitted to the real fluids, not to these all-atom models):\n\n"
+        text += published_markdown(pub)
+    atomic_write_text(out / "mie.md", text)
+    sys.stdout.write(mie_markdown([table]) + (published_markdown([published]) if len(published) else ""))
     return 0
 
 
