@@ -47,7 +47,7 @@ from project.errors import ProjectError
 
 #: The forward models shipped with the package: LJ, and Mie lambda_r-6.
 SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v3"
-SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v1"
+SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v2"
 #: The model's grid in s = r / sigma (dimensionless).
 S_GRID = np.round(np.arange(0.75, 3.0 + 1e-9, 0.005), 6)
 META_VERSION = 2
