@@ -19,6 +19,7 @@ the uncertainty the ensemble standard deviation (in nm and kJ/mol).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -37,11 +38,13 @@ SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_in
 META_VERSION = 1
 
 
-def _act(name: str, x: np.ndarray) -> np.ndarray:
-    if name == "gelu":  # Keras default (approximate=False): x * Phi(x)
-        from scipy.special import erf
+_ERF = np.frompyfunc(math.erf, 1, 1)
 
-        return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+def _act(name: str, x: np.ndarray) -> np.ndarray:
+    if name == "gelu":  # Keras default (approximate=False): x * Phi(x); math.erf element-wise spares the fit from
+        # importing scipy.special (0.2-0.3 s of a shell call), at about 0.15 us per element
+        return 0.5 * x * (1.0 + _ERF(x / np.sqrt(2.0)).astype(float))
     if name == "relu":
         return np.maximum(x, 0.0)
     if name == "tanh":
