@@ -503,14 +503,20 @@ def refine_mie_with_pressure(
     lam_lo, lam_hi = fw.lambda_range
     eps_of = {}
 
+    def eps_at(x: np.ndarray) -> float | None:
+        """epsilon (kJ/mol) on the constraint at x = (ln sigma, ln lambda_r), solved once per x."""
+        key = (round(x[0], 12), round(x[1], 12))
+        if key not in eps_of:
+            eps_of[key] = epsilon_at_pressure(
+                float(np.exp(x[0])), T, rho, pressure_bar, float(np.exp(x[1])), f.t_star_range
+            )
+        return eps_of[key]
+
     def along(x: np.ndarray) -> float:
         sig, lam = float(np.exp(x[0])), float(np.exp(x[1]))
         if not (f.sigma_bounds[0] <= sig <= f.sigma_bounds[1] and lam_lo <= lam <= lam_hi):
             return 1e6
-        key = (round(x[0], 12), round(x[1], 12))
-        if key not in eps_of:
-            eps_of[key] = epsilon_at_pressure(sig, T, rho, pressure_bar, lam, f.t_star_range)
-        eps = eps_of[key]
+        eps = eps_at(x)
         return 1e6 if eps is None else f(sig, eps, lam)
 
     grid = [
@@ -536,7 +542,7 @@ def refine_mie_with_pressure(
     )
     x = res.x if res.fun <= vals[k] else x0
     sig, lam = float(np.exp(x[0])), float(np.exp(x[1]))
-    eps = epsilon_at_pressure(sig, T, rho, pressure_bar, lam, f.t_star_range)
+    eps = eps_at(x)
     return {
         "sigma": sig,
         "epsilon": eps,
