@@ -11,8 +11,10 @@ Inputs (never trained on by the Mie forward model):
 
 Printed per set, potential and lambda_r band: jobs, the fraction with lambda_r within max(1, 8 % of lambda_r)
 (``lam_ok``), sigma and epsilon MAPE, 2-std coverage of sigma, epsilon and lambda_r, the median stated lambda_r_std,
-what ``auto`` reported (fraction "mie"), in domain, fits per second and ``silent``: fits with sigma, epsilon or
-lambda_r outside its 2-std interval that carry no warning, are in domain and judged adequate. Targets (docs/mie.md):
+what ``auto`` reported (fraction "mie"), in domain, fits per second, ``silent``: fits with sigma, epsilon or
+lambda_r outside its 2-std interval that carry no warning, are in domain and judged adequate, and the same first
+three figures for the Mie network's one-shot answer that started each Mie fit (``net_*``; NaN where ``auto``
+reported the LJ fit). Targets (docs/mie.md):
 lambda_r within max(1, 8 %) for >= 85 %, sigma MAPE <= 0.5 %, epsilon MAPE <= 3 %, coverage 85-98 % for each; LJ
 fluids give lambda_r = 12 within 2 std; one fit in < 1 s.
 
@@ -75,6 +77,7 @@ def run(sets: list[str], potentials: list[str]) -> pd.DataFrame:
                     options=FitOptions(potential=pot),
                 )
                 wall = time.perf_counter() - t0
+                net = res.oneshot if res.oneshot is not None and "lambda_r" in res.oneshot else None
                 rows.append(
                     {
                         "set": name,
@@ -94,6 +97,9 @@ def run(sets: list[str], potentials: list[str]) -> pd.DataFrame:
                         "adequate": res.adequate,
                         "n_warnings": len(res.warnings),
                         "wall_s": wall,
+                        "net_sigma_err_pct": 100 * (net["sigma"] / t["sigma"] - 1) if net else np.nan,
+                        "net_eps_err_pct": 100 * (net["epsilon"] / t["epsilon"] - 1) if net else np.nan,
+                        "net_lambda": net["lambda_r"] if net else np.nan,
                     }
                 )
     return pd.DataFrame(rows)
@@ -108,6 +114,7 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
             if b.empty:
                 continue
             dl = (b["lambda"] - b.lambda_true).abs()
+            dn = (b.net_lambda - b.lambda_true).abs()  # the Mie network's one-shot answer (NaN: an LJ fit's)
             lam_std = b.lambda_std.where(b.lambda_std > 0)
             lam_cov = (dl <= 2 * b.lambda_std) | (b.lambda_std == 0) & (dl < 1e-9)
             wrong = (b.sigma_z.abs() > 2) | (b.eps_z.abs() > 2) | ~lam_cov
@@ -129,6 +136,9 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
                     "in_dom%": 100 * float(b.in_domain.mean()),
                     "fits/s": float(1.0 / b.wall_s.mean()),
                     "silent": int(silent.sum()),
+                    "net_lam_ok%": 100 * float((dn <= np.maximum(1.0, 0.08 * b.lambda_true)).mean()),
+                    "net_sig%": float(b.net_sigma_err_pct.abs().mean()),
+                    "net_eps%": float(b.net_eps_err_pct.abs().mean()),
                 }
             )
     return pd.DataFrame(out)

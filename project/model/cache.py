@@ -47,6 +47,28 @@ def shipped_mie_forward():
     return _LOADED["mie_forward"]
 
 
+def shipped_mie_inverse():
+    """The shipped Mie lambda_r-6 inverse network, loaded once per process.
+
+    Raises
+    ------
+    ProjectError
+        It is not installed (the message names the folder and how to train it).
+    """
+    from project.errors import ProjectError
+    from project.model.inverse import InverseModel
+    from project.model.train_mie import SHIPPED_MIE_INVERSE
+
+    if "mie_inverse" not in _LOADED:
+        if not (SHIPPED_MIE_INVERSE / "meta.json").is_file():
+            raise ProjectError(
+                f"potential mie: the Mie inverse network is not installed ({SHIPPED_MIE_INVERSE} is missing); train it "
+                "with python -m project.model.train_mie"
+            )
+        _LOADED["mie_inverse"] = InverseModel.load(SHIPPED_MIE_INVERSE)
+    return _LOADED["mie_inverse"]
+
+
 def resolve(inverse=None, forward=None):
     """The given models, with the shipped ones (cached) for those left None: ``(InverseModel, ForwardModel)``."""
     if inverse is None or forward is None:

@@ -8,6 +8,9 @@ A model folder holds
   linear path ``m<i>_skip_W/_b``), so that prediction runs in numpy in well under a millisecond per RDF without
   importing TensorFlow; :func:`project.model.finetune.keras_member` rebuilds a Keras member from them for fine-tuning.
 
+A Mie network (``meta["potential"] == "mie"``, :mod:`project.model.train_mie`) has a third target, ln lambda_r (the
+repulsive exponent, dimensionless), reported as ``lambda_r`` and ``lambda_r_std``; an LJ network reports 12 and 0.
+
 Inputs are g on the x grid (to 1.75, or only up to ``meta["input_x_max"]`` when a model was trained with that
 option; the shipped model uses the whole grid) and, when ``log_floor`` is set, ln(max(g, log_floor)) (see
 :func:`project.model.features.model_inputs`). An RDF must reach that x, i.e. r = x rho^(-1/3) nm. Targets are 1/T*
@@ -86,10 +89,17 @@ class Prediction:
     rho_star: float
     in_domain: bool
     warnings: list[str]
+    #: repulsive exponent of a Mie network's answer and its ensemble std (dimensionless); 12 and 0 for LJ
+    lambda_r: float = 12.0
+    lambda_r_std: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the prediction as a JSON-ready dict with units."""
-        return {**result_fields(self), "units": dict(RESULT_UNITS)}
+        """Return the prediction as a JSON-ready dict with units (lambda_r for a Mie network)."""
+        out = {**result_fields(self), "units": dict(RESULT_UNITS)}
+        if self.lambda_r_std > 0:
+            out.update(lambda_r=self.lambda_r, lambda_r_std=self.lambda_r_std)
+            out["units"].update(lambda_r="1", lambda_r_std="1")
+        return out
 
 
 class InverseModel:
@@ -166,13 +176,18 @@ class InverseModel:
             shutil.rmtree(old, ignore_errors=True)
         return path
 
+    @property
+    def is_mie(self) -> bool:
+        """True for a Mie lambda_r-6 network (third target ln lambda_r)."""
+        return self.meta.get("potential", "lj") == "mie"
+
     # ------------------------------------------------------------------ prediction
     def _scaled_inputs(self, gx: np.ndarray) -> np.ndarray:
         """Standardised network inputs for rows of g on the x grid (only x <= meta["input_x_max"] when set)."""
         return (model_inputs(gx, self.meta.get("log_floor"), self.meta.get("input_x_max")) - self.x_mean) / self.x_std
 
     def predict_scaled(self, gx: np.ndarray) -> np.ndarray:
-        """Return the members' raw targets (log T* or 1/T*, log rho*), shape (n_members, n, 2), from g(x)."""
+        """Return the members' raw targets (log T* or 1/T*, log rho*[, ln lambda_r]), shape (n_members, n, 2 or 3)."""
         z = self._scaled_inputs(gx)
         out = []
         for member, skip in zip(self.layers, self.skips):
@@ -185,13 +200,13 @@ class InverseModel:
         return np.stack(out)
 
     def predict_ensemble(self, gx: np.ndarray) -> np.ndarray:
-        """Return every member's (T*, rho*), shape (n_members, n, 2), for rows of g on the x grid."""
+        """Return every member's (T*, rho*[, lambda_r]), shape (n_members, n, 2 or 3), for rows of g on the x grid."""
         y = self.predict_scaled(gx)
         if self.meta.get("targets", ["log(T_star)"])[0] == "1/T_star":
             t_star = 1.0 / np.clip(y[..., 0], 1e-3, None)
         else:
             t_star = np.exp(y[..., 0])
-        return np.stack([t_star, np.exp(y[..., 1])], axis=-1)
+        return np.stack([t_star, *np.exp(np.moveaxis(y[..., 1:], -1, 0))], axis=-1)
 
     def predict_reduced(self, gx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return (T*, rho*, T* std, rho* std) for rows of g on the x grid."""
@@ -199,10 +214,13 @@ class InverseModel:
         return ens[..., 0].mean(0), ens[..., 1].mean(0), ens[..., 0].std(0), ens[..., 1].std(0)
 
     def predict_physical(self, gx: np.ndarray, T: np.ndarray, rho: np.ndarray) -> dict[str, np.ndarray]:
-        """Vectorised prediction: sigma (nm), epsilon (kJ/mol) and their ensemble std for rows of g(x)."""
-        ens = self.predict_ensemble(gx)  # (members, n, 2)
+        """Vectorised prediction: sigma (nm), epsilon (kJ/mol)[, lambda_r] and their ensemble std for rows of g(x)."""
+        ens = self.predict_ensemble(gx)  # (members, n, 2 or 3)
         sig, eps = reduced_to_physical(ens[..., 0], ens[..., 1], np.asarray(T)[None, :], np.asarray(rho)[None, :])
+        lam = ens[..., 2] if ens.shape[-1] == 3 else np.full_like(sig, 12.0)
         return {
+            "lambda_r": lam.mean(0),
+            "lambda_r_std": lam.std(0),
             "sigma": sig.mean(0),
             "epsilon": eps.mean(0),
             "sigma_std": sig.std(0),
@@ -229,6 +247,8 @@ class InverseModel:
             rho_star=float(p["rho_star"][0]),
             in_domain=True,
             warnings=[],
+            lambda_r=float(p["lambda_r"][0]),
+            lambda_r_std=float(p["lambda_r_std"][0]),
         )
         self._flag_domain(pred, gx)
         return pred
@@ -241,6 +261,8 @@ class InverseModel:
             ("sigma", pred.sigma, "sigma (nm)"),
             ("epsilon", pred.epsilon, "epsilon (kJ/mol)"),
         ]
+        if "lambda_r" in dom:
+            checks.append(("lambda_r", pred.lambda_r, "repulsive exponent lambda_r"))
         hot = (self.meta.get("thermal_extrapolation") or {}).get("T_star_range")  # synthetic hot states, if any
         for key, value, label in checks:
             lo, hi = dom[key]
@@ -261,7 +283,7 @@ class InverseModel:
         if lim is not None and float(np.max(np.abs(z))) > lim:
             pred.warnings.append(
                 f"the RDF differs from every training RDF (max |z| = {np.max(np.abs(z)):.3g} > "
-                f"{lim:.3g}); it may not be a Lennard-Jones fluid"
+                f"{lim:.3g}); it may not be a {'Mie' if self.is_mie else 'Lennard-Jones'} fluid"
             )
         rel = max(pred.sigma_std / pred.sigma, pred.epsilon_std / pred.epsilon)
         if rel > self.meta.get("max_relative_std", 0.1):

@@ -281,8 +281,11 @@ def mixup(
     return lam * gx[a] + (1 - lam) * gx[b], lam * y[a] + (1 - lam) * y[b]
 
 
-def build_member(n_in: int, settings: TrainSettings, seed: int):
-    """Return one compiled Keras MLP member: g(x) (scaled) -> (log T*, log rho*) (scaled)."""
+def build_member(n_in: int, settings: TrainSettings, seed: int, n_out: int = 2):
+    """Return one compiled Keras MLP member: g(x) (scaled) -> ``n_out`` targets (scaled).
+
+    Two targets for an LJ model (1/T* or log T*, log rho*), three for a Mie model (with ln lambda_r).
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -290,7 +293,7 @@ def build_member(n_in: int, settings: TrainSettings, seed: int):
     h = inputs
     for width in settings.hidden:
         h = keras.layers.Dense(width, activation=settings.activation)(h)
-    out = keras.layers.Dense(2, activation="linear", name="targets")(h)
+    out = keras.layers.Dense(n_out, activation="linear", name="targets")(h)
     model = keras.Model(inputs, out)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
     return model
@@ -318,7 +321,7 @@ def fit_members(
             model = init_members[m]
             model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
         else:
-            model = build_member(x_train.shape[1], settings, seed)
+            model = build_member(x_train.shape[1], settings, seed, n_out=y_train.shape[1])
         rng = np.random.default_rng(seed)
         boot = rng.integers(0, len(x_train), len(x_train))  # bootstrap: members see different data
         callbacks = [

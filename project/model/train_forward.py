@@ -251,8 +251,8 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
     ``benchmarks/bench_independent.py`` instead. Held out: the reference test split and the wide campaign's held-out
     designs (:data:`WIDE_TEST_DESIGNS`, one region each).
 
-    Returns a dict with ``r_nm`` (nm), ``g``, ``sigma`` (nm), ``T_star``, ``rho_star`` (training rows), the
-    reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer``, the wide export
+    Returns a dict with ``r_nm`` (nm), ``g``, ``g_err`` (1-std), ``sigma`` (nm), ``T_star``, ``rho_star`` (training
+    rows), the reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer``, the wide export
     ``wide_ds`` with a row mask per held-out design name and the exports' checksums.
     """
     from project.export import load_dataset
@@ -281,6 +281,7 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
     return {
         "r_nm": ds.r_nm,
         "g": np.concatenate([d.g[m] for d, m in parts]).astype(float),
+        "g_err": np.concatenate([d.g_err[m] for d, m in parts]).astype(float),
         "sigma": col("sigma"),
         "T_star": col("T_star"),
         "rho_star": col("rho_star"),
@@ -333,6 +334,7 @@ def mie_training_data() -> dict[str, Any]:
     return {
         "r_nm": lj["r_nm"],
         "g": np.concatenate([mie_ds.g[train].astype(float), lj["g"][keep]]),
+        "g_err": np.concatenate([mie_ds.g_err[train].astype(float), lj["g_err"][keep]]),
         "sigma": col("sigma"),
         "T_star": col("T_star"),
         "rho_star": col("rho_star"),

@@ -49,7 +49,10 @@ def _oneshot_stage(inverse, r, g, T, rho, source, prediction, warnings) -> dict 
     except RDFError as exc:
         warnings.append(f"the one-shot network cannot read this RDF ({exc}); started from a scan of the forward model")
         return None
-    return result_fields(pred)
+    out = result_fields(pred)
+    if inverse.is_mie:
+        out.update(lambda_r=pred.lambda_r, lambda_r_std=pred.lambda_r_std)
+    return out
 
 
 def fit_rdf(
@@ -64,6 +67,7 @@ def fit_rdf(
     source: str = "RDF",
     prediction: Prediction | None = None,
     mie_forward=None,
+    mie_inverse=None,
 ) -> FitResult:
     """Fit sigma (nm) and epsilon (kJ/mol) of an LJ (or Mie lambda_r-6) fluid to an RDF; see :mod:`project.model.fit`.
 
@@ -83,6 +87,9 @@ def fit_rdf(
     mie_forward : ForwardModel or None
         The Mie forward model for ``potential`` "mie" or "auto" (None: the shipped one, cached; a Mie model given
         as ``forward`` is taken as this one).
+    mie_inverse : InverseModel or None
+        The Mie network whose answer (sigma, T*, lambda_r) starts the Mie fit (None: the shipped one, cached; a Mie
+        network given as ``inverse`` is taken as this one).
     prediction : Prediction or None
         The network's answer for this RDF when the caller already has it (:func:`one_shot`); None: computed.
 
@@ -91,7 +98,7 @@ def fit_rdf(
     RDFError
         Malformed or unusable input, impossible or unit-slipped T, rho, r (the message names the value).
     """
-    from project.model.cache import resolve, shipped_mie_forward
+    from project.model.cache import resolve, shipped_mie_forward, shipped_mie_inverse
 
     t0 = time.perf_counter()
     opt = options or FitOptions()
@@ -103,22 +110,30 @@ def fit_rdf(
                 f"{source}: potential = 'lj' with a Mie forward model; allowed with it: potential mie or auto"
             )
         forward, mie_forward = None, forward
+    if inverse is not None and inverse.is_mie:  # likewise a Mie network given as the inverse model
+        if opt.potential == "lj":
+            raise RDFError(f"{source}: potential = 'lj' with a Mie network; allowed with it: potential mie or auto")
+        inverse, mie_inverse = None, inverse
     inverse, forward = resolve(inverse, forward)
     if opt.potential != "lj":
         mie_forward = mie_forward if mie_forward is not None else shipped_mie_forward()
         if not mie_forward.is_mie:
             raise RDFError(f"{source}: the forward model given for the Mie fit is an LJ model (potential 'lj')")
+        mie_inverse = mie_inverse if mie_inverse is not None else shipped_mie_inverse()
     prep = prepare_input(r_nm, g, T, rho, g_err, opt, source)
     warnings = list(prep.warnings)
-    oneshot = _oneshot_stage(
-        inverse, np.asarray(r_nm, float), np.asarray(g, float), T, rho, source, prediction, warnings
-    )
+    r_in, g_in = np.asarray(r_nm, float), np.asarray(g, float)
     fits = {}
     if opt.potential in ("lj", "auto"):
-        fits["lj"] = _fit_with(forward, prep, oneshot, list(warnings), opt, T, rho, inverse, source)
+        lj_warnings = list(warnings)
+        oneshot = _oneshot_stage(inverse, r_in, g_in, T, rho, source, prediction, lj_warnings)
+        fits["lj"] = _fit_with(forward, prep, oneshot, lj_warnings, opt, T, rho, inverse, source)
     if opt.potential in ("mie", "auto"):
-        # the same fit as potential "mie" alone (auto is both fits as each runs on its own)
-        fits["mie"] = _fit_with(mie_forward, prep, oneshot, list(warnings), opt, T, rho, inverse, source)
+        # the same fit as potential "mie" alone (auto is both fits as each runs on its own), started from the Mie
+        # network's answer
+        mie_warnings = list(warnings)
+        mie_oneshot = _oneshot_stage(mie_inverse, r_in, g_in, T, rho, source, None, mie_warnings)
+        fits["mie"] = _fit_with(mie_forward, prep, mie_oneshot, mie_warnings, opt, T, rho, mie_inverse, source)
     res = _choose(fits, opt.potential)
     res.wall_s = time.perf_counter() - t0
     return res

@@ -268,8 +268,7 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
     or without a usable network answer, a scan of the forward model's training states gives a second start and
     the better of the two (lower chi^2 per point) is kept.
 
-    With a Mie forward model the network's (LJ) answer starts at lambda_r = 12 and the scan always runs (the LJ
-    answer says nothing about the exponent); the better of the two is kept.
+    A Mie fit starts likewise from the Mie network's answer (sigma nm, T*, lambda_r), with the same rule.
     """
     first = None
     if oneshot is not None:
@@ -279,7 +278,7 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
             abs(np.log(p.t_star / oneshot["T_star"])) < NEAR_LN_T_STAR
             and abs(np.log(p.sigma / oneshot["sigma"])) < NEAR_LN_SIGMA
         )
-        if first.chi2_per_point <= ADEQUATE_CHI2 and near and not refiner.layout.mie:
+        if first.chi2_per_point <= ADEQUATE_CHI2 and near:
             return first
     scanned = refiner.from_scan()
     if first is None or scanned.chi2_per_point < first.chi2_per_point:
