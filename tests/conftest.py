@@ -17,7 +17,7 @@ os.environ.setdefault("SIGNAC_FLOW_ENVIRONMENT", "StandardEnvironment")
 #: `make test-fast` deselects these and `slow`/`install`; `make test` (CI) runs and skips nothing.
 _GROMACS_MODULES = {"test_workflow"}
 _GROMACS_FIXTURES = {"gmx_dense", "tiny_co", "lj_runs", "ran"}
-_OPENMM_FIXTURES = {"omm_dense"}
+_OPENMM_FIXTURES = {"omm_dense", "openmm_mie"}
 _LAMMPS_FIXTURES = {"mie_runs", "lj_pair"}
 _SLURM_MODULES = {"test_slurm_integration"}
 _BROWSER_MODULES = {"test_dashboard_browser"}

@@ -138,9 +138,10 @@ def test_get_engine_names(monkeypatch):
     assert get_engine("GROMACS").name == "gromacs"
     assert get_engine("openmm").name == "openmm"
     assert get_engine("lammps").name == "lammps"
-    # a Mie state (lambda_r != 12) goes to LAMMPS; the LJ-only engines refuse it by name
+    # a Mie state (lambda_r != 12) goes to LAMMPS, OpenMM runs it when named; GROMACS refuses it by name
     assert get_engine("auto", lambda_r=20.0).name == "lammps"
-    with pytest.raises(ValueError, match="'gromacs' runs LJ only .* lambda_r = 20; allowed: auto, lammps"):
+    assert get_engine("openmm", lambda_r=20.0).name == "openmm"
+    with pytest.raises(ValueError, match="'gromacs' runs LJ only .* lambda_r = 20; allowed: auto, lammps, openmm"):
         get_engine("gromacs", lambda_r=20.0)
     monkeypatch.setenv("PATH", "/nonexistent")  # no gmx: auto falls back to OpenMM
     assert get_engine("auto").name == "openmm"

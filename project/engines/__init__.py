@@ -1,4 +1,4 @@
-"""MD engines for the Lennard-Jones and Mie protocol (GROMACS, OpenMM for LJ; LAMMPS for Mie lambda_r-6).
+"""MD engines for the Lennard-Jones and Mie protocol (GROMACS for LJ; LAMMPS for Mie lambda_r-6; OpenMM for both).
 
 Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, pressure bar.
 """
@@ -30,7 +30,7 @@ def get_engine(name: str = "auto", lambda_r: float = 12.0) -> Engine:
         ``"auto"`` (LJ: GROMACS when ``gmx`` is on PATH, else OpenMM; Mie: LAMMPS), ``"gromacs"``, ``"openmm"``
         or ``"lammps"``.
     lambda_r : float
-        Repulsive exponent of the state (dimensionless; 12 is LJ). GROMACS and OpenMM run LJ only; LAMMPS runs any
+        Repulsive exponent of the state (dimensionless; 12 is LJ). GROMACS runs LJ only; LAMMPS and OpenMM run any
         lambda_r.
 
     Returns
@@ -41,7 +41,7 @@ def get_engine(name: str = "auto", lambda_r: float = 12.0) -> Engine:
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`ENGINE_NAMES`, or names an LJ-only engine for lambda_r != 12.
+        If ``name`` is not one of :data:`ENGINE_NAMES`, or names GROMACS for lambda_r != 12.
     """
     key = str(name).strip().lower()
     if key not in ENGINE_NAMES:
@@ -50,9 +50,9 @@ def get_engine(name: str = "auto", lambda_r: float = 12.0) -> Engine:
         from project.engines.lammps import LammpsEngine
 
         return LammpsEngine()
-    if float(lambda_r) != 12.0:
+    if float(lambda_r) != 12.0 and key == "gromacs":
         raise ValueError(
-            f"engine {name!r} runs LJ only (lambda_r 12), got lambda_r = {lambda_r:g}; allowed: auto, lammps"
+            f"engine {name!r} runs LJ only (lambda_r 12), got lambda_r = {lambda_r:g}; allowed: auto, lammps, openmm"
         )
     from project.engines.gromacs import GromacsEngine
 

@@ -1,11 +1,14 @@
-"""OpenMM engine: the LJ protocol with a LangevinMiddleIntegrator.
+"""OpenMM engine: the LJ (and Mie lambda_r-6) protocol with a LangevinMiddleIntegrator.
 
 Units: length nm, time ps, energy kJ/mol, temperature K, mass amu, pressure bar.
 
 The platform is CPU unless the environment variable ``LJ_OPENMM_PLATFORM`` names another (``CUDA``,
 ``OpenCL``, ``Reference``). LJ 12-6 via ``NonbondedForce`` with ``CutoffPeriodic`` at ``cutoff * sigma``
 (plain truncation: no switching function, reaction field off because all charges are zero) and
-``useDispersionCorrection`` for the long-range energy correction.
+``useDispersionCorrection`` for the long-range energy correction. Mie lambda_r-6 (``lambda_r`` != 12):
+``CustomNonbondedForce`` with u = C epsilon [(sigma/r)^lambda_r - (sigma/r)^6], the same truncation and OpenMM's
+long-range correction of custom forces (numerical integral of the same tail). The automatic engine choice for Mie
+stays LAMMPS (faster here, docs/mie.md); OpenMM is the second, independent Mie engine.
 
 OpenMM does not report the pressure: it is computed per saved frame from the virial
 ``W = sum_{r_ij < rc} r_ij . f_ij`` (pairs found with MDAnalysis), the instantaneous kinetic temperature and
@@ -35,6 +38,7 @@ from project.engines.base import (
     Protocol,
     initial_positions,
     lrc_pressure,
+    mie_prefactor,
     write_pdb,
     write_thermo_csv,
 )
@@ -61,7 +65,10 @@ def _import_openmm():
 
 
 def virial_pressure(positions: np.ndarray, box: float, temperature: float, p: Protocol) -> float:
-    """Return the pressure (bar) of a configuration of the truncated LJ fluid plus the long-range correction.
+    """Return the pressure (bar) of a configuration of the truncated LJ (or Mie) fluid plus the long-range correction.
+
+    Pair virial r . f = C epsilon [lambda_r (sigma/r)^lambda_r - 6 (sigma/r)^6] (24 epsilon [2 (sigma/r)^12 -
+    (sigma/r)^6] for LJ, C = 4).
 
     Parameters
     ----------
@@ -83,15 +90,16 @@ def virial_pressure(positions: np.ndarray, box: float, temperature: float, p: Pr
 
     dims = np.array([box, box, box, 90.0, 90.0, 90.0], dtype=np.float32)
     _, dist = self_capped_distance(np.asarray(positions, dtype=np.float32), p.rc, box=dims)
-    s6 = (p.sigma / dist.astype(np.float64)) ** 6
-    w = float(np.sum(24.0 * p.epsilon * (2.0 * s6 * s6 - s6)))
+    x = p.sigma / dist.astype(np.float64)
+    n = float(p.lambda_r)
+    w = float(np.sum(mie_prefactor(n) * p.epsilon * (n * x**n - 6.0 * x**6)))
     vol = box**3
     p_int = (p.N * units.KB * temperature + w / 3.0) / vol  # kJ/mol/nm^3
-    return p_int * units.KJ_MOL_NM3_TO_BAR + lrc_pressure(p.rho, p.sigma, p.epsilon, p.rc)
+    return p_int * units.KJ_MOL_NM3_TO_BAR + lrc_pressure(p.rho, p.sigma, p.epsilon, p.rc, p.lambda_r)
 
 
 class OpenMMEngine(Engine):
-    """LJ protocol with OpenMM (CPU platform by default)."""
+    """LJ and Mie lambda_r-6 protocol with OpenMM (CPU platform by default)."""
 
     name = "openmm"
 
@@ -115,14 +123,29 @@ class OpenMMEngine(Engine):
         system = openmm.System()
         L = p.box
         system.setDefaultPeriodicBoxVectors(openmm.Vec3(L, 0, 0), openmm.Vec3(0, L, 0), openmm.Vec3(0, 0, L))
-        nb = openmm.NonbondedForce()
-        nb.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+        if float(p.lambda_r) == 12.0:
+            nb = openmm.NonbondedForce()
+            nb.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+            nb.setUseDispersionCorrection(True)
+        else:  # Mie lambda_r-6; one particle type, so the parameters are global
+            nb = openmm.CustomNonbondedForce("c_mie*eps_mie*((sig_mie/r)^n_mie - (sig_mie/r)^6)")
+            for name, value in (
+                ("c_mie", mie_prefactor(p.lambda_r)),
+                ("eps_mie", p.epsilon),
+                ("sig_mie", p.sigma),
+                ("n_mie", float(p.lambda_r)),
+            ):
+                nb.addGlobalParameter(name, value)
+            nb.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
+            nb.setUseLongRangeCorrection(True)
         nb.setCutoffDistance(p.rc)
         nb.setUseSwitchingFunction(False)
-        nb.setUseDispersionCorrection(True)
         for _ in range(p.N):
             system.addParticle(p.mass)
-            nb.addParticle(0.0, p.sigma, p.epsilon)
+            if float(p.lambda_r) == 12.0:
+                nb.addParticle(0.0, p.sigma, p.epsilon)
+            else:
+                nb.addParticle([])
         system.addForce(nb)
         integrator = openmm.LangevinMiddleIntegrator(
             p.T_melt * unit.kelvin, 1.0 / p.tau_t / unit.picosecond, p.dt * unit.picosecond
