@@ -138,3 +138,16 @@ def test_train_mie_inverse_writes_a_three_target_model(tmp_path):
     with pytest.raises(ValueError, match="hot_states = 200"):
         train_mie_inverse(tmp_path / "bad", dataclasses.replace(MIE_SETTINGS, hot_states=200))
     assert not (tmp_path / "bad").exists()
+
+
+def test_mie_fit_far_from_the_mie_network_warns():
+    """The network check of a Mie fit includes lambda_r: a fit 1 std from the network in sigma and epsilon but 4 std
+    in lambda_r (distance sqrt(1 + 1 + 16) > 3) warns and names the network's exponent; without lambda_r (an LJ
+    fit) the same answer (distance sqrt(2)) does not."""
+    from project.model.fit.verdict import disagrees_with_oneshot
+
+    net = {"sigma": 0.301, "epsilon": 1.01, "lambda_r": 16.0}
+    warn = disagrees_with_oneshot(net, 0.300, 1.00, 0.001, 0.01, lambda_r=14.0, lambda_r_std=0.5)
+    assert len(warn) == 1 and "lambda_r 16" in warn[0] and "more than 3 standard errors" in warn[0]
+    assert disagrees_with_oneshot(net, 0.300, 1.00, 0.001, 0.01) == []
+    assert disagrees_with_oneshot(net, 0.300, 1.00, 0.001, 0.01, lambda_r=15.0, lambda_r_std=0.5) == []

@@ -245,6 +245,8 @@ def _result(
     warnings += caveats(opt=opt, rho=rho, sensitivity=unc.sensitivity, ln_c=p.ln_c, t_star=p.t_star, delta=p.delta)
     if forward.is_mie:
         warnings += lambda_caveat(p.lambda_r, forward.lambda_range)
+        lam_std = p.lambda_r * unc.lambda_rel
+        warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std, p.lambda_r, lam_std)
     else:
         warnings += region_caveat(p.t_star, rho_star)
         warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std)

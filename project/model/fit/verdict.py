@@ -188,15 +188,29 @@ def caveats(
 
 
 def disagrees_with_oneshot(
-    oneshot: dict | None, sigma: float, epsilon: float, sigma_std: float, epsilon_std: float
+    oneshot: dict | None,
+    sigma: float,
+    epsilon: float,
+    sigma_std: float,
+    epsilon_std: float,
+    lambda_r: float | None = None,
+    lambda_r_std: float = 0.0,
 ) -> list[str]:
-    """A warning when the refined fit lies more than 3 standard errors from the network's answer."""
-    if (
-        oneshot is None
-        or np.hypot((oneshot["sigma"] - sigma) / sigma_std, (oneshot["epsilon"] - epsilon) / epsilon_std) <= 3
-    ):
+    """A warning when the refined fit lies more than 3 standard errors from the network's answer.
+
+    The distance is sqrt(sum of squared (network - fit) / fit std) over sigma (nm) and epsilon (kJ/mol), and over
+    lambda_r too for a Mie fit (``lambda_r`` given, the Mie network's answer in ``oneshot``).
+    """
+    if oneshot is None:
         return []
+    terms = [(oneshot["sigma"] - sigma) / sigma_std, (oneshot["epsilon"] - epsilon) / epsilon_std]
+    mie = lambda_r is not None and "lambda_r" in oneshot and lambda_r_std > 0
+    if mie:
+        terms.append((oneshot["lambda_r"] - lambda_r) / lambda_r_std)
+    if float(np.sqrt(np.sum(np.square(terms)))) <= 3:
+        return []
+    lam = f", lambda_r {oneshot['lambda_r']:.3g}" if mie else ""
     return [
         f"the refined fit differs from the one-shot network (sigma {oneshot['sigma']:.4g} nm, "
-        f"epsilon {oneshot['epsilon']:.4g} kJ/mol) by more than 3 standard errors"
+        f"epsilon {oneshot['epsilon']:.4g} kJ/mol{lam}) by more than 3 standard errors"
     ]
