@@ -26,6 +26,19 @@ def shipped_models():
     return _LOADED["inverse"], _LOADED["forward"]
 
 
+def _shipped_mie(key: str, folder, load, what: str, train: str):
+    """A shipped Mie model, loaded once per process; a clear :class:`ProjectError` when its folder is missing."""
+    from project.errors import ProjectError
+
+    if key not in _LOADED:
+        if not (folder / "meta.json").is_file():
+            raise ProjectError(
+                f"potential mie: the Mie {what} is not installed ({folder} is missing); train it with {train}"
+            )
+        _LOADED[key] = load(folder)
+    return _LOADED[key]
+
+
 def shipped_mie_forward():
     """The shipped Mie lambda_r-6 forward model, loaded once per process.
 
@@ -34,39 +47,26 @@ def shipped_mie_forward():
     ProjectError
         It is not installed (the message names the folder and how to train it).
     """
-    from project.errors import ProjectError
     from project.model.forward import SHIPPED_MIE_FORWARD, ForwardModel
 
-    if "mie_forward" not in _LOADED:
-        if not (SHIPPED_MIE_FORWARD / "meta.json").is_file():
-            raise ProjectError(
-                f"potential mie: the Mie forward model is not installed ({SHIPPED_MIE_FORWARD} is missing); train it "
-                "with python -m project.model.train_forward --potential mie"
-            )
-        _LOADED["mie_forward"] = ForwardModel.load(SHIPPED_MIE_FORWARD)
-    return _LOADED["mie_forward"]
+    return _shipped_mie(
+        "mie_forward",
+        SHIPPED_MIE_FORWARD,
+        ForwardModel.load,
+        "forward model",
+        "python -m project.model.train_forward --potential mie",
+    )
 
 
 def shipped_mie_inverse():
-    """The shipped Mie lambda_r-6 inverse network, loaded once per process.
-
-    Raises
-    ------
-    ProjectError
-        It is not installed (the message names the folder and how to train it).
-    """
-    from project.errors import ProjectError
+    """The shipped Mie lambda_r-6 inverse network, loaded once per process (a missing one: as
+    :func:`shipped_mie_forward`)."""
     from project.model.inverse import InverseModel
     from project.model.train_mie import SHIPPED_MIE_INVERSE
 
-    if "mie_inverse" not in _LOADED:
-        if not (SHIPPED_MIE_INVERSE / "meta.json").is_file():
-            raise ProjectError(
-                f"potential mie: the Mie inverse network is not installed ({SHIPPED_MIE_INVERSE} is missing); train it "
-                "with python -m project.model.train_mie"
-            )
-        _LOADED["mie_inverse"] = InverseModel.load(SHIPPED_MIE_INVERSE)
-    return _LOADED["mie_inverse"]
+    return _shipped_mie(
+        "mie_inverse", SHIPPED_MIE_INVERSE, InverseModel.load, "inverse network", "python -m project.model.train_mie"
+    )
 
 
 def resolve(inverse=None, forward=None):
