@@ -7,7 +7,9 @@ Inputs (never trained on by the Mie forward model):
 * ``mie_test``: the held-out design of the Mie campaign (``project/data/reference/mie_library.h5``, lambda_r 8-32,
   T* 0.7-3, rho* 0.3-0.95; docs/mie.md), fitted with ``--potential mie`` and ``auto``;
 * ``lj_test``: the LJ test split (``lj_library.h5``) inside the Mie model's states (T* <= 3, rho* <= 0.95),
-  fitted with ``mie`` and ``auto`` (the truth is lambda_r = 12).
+  fitted with ``mie`` and ``auto`` (the truth is lambda_r = 12);
+* ``mie_independent`` (with ``--sets``): Mie fluids from another program with other settings (OpenMM instead of
+  LAMMPS, N 864, cut-off 2.5 sigma; design ``mie_independent``, export ``mie_independent.h5``).
 
 Printed per set, potential and lambda_r band: jobs, the fraction with lambda_r within max(1, 8 % of lambda_r)
 (``lam_ok``), sigma and epsilon MAPE, 2-std coverage of sigma, epsilon and lambda_r, the median stated lambda_r_std,
@@ -48,6 +50,10 @@ def _sets(names: list[str]):
         ds = load_dataset(ROOT / "project" / "data" / "reference" / "mie_library.h5")
         rows = np.flatnonzero(ds.table["seed"].to_numpy() == design_seed("mie_test"))
         out["mie_test"] = (ds, rows, ds.table["lambda_r"].to_numpy()[rows])
+    if "mie_independent" in names:
+        ds = load_dataset(ROOT / "project" / "data" / "reference" / "mie_independent.h5")
+        rows = np.arange(len(ds.table))
+        out["mie_independent"] = (ds, rows, ds.table["lambda_r"].to_numpy())
     if "lj_test" in names:
         d = shipped_training_data()
         ds, tab = d["ds"], d["ds"].table
@@ -146,7 +152,7 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", default="mie_test,lj_test", help="comma list: mie_test, lj_test")
+    parser.add_argument("--sets", default="mie_test,lj_test", help="comma list: mie_test, lj_test, mie_independent")
     parser.add_argument("--potentials", default="mie,auto", help="comma list: mie, auto, lj")
     parser.add_argument("--csv", default=None, help="write the per-fit rows to this CSV")
     args = parser.parse_args(argv)

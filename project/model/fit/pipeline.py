@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from project.errors import RDFError
+from project.errors import ProjectError, RDFError
 from project.model.fit.prepare import PreparedInput, prepare_input
 from project.model.fit.problem import ForwardProblem
 from project.model.fit.refine import LAMBDA_INDEX, Refiner, refine
@@ -21,6 +21,7 @@ from project.model.fit.verdict import (
     disagrees_with_oneshot,
     judge,
     lambda_caveat,
+    mie_hint,
     region_caveat,
     residual_metrics,
 )
@@ -53,6 +54,19 @@ def _oneshot_stage(inverse, r, g, T, rho, source, prediction, warnings) -> dict 
     if inverse.is_mie:
         out.update(lambda_r=pred.lambda_r, lambda_r_std=pred.lambda_r_std)
     return out
+
+
+def _mie_oneshot_quiet(mie_inverse, r, g, T, rho, source) -> dict | None:
+    """The Mie network's answer for an LJ fit's hint (:func:`mie_hint`): None where it cannot read the RDF or its
+    answer is outside its training states."""
+    from project.model.cache import shipped_mie_inverse
+
+    try:
+        net = mie_inverse if mie_inverse is not None else shipped_mie_inverse()
+        pred = one_shot(net, g, r, T, rho, source)
+    except (RDFError, ProjectError):
+        return None
+    return {"lambda_r": pred.lambda_r} if pred.in_domain else None  # outside its states it has nothing to say
 
 
 def fit_rdf(
@@ -128,6 +142,8 @@ def fit_rdf(
         lj_warnings = list(warnings)
         oneshot = _oneshot_stage(inverse, r_in, g_in, T, rho, source, prediction, lj_warnings)
         fits["lj"] = _fit_with(forward, prep, oneshot, lj_warnings, opt, T, rho, inverse, source)
+        if opt.potential == "lj":  # auto tests the exponent itself
+            fits["lj"].warnings += mie_hint(_mie_oneshot_quiet(mie_inverse, r_in, g_in, T, rho, source))
     if opt.potential in ("mie", "auto"):
         # the same fit as potential "mie" alone (auto is both fits as each runs on its own), started from the Mie
         # network's answer

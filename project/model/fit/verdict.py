@@ -20,6 +20,7 @@ from project.model.fit.settings import (
     HOT_DENSITY_WARN_T_STAR,
     HOT_WARN_T_STAR,
     HULL_MARGIN,
+    MIE_HINT_DLAMBDA,
     NORM_PRIOR,
     FitOptions,
 )
@@ -124,6 +125,16 @@ def judge(
             v.in_domain = False
             v.warnings.append(f"{label} = {val:.4g} is outside the training range [{lo_:.4g}, {hi_:.4g}]")
     return v
+
+
+def mie_hint(mie_oneshot: dict | None) -> list[str]:
+    """A warning for an LJ fit when the Mie network reads an exponent far from 12 (:data:`MIE_HINT_DLAMBDA`)."""
+    if mie_oneshot is None or abs(mie_oneshot["lambda_r"] - 12.0) <= MIE_HINT_DLAMBDA:
+        return []
+    return [
+        f"the Mie network reads this RDF as a lambda_r = {mie_oneshot['lambda_r']:.3g} fluid, not 12-6: an LJ fit of a "
+        "Mie fluid can be adequate and still off in epsilon by 10 % or more; test the exponent with --potential auto"
+    ]
 
 
 def lambda_caveat(lambda_r: float, lambda_range: tuple[float, float]) -> list[str]:
