@@ -2,7 +2,8 @@
 PYTHON ?= python3
 DATASPACE ?= $(CURDIR)/demo_space
 
-.PHONY: setup demo test test-fast lint bench clean-demo library library-hot model forward-model independent blind realworld
+.PHONY: setup demo test test-fast lint bench clean-demo library library-hot model forward-model independent blind realworld \
+	mie-models mie-independent
 
 setup:                  ## Debian packages (gromacs, slurm-wlm, munge, chromium) and Python packages
 	bash .ci/install
@@ -45,6 +46,16 @@ model: setup            ## retrain and evaluate the shipped model on the shipped
 
 forward-model: setup    ## retrain the shipped LJ forward model g*(r/sigma; T*, rho*) used by `fit` (~12 min on 2 cores)
 	$(PYTHON) -m project.model.train_forward
+
+mie-models: setup       ## retrain the shipped Mie forward model and Mie network from the Mie export (~15 min, 1 core)
+	$(PYTHON) -m project.model.train_forward --potential mie
+	$(PYTHON) -m project.model.train_mie
+
+mie-independent: setup  ## Mie fluids from OpenMM (design mie_independent, ~21 min on 1 core), fitted: docs/mie.md
+	$(PYTHON) -m project init project/data/designs/mie_independent.json --dataspace mie_independent_space
+	LJ_DATASPACE=mie_independent_space LJ_ENGINE=openmm LJ_THREADS=1 $(PYTHON) flow.py run
+	LJ_DATASPACE=mie_independent_space $(PYTHON) -m project export --export project/data/reference/mie_independent.h5
+	$(PYTHON) benchmarks/bench_mie_fit.py --sets mie_independent --potentials mie,auto,lj
 
 realworld: setup        ## fit accuracy and honesty on re-binned, mis-normalised, density-uncertain and S(Q) inputs
 	$(PYTHON) benchmarks/bench_realworld.py
