@@ -24,6 +24,7 @@ from project.model.fit.verdict import (
     mie_hint,
     region_caveat,
     residual_metrics,
+    soft_caveat,
 )
 from project.model.inverse import Prediction, result_fields
 from project.units import KB
@@ -261,6 +262,7 @@ def _result(
     warnings += caveats(opt=opt, rho=rho, sensitivity=unc.sensitivity, ln_c=p.ln_c, t_star=p.t_star, delta=p.delta)
     if forward.is_mie:
         warnings += lambda_caveat(p.lambda_r, forward.lambda_range)
+        warnings += soft_caveat(p.lambda_r)
         lam_std = p.lambda_r * unc.lambda_rel
         warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std, p.lambda_r, lam_std)
     else:

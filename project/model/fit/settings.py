@@ -19,6 +19,10 @@ POTENTIALS = ("lj", "mie", "auto")
 #: ``--potential auto`` says the data support the Mie form (a likelihood-ratio test, 1 degree of freedom: 4 is
 #: p = 0.046; the same 2-std convention as every interval of the fit).
 MIE_SUPPORT_DCHI2 = 4.0
+#: lambda_r below which a Mie fit carries a measured-accuracy warning (the soft fluids; 1 below 12, the scale of
+#: :data:`MIE_HINT_DLAMBDA`, so that LJ fluids fitted as Mie, lambda_r >= 11.7 on the held-out ones, do not carry it;
+#: docs/mie.md).
+SOFT_WARN_LAMBDA = 11.0
 #: An LJ fit warns that the input may be a Mie fluid when the Mie network's one-shot lambda_r differs from 12 by more
 #: than this (dimensionless): the accuracy scale max(1, 8 % of lambda_r) of the Mie targets at 12. On the Mie
 #: network's 71 LJ validation jobs abs(lambda_r - 12) was at most 0.38 (docs/mie.md).
