@@ -47,13 +47,10 @@ QUANTITIES = ("sigma", "epsilon", "lambda_r")
 
 def validation_rows(seed: int, fraction: float) -> tuple[dict, np.ndarray]:
     """The Mie forward model's training data and the indices (into it) of the validation fluids."""
-    from project.model.train_forward import design_seed, mie_training_data
+    from project.model.train_forward import MIE_TRAIN_DESIGNS, design_seed, mie_training_data
 
     d = mie_training_data()
-    tab = d["mie_ds"].table
-    seeds = tab["seed"].to_numpy()
-    from project.model.train_forward import MIE_TRAIN_DESIGNS
-
+    seeds = d["mie_ds"].table["seed"].to_numpy()
     mie_seeds = seeds[np.isin(seeds, [design_seed(n) for n in MIE_TRAIN_DESIGNS])]  # order of the training rows
     candidates = np.flatnonzero(mie_seeds == design_seed("mie"))
     rng = np.random.default_rng(seed)

@@ -123,7 +123,8 @@ class OpenMMEngine(Engine):
         system = openmm.System()
         L = p.box
         system.setDefaultPeriodicBoxVectors(openmm.Vec3(L, 0, 0), openmm.Vec3(0, L, 0), openmm.Vec3(0, 0, L))
-        if float(p.lambda_r) == 12.0:
+        mie = float(p.lambda_r) != 12.0
+        if not mie:
             nb = openmm.NonbondedForce()
             nb.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
             nb.setUseDispersionCorrection(True)
@@ -142,10 +143,10 @@ class OpenMMEngine(Engine):
         nb.setUseSwitchingFunction(False)
         for _ in range(p.N):
             system.addParticle(p.mass)
-            if float(p.lambda_r) == 12.0:
-                nb.addParticle(0.0, p.sigma, p.epsilon)
-            else:
+            if mie:
                 nb.addParticle([])
+            else:
+                nb.addParticle(0.0, p.sigma, p.epsilon)
         system.addForce(nb)
         integrator = openmm.LangevinMiddleIntegrator(
             p.T_melt * unit.kelvin, 1.0 / p.tau_t / unit.picosecond, p.dt * unit.picosecond

@@ -26,7 +26,7 @@ from project.model.fit.verdict import (
     residual_metrics,
     soft_caveat,
 )
-from project.model.inverse import Prediction, result_fields
+from project.model.inverse import Prediction
 from project.units import KB
 
 #: Fewest input points a refinement must use for its answer to stand.
@@ -51,10 +51,7 @@ def _oneshot_stage(inverse, r, g, T, rho, source, prediction, warnings) -> dict 
     except RDFError as exc:
         warnings.append(f"the one-shot network cannot read this RDF ({exc}); started from a scan of the forward model")
         return None
-    out = result_fields(pred)
-    if inverse.is_mie:
-        out.update(lambda_r=pred.lambda_r, lambda_r_std=pred.lambda_r_std)
-    return out
+    return {key: value for key, value in pred.as_dict().items() if key != "units"}  # with lambda_r for a Mie network
 
 
 def _mie_oneshot_quiet(mie_inverse, r, g, T, rho, source) -> dict | None:
@@ -260,14 +257,14 @@ def _result(
     )
     warnings += verdict.warnings
     warnings += caveats(opt=opt, rho=rho, sensitivity=unc.sensitivity, ln_c=p.ln_c, t_star=p.t_star, delta=p.delta)
+    lambda_std = p.lambda_r * unc.lambda_rel  # 0 for LJ
     if forward.is_mie:
         warnings += lambda_caveat(p.lambda_r, forward.lambda_range)
         warnings += soft_caveat(p.lambda_r)
-        lam_std = p.lambda_r * unc.lambda_rel
-        warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std, p.lambda_r, lam_std)
     else:
         warnings += region_caveat(p.t_star, rho_star)
-        warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std)
+    lam = p.lambda_r if forward.is_mie else None
+    warnings += disagrees_with_oneshot(oneshot, p.sigma, epsilon, sigma_std, epsilon_std, lam, lambda_std)
     ru = prep.r[used]
     return FitResult(
         sigma=float(p.sigma),
@@ -281,7 +278,7 @@ def _result(
         adequate=verdict.lj_adequate,
         potential=forward.potential,
         lambda_r=float(p.lambda_r),
-        lambda_r_std=float(p.lambda_r * unc.lambda_rel),
+        lambda_r_std=float(lambda_std),
         warnings=warnings,
         oneshot=oneshot,
         residual={
