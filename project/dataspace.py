@@ -46,7 +46,10 @@ INDEX_COLUMNS = {
     "cutoff": "sigma",
     "seed": "1",
     "replica": "1",
+    "lambda_r": "1",
 }
+#: Index value of a state-point key the state point leaves out (lambda_r absent: an LJ job, exponent 12).
+INDEX_DEFAULTS = {"lambda_r": 12.0}
 #: Columns a query can filter on by range (state-point keys plus the reduced T* and rho*).
 QUERY_COLUMNS = {**{k: v for k, v in INDEX_COLUMNS.items()}, "T_star": "1", "rho_star": "1"}
 #: Product files that define a job's status, checked in this order.
@@ -129,7 +132,7 @@ def build_index(project: signac.Project) -> dict[str, np.ndarray]:
     for jid in ids:
         sp = project.open_job(id=jid).cached_statepoint
         for k in INDEX_COLUMNS:
-            cols[k].append(sp.get(k, np.nan))
+            cols[k].append(sp.get(k, INDEX_DEFAULTS.get(k, np.nan)))
     index = {"job_id": np.array(ids, dtype="U32")}
     index.update({k: np.asarray(v, dtype=float) for k, v in cols.items()})
     root = Path(project.path)
@@ -146,7 +149,8 @@ def load_index(project: signac.Project) -> dict[str, np.ndarray]:
         try:
             with np.load(path) as data:
                 index = {k: data[k] for k in data.files}
-            if len(index["job_id"]) == len(ids) and np.array_equal(index["job_id"], np.array(ids, dtype="U32")):
+            same_jobs = len(index["job_id"]) == len(ids) and np.array_equal(index["job_id"], np.array(ids, dtype="U32"))
+            if same_jobs and all(k in index for k in INDEX_COLUMNS):
                 return index
         except (OSError, ValueError, KeyError):
             log.warning("state-point index %s unreadable; rebuilding", path)
@@ -223,7 +227,8 @@ def query(
         The data space (a path or None opens it with :func:`get_project`).
     ranges : dict
         Column -> (low, high), either bound may be None. Columns: sigma (nm), epsilon (kJ/mol), T (K),
-        rho (nm^-3), N, mass (amu), cutoff (sigma), seed, replica, T_star, rho_star (reduced).
+        rho (nm^-3), N, mass (amu), cutoff (sigma), seed, replica, lambda_r (the Mie repulsive exponent; 12 for
+        an LJ job), T_star, rho_star (reduced).
     status : str, optional
         Keep only jobs with this status (new, simulated, done, failed).
 

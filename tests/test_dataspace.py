@@ -156,3 +156,37 @@ def test_status_cache_follows_new_products(tmp_path):
     open(jobs[0].fn("rdf.npz"), "w").close()
     assert list(query(project)["status"]) == ["done", "failed", "new"]
     assert list(query(project, status="failed")["job_id"]) == [jobs[1].id]
+
+
+def test_query_by_lambda_r_mixes_lj_and_mie_jobs(tmp_path):
+    """An LJ job (no lambda_r in its state point) reads as lambda_r 12; Mie jobs by their exponent, from Python and
+    the shell; an index written before the column existed is rebuilt, not read short."""
+    project = get_project(tmp_path / "space", create=True)
+    points = make_design(dict(load_design("mie_test"), n=4))
+    lj = make_design(dict(load_design("domain"), n=2))
+    assert create_jobs(project, points + lj) == (6, 0)
+    lams = sorted(float(p["lambda_r"]) for p in points)
+    df = query(project)
+    np.testing.assert_allclose(sorted(df["lambda_r"]), sorted(lams + [12.0, 12.0]), rtol=0, atol=1e-12)
+    assert len(query(project, {"lambda_r": (12.0, 12.0)})) == 2 + sum(lam == 12.0 for lam in lams)
+    soft = query(project, {"lambda_r": (None, 11.99)})
+    assert len(soft) == sum(lam < 11.99 for lam in lams)
+
+    index = os.path.join(project.path, ".lj_index.npz")
+    with np.load(index) as data:
+        old = {k: data[k] for k in data.files if k != "lambda_r"}
+    np.savez(index, **old)
+    assert len(query(project, {"lambda_r": (12.0, 12.0)})) == 2 + sum(lam == 12.0 for lam in lams)
+
+    env = dict(os.environ, LJ_DATASPACE=str(tmp_path / "space"), PYTHONPATH=REPO)
+    out = subprocess.run(
+        [sys.executable, "-m", "project", "query", "--lambda_r", "12.5:", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    import json
+
+    rows = json.loads(out)
+    assert sorted(r["lambda_r"] for r in rows) == pytest.approx([lam for lam in lams if lam >= 12.5], abs=1e-9)

@@ -24,6 +24,7 @@ RANGE_HELP = {
     "rho_star": "reduced density rho sigma^3 (dimensionless)",
     "N": "particle number (dimensionless)",
     "replica": "replica index (dimensionless)",
+    "lambda_r": "Mie repulsive exponent (dimensionless; 12 for an LJ job)",
 }
 
 

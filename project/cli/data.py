@@ -97,7 +97,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     elif df.empty:
         sys.stdout.write("0 jobs matched\n")
     else:
-        cols = ["job_id", "sigma", "epsilon", "T", "rho", "T_star", "rho_star", "N", "replica", "status"]
+        cols = ["job_id", "sigma", "epsilon", "T", "rho", "T_star", "rho_star", "N", "replica", "lambda_r", "status"]
         header = {"sigma": "sigma_nm", "epsilon": "epsilon_kJ_mol", "T": "T_K", "rho": "rho_nm-3"}
         shown = df[cols].rename(columns=header)
         if args.limit and len(shown) > args.limit:
