@@ -447,6 +447,9 @@ def test_shipped_cg_results_when_the_space_has_none(tmp_path: Path, space: tuple
         # docs/results/cg/comparison.md: the CH4 table's network row (sigma 0.3645 nm, epsilon 0.9083 kJ/mol)
         assert "Shipped coarse-graining results" in text and "**CH4**\n\n| row | sigma |" in text
         assert "| network | 0.3645 | 0.9083 |" in text
+        # docs/results/cg/regret.csv (`lj-inverse cg regret`): O2's D-refined bead, regret 1.000 [0.976, 1.025]
+        assert "**Regret against the simulated optimum**" in text
+        assert "| O2 | refined_D | one-shot | 1.000 [0.976, 1.025] |" in text
         dash.view()
         dash._ui["tabs"].active = 2
         assert len(dash._ui["cg_images"].objects) == 12

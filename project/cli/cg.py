@@ -155,6 +155,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         model_path=args.model,
     )
     sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
+    if (base / "optimum").is_dir():
+        from project.atomic import atomic_write_text
+        from project.cg.regret import regret_csv, regret_summary
+
+        table = regret_csv([base])
+        rep["paths"]["regret"] = str(base / "regret.csv")
+        atomic_write_text(base / "regret.csv", table.to_csv(index=False))
+        sys.stdout.write("\nRegret against the simulated optimum (`cg optimum` in this folder):\n\n")
+        sys.stdout.write(regret_summary(table))
     sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
     return 0
 
@@ -262,6 +271,25 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     atomic_write_text(out / f"baselines_summary_{args.molecule}_{args.method}.csv", summary.to_csv(index=False))
     atomic_write_text(out / "regret.md", regret_markdown(out))
     sys.stdout.write(rows.to_string(index=False) + "\n" + summary.to_string(index=False) + "\n")
+    return 0
+
+
+def cmd_regret(args: argparse.Namespace) -> int:
+    """The regret table of one or more results folders (``cg optimum`` / ``cg baselines`` outputs), written as CSV."""
+    from project.atomic import atomic_write_text
+    from project.cg.regret import regret_csv, regret_summary
+
+    missing = [r for r in args.results if not (Path(r) / "optimum").is_dir()]
+    if missing:
+        raise ValueError(
+            f"--results: {', '.join(missing)} has no optimum folder; allowed: folders where `lj-inverse cg optimum` "
+            "wrote RESULTS/optimum"
+        )
+    table = regret_csv(args.results)
+    out = Path(args.out) if args.out else Path(args.results[0]) / "regret.csv"
+    atomic_write_text(out, table.to_csv(index=False))
+    sys.stdout.write(regret_summary(table))
+    sys.stdout.write(json.dumps({"path": str(out), "rows": len(table)}) + "\n")
     return 0
 
 
@@ -629,6 +657,20 @@ def _add_baselines(cg) -> None:
     q.set_defaults(func=cmd_baselines)
 
 
+def _add_regret(cg) -> None:
+    q = cg.add_parser(
+        "regret",
+        help="the regret table (metric / simulated optimum, 95 %% interval; one row per molecule x bead or method x "
+        "metric, D in nm, KL dimensionless) of the folders where `cg optimum` and `cg baselines` wrote; CSV and a "
+        "Markdown summary",
+    )
+    q.add_argument(
+        "--results", nargs="+", required=True, help="results folders with an optimum subfolder (one or more)"
+    )
+    q.add_argument("--out", default=None, help="CSV file (default RESULTS/regret.csv of the first folder)")
+    q.set_defaults(func=cmd_regret)
+
+
 def _add_mie_compare(cg) -> None:
     q = cg.add_parser(
         "mie-compare",
@@ -652,6 +694,7 @@ def register_cg(sub) -> None:
         _add_fit,
         _add_optimum,
         _add_baselines,
+        _add_regret,
         _add_mie_compare,
     ):
         add(cg)

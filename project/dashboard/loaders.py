@@ -201,7 +201,8 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
     -------
     (Path or None, dict, str)
         The folder (None when not found), ``{"plot_<molecule>": path, "pareto_<molecule>": path}`` of its RDF
-        and Pareto plots, and the Markdown tables of ``comparison.md`` (empty when absent).
+        and Pareto plots, and the Markdown tables of ``comparison.md`` followed by the regret summary of
+        ``regret.csv`` (:func:`project.cg.regret.regret_summary`; empty when both are absent).
     """
     from project.resources import find_shared
 
@@ -223,6 +224,18 @@ def shipped_cg_results() -> tuple[Path | None, dict[str, str], str]:
             if is_row:
                 blocks[-1].append(line)
             previous = is_row
+    if (folder / "regret.csv").is_file():
+        from project.cg.regret import regret_summary
+
+        regret = regret_summary(_read_csv(*_file_key(folder / "regret.csv")))
+        blocks.append(
+            [
+                "**Regret against the simulated optimum** (metric / the best single LJ bead found in CG runs, 95 % "
+                "interval; `regret.csv`, `lj-inverse cg regret`)",
+                "",
+                *regret.splitlines(),
+            ]
+        )
     return folder, plots, "\n\n".join("\n".join(b) for b in blocks)
 
 
