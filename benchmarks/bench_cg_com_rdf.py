@@ -8,6 +8,7 @@ between the two (target <= 1e-6), and the first-peak position (nm) and height.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,11 @@ from project.rdf_kernel import warm_up  # noqa: E402
 
 
 def main() -> int:
-    root = cg_dataspace(sys.argv[1] if len(sys.argv) > 1 else None) / "workspace"
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "cg_dataspace", nargs="?", default=None, help="CG data space (default $LJ_CG_DATASPACE or ./cg_space)"
+    )
+    root = cg_dataspace(p.parse_args().cg_dataspace) / "workspace"
     warm_up()  # load the compiled kernels before timing
     for job in sorted(root.glob("*/aa.json")):
         d = job.parent

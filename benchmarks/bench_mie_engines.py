@@ -4,9 +4,9 @@ N=1000, rho*=0.8, T*=1, cut-off 3 sigma, dt=0.002 tau, 1 core; run in an empty f
 lammps|openmm`. Units: steps per wall second and per CPU second.
 """
 
+import argparse
 import re
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -93,7 +93,11 @@ def openmm_bench(n, custom=True, steps=2000):
     return round(steps / dt), round(steps / (time.process_time() - c))
 
 
-which = sys.argv[1] if __name__ == "__main__" else ""
+which = ""
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("engine", choices=("lammps", "openmm"), help="engine whose candidates are timed")
+    which = parser.parse_args().engine
 res = {}
 if which == "lammps":
     res["lj/cut"] = lammps("pair_style lj/cut 3.0\npair_coeff 1 1 1.0 1.0\npair_modify tail yes", tag="lj")

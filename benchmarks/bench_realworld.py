@@ -241,7 +241,9 @@ def main() -> None:
         "bench_independent.py, used when present), triple_test, dense_test, hot_wide_test (held-out designs of "
         "the wide campaign's export: near the triple point, dense, hot split at T* 5)",
     )
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}".replace("%", "%%")
+    )
     parser.add_argument(
         "--formats",
         default="",

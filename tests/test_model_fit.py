@@ -453,6 +453,28 @@ def test_non_uniform_grid_is_read_as_points_with_a_warning():
     assert abs(res.epsilon / row["epsilon"] - 1) < 0.04
 
 
+def test_domain_spacing_follows_the_local_density_of_training_states():
+    """Held-out box states lie in domain; a hole stays out.
+
+    Reference: the 54 held-out LJ test states (T* 0.7-2.5, never trained on) sit inside the training states' hull;
+    with one global spacing (the median nearest-neighbour distance, set by the dense grid designs) 6 of them were
+    more than 2.5 spacings from the nearest training state and read "outside the states the forward model was
+    trained on". The LJ liquid-vapour gap (T* 1, rho* 0.3: no stable fluid, no training state) is a hole: more than
+    2.5 local spacings from any training state."""
+    from project.model.fit.verdict import forward_domain
+    from project.model.inverse import InverseModel
+
+    fw = ForwardModel.load()
+    data = shipped_training_data(InverseModel.load().meta)
+    t = data["ds"].table.iloc[np.flatnonzero(data["test"])]
+    far = [fw.distance_to_training(a, b) / fw.typical_spacing for a, b in zip(t.T_star, t.rho_star)]
+    assert len(t) == 54 and sum(d > 2.5 for d in far) == 6
+    assert all(forward_domain(fw, a, b)[0] for a, b in zip(t.T_star, t.rho_star))
+    ok, why = forward_domain(fw, 1.0, 0.3)
+    assert not ok and "outside the states the forward model was trained on" in why[0]
+    assert fw.distance_to_training(1.0, 0.3) / fw.spacing_at(1.0, 0.3) == pytest.approx(3.4, abs=0.2)
+
+
 def test_fit_beyond_the_forward_models_states_is_out_of_domain():
     """A dense fluid beyond every training state of the forward model, though close to the densest one, is
     reported out of domain with the reason.

@@ -189,7 +189,8 @@ class SurrogateObjective:
         """The forward model's prediction of a refined bead and how far to trust it.
 
         Returns ``predicted`` (both metrics, D nm and KL, over the objective's range), ``T_star``, ``rho_star``,
-        ``distance_to_training`` and ``beyond_training_hull`` (in units of the training states' spacing),
+        ``distance_to_training`` (in units of the training states' spacing there) and ``beyond_training_hull`` (of their
+        typical spacing),
         ``in_domain``, ``bounds_hit`` (named limits of the search), ``at_bound`` and ``warnings`` (each logged; also
         the fit's measured-accuracy warning for the dense liquid and the hot fluid, where most beads land).
         """
@@ -209,8 +210,8 @@ class SurrogateObjective:
         warn += [f"the {label} bead sits on the search's {h}: the optimum may lie beyond it" for h in hit]
         for w in warn:
             logger.warning(w)
-        spacing = fw.typical_spacing
         state = (t_star, rho_star, lambda_r) if mie else (t_star, rho_star)
+        spacing = fw.spacing_at(*state)
         return {
             "predicted": self.both(sigma, epsilon, lambda_r),
             "T_star": float(t_star),

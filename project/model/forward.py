@@ -48,6 +48,8 @@ from project.errors import ProjectError
 #: The forward models shipped with the package: LJ, and Mie lambda_r-6.
 SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v3"
 SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v2"
+#: Training states nearest to a state whose own nearest-neighbour distances set the spacing there (count).
+LOCAL_NEIGHBOURS = 5
 #: The model's grid in s = r / sigma (dimensionless).
 S_GRID = np.round(np.arange(0.75, 3.0 + 1e-9, 0.005), 6)
 META_VERSION = 2
@@ -149,6 +151,7 @@ class ForwardModel:
         self.training_states = states
         self._states = input_coords(states[:, 0], states[:, 1], states[:, 2] if self.is_mie else None)
         self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
+        self._near = None  # each training state's distance to its (d + 1)-th nearest other one, built on first use
 
     @property
     def is_mie(self) -> bool:
@@ -243,6 +246,26 @@ class ForwardModel:
         p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r])) / self.in_std
         d = (self._states / self.in_std - p) ** 2
         return float(np.sqrt(d.sum(1).min()))
+
+    def spacing_at(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
+        """The training states' spacing near a state (units of :meth:`distance_to_training`).
+
+        The median, over the :data:`LOCAL_NEIGHBOURS` training states nearest to the state, of each one's distance
+        to its (d + 1)-th nearest other training state (d inputs: the edge length of the simplices around it, not
+        fooled by near-duplicate pairs), or :attr:`typical_spacing` where that is larger. The training states are
+        not uniform (grids and dense second draws beside a sparse Sobol design), so one global spacing calls a state
+        in the middle of the sparse part far from the training states; this local one does not, and still sees a
+        hole between dense states.
+        """
+        pts = self._states / self.in_std
+        if self._near is None:
+            d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
+            np.fill_diagonal(d2, np.inf)
+            k = min(pts.shape[1], len(pts) - 1)  # the (dimension + 1)-th nearest other state: robust to pairs
+            self._near = np.sqrt(np.partition(d2, k, axis=1)[:, k])
+        p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r])) / self.in_std
+        nearest = np.argsort(((pts - p) ** 2).sum(1))[:LOCAL_NEIGHBOURS]
+        return max(float(np.median(self._near[nearest])), self.typical_spacing)
 
     def beyond_training_hull(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
         """How far a state lies outside the convex hull of the training states, in units of their spacing.

@@ -57,14 +57,14 @@ def forward_domain(
 ) -> tuple[bool, list[str]]:
     """Is the state (T*, rho*[, lambda_r]) inside the forward model's training states?
 
-    Out of domain when the nearest training state is more than 2.5 of their typical spacings away, or when the
-    state lies beyond the convex hull of the training states in (1/T*, rho*) by more than :data:`HULL_MARGIN`
-    spacings.
+    Out of domain when the nearest training state is more than 2.5 of their spacings there away
+    (:meth:`~project.model.forward.ForwardModel.spacing_at`), or when the state lies beyond the convex hull of the
+    training states in (1/T*, rho*) by more than :data:`HULL_MARGIN` typical spacings.
 
     Parameters
     ----------
     forward : ForwardModel
-        The forward model (:meth:`distance_to_training`, :meth:`beyond_training_hull`, ``typical_spacing``).
+        The forward model (:meth:`distance_to_training`, :meth:`spacing_at`, :meth:`beyond_training_hull`).
     t_star, rho_star : float
         Reduced temperature k_B T / epsilon and density rho sigma^3 (dimensionless).
     what : str
@@ -81,12 +81,11 @@ def forward_domain(
     state = f"T* = {t_star:.3g}, rho* = {rho_star:.3g}" + (f", lambda_r = {lambda_r:.3g}" if mie else "")
     inputs = "1/T*, rho*, ln lambda_r" if mie else "1/T*, rho*"
     args = (t_star, rho_star, lambda_r) if mie else (t_star, rho_star)
-    dist = forward.distance_to_training(*args)
-    if dist > 2.5 * forward.typical_spacing:
+    dist, spacing = forward.distance_to_training(*args), forward.spacing_at(*args)
+    if dist > 2.5 * spacing:
         return False, [
             f"{what} ({state}) is outside the states the "
-            f"forward model was trained on (distance {dist / forward.typical_spacing:.1f} x their "
-            "spacing)"
+            f"forward model was trained on (distance {dist / spacing:.1f} x their spacing there)"
         ]
     if (beyond := forward.beyond_training_hull(*args)) > HULL_MARGIN:
         return False, [
