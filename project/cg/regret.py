@@ -4,7 +4,8 @@ Units: sigma nm, epsilon kJ/mol, total deviation D nm, KL dimensionless; T*, rho
 
 One row per molecule x row (bead or method) x metric (``D`` or ``KL``), gathered from what ``cg optimum`` and
 ``cg baselines`` wrote into ``<results>/optimum`` (``optimum_<molecule>_<metric>.json``, ``regret_<molecule>.csv``,
-``baselines_summary_<molecule>_<method>.csv``) and, for the beads' states, ``comparison.csv`` or
+``baselines_summary_<molecule>_<method>.csv``, and ``refined_<model>.csv`` of ``benchmarks/bench_cg_regret.py``: the
+refined beads a later model gives, kind ``one-shot (<model>)``) and, for the beads' states, ``comparison.csv`` or
 ``cg_fit_<molecule>.json`` and ``aa_<molecule>.json`` of ``<results>``:
 
 * ``value`` = regret x the optimum's value: the bead's metric, mean over its check runs (for repeated methods the
@@ -182,6 +183,25 @@ def regret_rows(results: str | Path, forward=None) -> pd.DataFrame:
                         n_fit=n_fit,
                         converged=None if pd.isna(conv) else str(conv) == "True",
                     )
+        for f in sorted(opt_dir.glob("refined_*.csv")):  # benchmarks/bench_cg_regret.py: beads of a later model
+            model = f.stem[len("refined_") :]
+            for _, r in pd.read_csv(f).iterrows():
+                if r.molecule != molecule:
+                    continue
+                for metric in of_metric:
+                    add(
+                        molecule,
+                        r.bead,
+                        f"one-shot ({model})",
+                        metric,
+                        r[f"regret_{metric}"],
+                        r[f"regret_{metric}_lo95"],
+                        r[f"regret_{metric}_hi95"],
+                        float(r.sigma_nm),
+                        float(r.epsilon_kJ_mol),
+                        recorded=bool(r.in_domain),
+                        n_fit=0,
+                    )
         for f in sorted(opt_dir.glob(f"baselines_summary_{molecule}_*.csv")):
             for _, r in pd.read_csv(f).iterrows():
                 for metric in of_metric:
@@ -232,7 +252,7 @@ def regret_summary(table: pd.DataFrame) -> str:
     def flag(v) -> str:
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else ("yes" if bool(v) else "no")
 
-    for (mol, row), g in table.groupby(["molecule", "row"], sort=False):
+    for (mol, row, _), g in table.groupby(["molecule", "row", "kind"], sort=False):
         by = {r.metric: r for r in g.itertuples()}
         first = g.iloc[0]
         nf = first.n_fit
