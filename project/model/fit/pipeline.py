@@ -126,7 +126,8 @@ def fit_rdf(
         if opt.potential == "lj":
             raise RDFError(f"{source}: potential = 'lj' with a Mie network; allowed with it: potential mie or auto")
         inverse, mie_inverse = None, inverse
-    inverse, forward = resolve(inverse, forward)
+    if opt.potential in ("lj", "auto"):  # a Mie fit alone needs neither LJ model
+        inverse, forward = resolve(inverse, forward)
     if opt.potential != "lj":
         mie_forward = mie_forward if mie_forward is not None else shipped_mie_forward()
         if not mie_forward.is_mie:
