@@ -307,6 +307,11 @@ def test_training_is_seeded_and_recorded(tmp_path, shipped):
         np.testing.assert_array_equal(w0[k], w1[k])
     meta = json.loads((outs[0] / "meta.json").read_text())
     assert meta["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
+    # the network's measured errors: on its validation jobs, and beyond its training bounds (the transfer split,
+    # T* > 2.5: 40 jobs of the shipped export)
+    assert meta["validation_error"]["n_jobs"] == len(meta["split_job_ids"]["val"])
+    assert meta["error_outside"]["T_star_above"]["n_jobs"] == len(meta["split_job_ids"]["transfer"]) == 40
+    assert 0 < meta["validation_error"]["epsilon"] < meta["error_outside"]["T_star_above"]["epsilon"]
     listing = subprocess.run(
         [
             sys.executable,

@@ -498,3 +498,47 @@ def test_fit_beyond_the_forward_models_states_is_out_of_domain():
     res = fit_rdf(r, g, T, rho, g_err=np.full_like(g, 0.005), forward=fw)
     assert not res.in_domain
     assert any("beyond the edge of the states the forward model was trained on" in w for w in res.warnings)
+
+
+def test_network_check_counts_the_networks_own_error_and_domain():
+    """The one-shot check divides by the fit's std and the network's validation error together, and is made only
+    where the fitted state lies inside the network's training states.
+
+    By hand: fit sigma 0.300 +- 0.0003 nm, epsilon 1.000 +- 0.010 kJ/mol, network 0.3006 nm, 1.06 kJ/mol: with the
+    fit's std alone the distance is sqrt(2^2 + 6^2) = 6.3 (warns); with validation errors 0.15 % (sigma) and 2.5 %
+    (epsilon) it is sqrt((0.0006 / 0.00054)^2 + (0.06 / 0.0269)^2) = 2.5 (silent)."""
+    from project.model.fit.verdict import disagrees_with_oneshot
+
+    net = {"sigma": 0.3006, "epsilon": 1.06, "in_domain": True}
+    assert len(disagrees_with_oneshot(net, 0.300, 1.00, 0.0003, 0.010)) == 1
+    assert (
+        disagrees_with_oneshot(net, 0.300, 1.00, 0.0003, 0.010, network_error={"sigma": 0.0015, "epsilon": 0.025}) == []
+    )
+    assert disagrees_with_oneshot(None, 0.300, 1.00, 0.0003, 0.010) == []
+    from project.model.inverse import InverseModel
+
+    inv = InverseModel.load()
+    # lj_inverse_v3 trained on T* 0.74-2.49, rho* 0.30-0.95; its error beyond each bound measured on the wide
+    # campaign's training designs (meta.json error_outside): below T* 0.74 epsilon 3.3 %, above rho* 0.95 65 %
+    assert inv.bounds_crossed(1.0, 0.8) == [] and inv.error_at(1.0, 0.8) == inv.meta["validation_error"]
+    assert inv.bounds_crossed(0.65, 1.0) == ["T_star_below", "rho_star_above"]
+    assert inv.error_at(0.65, 0.85)["epsilon"] == pytest.approx(0.0331, abs=5e-4)
+    assert inv.error_at(0.65, 1.0)["epsilon"] == pytest.approx(0.651, abs=5e-3)  # the larger of the two
+    assert inv.error_at(1.0, 0.2) is None  # below rho* 0.30: not measured, no second opinion there
+
+
+def test_shipped_network_carries_its_validation_error():
+    """lj_inverse_v3's meta.json holds the relative RMS error of its one-shot answers on its 43 validation jobs,
+    and it is what :func:`oneshot_validation_error` measures there (sigma 0.15 %, epsilon 2.5 %)."""
+    from project.export import load_dataset
+    from project.model.inverse import InverseModel, oneshot_validation_error
+
+    inv = InverseModel.load()
+    ds = load_dataset(ROOT / "project" / "data" / "reference" / "lj_library.h5")
+    rows = np.flatnonzero(np.isin(np.asarray(ds.job_ids), inv.meta["split_job_ids"]["val"]))
+    t = ds.table.iloc[rows]
+    err = oneshot_validation_error(inv, ds.r_nm, ds.g[rows], t["sigma"], t["T_star"], t["rho_star"])
+    stored = inv.meta["validation_error"]
+    assert stored["n_jobs"] == err["n_jobs"] == 43
+    assert (stored["sigma"], stored["epsilon"]) == pytest.approx((err["sigma"], err["epsilon"]), rel=1e-9)
+    assert (err["sigma"], err["epsilon"]) == pytest.approx((0.00145, 0.0246), abs=5e-5)

@@ -102,6 +102,102 @@ class Prediction:
         return out
 
 
+def oneshot_validation_error(
+    model: InverseModel,
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    T_star: np.ndarray,
+    rho_star: np.ndarray,
+    lambda_r: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Relative RMS error of the network's one-shot sigma and epsilon (and lambda_r for a Mie network) on jobs
+    whose RDFs it did not fit its weights to, as ``meta["validation_error"]`` holds it (dimensionless).
+
+    ``r_nm`` (nm) and ``g`` (rows) are the jobs' RDFs, ``sigma`` (nm), ``T_star``, ``rho_star`` (and ``lambda_r``)
+    their true states. Corresponding states: each job is read at epsilon 1 kJ/mol (T = T* / k_B K) and its own
+    density rho* / sigma^3 nm^-3; the relative errors do not depend on that choice. The fit adds these errors to
+    its own uncertainty when it compares its answer with the network's.
+    """
+    from project.model.features import scaled_rdf_batch
+    from project.units import KB
+
+    sigma, T_star, rho_star = (np.asarray(a, float) for a in (sigma, T_star, rho_star))
+    rho = rho_star / sigma**3
+    p = model.predict_physical(scaled_rdf_batch(r_nm, np.asarray(g, float), rho), T_star / KB, rho)
+    out: dict[str, Any] = {
+        "sigma": float(np.sqrt(np.mean((p["sigma"] / sigma - 1) ** 2))),
+        "epsilon": float(np.sqrt(np.mean((p["epsilon"] - 1) ** 2))),
+    }
+    if lambda_r is not None and model.is_mie:
+        out["lambda_r"] = float(np.sqrt(np.mean((p["lambda_r"] / np.asarray(lambda_r, float) - 1) ** 2)))
+    out.update(n_jobs=int(len(sigma)), what="relative RMS error of the one-shot answers (dimensionless)")
+    return out
+
+
+def record_validation_error(
+    model_dir: str | Path,
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    T_star: np.ndarray,
+    rho_star: np.ndarray,
+    lambda_r: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Measure :func:`oneshot_validation_error` of a saved model on its validation jobs and write it into the
+    folder's ``meta.json`` (key ``validation_error``; atomically). Returns the measurement."""
+    from project.atomic import atomic_write_text
+
+    err = oneshot_validation_error(InverseModel.load(model_dir), r_nm, g, sigma, T_star, rho_star, lambda_r)
+    path = Path(model_dir) / "meta.json"
+    meta = json.loads(path.read_text())
+    meta["validation_error"] = err
+    atomic_write_text(path, json.dumps(meta, indent=1))
+    return err
+
+
+#: Jobs needed beyond a bound of the training states before the network's error there is recorded (count).
+MIN_OUTSIDE_JOBS = 5
+
+
+def record_error_outside(
+    model_dir: str | Path,
+    r_nm: np.ndarray,
+    g: np.ndarray,
+    sigma: np.ndarray,
+    T_star: np.ndarray,
+    rho_star: np.ndarray,
+    source: str,
+    lambda_r: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Measure the network's one-shot error beyond each bound of its training states and write it into the folder's
+    ``meta.json`` (key ``error_outside``, by bound as :meth:`InverseModel.bounds_crossed` names them; atomically).
+
+    The jobs (true states ``sigma`` nm, ``T_star``, ``rho_star``; RDF rows ``g`` on ``r_nm``) must be ones the network
+    did not train on; those inside its training states are ignored, and a bound with fewer than
+    :data:`MIN_OUTSIDE_JOBS` jobs beyond it is not recorded. ``source`` names the jobs (recorded). Returns the
+    measurements by bound.
+    """
+    from project.atomic import atomic_write_text
+
+    model = InverseModel.load(model_dir)
+    lam = np.full(len(sigma), 12.0) if lambda_r is None else np.asarray(lambda_r, float)
+    crossed = [model.bounds_crossed(t, d, x) for t, d, x in zip(T_star, rho_star, lam)]
+    out = {}
+    for bound in sorted({b for c in crossed for b in c}):
+        rows = np.flatnonzero([bound in c for c in crossed])
+        if len(rows) < MIN_OUTSIDE_JOBS:
+            continue
+        pick = (np.asarray(a)[rows] for a in (sigma, T_star, rho_star))
+        err = oneshot_validation_error(model, r_nm, np.asarray(g)[rows], *pick, None if lambda_r is None else lam[rows])
+        out[bound] = {**err, "source": source}
+    path = Path(model_dir) / "meta.json"
+    meta = json.loads(path.read_text())
+    meta["error_outside"] = out
+    atomic_write_text(path, json.dumps(meta, indent=1))
+    return out
+
+
 class InverseModel:
     """An ensemble inverse model loaded from a model folder (see the module docstring)."""
 
@@ -252,6 +348,37 @@ class InverseModel:
         )
         self._flag_domain(pred, gx)
         return pred
+
+    def bounds_crossed(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> list[str]:
+        """The bounds of the network's simulated training states (``meta["domain"]``) a reduced state lies beyond:
+        names among ``T_star_below``, ``T_star_above``, ``rho_star_below``, ``rho_star_above``, ``lambda_r_below``,
+        ``lambda_r_above`` (empty: inside)."""
+        dom = self.meta["domain"]
+        out = []
+        for key, value in (("T_star", t_star), ("rho_star", rho_star), ("lambda_r", lambda_r)):
+            if key not in dom:
+                continue
+            if value < dom[key][0]:
+                out.append(f"{key}_below")
+            elif value > dom[key][1]:
+                out.append(f"{key}_above")
+        return out
+
+    def error_at(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> dict[str, float] | None:
+        """The network's measured one-shot error (relative RMS by parameter) at a reduced state.
+
+        Inside its training states: ``meta["validation_error"]``. Beyond one or more of their bounds: the largest
+        of ``meta["error_outside"][bound]``, measured on simulated states beyond that bound the network never saw.
+        None where a needed measurement is missing (then the network is no second opinion there).
+        """
+        crossed = self.bounds_crossed(t_star, rho_star, lambda_r)
+        if not crossed:
+            return self.meta.get("validation_error")
+        outside = self.meta.get("error_outside") or {}
+        if any(b not in outside for b in crossed):
+            return None
+        keys = {k for b in crossed for k, v in outside[b].items() if isinstance(v, float)}
+        return {k: max(outside[b].get(k, 0.0) for b in crossed) for k in keys}
 
     def _flag_domain(self, pred: Prediction, gx: np.ndarray) -> None:
         dom = self.meta["domain"]

@@ -218,18 +218,27 @@ def disagrees_with_oneshot(
     epsilon_std: float,
     lambda_r: float | None = None,
     lambda_r_std: float = 0.0,
+    network_error: dict | None = None,
 ) -> list[str]:
     """A warning when the refined fit lies more than 3 standard errors from the network's answer.
 
-    The distance is sqrt(sum of squared (network - fit) / fit std) over sigma (nm) and epsilon (kJ/mol), and over
-    lambda_r too for a Mie fit (``lambda_r`` given, the Mie network's answer in ``oneshot``).
+    The distance is sqrt(sum of squared (network - fit) / s) over sigma (nm) and epsilon (kJ/mol), and over lambda_r
+    too for a Mie fit (``lambda_r`` given, the Mie network's answer in ``oneshot``); s combines the fit's std with
+    the network's own validation error (``network_error``: relative RMS errors by parameter, the network's
+    ``meta["validation_error"]``; none: the fit's std alone). ``oneshot`` None: no check (the caller passes None
+    where the fitted state lies outside the network's training states: there its answer is no second opinion).
     """
     if oneshot is None:
         return []
-    terms = [(oneshot["sigma"] - sigma) / sigma_std, (oneshot["epsilon"] - epsilon) / epsilon_std]
+    net = network_error or {}
+
+    def term(key: str, fit: float, std: float) -> float:
+        return (oneshot[key] - fit) / float(np.hypot(std, net.get(key, 0.0) * fit))
+
+    terms = [term("sigma", sigma, sigma_std), term("epsilon", epsilon, epsilon_std)]
     mie = lambda_r is not None and "lambda_r" in oneshot and lambda_r_std > 0
     if mie:
-        terms.append((oneshot["lambda_r"] - lambda_r) / lambda_r_std)
+        terms.append(term("lambda_r", lambda_r, lambda_r_std))
     if float(np.sqrt(np.sum(np.square(terms)))) <= 3:
         return []
     lam = f", lambda_r {oneshot['lambda_r']:.3g}" if mie else ""
