@@ -305,7 +305,7 @@ def register_fit(sub) -> None:
     p.add_argument(
         "--forward-model",
         default=None,
-        help="forward model folder, LJ or Mie (default: the shipped models: lj_forward_v3, mie_forward_v2)",
+        help="forward model folder, LJ or Mie (default: the shipped models: lj_forward_v3, mie_forward_v3)",
     )
     p.add_argument(
         "--json",

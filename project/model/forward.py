@@ -47,7 +47,7 @@ from project.errors import ProjectError
 
 #: The forward models shipped with the package: LJ, and Mie lambda_r-6.
 SHIPPED_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_forward_v3"
-SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v2"
+SHIPPED_MIE_FORWARD = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_forward_v3"
 #: Training states nearest to a state whose own nearest-neighbour distances set the spacing there (count).
 LOCAL_NEIGHBOURS = 5
 #: The model's grid in s = r / sigma (dimensionless).

@@ -31,7 +31,7 @@ from project.units import KB
 log = logging.getLogger(__name__)
 
 #: The shipped Mie inverse model's folder.
-SHIPPED_MIE_INVERSE = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_inverse_v1"
+SHIPPED_MIE_INVERSE = Path(__file__).resolve().parents[1] / "data" / "models" / "mie_inverse_v2"
 #: Training settings of the shipped Mie inverse model: the LJ network's, without thermal extrapolation.
 MIE_SETTINGS = TrainSettings(hot_states=0)
 #: Targets of a Mie network, in order (the LJ network has the first two).
