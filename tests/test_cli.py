@@ -62,6 +62,7 @@ def test_parser_lists_every_command() -> None:
         "fit",
         "optimum",
         "baselines",
+        "regret",
         "mie-compare",
     }
 

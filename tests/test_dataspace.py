@@ -97,21 +97,8 @@ def test_index_rebuilt_when_jobs_added_outside(space):
 
 def test_cli_init_and_query(tmp_path):
     env = dict(os.environ, LJ_DATASPACE=str(tmp_path / "cli"), PYTHONPATH=REPO)
-    out = subprocess.run(
-        [sys.executable, "-m", "project", "init", "default", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert '"created": 5' in out
-    out = subprocess.run(
-        [sys.executable, "-m", "project", "query", "--T_star", "1.4:", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    assert '"created": 5' in _cli(tmp_path / "cli", "init", "default", "--json").stdout
+    out = _cli(tmp_path / "cli", "query", "--T_star", "1.4:", "--json").stdout
     import json
 
     rows = json.loads(out)
@@ -178,15 +165,13 @@ def test_query_by_lambda_r_mixes_lj_and_mie_jobs(tmp_path):
     np.savez(index, **old)
     assert len(query(project, {"lambda_r": (12.0, 12.0)})) == 2 + sum(lam == 12.0 for lam in lams)
 
-    env = dict(os.environ, LJ_DATASPACE=str(tmp_path / "space"), PYTHONPATH=REPO)
-    out = subprocess.run(
-        [sys.executable, "-m", "project", "query", "--lambda_r", "12.5:", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     import json
 
-    rows = json.loads(out)
+    rows = json.loads(_cli(tmp_path / "space", "query", "--lambda_r", "12.5:", "--json").stdout)
     assert sorted(r["lambda_r"] for r in rows) == pytest.approx([lam for lam in lams if lam >= 12.5], abs=1e-9)
+
+
+def _cli(space, *args: str) -> subprocess.CompletedProcess:
+    """``python -m project ARGS`` with ``LJ_DATASPACE=space`` (must exit 0)."""
+    env = dict(os.environ, LJ_DATASPACE=str(space), PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, "-m", "project", *args], env=env, capture_output=True, text=True, check=True)

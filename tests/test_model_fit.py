@@ -531,13 +531,13 @@ def test_shipped_network_carries_its_validation_error():
     """lj_inverse_v3's meta.json holds the relative RMS error of its one-shot answers on its 43 validation jobs,
     and it is what :func:`oneshot_validation_error` measures there (sigma 0.15 %, epsilon 2.5 %)."""
     from project.export import load_dataset
-    from project.model.inverse import InverseModel, oneshot_validation_error
+    from project.model.inverse import InverseModel, KnownJobs, oneshot_validation_error
 
     inv = InverseModel.load()
     ds = load_dataset(ROOT / "project" / "data" / "reference" / "lj_library.h5")
     rows = np.flatnonzero(np.isin(np.asarray(ds.job_ids), inv.meta["split_job_ids"]["val"]))
     t = ds.table.iloc[rows]
-    err = oneshot_validation_error(inv, ds.r_nm, ds.g[rows], t["sigma"], t["T_star"], t["rho_star"])
+    err = oneshot_validation_error(inv, KnownJobs(ds.r_nm, ds.g[rows], t["sigma"], t["T_star"], t["rho_star"]))
     stored = inv.meta["validation_error"]
     assert stored["n_jobs"] == err["n_jobs"] == 43
     assert (stored["sigma"], stored["epsilon"]) == pytest.approx((err["sigma"], err["epsilon"]), rel=1e-9)

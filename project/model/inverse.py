@@ -102,100 +102,79 @@ class Prediction:
         return out
 
 
-def oneshot_validation_error(
-    model: InverseModel,
-    r_nm: np.ndarray,
-    g: np.ndarray,
-    sigma: np.ndarray,
-    T_star: np.ndarray,
-    rho_star: np.ndarray,
-    lambda_r: np.ndarray | None = None,
-) -> dict[str, Any]:
+@dataclass
+class KnownJobs:
+    """Simulated jobs with known states, to measure a network's one-shot error on: RDF rows ``g`` on ``r_nm`` (nm),
+    true ``sigma`` (nm), ``T_star``, ``rho_star`` and ``lambda_r`` (None: LJ, 12) per row (dimensionless)."""
+
+    r_nm: np.ndarray
+    g: np.ndarray
+    sigma: np.ndarray
+    T_star: np.ndarray
+    rho_star: np.ndarray
+    lambda_r: np.ndarray | None = None
+
+    def rows(self, idx: np.ndarray) -> KnownJobs:
+        """The jobs at row indices (or a boolean mask) ``idx``."""
+        pick = [np.asarray(a)[idx] for a in (self.g, self.sigma, self.T_star, self.rho_star)]
+        lam = None if self.lambda_r is None else np.asarray(self.lambda_r)[idx]
+        return KnownJobs(self.r_nm, *pick, lam)
+
+
+def oneshot_validation_error(model: InverseModel, jobs: KnownJobs) -> dict[str, Any]:
     """Relative RMS error of the network's one-shot sigma and epsilon (and lambda_r for a Mie network) on jobs
     whose RDFs it did not fit its weights to, as ``meta["validation_error"]`` holds it (dimensionless).
 
-    ``r_nm`` (nm) and ``g`` (rows) are the jobs' RDFs, ``sigma`` (nm), ``T_star``, ``rho_star`` (and ``lambda_r``)
-    their true states. Corresponding states: each job is read at epsilon 1 kJ/mol (T = T* / k_B K) and its own
-    density rho* / sigma^3 nm^-3; the relative errors do not depend on that choice. The fit adds these errors to
-    its own uncertainty when it compares its answer with the network's.
+    Corresponding states: each job is read at epsilon 1 kJ/mol (T = T* / k_B K) and its own density
+    rho* / sigma^3 nm^-3; the relative errors do not depend on that choice. The fit adds these errors to its own
+    uncertainty when it compares its answer with the network's.
     """
     from project.model.features import scaled_rdf_batch
     from project.units import KB
 
-    sigma, T_star, rho_star = (np.asarray(a, float) for a in (sigma, T_star, rho_star))
+    sigma, T_star, rho_star = (np.asarray(a, float) for a in (jobs.sigma, jobs.T_star, jobs.rho_star))
     rho = rho_star / sigma**3
-    p = model.predict_physical(scaled_rdf_batch(r_nm, np.asarray(g, float), rho), T_star / KB, rho)
+    p = model.predict_physical(scaled_rdf_batch(jobs.r_nm, np.asarray(jobs.g, float), rho), T_star / KB, rho)
     out: dict[str, Any] = {
         "sigma": float(np.sqrt(np.mean((p["sigma"] / sigma - 1) ** 2))),
         "epsilon": float(np.sqrt(np.mean((p["epsilon"] - 1) ** 2))),
     }
-    if lambda_r is not None and model.is_mie:
-        out["lambda_r"] = float(np.sqrt(np.mean((p["lambda_r"] / np.asarray(lambda_r, float) - 1) ** 2)))
+    if jobs.lambda_r is not None and model.is_mie:
+        out["lambda_r"] = float(np.sqrt(np.mean((p["lambda_r"] / np.asarray(jobs.lambda_r, float) - 1) ** 2)))
     out.update(n_jobs=int(len(sigma)), what="relative RMS error of the one-shot answers (dimensionless)")
     return out
-
-
-def record_validation_error(
-    model_dir: str | Path,
-    r_nm: np.ndarray,
-    g: np.ndarray,
-    sigma: np.ndarray,
-    T_star: np.ndarray,
-    rho_star: np.ndarray,
-    lambda_r: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Measure :func:`oneshot_validation_error` of a saved model on its validation jobs and write it into the
-    folder's ``meta.json`` (key ``validation_error``; atomically). Returns the measurement."""
-    from project.atomic import atomic_write_text
-
-    err = oneshot_validation_error(InverseModel.load(model_dir), r_nm, g, sigma, T_star, rho_star, lambda_r)
-    path = Path(model_dir) / "meta.json"
-    meta = json.loads(path.read_text())
-    meta["validation_error"] = err
-    atomic_write_text(path, json.dumps(meta, indent=1))
-    return err
 
 
 #: Jobs needed beyond a bound of the training states before the network's error there is recorded (count).
 MIN_OUTSIDE_JOBS = 5
 
 
-def record_error_outside(
-    model_dir: str | Path,
-    r_nm: np.ndarray,
-    g: np.ndarray,
-    sigma: np.ndarray,
-    T_star: np.ndarray,
-    rho_star: np.ndarray,
-    source: str,
-    lambda_r: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Measure the network's one-shot error beyond each bound of its training states and write it into the folder's
-    ``meta.json`` (key ``error_outside``, by bound as :meth:`InverseModel.bounds_crossed` names them; atomically).
+def error_outside(model: InverseModel, jobs: KnownJobs, source: str) -> dict[str, Any]:
+    """The network's one-shot error beyond each bound of its training states, by bound as
+    :meth:`InverseModel.bounds_crossed` names them (``meta["error_outside"]``).
 
-    The jobs (true states ``sigma`` nm, ``T_star``, ``rho_star``; RDF rows ``g`` on ``r_nm``) must be ones the network
-    did not train on; those inside its training states are ignored, and a bound with fewer than
-    :data:`MIN_OUTSIDE_JOBS` jobs beyond it is not recorded. ``source`` names the jobs (recorded). Returns the
-    measurements by bound.
+    The jobs must be ones the network did not train on; those inside its training states are ignored, and a bound
+    with fewer than :data:`MIN_OUTSIDE_JOBS` jobs beyond it is left out. ``source`` names the jobs (recorded).
     """
-    from project.atomic import atomic_write_text
-
-    model = InverseModel.load(model_dir)
-    lam = np.full(len(sigma), 12.0) if lambda_r is None else np.asarray(lambda_r, float)
-    crossed = [model.bounds_crossed(t, d, x) for t, d, x in zip(T_star, rho_star, lam)]
+    lam = np.full(len(jobs.sigma), 12.0) if jobs.lambda_r is None else np.asarray(jobs.lambda_r, float)
+    crossed = [model.bounds_crossed(t, d, x) for t, d, x in zip(jobs.T_star, jobs.rho_star, lam)]
     out = {}
     for bound in sorted({b for c in crossed for b in c}):
         rows = np.flatnonzero([bound in c for c in crossed])
-        if len(rows) < MIN_OUTSIDE_JOBS:
-            continue
-        pick = (np.asarray(a)[rows] for a in (sigma, T_star, rho_star))
-        err = oneshot_validation_error(model, r_nm, np.asarray(g)[rows], *pick, None if lambda_r is None else lam[rows])
-        out[bound] = {**err, "source": source}
+        if len(rows) >= MIN_OUTSIDE_JOBS:
+            out[bound] = {**oneshot_validation_error(model, jobs.rows(rows)), "source": source}
+    return out
+
+
+def record_in_meta(model_dir: str | Path, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Set one key of a saved model folder's ``meta.json`` (atomically), e.g. a measured error; returns the value."""
+    from project.atomic import atomic_write_text
+
     path = Path(model_dir) / "meta.json"
     meta = json.loads(path.read_text())
-    meta["error_outside"] = out
+    meta[key] = value
     atomic_write_text(path, json.dumps(meta, indent=1))
-    return out
+    return value
 
 
 class InverseModel:

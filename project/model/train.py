@@ -366,7 +366,13 @@ def train_model(
     dict
         ``meta`` (the saved metadata), ``split`` and ``wall_s``.
     """
-    from project.model.inverse import InverseModel, record_error_outside, record_validation_error
+    from project.model.inverse import (
+        InverseModel,
+        KnownJobs,
+        error_outside,
+        oneshot_validation_error,
+        record_in_meta,
+    )
     from project.provenance import code_version_string, now
 
     settings = settings or TrainSettings()
@@ -447,13 +453,13 @@ def train_model(
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
     meta["linear_skip"] = False
     InverseModel.save(out_dir, meta, members, activations)
-    meta["validation_error"] = record_validation_error(
-        out_dir, r, g[split.val], tab["sigma"].to_numpy()[split.val], T_star[split.val], rho_star[split.val]
+    model, jobs = InverseModel.load(out_dir), KnownJobs(r, g, tab["sigma"].to_numpy(), T_star, rho_star)
+    meta["validation_error"] = record_in_meta(
+        out_dir, "validation_error", oneshot_validation_error(model, jobs.rows(split.val))
     )
-    xf = split.transfer  # states beyond the training bounds, never trained on
-    meta["error_outside"] = record_error_outside(
-        out_dir, r, g[xf], tab["sigma"].to_numpy()[xf], T_star[xf], rho_star[xf], "transfer split of the export"
-    )
+    # states beyond the training bounds, never trained on
+    outside = error_outside(model, jobs.rows(split.transfer), "transfer split of the export")
+    meta["error_outside"] = record_in_meta(out_dir, "error_outside", outside)
     log.info(
         "trained %d members on %d jobs (%d samples) in %.1f s",
         settings.n_members,

@@ -66,7 +66,7 @@ def train_mie_inverse(out_dir: str | Path, settings: TrainSettings | None = None
     dict
         ``meta`` (the saved metadata) and ``wall_s`` (s).
     """
-    from project.model.inverse import InverseModel, record_validation_error
+    from project.model.inverse import InverseModel, KnownJobs, oneshot_validation_error, record_in_meta
     from project.model.train import EPSILON_RANGE, SIGMA_RANGE
     from project.model.train_forward import MIE_TEST_DESIGN, MIE_TRAIN_DESIGNS, mie_training_data
     from project.provenance import code_version_string, now
@@ -147,7 +147,9 @@ def train_mie_inverse(out_dir: str | Path, settings: TrainSettings | None = None
     }
     activations = [settings.activation] * len(settings.hidden) + ["linear"]
     InverseModel.save(out_dir, meta, members, activations)
-    meta["validation_error"] = record_validation_error(out_dir, r, g[va], sigma[va], T_star[va], rho_star[va], lam[va])
+    val = KnownJobs(r, g, sigma, T_star, rho_star, lam).rows(va)
+    err = oneshot_validation_error(InverseModel.load(out_dir), val)
+    meta["validation_error"] = record_in_meta(out_dir, "validation_error", err)
     log.info("trained %d Mie members on %d jobs in %.1f s", settings.n_members, len(tr), meta["train_wall_s"])
     return {"meta": meta, "wall_s": meta["train_wall_s"]}
 
