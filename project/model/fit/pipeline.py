@@ -265,7 +265,8 @@ def _result(
     else:
         warnings += region_caveat(p.t_star, rho_star)
     lam = p.lambda_r if forward.is_mie else None
-    # the network as a second opinion, with its own measured error where the fit landed (None: not measured there)
+    # the network as a second opinion, with its own measured error where the fit landed; not where that error was
+    # never measured; a network without recorded errors (an older or a user's model): the fit's std alone
     net_error = inverse.error_at(p.t_star, rho_star, p.lambda_r) if inverse is not None else None
     second = oneshot if net_error is not None or "validation_error" not in getattr(inverse, "meta", {}) else None
     warnings += disagrees_with_oneshot(second, p.sigma, epsilon, sigma_std, epsilon_std, lam, lambda_std, net_error)

@@ -224,9 +224,9 @@ def disagrees_with_oneshot(
 
     The distance is sqrt(sum of squared (network - fit) / s) over sigma (nm) and epsilon (kJ/mol), and over lambda_r
     too for a Mie fit (``lambda_r`` given, the Mie network's answer in ``oneshot``); s combines the fit's std with
-    the network's own validation error (``network_error``: relative RMS errors by parameter, the network's
-    ``meta["validation_error"]``; none: the fit's std alone). ``oneshot`` None: no check (the caller passes None
-    where the fitted state lies outside the network's training states: there its answer is no second opinion).
+    the network's own measured error where the fit landed (``network_error``: relative RMS errors by parameter,
+    :meth:`project.model.inverse.InverseModel.error_at`; None: the fit's std alone, for a network without recorded
+    errors). ``oneshot`` None: no check (the caller passes None where the network's error was not measured).
     """
     if oneshot is None:
         return []
