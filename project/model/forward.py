@@ -259,12 +259,13 @@ class ForwardModel:
         """
         pts = self._states / self.in_std
         if self._near is None:
-            d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
-            np.fill_diagonal(d2, np.inf)
-            k = min(pts.shape[1], len(pts) - 1)  # the (dimension + 1)-th nearest other state: robust to pairs
-            self._near = np.sqrt(np.partition(d2, k, axis=1)[:, k])
+            from scipy.spatial import cKDTree
+
+            k = min(pts.shape[1] + 1, len(pts) - 1)  # the (dimension + 1)-th nearest other state: robust to pairs
+            self._near = cKDTree(pts).query(pts, k=k + 1)[0][:, k]  # column 0 is the state itself
         p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r])) / self.in_std
-        nearest = np.argsort(((pts - p) ** 2).sum(1))[:LOCAL_NEIGHBOURS]
+        d2 = ((pts - p) ** 2).sum(1)
+        nearest = np.argpartition(d2, min(LOCAL_NEIGHBOURS, len(d2)) - 1)[:LOCAL_NEIGHBOURS]
         return max(float(np.median(self._near[nearest])), self.typical_spacing)
 
     def beyond_training_hull(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
