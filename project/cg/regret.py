@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from project.cg.optimum import METRICS
+from project.units import reduced_density, reduced_temperature
 
 #: Row names of the table for the comparison's refined beads (the others keep the comparison's names).
 ROW_NAMES = {"total-deviation": "refined_D", "kl": "refined_KL"}
@@ -83,12 +84,10 @@ def _beads(results: Path, molecule: str) -> dict[str, tuple[float, float, int, b
     return out
 
 
-def _state(results: Path, molecule: str, sigma: float, epsilon: float) -> tuple[float, float]:
-    """(T*, rho*) of a bead at the all-atom run's temperature and density (``aa_<molecule>.json``)."""
-    from project.units import KB
-
+def _aa_state(results: Path, molecule: str) -> tuple[float, float]:
+    """Temperature (K) and molecule number density (nm^-3) of the all-atom run (``aa_<molecule>.json``)."""
     aa = json.loads((results / f"aa_{molecule}.json").read_text())
-    return KB * float(aa["T_K"]) / epsilon, float(aa["rho_nm3"]) * sigma**3
+    return float(aa["T_K"]), float(aa["rho_nm3"])
 
 
 def regret_rows(results: str | Path, forward=None) -> pd.DataFrame:
@@ -119,6 +118,7 @@ def regret_rows(results: str | Path, forward=None) -> pd.DataFrame:
         o = json.loads(f.read_text())
         optima.setdefault(f.stem.split("_")[1], {})[o["metric"]] = o
     rows: list[dict] = []
+    aa_states: dict[str, tuple[float, float]] = {}
 
     def add(molecule, row, kind, metric, regret, lo, hi, sigma, epsilon, recorded=None, **extra) -> None:
         opt = optima[molecule][metric]
@@ -138,7 +138,10 @@ def regret_rows(results: str | Path, forward=None) -> pd.DataFrame:
             held_out=_held_out(molecule),
         )
         if sigma is not None and np.isfinite(sigma):
-            t_star, rho_star = _state(results, molecule, sigma, epsilon)
+            if molecule not in aa_states:  # read once per molecule
+                aa_states[molecule] = _aa_state(results, molecule)
+            T, rho = aa_states[molecule]
+            t_star, rho_star = reduced_temperature(T, epsilon), reduced_density(rho, sigma)
             in_domain = forward_domain(forward, t_star, rho_star)[0] if recorded is None else recorded
             rec.update(T_star=t_star, rho_star=rho_star, in_domain=in_domain)
         rec.update(extra)
