@@ -236,6 +236,15 @@ def regret_csv(results: list[str | Path], forward=None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
 
 
+def write_regret_csv(results: list[str | Path], out: str | Path) -> pd.DataFrame:
+    """Write :func:`regret_csv` of the results folders to ``out`` (CSV, atomically) and return the table."""
+    from project.atomic import atomic_write_text
+
+    table = regret_csv(results)
+    atomic_write_text(Path(out), table.to_csv(index=False))
+    return table
+
+
 def regret_summary(table: pd.DataFrame) -> str:
     """A Markdown table of a regret table: one line per molecule and row, regret of D and KL with 95 % intervals."""
     if table.empty:
@@ -267,4 +276,4 @@ def regret_summary(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["COLUMNS", "ROW_NAMES", "regret_csv", "regret_rows", "regret_summary"]
+__all__ = ["COLUMNS", "ROW_NAMES", "regret_csv", "regret_rows", "regret_summary", "write_regret_csv"]

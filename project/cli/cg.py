@@ -156,12 +156,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(Path(rep["paths"]["markdown"]).read_text())
     if (base / "optimum").is_dir():
-        from project.atomic import atomic_write_text
-        from project.cg.regret import regret_csv, regret_summary
+        from project.cg.regret import regret_summary, write_regret_csv
 
-        table = regret_csv([base])
+        table = write_regret_csv([base], base / "regret.csv")
         rep["paths"]["regret"] = str(base / "regret.csv")
-        atomic_write_text(base / "regret.csv", table.to_csv(index=False))
         sys.stdout.write("\nRegret against the simulated optimum (`cg optimum` in this folder):\n\n")
         sys.stdout.write(regret_summary(table))
     sys.stdout.write(json.dumps({"paths": rep["paths"], "catalogue_run_id": rep["catalogue_run_id"]}) + "\n")
@@ -276,8 +274,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 def cmd_regret(args: argparse.Namespace) -> int:
     """The regret table of one or more results folders (``cg optimum`` / ``cg baselines`` outputs), written as CSV."""
-    from project.atomic import atomic_write_text
-    from project.cg.regret import regret_csv, regret_summary
+    from project.cg.regret import regret_summary, write_regret_csv
 
     missing = [r for r in args.results if not (Path(r) / "optimum").is_dir()]
     if missing:
@@ -285,9 +282,8 @@ def cmd_regret(args: argparse.Namespace) -> int:
             f"--results: {', '.join(missing)} has no optimum folder; allowed: folders where `lj-inverse cg optimum` "
             "wrote RESULTS/optimum"
         )
-    table = regret_csv(args.results)
     out = Path(args.out) if args.out else Path(args.results[0]) / "regret.csv"
-    atomic_write_text(out, table.to_csv(index=False))
+    table = write_regret_csv(args.results, out)
     sys.stdout.write(regret_summary(table))
     sys.stdout.write(json.dumps({"path": str(out), "rows": len(table)}) + "\n")
     return 0
