@@ -17,7 +17,7 @@ transfer_blind`` the same 128 states with the shipped dataset's own protocol (N 
 Printed: per job the true and predicted sigma and epsilon, and over all jobs the mean absolute percentage error
 (with its standard error over the jobs), the mean signed and the maximum error of each, next to the issue's targets
 (held-out: sigma <= 0.5 %, epsilon <= 2 %; transfer: sigma <= 1 %, epsilon <= 4 %). Measured 2026-11-28 with the
-shipped model lj_inverse_v3:
+model shipped then, lj_inverse_v3 (the network shipped now, lj_inverse_v4, was not run on them):
 
 * ``independent`` (16 states): GROMACS sigma 0.059 %, epsilon 1.44 %; OpenMM sigma 0.061 %, epsilon 1.33 %
   (lj_inverse_v2: 0.087 % / 1.57 % and 0.078 % / 1.39 %; lj_inverse_v1: 0.106 % / 1.94 % and 0.089 % / 1.68 %).

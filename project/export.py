@@ -721,3 +721,47 @@ def load_dataset(path: str | os.PathLike, *, verify: bool = True) -> Dataset:
     table = pd.DataFrame(data, index=pd.Index(job_ids, name="job_id"))
     table.attrs["units"] = dict(units)
     return Dataset(r_nm=r_nm, g=g, g_err=g_err, table=table, job_ids=job_ids, attrs=attrs, units=units)
+
+
+def concat_datasets(parts: list[tuple[Dataset, np.ndarray]]) -> Dataset:
+    """Join the selected rows of several loaded exports into one :class:`Dataset` (rows sorted by job id).
+
+    Parameters
+    ----------
+    parts : list of (Dataset, numpy.ndarray)
+        Each export with a boolean row mask. The exports must share their r grid (nm) and their units; a job id may
+        appear once only.
+
+    Returns
+    -------
+    Dataset
+        ``attrs`` holds the joined rows' ``content_checksum`` (:func:`content_checksum`) and the parts' checksums
+        (``parts``); columns missing from some part are NaN there.
+
+    Raises
+    ------
+    ExportError
+        No parts, different r grids, or a job id in two parts.
+    """
+    if not parts:
+        raise ExportError("concat_datasets: no exports given")
+    r_nm = parts[0][0].r_nm
+    for ds, _ in parts[1:]:
+        if ds.r_nm.shape != r_nm.shape or not np.allclose(ds.r_nm, r_nm):
+            raise ExportError("concat_datasets: the exports have different r grids (nm); re-export on one grid")
+    masks = [np.asarray(m, dtype=bool) for _, m in parts]
+    ids = np.concatenate([ds.job_ids[m] for (ds, _), m in zip(parts, masks)])
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ExportError(f"concat_datasets: job id {uniq[counts > 1][0]!r} is in more than one export")
+    order = np.argsort(ids, kind="stable")
+    g = np.concatenate([ds.g[m] for (ds, _), m in zip(parts, masks)])[order]
+    g_err = np.concatenate([ds.g_err[m] for (ds, _), m in zip(parts, masks)])[order]
+    table = pd.concat([ds.table[m] for (ds, _), m in zip(parts, masks)]).iloc[order]
+    units = {k: v for ds, _ in parts for k, v in ds.units.items()}
+    table.attrs["units"] = dict(units)
+    attrs = {
+        "content_checksum": content_checksum(ids[order], g, g_err),
+        "parts": [ds.attrs.get("content_checksum") for ds, _ in parts],
+    }
+    return Dataset(r_nm=r_nm, g=g, g_err=g_err, table=table, job_ids=ids[order], attrs=attrs, units=units)

@@ -305,7 +305,7 @@ def test_fresh_install_view_shipped_model_and_cg(browser, tmp_path: Path) -> Non
         page.goto(url)
         wait_count(page, r"Jobs matching filters: 12 of 12")
         page.get_by_text("Model predictions", exact=True).first.click()
-        page.get_by_text(re.compile(r"Predictions of the shipped model\s*lj_inverse_v3")).first.wait_for()
+        page.get_by_text(re.compile(r"Predictions of the shipped model\s*lj_inverse_v4")).first.wait_for()
         page.get_by_text(re.compile(r"MAPE sigma [0-9.]+ %")).first.wait_for()
         page.wait_for_function("""() => Bokeh.documents.some((d) => {
                                      const m = d.get_model_by_name('parity_sigma_new');

@@ -361,7 +361,7 @@ def test_catalogue_is_read_only(space: tuple[Path, Path]) -> None:
 
 # ------------------------------------------------------------------------ job ids, shipped model, shipped CG
 SHIPPED_DATA = REPO / "project" / "data" / "reference" / "lj_library.h5"
-SHIPPED_EVAL = REPO / "project" / "data" / "models" / "lj_inverse_v3" / "evaluation" / "metrics.json"
+SHIPPED_EVAL = REPO / "project" / "data" / "models" / "lj_inverse_v4" / "evaluation" / "metrics.json"
 
 
 def test_typed_job_ids_and_unique_prefixes_select(dash: Dashboard) -> None:
@@ -397,7 +397,7 @@ def test_shipped_model_predictions_without_any_run(tmp_path: Path) -> None:
     dash = Dashboard(SHIPPED_DATA, tmp_path / "absent.sqlite")
     assert dash.catalogue_message and dash.prediction_run == SHIPPED_RUN
     pred, text = dash.predictions()
-    assert len(pred) == 400 and "Predictions of the shipped model `lj_inverse_v3`" in text
+    assert len(pred) == 400 and "Predictions of the shipped model `lj_inverse_v4`" in text
     assert shipped_predictions(SHIPPED_DATA) is shipped_predictions(SHIPPED_DATA)  # cached
     recorded = json.loads(SHIPPED_EVAL.read_text())["test"]["nn"]
     dash.split = "test"

@@ -289,3 +289,28 @@ def test_content_checksum_is_order_independent():
     g = np.arange(4, dtype=np.float32).reshape(2, 2)
     assert content_checksum(ids, g, g) == content_checksum(ids[::-1], g[::-1], g[::-1])
     assert content_checksum(ids, g, g) != content_checksum(ids, g[::-1], g)
+
+
+def test_concat_datasets_joins_selected_rows_sorted():
+    """Rows of the shipped reference and hot libraries joined: sorted by job id, arrays and table rows kept
+    together, the joined checksum is :func:`content_checksum` of the rows; a job in two parts or another r grid is
+    refused by name (reference: the exports' own rows)."""
+    from dataclasses import replace
+
+    from project.export import concat_datasets
+
+    ref = Path(__file__).resolve().parents[1] / "project" / "data" / "reference"
+    a, b = load_dataset(ref / "lj_library.h5"), load_dataset(ref / "lj_library_hot.h5")
+    ma = np.arange(len(a.job_ids)) % 3 == 0
+    out = concat_datasets([(a, ma), (b, np.ones(len(b.job_ids), bool))])
+    assert len(out.job_ids) == ma.sum() + len(b.job_ids) and list(out.job_ids) == sorted(out.job_ids)
+    assert list(out.table.index) == list(out.job_ids)
+    j = b.job_ids[5]
+    np.testing.assert_array_equal(out.g[out.row(j)], b.g[5])
+    assert out.table.loc[j, "T_star"] == b.table.loc[j, "T_star"]
+    assert out.attrs["content_checksum"] == content_checksum(out.job_ids, out.g, out.g_err)
+    assert out.attrs["parts"] == [a.attrs["content_checksum"], b.attrs["content_checksum"]]
+    with pytest.raises(ExportError, match="more than one export"):
+        concat_datasets([(a, ma), (a, ma)])
+    with pytest.raises(ExportError, match="different r grids"):
+        concat_datasets([(a, ma), (replace(b, r_nm=b.r_nm * 1.01), np.ones(len(b.job_ids), bool))])

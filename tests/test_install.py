@@ -21,7 +21,7 @@ from project.export import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DATA = REPO / "project" / "data" / "reference" / "lj_library.h5"
-SHIPPED_META = REPO / "project" / "data" / "models" / "lj_inverse_v3" / "meta.json"
+SHIPPED_META = REPO / "project" / "data" / "models" / "lj_inverse_v4" / "meta.json"
 
 
 def _clean_copy(dest: Path) -> Path:
@@ -161,9 +161,9 @@ def test_wheel_install_in_fresh_venv(tmp_path: Path) -> None:
         ).stdout.strip()
     ).parent
     for name in (
-        "data/models/lj_inverse_v3/weights.npz",
-        "data/models/lj_inverse_v3/meta.json",
-        "data/models/lj_inverse_v3/evaluation/metrics.json",
+        "data/models/lj_inverse_v4/weights.npz",
+        "data/models/lj_inverse_v4/meta.json",
+        "data/models/lj_inverse_v4/evaluation/metrics.json",
         "data/reference/lj_library.h5",
         "data/designs/default.json",
         "data/statepoint.schema.json",

@@ -45,20 +45,28 @@ def _split_predictions(ds, model, split):
 
 def test_shipped_model_meets_heldout_targets(shipped):
     ds, model = shipped
-    assert model.meta["dataset"]["content_checksum"] == ds.attrs["content_checksum"]
+    assert model.meta["dataset"]["parts"][0] == ds.attrs["content_checksum"]  # the reference library, first part
     tab, p = _split_predictions(ds, model, "test")
     assert len(tab) >= 30
     assert ape(p["sigma"], tab["sigma"]).mean() <= 0.5
     assert ape(p["epsilon"], tab["epsilon"]).mean() <= 2.0
 
 
-def test_shipped_model_transferability(shipped):
-    ds, model = shipped
-    tab, p = _split_predictions(ds, model, "transfer")
-    assert len(tab) >= 20 and tab["T_star"].min() > 2.5
-    assert ape(p["sigma"], tab["sigma"]).mean() <= 1.0
-    # Target for states hotter than every simulated training job (T* 2.5-3.5): epsilon MAPE <= 4 %.
-    assert ape(p["epsilon"], tab["epsilon"]).mean() <= 4.0
+def test_shipped_model_across_the_wide_states(shipped):
+    """One-shot answers on the held-out sets (the reference test split and the wide campaign's held-out designs,
+    never trained on), recomputed and equal to those recorded at training (meta heldout_oneshot). Reference: the
+    figures measured for lj_inverse_v4 (docs/model.md): epsilon MAPE test 1.33 %, triple 1.38 %, dense 3.53 %,
+    hot (T* 2.6-9.9) 3.15 %; sigma 0.08-0.23 % (lj_inverse_v3: dense 19 %, hot 40 %)."""
+    from project.model.train import heldout_oneshot_lj
+
+    _, model = shipped
+    acc = heldout_oneshot_lj(model)
+    for name, rec in model.meta["heldout_oneshot"].items():
+        assert acc[name]["epsilon_mape_pct"] == pytest.approx(rec["epsilon_mape_pct"], rel=1e-6)
+    assert [acc[k]["n_jobs"] for k in ("test", "triple_test", "dense_test", "hot_wide_test")] == [54, 32, 16, 32]
+    assert acc["test"]["epsilon_mape_pct"] <= 2.0 and acc["triple_test"]["epsilon_mape_pct"] <= 2.0
+    assert acc["dense_test"]["epsilon_mape_pct"] <= 4.5 and acc["hot_wide_test"]["epsilon_mape_pct"] <= 4.5
+    assert max(a["sigma_mape_pct"] for a in acc.values()) <= 0.3
 
 
 def test_thermal_extrapolation_reproduces_hotter_simulations(shipped):
@@ -256,17 +264,29 @@ def test_out_of_domain_is_flagged(shipped):
 
 
 def test_hot_state_is_flagged_as_covered_only_by_extrapolated_states(shipped):
-    """A transferability job (T* 2.5-3.5, above every simulated training job) is flagged, and the flag says that
-    the model saw such temperatures only in its thermally extrapolated states (meta thermal_extrapolation, T* to
-    4); reference: the job's own state point, and the shipped model's transfer split MAPE (README, 3.85 %)."""
+    """A network trained with thermal extrapolation (simulated states to T* 2.5, synthetic ones to 4; the recipe of
+    ``project train`` on an export that stops there) flags a state between the two, and the flag says that it saw
+    such temperatures only in extrapolated states. The shipped network's meta is narrowed to that recipe's record;
+    reference: a job of the reference library at T* 2.5-3.5."""
+    import copy
+
     ds, model = shipped
-    i = ds.row(model.meta["split_job_ids"]["transfer"][0])
+    narrowed = copy.copy(model)
+    narrowed.meta = {
+        **model.meta,
+        "domain": {**model.meta["domain"], "T_star": [0.74, 2.49]},
+        "thermal_extrapolation": {"T_star_range": [2.49, 4.0]},
+    }
+    t = ds.table["T_star"].to_numpy()
+    i = int(np.flatnonzero((t > 2.6) & (t < 3.4))[0])
     sp = ds.table.iloc[i]
-    pred = model.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"])
-    assert sp["T_star"] > model.meta["domain"]["T_star"][1]
-    assert not pred.in_domain
+    pred = narrowed.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"])
+    assert 2.49 < pred.T_star <= 4.0 and not pred.in_domain
     assert any("thermally extrapolated" in w and "T*" in w for w in pred.warnings)
-    assert pred.epsilon == pytest.approx(sp["epsilon"], rel=0.15)  # 10.7 % is the split's largest error
+    assert not any(
+        "thermally extrapolated" in w
+        for w in model.predict(ds.r_nm, ds.g[i].astype(float), sp["T"], sp["rho"]).warnings
+    )
 
 
 @pytest.mark.slow

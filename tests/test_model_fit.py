@@ -518,27 +518,33 @@ def test_network_check_counts_the_networks_own_error_and_domain():
     from project.model.inverse import InverseModel
 
     inv = InverseModel.load()
-    # lj_inverse_v3 trained on T* 0.74-2.49, rho* 0.30-0.95; its error beyond each bound measured on the wide
-    # campaign's training designs (meta.json error_outside): below T* 0.74 epsilon 3.3 %, above rho* 0.95 65 %
-    assert inv.bounds_crossed(1.0, 0.8) == [] and inv.error_at(1.0, 0.8) == inv.meta["validation_error"]
-    assert inv.bounds_crossed(0.65, 1.0) == ["T_star_below", "rho_star_above"]
-    assert inv.error_at(0.65, 0.85)["epsilon"] == pytest.approx(0.0331, abs=5e-4)
-    assert inv.error_at(0.65, 1.0)["epsilon"] == pytest.approx(0.651, abs=5e-3)  # the larger of the two
-    assert inv.error_at(1.0, 0.2) is None  # below rho* 0.30: not measured, no second opinion there
+    # the shipped network trained on T* 0.61-9.96, rho* 0.26-1.20, nothing simulated beyond: its error by T* band
+    # of its validation jobs (meta.json validation_error_by_band), none beyond its bounds
+    bands = inv.meta["validation_error_by_band"]
+    assert inv.bounds_crossed(1.0, 0.8) == [] and inv.error_at(1.0, 0.8) == bands[1]
+    assert bands[1]["T_star"] == [0.8, 2.5] and inv.error_at(7.0, 1.1) == bands[-1]
+    assert inv.error_at(1.0, 0.8)["epsilon"] < inv.error_at(7.0, 1.1)["epsilon"]
+    assert inv.bounds_crossed(0.5, 1.3) == ["T_star_below", "rho_star_above"]
+    assert inv.error_at(0.5, 0.85) is None  # below T* 0.61: not measured, no second opinion there
 
 
 def test_shipped_network_carries_its_validation_error():
-    """lj_inverse_v3's meta.json holds the relative RMS error of its one-shot answers on its 43 validation jobs,
-    and it is what :func:`oneshot_validation_error` measures there (sigma 0.15 %, epsilon 2.5 %)."""
-    from project.export import load_dataset
-    from project.model.inverse import InverseModel, KnownJobs, oneshot_validation_error
+    """The shipped network's meta.json holds the relative RMS error of its one-shot answers on its 113 validation
+    jobs, overall and by T* band, and it is what :func:`oneshot_validation_error` measures there (lj_inverse_v4:
+    sigma 0.23 %, epsilon 3.5 % overall)."""
+    from project.model.inverse import InverseModel, KnownJobs, oneshot_validation_error, validation_error_by_band
+    from project.model.train import shipped_training_dataset
 
     inv = InverseModel.load()
-    ds = load_dataset(ROOT / "project" / "data" / "reference" / "lj_library.h5")
+    ds, _ = shipped_training_dataset()
     rows = np.flatnonzero(np.isin(np.asarray(ds.job_ids), inv.meta["split_job_ids"]["val"]))
     t = ds.table.iloc[rows]
-    err = oneshot_validation_error(inv, KnownJobs(ds.r_nm, ds.g[rows], t["sigma"], t["T_star"], t["rho_star"]))
+    jobs = KnownJobs(ds.r_nm, ds.g[rows], t["sigma"], t["T_star"], t["rho_star"])
+    err = oneshot_validation_error(inv, jobs)
     stored = inv.meta["validation_error"]
-    assert stored["n_jobs"] == err["n_jobs"] == 43
+    assert stored["n_jobs"] == err["n_jobs"] == 113
     assert (stored["sigma"], stored["epsilon"]) == pytest.approx((err["sigma"], err["epsilon"]), rel=1e-9)
-    assert (err["sigma"], err["epsilon"]) == pytest.approx((0.00145, 0.0246), abs=5e-5)
+    assert (err["sigma"], err["epsilon"]) == pytest.approx((0.00225, 0.0351), abs=5e-4)
+    bands = validation_error_by_band(inv, jobs)
+    assert [b["epsilon"] for b in bands] == pytest.approx([b["epsilon"] for b in inv.meta["validation_error_by_band"]])
+    assert sum(b["n_jobs"] for b in bands) == 113

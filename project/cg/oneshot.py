@@ -34,7 +34,7 @@ def predict_bead(
     T, rho : float
         Temperature (K) and bead number density (nm^-3).
     model_path : path or None
-        Model folder (None: the shipped model ``project/data/models/lj_inverse_v3``).
+        Model folder (None: the shipped model ``project/data/models/lj_inverse_v4``).
     source : str
         Name for error messages.
     g_err : numpy.ndarray or None

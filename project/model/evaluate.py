@@ -66,11 +66,12 @@ def evaluate(
     frames = []
     split_ids = model.meta["split_job_ids"]
     baseline = None
+    known = set(dataset.job_ids)  # a model trained on several exports: the rows of this one
     if with_baseline:
-        tr = np.array([dataset.row(j) for j in split_ids["train"] + split_ids["val"]])
+        tr = np.array([dataset.row(j) for j in split_ids["train"] + split_ids["val"] if j in known])
         baseline = LibraryFit(gx_all[tr], tab["T_star"].to_numpy()[tr], tab["rho_star"].to_numpy()[tr])
     for split in ("train", "val", "test", "transfer"):
-        ids = [j for j in split_ids.get(split, []) if j in set(dataset.job_ids)]
+        ids = [j for j in split_ids.get(split, []) if j in known]
         if not ids:
             continue
         rows = np.array([dataset.row(j) for j in ids])

@@ -37,7 +37,7 @@ from project.model.features import X_GRID, model_inputs, reduced_to_physical, sc
 from project.units import check_temperature_K
 
 #: The model shipped with the package.
-SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v3"
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "lj_inverse_v4"
 META_VERSION = 1
 
 
@@ -142,6 +142,27 @@ def oneshot_validation_error(model: InverseModel, jobs: KnownJobs) -> dict[str, 
     if jobs.lambda_r is not None and model.is_mie:
         out["lambda_r"] = float(np.sqrt(np.mean((p["lambda_r"] / np.asarray(jobs.lambda_r, float) - 1) ** 2)))
     out.update(n_jobs=int(len(sigma)), what="relative RMS error of the one-shot answers (dimensionless)")
+    return out
+
+
+#: Bands of T* over which a network trained across them records its validation error separately (the regions of
+#: the accuracy report: near the triple point, the liquid box, hot, very hot).
+T_STAR_BANDS = (0.0, 0.8, 2.5, 5.0, float("inf"))
+
+
+def validation_error_by_band(model: InverseModel, jobs: KnownJobs) -> list[dict[str, Any]]:
+    """:func:`oneshot_validation_error` per band of :data:`T_STAR_BANDS` with at least :data:`MIN_OUTSIDE_JOBS`
+    jobs (each entry with its ``T_star`` band, [lo, hi)). The error of a network trained from T* 0.6 to 10 grows
+    tenfold from the liquid to the hot fluid; one number for all would make its second opinion blunt in the liquid.
+    """
+    t = np.asarray(jobs.T_star, float)
+    out = []
+    for lo, hi in zip(T_STAR_BANDS[:-1], T_STAR_BANDS[1:]):
+        rows = np.flatnonzero((t >= lo) & (t < hi))
+        if len(rows) >= MIN_OUTSIDE_JOBS:
+            out.append(
+                {"T_star": [lo, hi if np.isfinite(hi) else None], **oneshot_validation_error(model, jobs.rows(rows))}
+            )
     return out
 
 
@@ -346,12 +367,17 @@ class InverseModel:
     def error_at(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> dict[str, float] | None:
         """The network's measured one-shot error (relative RMS by parameter) at a reduced state.
 
-        Inside its training states: ``meta["validation_error"]``. Beyond one or more of their bounds: the largest
-        of ``meta["error_outside"][bound]``, measured on simulated states beyond that bound the network never saw.
-        None where a needed measurement is missing (then the network is no second opinion there).
+        Inside its training states: ``meta["validation_error"]``, or its entry of ``meta["validation_error_by_band"]``
+        (:func:`validation_error_by_band`) where one holds ``t_star``. Beyond one or more of their bounds: the
+        largest of ``meta["error_outside"][bound]``, measured on simulated states beyond that bound the network
+        never saw. None where a needed measurement is missing (then the network is no second opinion there).
         """
         crossed = self.bounds_crossed(t_star, rho_star, lambda_r)
         if not crossed:
+            for band in self.meta.get("validation_error_by_band") or []:
+                lo, hi = band["T_star"]
+                if lo <= t_star < (np.inf if hi is None else hi):
+                    return band
             return self.meta.get("validation_error")
         outside = self.meta.get("error_outside") or {}
         if any(b not in outside for b in crossed):

@@ -20,12 +20,17 @@ split's epsilon MAPE from 6.7 % to 3.85 % (lj_inverse_v3: Barker-Henderson coord
 resampling, random sigma grid; 4.1 % without ln S(0) (lj_inverse_v2), 4.8 % with the x coordinates and linear
 resampling of lj_inverse_v1).
 
+The shipped network (``python -m project.model.train``, :data:`SHIPPED_SETTINGS`) trains on the LJ forward
+model's jobs, which reach T* 10 and rho* 1.2 (:func:`shipped_training_dataset`): no transfer split, and no thermal
+extrapolation (nothing to extrapolate to below ``hot_T_star_max``). The defaults of :class:`TrainSettings` are the
+recipe for one export that stops near T* 2.5 (``project train``; lj_inverse_v3 was trained so).
+
 Network: an MLP from g(x) on the whole grid to (1/T*, log rho*). The defaults of :class:`TrainSettings` are the
-settings of the shipped model. Settings that were off or without effect there (ln g inputs ``log_floor``, a ridge
-path ``linear_skip`` / ``ridge_base``, ``input_x_max``, ``l2``, and the extrapolation options ``hot_exponent``,
-``hot_order``, ``hot_outer_noise`` / ``hot_outer_x``, ``hot_val_fraction``, ``hot_s0_x_min``) were removed after
-their experiments; what they gave is recorded in docs/model.md and CHANGELOG.md. The library functions keep
-their options (:func:`project.model.extrapolate.extrapolate_hot` ``exponent``, ``order``, ``s0_x_min``) for the
+settings of the shipped model but ``transfer_T_star``. Settings that were off or without effect there (ln g inputs
+``log_floor``, a ridge path ``linear_skip`` / ``ridge_base``, ``input_x_max``, ``l2``, and the extrapolation options
+``hot_exponent``, ``hot_order``, ``hot_outer_noise`` / ``hot_outer_x``, ``hot_val_fraction``, ``hot_s0_x_min``) were
+removed after their experiments; what they gave is recorded in docs/model.md and CHANGELOG.md. The library functions
+keep their options (:func:`project.model.extrapolate.extrapolate_hot` ``exponent``, ``order``, ``s0_x_min``) for the
 benchmarks.
 """
 
@@ -56,7 +61,7 @@ class TrainSettings:
     seed: int = 7
     test_fraction: float = 0.15
     val_fraction: float = 0.12
-    transfer_T_star: float = 2.5
+    transfer_T_star: float | None = 2.5
     n_members: int = 5
     hidden: list[int] = field(default_factory=lambda: [256, 256, 128])
     activation: str = "gelu"
@@ -118,14 +123,27 @@ class Split:
         return {k: v.tolist() for k, v in asdict(self).items()}
 
 
-def make_split(T_star: np.ndarray, settings: TrainSettings) -> Split:
-    """Split rows (one per job) into train / val / test / transfer (see the module docstring)."""
+def make_split(T_star: np.ndarray, settings: TrainSettings, held_out: np.ndarray | None = None) -> Split:
+    """Split rows (one per job) into train / val / test / transfer (see the module docstring).
+
+    ``held_out`` (boolean, one per row), when given, is the test split itself (no random test fraction): a
+    held-out set fixed outside the export, such as the shipped network's test jobs. ``transfer_T_star`` None: no
+    transfer split.
+    """
     rng = np.random.default_rng(settings.seed)
     idx = np.arange(len(T_star))
-    transfer = idx[T_star > settings.transfer_T_star]
-    rest = rng.permutation(idx[T_star <= settings.transfer_T_star])
-    n_test = int(round(settings.test_fraction * len(rest)))
-    n_val = int(round(settings.val_fraction * len(rest)))
+    hot = np.zeros(len(T_star), bool) if settings.transfer_T_star is None else T_star > settings.transfer_T_star
+    if held_out is None:
+        transfer = idx[hot]
+        rest = rng.permutation(idx[~hot])
+        n_test = int(round(settings.test_fraction * len(rest)))
+        n_val = int(round(settings.val_fraction * len(rest)))
+    else:
+        held_out = np.asarray(held_out, dtype=bool)
+        transfer = idx[hot & ~held_out]
+        rest = np.concatenate([idx[held_out], rng.permutation(idx[~hot & ~held_out])])
+        n_test = int(held_out.sum())
+        n_val = int(round(settings.val_fraction * (len(rest) - n_test)))
     test, val, train = rest[:n_test], rest[n_test : n_test + n_val], rest[n_test + n_val :]
     return Split(np.sort(train), np.sort(val), np.sort(test), np.sort(transfer))
 
@@ -347,7 +365,11 @@ def fit_members(
 
 
 def train_model(
-    dataset, out_dir: str | Path, settings: TrainSettings | None = None, dataset_path: str | None = None
+    dataset,
+    out_dir: str | Path,
+    settings: TrainSettings | None = None,
+    dataset_path: str | None = None,
+    held_out_job_ids: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train an ensemble on an export and save it (see :mod:`project.model.inverse` for the folder layout).
 
@@ -360,6 +382,8 @@ def train_model(
     settings : TrainSettings, optional
     dataset_path : str, optional
         Recorded in the model's metadata.
+    held_out_job_ids : list of str, optional
+        The test split, fixed outside the export (default: a random ``test_fraction`` of the jobs).
 
     Returns
     -------
@@ -372,6 +396,7 @@ def train_model(
         error_outside,
         oneshot_validation_error,
         record_in_meta,
+        validation_error_by_band,
     )
     from project.provenance import code_version_string, now
 
@@ -379,7 +404,8 @@ def train_model(
     t0 = time.perf_counter()
     tab = dataset.table
     T_star, rho_star = tab["T_star"].to_numpy(), tab["rho_star"].to_numpy()
-    split = make_split(T_star, settings)
+    held = None if held_out_job_ids is None else np.isin(dataset.job_ids, list(held_out_job_ids))
+    split = make_split(T_star, settings, held)
     if len(split.train) < 5 or len(split.val) < 1:
         raise ValueError(
             f"training needs at least 5 training and 1 validation job, got {len(split.train)} and "
@@ -406,7 +432,7 @@ def train_model(
     hot_info = None
     x_val = scaled_rdf_batch(r, g[split.val], tab["rho"].to_numpy()[split.val])
     y_val = labels(T_star[split.val], rho_star[split.val], settings.T_target)
-    if settings.hot_states > 0:
+    if settings.hot_states > 0 and T_star[tr].max() < settings.hot_T_star_max:  # none where the jobs reach it
         hot_info = hot_samples(r, g[tr], g_err[tr], sigma[tr], T_star[tr], rho_star[tr], settings, rng)
         x_tr, y_tr = np.concatenate([x_tr, hot_info.pop("x")]), np.concatenate([y_tr, hot_info.pop("y")])
     if settings.mixup > 0:
@@ -427,6 +453,7 @@ def train_model(
             "path": dataset_path,
             "content_checksum": dataset.attrs.get("content_checksum"),
             "n_jobs": int(len(tab)),
+            **({"parts": dataset.attrs["parts"]} if "parts" in dataset.attrs else {}),
         },
         "x_grid": X_GRID.tolist(),
         "x_definition": "x = r * rho^(1/3) with r in nm and rho in nm^-3 (dimensionless)",
@@ -457,6 +484,8 @@ def train_model(
     meta["validation_error"] = record_in_meta(
         out_dir, "validation_error", oneshot_validation_error(model, jobs.rows(split.val))
     )
+    bands = validation_error_by_band(model, jobs.rows(split.val))
+    meta["validation_error_by_band"] = record_in_meta(out_dir, "validation_error_by_band", bands)
     # states beyond the training bounds, never trained on
     outside = error_outside(model, jobs.rows(split.transfer), "transfer split of the export")
     meta["error_outside"] = record_in_meta(out_dir, "error_outside", outside)
@@ -483,3 +512,85 @@ def _domain(tab) -> dict[str, list[float]]:
         "sigma": list(SIGMA_RANGE),
         "epsilon": list(EPSILON_RANGE),
     }
+
+
+# ---------------------------------------------------------------------------------------------------- shipped model
+#: Training settings of the shipped LJ network (``python -m project.model.train``): the defaults without a transfer
+#: split, since its training jobs reach T* 10 (so the thermal extrapolation adds nothing either; it works on
+#: exports that stop below ``hot_T_star_max``).
+SHIPPED_SETTINGS = TrainSettings(transfer_T_star=None)
+
+
+def shipped_training_dataset() -> tuple[Any, list[str]]:
+    """The shipped network's export and held-out jobs.
+
+    The jobs of the LJ forward model (:func:`project.model.train_forward.shipped_training_data`: the reference
+    library without its test split, the hot library and the wide campaign's training designs; T* 0.6-10, rho* up
+    to 1.2) plus the reference test split, which is held out (returned as job ids). The wide campaign's held-out
+    designs are not included.
+
+    Returns
+    -------
+    (Dataset, list of str)
+        The joined export (:func:`project.export.concat_datasets`) and the held-out job ids.
+    """
+    from project.export import concat_datasets
+    from project.model.train_forward import shipped_training_data
+
+    d = shipped_training_data()
+    ds = d["ds"]
+    parts = [(ds, np.ones(len(ds.table), dtype=bool)), *d["parts"][1:]]
+    return concat_datasets(parts), ds.job_ids[d["test"]].tolist()
+
+
+def heldout_oneshot_lj(model) -> dict[str, dict[str, Any]]:
+    """The LJ network's one-shot answers on its held-out sets, against the truth.
+
+    Sets: the reference test split (``test``) and the wide campaign's held-out designs (triple point, dense liquid,
+    hot fluid). Per set: job count, sigma and epsilon MAPE (%) and median absolute percentage error of epsilon.
+    """
+    from project.model.train_forward import WIDE_TEST_DESIGNS, shipped_training_data
+
+    d = shipped_training_data(model.meta)
+    out = {}
+    for name, ds, mask in [("test", d["ds"], d["test"])] + [(n, d["wide_ds"], d[n]) for n in WIDE_TEST_DESIGNS]:
+        rows = np.flatnonzero(mask)
+        tab = ds.table.iloc[rows]
+        gx = scaled_rdf_batch(ds.r_nm, ds.g[rows].astype(float), tab["rho"].to_numpy())
+        p = model.predict_physical(gx, tab["T"].to_numpy(), tab["rho"].to_numpy())
+        ape = {k: 100 * np.abs(p[k] / tab[k].to_numpy() - 1) for k in ("sigma", "epsilon")}
+        out[name] = {
+            "n_jobs": int(len(rows)),
+            "sigma_mape_pct": float(ape["sigma"].mean()),
+            "epsilon_mape_pct": float(ape["epsilon"].mean()),
+            "epsilon_median_ape_pct": float(np.median(ape["epsilon"])),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the shipped LJ network on the forward model's jobs and measure it on the held-out sets:
+    ``python -m project.model.train`` (about 5 min on one core)."""
+    import argparse
+    import json
+    import sys
+
+    from project.model.inverse import SHIPPED_MODEL, InverseModel, record_in_meta
+
+    parser = argparse.ArgumentParser(prog="python -m project.model.train", description=main.__doc__)
+    parser.add_argument("--out", default=str(SHIPPED_MODEL), help="model folder (default: the shipped one)")
+    parser.add_argument(
+        "--seed", type=int, default=SHIPPED_SETTINGS.seed, help=f"seed (default {SHIPPED_SETTINGS.seed})"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    ds, held_out = shipped_training_dataset()
+    settings = TrainSettings(**{**asdict(SHIPPED_SETTINGS), "seed": args.seed})
+    train_model(ds, args.out, settings, dataset_path="shipped_training_dataset()", held_out_job_ids=held_out)
+    acc = record_in_meta(args.out, "heldout_oneshot", heldout_oneshot_lj(InverseModel.load(args.out)))
+    sys.stdout.write(json.dumps(acc, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

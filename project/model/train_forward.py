@@ -243,13 +243,12 @@ def design_seed(name: str) -> int:
 def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
     """The forward model's training jobs, and the held-out ones.
 
-    Trained on: the shipped inverse model's train, val and transfer splits of the reference dataset
+    Trained on: every job of the reference dataset but the shipped inverse model's test split
     (``lj_library.h5``, T* 0.7-3.5), the hot, dense library (``lj_library_hot.h5``, T* 3.6-10) and the wide
     campaign's training designs (:data:`WIDE_TRAIN_DESIGNS` of ``lj_library_wide.h5``: near the triple point, the
-    dense liquid, the hot fluid to T* 10). The transfer split is used because the forward model must cover the
-    states a user's RDF can have; its accuracy there is measured on the blind designs of
-    ``benchmarks/bench_independent.py`` instead. Held out: the reference test split and the wide campaign's held-out
-    designs (:data:`WIDE_TEST_DESIGNS`, one region each).
+    dense liquid, the hot fluid to T* 10). The shipped inverse network trains on the same jobs
+    (:func:`project.model.train.shipped_training_dataset`). Held out: the reference test split and the wide
+    campaign's held-out designs (:data:`WIDE_TEST_DESIGNS`, one region each).
 
     Returns a dict with ``r_nm`` (nm), ``g``, ``g_err`` (1-std), ``sigma`` (nm), ``T_star``, ``rho_star`` (training
     rows), the reference dataset ``ds`` with the boolean row masks ``test`` (held out) and ``transfer``, the wide export
@@ -270,7 +269,7 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
             raise ProjectError("the reference exports have different r grids")
     seeds = wide_ds.table["seed"].to_numpy()
     parts = [
-        (ds, tab.index.isin(split["train"] + split["val"] + split["transfer"])),
+        (ds, ~tab.index.isin(split["test"])),
         (hot, np.ones(len(hot.table), dtype=bool)),
         (wide_ds, np.isin(seeds, [design_seed(n) for n in WIDE_TRAIN_DESIGNS])),
     ]
@@ -279,6 +278,7 @@ def shipped_training_data(inverse_meta: dict | None = None) -> dict[str, Any]:
         return np.concatenate([d.table[key].to_numpy()[m] for d, m in parts])
 
     return {
+        "parts": parts,
         "r_nm": ds.r_nm,
         "g": np.concatenate([d.g[m] for d, m in parts]).astype(float),
         "g_err": np.concatenate([d.g_err[m] for d, m in parts]).astype(float),
@@ -399,9 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = {"n_mie_jobs": d["n_mie_jobs"], "n_lj_jobs": d["n_lj_jobs"]}
     else:
         held_out = (
-            "test split of the inverse model lj_inverse_v3, designs "
-            + ", ".join(WIDE_TEST_DESIGNS)
-            + " of the wide campaign"
+            "test split of the shipped inverse model, designs " + ", ".join(WIDE_TEST_DESIGNS) + " of the wide campaign"
         )
         counts = {}
     meta = train_forward(
