@@ -110,3 +110,22 @@ def test_refined_hot_dense_bead_carries_the_measured_accuracy_warning():
     assert res["in_domain"] is True
     assert res["rho_star"] == pytest.approx(1.1, rel=0.02)
     assert any("kl-refined bead: the dense liquid" in w and "3.4-4.6 %" in w for w in res["warnings"])
+
+
+def test_refinement_from_two_starts_keeps_the_better_in_domain_bead():
+    """A forward-model target of a known LJ fluid (sigma 0.373 nm, epsilon 1.2305 kJ/mol, T* 0.75): started from
+    the truth and from a bead 12 % too large in sigma (its search cannot reach the truth), the bead from the truth is
+    kept (objective ~0); a start hotter than T* 10 (epsilon 20x too small) is moved inside the search's T* range
+    first, so its search runs (value below the 1e6 penalty of an outside point). Reference: the target's own
+    parameters."""
+    from project.cg.objective import T_STAR_RANGE, refine_from_starts
+
+    T, rho, sigma, eps = 111.67, 15.854, 0.373, 1.2305
+    r, g = _forward_target(sigma, eps, T, rho)
+    res = refine_from_starts(r, g, T, rho, {"far": (sigma * 1.12, eps), "near": (sigma, eps)}, "total-deviation")
+    assert res["start_name"] == "near" and set(res["values_by_start"]) == {"far", "near"}
+    assert res["sigma"] == pytest.approx(sigma, rel=2e-3) and res["epsilon"] == pytest.approx(eps, rel=0.02)
+    assert res["values_by_start"]["near"] < 0.2 * res["values_by_start"]["far"]
+    hot = refine_from_starts(r, g, T, rho, {"hot": (sigma, eps / 20)}, "kl")
+    assert hot["start"]["epsilon"] == pytest.approx(KB * T / T_STAR_RANGE[1] * 1.001, rel=1e-9)
+    assert hot["values_by_start"]["hot"] < 1e6 and hot["in_domain"]

@@ -3,8 +3,9 @@
 Units: r nm, T K, rho nm^-3, sigma nm, epsilon kJ/mol, pressure bar, energy kJ/mol per molecule, total deviation nm.
 
 :func:`fit_beads` is step 3 of :func:`project.cg.userfit.fit_user_run`: the inverse network's one-shot guess and
-the robust fit (:func:`project.cg.oneshot.predict_bead`), the network's bead refined for each objective through
-the LJ forward model (:func:`project.cg.objective.refine_for_objective`) and, given the all-atom pressure, the
+the robust fit (:func:`project.cg.oneshot.predict_bead`), a bead refined for each objective through the LJ forward
+model from the network's bead and from the fit's, the better kept (:func:`project.cg.objective.refine_from_starts`)
+and, given the all-atom pressure, the
 pressure-constrained bead (:func:`project.cg.objective.refine_with_pressure`), each with its equation-of-state
 pressure and energy (:func:`project.cg.objective.eos_thermo`); the refined and pressure-constrained beads also with
 the forward model's predicted D (nm) and KL, ``in_domain`` and their warnings. No CG simulation.
@@ -44,7 +45,7 @@ def fit_beads(
     T, rho : float
         Temperature (K) and molecule number density (nm^-3) of the all-atom run.
     objectives : tuple of str
-        Objectives to refine the network's bead for (:data:`project.cg.objective.OBJECTIVES`).
+        Objectives to refine a bead for (:data:`project.cg.objective.OBJECTIVES`).
     pressure_bar : float or None
         All-atom pressure (bar) for the pressure-constrained bead (None: not computed).
     model_path : path or None
@@ -68,7 +69,7 @@ def fit_beads(
     RDFError
         The COM RDF cannot be fitted.
     """
-    from project.cg.objective import refine_for_objective, refine_with_pressure
+    from project.cg.objective import refine_from_starts, refine_with_pressure
     from project.cg.oneshot import predict_bead
 
     if potential not in ("lj", "mie"):
@@ -80,10 +81,12 @@ def fit_beads(
     fit = pred["fit"]
     if "error" in fit:
         raise RDFError(f"the COM RDF cannot be fitted: {fit['error']}")
-    start = (pred["sigma"], pred["epsilon"])
-    refined = {o: refine_for_objective(r, g, T, rho, start, o) for o in objectives}
+    starts = {"network": (pred["sigma"], pred["epsilon"]), "fit": (fit["sigma"], fit["epsilon"])}
+    refined = {o: refine_from_starts(r, g, T, rho, starts, o) for o in objectives}
     pressure = None
     if pressure_bar is not None:
+        first = refined[objectives[0]]
+        start = (first["start"]["sigma"], first["start"]["epsilon"])
         pressure = refine_with_pressure(r, g, T, rho, start, float(pressure_bar), objectives[0])
     out = {"network": network, "fit": fit, "refined": refined, "pressure_aware": pressure}
     add_eos_thermo(bead_table(out), T, rho)
