@@ -152,6 +152,7 @@ class ForwardModel:
         self._states = input_coords(states[:, 0], states[:, 1], states[:, 2] if self.is_mie else None)
         self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
         self._near = None  # each training state's distance to its (d + 1)-th nearest other one, built on first use
+        self._training_g = None  # g* of every training state, built on first use (the fit's scan start)
 
     @property
     def is_mie(self) -> bool:
@@ -215,6 +216,14 @@ class ForwardModel:
         for W, b, act in zip(self._W, self._b, self._acts):
             h = _act(act, np.matmul(h, W) + b)
         return h * self.out_std + self.out_mean
+
+    def training_g_star(self) -> np.ndarray:
+        """Ensemble-mean g* on :data:`S_GRID` at every training state, shape (n_states, n_s), computed once."""
+        if self._training_g is None:
+            st = self.training_states
+            lam = st[:, 2] if self.is_mie else np.full(len(st), 12.0)
+            self._training_g = self.g_star(st[:, 0], st[:, 1], lam)
+        return self._training_g
 
     def g_star(self, t_star, rho_star, lambda_r=12.0) -> np.ndarray:
         """Ensemble-mean g* on :data:`S_GRID`, shape (n, n_s), at states (T*, rho*[, lambda_r]) (dimensionless)."""

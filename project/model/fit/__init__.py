@@ -12,9 +12,8 @@ answer in :mod:`.result`. Files (manifests, reports, curves, plots): :mod:`proje
    (g < 0.05, including small negative values and ripples of a Fourier-transformed g) are masked, with a warning.
 2. **One shot.** The inverse network (:class:`project.model.inverse.InverseModel`) gives (sigma, epsilon) directly;
    it is kept in the output (``oneshot``). A coarse scan of the forward model over the training states gives a
-   second start when the network cannot read the input, when the refinement from its answer does not describe
-   the input (chi^2/dof > 2), or when the refinement moved far from it (T* by more than 15 %, sigma by more than
-   2 %: the answer was no sound start); the better of the two is kept.
+   second start; both are refined and the better (lower chi^2 per point) is kept; with the density free, each is
+   restarted at delta -/+ its stated error (:func:`project.model.fit.refine.refine`).
 3. **Refinement.** Parameters theta = (ln sigma, ln T*, delta, ln c): the LJ diameter, the reduced temperature,
    the relative error of the stated density (rho_true = rho (1 + delta)) and a normalisation factor of g. The
    model of the input is ``c * A g*(r / sigma; T*, rho (1 + delta) sigma^3)``, where A is the same binning as

@@ -65,7 +65,7 @@ def scan_start(prob: ForwardProblem, r: np.ndarray, g: np.ndarray, w: np.ndarray
     states = np.asarray(fw.meta["training_states"])
     sig = (states[:, 1] / prob.rho) ** (1 / 3)
     lam = states[:, 2] if fw.is_mie else np.full(len(states), 12.0)
-    gs = fw.g_star(states[:, 0], states[:, 1], lam)  # (n, n_s)
+    gs = fw.training_g_star()  # (n, n_s)
     ds = fw.s[1] - fw.s[0]
     pos = (prob.rf[None, :] / sig[:, None] - fw.s[0]) / ds
     lo = np.clip(np.floor(pos).astype(int), 0, len(fw.s) - 2)
