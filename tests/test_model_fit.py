@@ -548,3 +548,17 @@ def test_shipped_network_carries_its_validation_error():
     bands = validation_error_by_band(inv, jobs)
     assert [b["epsilon"] for b in bands] == pytest.approx([b["epsilon"] for b in inv.meta["validation_error_by_band"]])
     assert sum(b["n_jobs"] for b in bands) == 113
+
+
+def test_a_second_minimum_within_the_2std_rise_is_inside_the_interval():
+    """near_minima keeps the other refinements whose cost, counted on the kept one's points, is within 4 x scale
+    of the kept one's (by hand: kept 100 over 50 points; others 2.06 / 2.09 per point -> 103 / 104.5: the first
+    is within 4, the second not; with scale 2 both are)."""
+    from types import SimpleNamespace
+
+    from project.model.fit.uncertainty import near_minima
+
+    a, b = SimpleNamespace(cost_per_point=2.06), SimpleNamespace(cost_per_point=2.09)
+    ref = SimpleNamespace(cost_per_point=2.0, n_used=50, alternatives=[a, b])
+    assert near_minima(ref, 1.0) == [a]
+    assert near_minima(ref, 2.0) == [a, b]

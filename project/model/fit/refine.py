@@ -13,7 +13,7 @@ Levenberg-Marquardt within bounds (:func:`levenberg_marquardt`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -149,6 +149,8 @@ class Refinement:
     layout: Layout
     sqrt_w: np.ndarray
     used: np.ndarray
+    #: the other refinements :func:`refine` made of the same input (other starts), for the uncertainty
+    alternatives: list[Refinement] = field(default_factory=list)
 
     @property
     def params(self) -> Parameters:
@@ -164,6 +166,11 @@ class Refinement:
     def chi2(self) -> float:
         """chi^2 of the data points (priors excluded)."""
         return float(np.sum(self.solution.fun[: self.n_used] ** 2))
+
+    @property
+    def cost_per_point(self) -> float:
+        """chi^2 with the priors, per used point (infinite when no point is in use)."""
+        return float(self.solution.fun @ self.solution.fun) / self.n_used if self.n_used else float("inf")
 
     @property
     def chi2_per_point(self) -> float:
@@ -278,7 +285,9 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
         found.append(refiner.from_start(oneshot["sigma"], oneshot["T_star"], oneshot.get("lambda_r", 12.0)))
     found.append(refiner.from_scan())
     found.sort(key=lambda ref: ref.chi2_per_point)
-    return along_density(refiner, found)
+    best = along_density(refiner, found)
+    best.alternatives = [ref for ref in found if ref is not best] + best.alternatives
+    return best
 
 
 def along_density(refiner: Refiner, found: list[Refinement]) -> Refinement:
@@ -298,4 +307,6 @@ def along_density(refiner: Refiner, found: list[Refinement]) -> Refinement:
         q = ref.params
         for d in (-refiner.d_rho, refiner.d_rho):
             cands.append(refiner.run(q.sigma, q.t_star, refiner.used_points(q.sigma), q.lambda_r, q.delta + d))
-    return min(cands, key=lambda c: float(c.solution.fun @ c.solution.fun) / max(c.n_used, 1))
+    best = min(cands, key=lambda c: c.cost_per_point)
+    best.alternatives = [c for c in cands[len(found) :] if c is not best]
+    return best

@@ -11,7 +11,9 @@ undone by a ~12 % change of T*). So the statistical part is also taken from the 
 T* is held at steps of ln T* on each side (:data:`PROFILE_STEPS`), every other parameter is re-fitted, and the
 2-std bound is where the cost has risen by 4 max(1, chi^2 / dof). The profile's half-widths / 2 give the
 statistical 1-std of ln T* (so of ln epsilon), and the spread of sigma over the points inside the bounds / 4 that
-of ln sigma, each when larger than the linearised value (``*_rel_profile`` in the breakdown).
+of ln sigma, each when larger than the linearised value (``*_rel_profile`` in the breakdown). A second minimum
+found from another start (:func:`~project.model.fit.refine.refine`) whose cost is within the same rise widens
+those half-widths to reach it (:func:`near_minima`).
 
 Mie fits (lambda_r a parameter) add the relative uncertainty of lambda_r the same way: linearised, ensemble spread,
 the floor :data:`LAMBDA_REL_FLOOR` and the profile of the cost in ln lambda_r (steps stop at the trained exponents'
@@ -191,4 +193,21 @@ def estimate_uncertainty(
     lam_prof = 0.0
     if mie and refiner is not None:
         lam_prof = profile_widths(refiner, ref, max(1.0, chi2_red), index=LAMBDA_INDEX)[1]
+    # another minimum (from another start) whose cost is within the 2-std rise lies inside the 2-std interval
+    for alt in near_minima(ref, max(1.0, chi2_red)):
+        x, y = ref.solution.x, alt.solution.x
+        prof = (max(prof[0], abs(y[0] - x[0]) / 2), max(prof[1], abs(y[1] - x[1]) / 2))
+        if mie:
+            lam_prof = max(lam_prof, abs(y[LAMBDA_INDEX] - x[LAMBDA_INDEX]) / 2)
     return Uncertainty(stat, model_var, chi2_red, float(temperature_rel), sens, prof, mie, lam_prof)
+
+
+def near_minima(ref: Refinement, scale: float) -> list[Refinement]:
+    """The other refinements of the same input (``ref.alternatives``) whose cost (chi^2 with priors) is within the
+    2-std rise, 4 ``scale``, of the kept one's, both taken per used point and counted on the kept one's points.
+
+    The cost profile in ln T* starts at the kept minimum and may not cross the barrier to another one; a second
+    minimum the data cannot tell apart belongs in the interval all the same (module docstring).
+    """
+    c0 = ref.cost_per_point * ref.n_used
+    return [a for a in ref.alternatives if a.cost_per_point * ref.n_used - c0 < 4.0 * scale]
