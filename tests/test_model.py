@@ -216,6 +216,9 @@ def test_finetune_one_command(tmp_path, shipped):
     )
     tuned = InverseModel.load(out)
     assert tuned.meta["finetuned_from"]["dataset"] == model.meta["dataset"]  # the parent's training data
+    # its own measured error, on its validation jobs (20 % of the export's 400), not the parent's
+    assert tuned.meta["validation_error"]["n_jobs"] == 80 and "heldout_oneshot" not in tuned.meta
+    assert sum(b["n_jobs"] for b in tuned.meta["validation_error_by_band"]) <= 80
     assert tuned.meta["n_members"] == model.meta["n_members"]
     i = ds.row(model.meta["split_job_ids"]["test"][0])
     sp = ds.table.iloc[i]

@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 
 from project.model.features import model_inputs, scaled_rdf_batch
-from project.model.inverse import SHIPPED_MODEL, InverseModel
+from project.model.inverse import (
+    SHIPPED_MODEL,
+    InverseModel,
+    KnownJobs,
+    oneshot_validation_error,
+    record_in_meta,
+    validation_error_by_band,
+)
 from project.model.train import TrainSettings, augment, build_member, fit_members, labels
 
 
@@ -115,7 +122,12 @@ def finetune(
             max(base.meta["domain"]["rho_star"][1], float(rho_star[train].max())),
         ],
     }
-    for k in ("meta_version", "n_members", "activations"):
+    # the parent's measured errors are not this model's: measure them again on the fine-tuning's validation jobs
+    for k in ("meta_version", "n_members", "activations", "error_outside", "heldout_oneshot"):
         meta.pop(k, None)
     InverseModel.save(out_dir, meta, members, base.meta["activations"])
+    tuned, jobs = InverseModel.load(out_dir), KnownJobs(dataset.r_nm, g, sigma, T_star, rho_star).rows(val)
+    meta["validation_error"] = record_in_meta(out_dir, "validation_error", oneshot_validation_error(tuned, jobs))
+    bands = validation_error_by_band(tuned, jobs)
+    meta["validation_error_by_band"] = record_in_meta(out_dir, "validation_error_by_band", bands)
     return {"settings": dataclasses.asdict(settings) | {"finetuned_from": str(src)}, "meta": meta}
