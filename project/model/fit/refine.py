@@ -298,7 +298,7 @@ def along_density(refiner: Refiner, found: list[Refinement]) -> Refinement:
     ends in the one nearest its start, so the answer depended on the start (the one-shot network's or the scan's).
     Measured on held-out jobs with the density stated 2 % off (``benchmarks/bench_realworld.py --variants
     'rho+-2%'``): epsilon MAPE 2.23 / 2.98 / 6.98 / 7.19 / 6.61 % (liquid box / near the triple point / dense /
-    T* 2.5-5 / T* 5-10) from the two starts alone, 1.81 / 2.04 / 5.58 / 7.41 / 6.58 % with the restarts.
+    T* 2.5-5 / T* 5-10) from the two starts alone, 1.82 / 2.04 / 5.58 / 7.40 / 7.14 % with the restarts.
     """
     if not refiner.layout.free_density:
         return found[0]
