@@ -20,7 +20,7 @@ Printed: per job the true and predicted sigma and epsilon, and over all jobs the
 model shipped then, lj_inverse_v3 (the network shipped now, lj_inverse_v4, was not run on them):
 
 * ``independent`` (16 states): GROMACS sigma 0.059 %, epsilon 1.44 % (lj_inverse_v4, 2026-12-07: 0.094 %,
-  1.66 %); OpenMM sigma 0.061 %, epsilon 1.33 %
+  1.66 %; on ``transfer_blind``: 0.139 %, 2.13 % +- 0.14 %); OpenMM sigma 0.061 %, epsilon 1.33 %
   (lj_inverse_v2: 0.087 % / 1.57 % and 0.078 % / 1.39 %; lj_inverse_v1: 0.106 % / 1.94 % and 0.089 % / 1.68 %).
 * ``independent_hot`` (128 states, GROMACS, the first measurement on them was this model's): sigma 0.174 %,
   epsilon 3.06 % +- 0.24 % (mean signed -0.54 %, max 17.0 %).
