@@ -283,6 +283,13 @@ def refine_for_objective(
     }
 
 
+def epsilon_inside(epsilon: float, T: float, t_star_range: tuple[float, float]) -> float:
+    """``epsilon`` (kJ/mol) moved 0.1 % inside the T* range ``t_star_range`` at temperature T (K): a start a search
+    bounded in T* can move from."""
+    t_lo, t_hi = t_star_range
+    return min(max(float(epsilon), KB * T / t_hi * 1.001), KB * T / t_lo / 1.001)
+
+
 def refine_from_starts(
     r: np.ndarray,
     g: np.ndarray,
@@ -304,10 +311,9 @@ def refine_from_starts(
     """
     if not starts:
         raise ProjectError("refine_from_starts: no start given")
-    t_lo, t_hi = T_STAR_RANGE
     found = {}
     for name, (s0, e0) in starts.items():
-        e_in = min(max(float(e0), KB * T / t_hi * 1.001), KB * T / t_lo / 1.001)
+        e_in = epsilon_inside(e0, T, T_STAR_RANGE)
         found[name] = refine_for_objective(r, g, T, rho, (float(s0), e_in), objective)
     pool = {k: v for k, v in found.items() if v["in_domain"] and np.isfinite(v["value"]) and v["value"] < 1e6}
     name = min(pool or found, key=lambda k: found[k]["value"])
@@ -369,8 +375,7 @@ def refine_mie_for_objective(
     if not (np.isfinite(e0) and e0 > 0):
         raise ProjectError(f"start epsilon: got {e0!r}; allowed: a positive energy in kJ/mol")
     f = SurrogateObjective(r, g, T, rho, objective, s0, forward=fw)
-    t_lo, t_hi = f.t_star_range
-    e_start = min(max(e0, KB * T / t_hi * 1.001), KB * T / t_lo / 1.001)  # inside the Mie model's T* range
+    e_start = epsilon_inside(e0, T, f.t_star_range)  # inside the Mie model's T* range
 
     def fun(x: np.ndarray) -> float:
         sig, eps, lam = (float(v) for v in np.exp(x))
