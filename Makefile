@@ -41,7 +41,7 @@ library-hot: setup      ## regenerate the hot, dense LJ states of the CG refinem
 	LJ_DATASPACE=$(LIBRARY_HOT) $(PYTHON) -m project export --export $(SHIPPED_HOT)
 
 model: setup            ## retrain the shipped LJ network on the forward model's jobs (~5 min, 1 core), evaluate it (catalogue)
-	$(PYTHON) -m project.model.train --out $(SHIPPED_MODEL)
+	$(PYTHON) -m project.model.train --out $(SHIPPED_MODEL) --catalogue $(LIBRARY)/results/catalogue.sqlite
 	LJ_DATASPACE=$(LIBRARY) $(PYTHON) -m project evaluate --export $(SHIPPED_DATA) --model $(SHIPPED_MODEL) --out $(SHIPPED_MODEL)/evaluation
 
 forward-model: setup    ## retrain the shipped LJ forward model g*(r/sigma; T*, rho*) used by `fit` (~12 min on 2 cores)

@@ -582,12 +582,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=SHIPPED_SETTINGS.seed, help=f"seed (default {SHIPPED_SETTINGS.seed})"
     )
+    parser.add_argument(
+        "--catalogue", default=None, help="results catalogue (SQLite file) to record the run in (default: none)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     ds, held_out = shipped_training_dataset()
     settings = TrainSettings(**{**asdict(SHIPPED_SETTINGS), "seed": args.seed})
-    train_model(ds, args.out, settings, dataset_path="shipped_training_dataset()", held_out_job_ids=held_out)
+    res = train_model(ds, args.out, settings, dataset_path="shipped_training_dataset()", held_out_job_ids=held_out)
     acc = record_in_meta(args.out, "heldout_oneshot", heldout_oneshot_lj(InverseModel.load(args.out)))
+    if args.catalogue:
+        from project.catalogue import Catalogue
+
+        metrics = {f"{k}_{m}": v for k, a in acc.items() for m, v in a.items()} | {"train_wall_s": res["wall_s"]}
+        Catalogue(args.catalogue).record(
+            "train", ds.attrs["content_checksum"], asdict(settings), metrics, {"model": str(args.out)}
+        )
     sys.stdout.write(json.dumps(acc, indent=1) + "\n")
     return 0
 
