@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 KJ_MOL_NM3_TO_BAR = 1e3 / 6.02214076e23 / 1e-27 / 1e5
 #: Objectives a user may choose (command-line spelling).
 OBJECTIVES = ("total-deviation", "kl")
+#: Value of the objective at a point outside the search's limits (sigma range, T* range): rejected.
+OUTSIDE_PENALTY = 1e6
 #: Relative range of sigma around the start that the search may visit.
 SIGMA_RANGE = 0.08
 #: Reduced-temperature range of the search (the forward model's training states; what a CG check run accepts).
@@ -256,7 +258,7 @@ def refine_for_objective(
     def fun(x: np.ndarray) -> float:
         sig, eps = float(np.exp(x[0])), float(np.exp(x[1]))
         if not f.inside(sig, eps):
-            return 1e6
+            return OUTSIDE_PENALTY
         return f(sig, eps)
 
     x0 = np.log([s0, e0])
@@ -315,7 +317,7 @@ def refine_from_starts(
     for name, (s0, e0) in starts.items():
         e_in = epsilon_inside(e0, T, T_STAR_RANGE)
         found[name] = refine_for_objective(r, g, T, rho, (float(s0), e_in), objective)
-    pool = {k: v for k, v in found.items() if v["in_domain"] and np.isfinite(v["value"]) and v["value"] < 1e6}
+    pool = {k: v for k, v in found.items() if v["in_domain"] and v["value"] < OUTSIDE_PENALTY}  # NaN: not kept
     name = min(pool or found, key=lambda k: found[k]["value"])
     return {
         **found[name],
@@ -380,7 +382,7 @@ def refine_mie_for_objective(
     def fun(x: np.ndarray) -> float:
         sig, eps, lam = (float(v) for v in np.exp(x))
         if not f.inside(sig, eps, lam):
-            return 1e6
+            return OUTSIDE_PENALTY
         return f(sig, eps, lam)
 
     best = None
@@ -469,12 +471,12 @@ def refine_with_pressure(
 
     def along(sig: float) -> float:
         eps = epsilon_at_pressure(sig, T, rho, pressure_bar)
-        return 1e6 if eps is None else f(sig, eps)
+        return OUTSIDE_PENALTY if eps is None else f(sig, eps)
 
     grid = np.linspace(*f.sigma_bounds, 17)  # a coarse scan first: the constraint may have no root for some sigma
     vals = np.array([along(s) for s in grid])
     k = int(np.argmin(vals))
-    if vals[k] >= 1e6:
+    if vals[k] >= OUTSIDE_PENALTY:
         raise ProjectError(
             f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
             f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar"
@@ -485,7 +487,7 @@ def refine_with_pressure(
         res.x, res.fun = grid[k], vals[k]
     sig = float(res.x)
     eps = epsilon_at_pressure(sig, T, rho, pressure_bar)
-    if eps is None or res.fun >= 1e6:
+    if eps is None or res.fun >= OUTSIDE_PENALTY:
         raise ProjectError(
             f"pressure: no LJ bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm and "
             f"T* in {T_STAR_RANGE} has an equation-of-state pressure of {pressure_bar:.4g} bar"
@@ -559,9 +561,9 @@ def refine_mie_with_pressure(
     def along(x: np.ndarray) -> float:
         sig, lam = float(np.exp(x[0])), float(np.exp(x[1]))
         if not (f.sigma_bounds[0] <= sig <= f.sigma_bounds[1] and lam_lo <= lam <= lam_hi):
-            return 1e6
+            return OUTSIDE_PENALTY
         eps = eps_at(x)
-        return 1e6 if eps is None else f(sig, eps, lam)
+        return OUTSIDE_PENALTY if eps is None else f(sig, eps, lam)
 
     grid = [
         np.log([s, lam])
@@ -570,7 +572,7 @@ def refine_mie_with_pressure(
     ]
     vals = np.array([along(x) for x in grid])
     k = int(np.argmin(vals))
-    if vals[k] >= 1e6:
+    if vals[k] >= OUTSIDE_PENALTY:
         raise ProjectError(
             f"pressure: no Mie bead with sigma within +-{100 * SIGMA_RANGE:.0f} % of {s0:.4g} nm, lambda_r in "
             f"{lam_lo:.3g}-{lam_hi:.3g} and T* in {f.t_star_range} has a SAFT-VR Mie pressure of "

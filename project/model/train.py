@@ -25,13 +25,12 @@ model's jobs, which reach T* 10 and rho* 1.2 (:func:`shipped_training_dataset`):
 extrapolation (nothing to extrapolate to below ``hot_T_star_max``). The defaults of :class:`TrainSettings` are the
 recipe for one export that stops near T* 2.5 (``project train``; lj_inverse_v3 was trained so).
 
-Network: an MLP from g(x) on the whole grid to (1/T*, log rho*). The defaults of :class:`TrainSettings` are the
-settings of the shipped model but ``transfer_T_star``. Settings that were off or without effect there (ln g inputs
-``log_floor``, a ridge path ``linear_skip`` / ``ridge_base``, ``input_x_max``, ``l2``, and the extrapolation options
-``hot_exponent``, ``hot_order``, ``hot_outer_noise`` / ``hot_outer_x``, ``hot_val_fraction``, ``hot_s0_x_min``) were
-removed after their experiments; what they gave is recorded in docs/model.md and CHANGELOG.md. The library functions
-keep their options (:func:`project.model.extrapolate.extrapolate_hot` ``exponent``, ``order``, ``s0_x_min``) for the
-benchmarks.
+Network: an MLP from g(x) on the whole grid to (1/T*, log rho*). Settings that were off or without effect in the
+shipped models (ln g inputs ``log_floor``, a ridge path ``linear_skip`` / ``ridge_base``, ``input_x_max``, ``l2``,
+and the extrapolation options ``hot_exponent``, ``hot_order``, ``hot_outer_noise`` / ``hot_outer_x``,
+``hot_val_fraction``, ``hot_s0_x_min``) were removed after their experiments; what they gave is recorded in
+docs/model.md and CHANGELOG.md. The library functions keep their options
+(:func:`project.model.extrapolate.extrapolate_hot` ``exponent``, ``order``, ``s0_x_min``) for the benchmarks.
 """
 
 from __future__ import annotations

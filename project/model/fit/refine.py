@@ -270,8 +270,9 @@ class Refiner:
 def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
     """The refinement of an input: from the network's answer and from a scan of the forward model's training states.
 
-    Both starts are refined and the better (lower chi^2 per point) is kept; where the density is a parameter, the
-    kept refinements are restarted along it (:func:`along_density`). The network's answer alone was kept before
+    Both starts are refined and the better (lower chi^2 per point) is kept; where the density is a parameter, both
+    are restarted along it (:func:`along_density`) and the lowest cost among all is kept. The others go into
+    ``alternatives`` (for the uncertainty). The network's answer alone was kept before
     when its refinement described the input (chi^2 per point <= 2) and stayed near it (T* within 15 %, sigma
     within 2 %); that let a refinement end in a second minimum that describes
     the input within its noise (a dense fluid beyond the training states, 0.005 noise: epsilon +64 %, stated 4 %,
@@ -285,14 +286,18 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
         found.append(refiner.from_start(oneshot["sigma"], oneshot["T_star"], oneshot.get("lambda_r", 12.0)))
     found.append(refiner.from_scan())
     found.sort(key=lambda ref: ref.chi2_per_point)
-    best = along_density(refiner, found)
-    best.alternatives = [ref for ref in found if ref is not best] + best.alternatives
+    if refiner.layout.free_density:
+        cands = found + along_density(refiner, found)
+        best = min(cands, key=lambda c: c.cost_per_point)
+    else:
+        cands, best = found, found[0]
+    best.alternatives = [c for c in cands if c is not best]
     return best
 
 
-def along_density(refiner: Refiner, found: list[Refinement]) -> Refinement:
-    """The first of ``found``, or, where the density is a parameter, the lowest cost (chi^2 with its priors, per
-    used point) among ``found`` and their restarts at delta -/+ the stated relative density uncertainty.
+def along_density(refiner: Refiner, found: list[Refinement]) -> list[Refinement]:
+    """Restarts of each of ``found`` at delta -/+ the stated relative density uncertainty (the density a
+    parameter); :func:`refine` keeps the lowest cost (chi^2 with its priors, per used point) among all.
 
     With the density free, (sigma, T*, delta) trade along a long valley with several shallow minima; a refinement
     ends in the one nearest its start, so the answer depended on the start (the one-shot network's or the scan's).
@@ -300,13 +305,9 @@ def along_density(refiner: Refiner, found: list[Refinement]) -> Refinement:
     'rho+-2%'``): epsilon MAPE 2.23 / 2.98 / 6.98 / 7.19 / 6.61 % (liquid box / near the triple point / dense /
     T* 2.5-5 / T* 5-10) from the two starts alone, 1.82 / 2.04 / 5.58 / 7.40 / 7.14 % with the restarts.
     """
-    if not refiner.layout.free_density:
-        return found[0]
-    cands = list(found)
+    out = []
     for ref in found:
         q = ref.params
         for d in (-refiner.d_rho, refiner.d_rho):
-            cands.append(refiner.run(q.sigma, q.t_star, refiner.used_points(q.sigma), q.lambda_r, q.delta + d))
-    best = min(cands, key=lambda c: c.cost_per_point)
-    best.alternatives = [c for c in cands[len(found) :] if c is not best]
-    return best
+            out.append(refiner.run(q.sigma, q.t_star, refiner.used_points(q.sigma), q.lambda_r, q.delta + d))
+    return out
