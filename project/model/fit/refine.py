@@ -276,8 +276,9 @@ def refine(refiner: Refiner, oneshot: dict | None) -> Refinement:
     when its refinement described the input (chi^2 per point <= 2) and stayed near it (T* within 15 %, sigma
     within 2 %); that let a refinement end in a second minimum that describes
     the input within its noise (a dense fluid beyond the training states, 0.005 noise: epsilon +64 %, stated 4 %,
-    in domain) when the network's start lay nearer it than the truth. The scan costs little: the training states'
-    g* is computed once per forward model (:meth:`~project.model.forward.ForwardModel.training_g_star`).
+    in domain) when the network's start lay nearer it than the truth. The training states' g* is computed once per
+    forward model (:meth:`~project.model.forward.ForwardModel.training_g_star`); the scan adds about 0.2 s to a
+    single fit in a new process.
 
     A Mie fit starts likewise from the Mie network's answer (sigma nm, T*, lambda_r) and the scan.
     """
