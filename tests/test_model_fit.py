@@ -475,6 +475,36 @@ def test_domain_spacing_follows_the_local_density_of_training_states():
     assert fw.distance_to_training(1.0, 0.3) / fw.spacing_at(1.0, 0.3) == pytest.approx(3.4, abs=0.2)
 
 
+@pytest.mark.parametrize("name", ["lj_forward_v3", "mie_forward_v3"])
+def test_stored_hull_and_local_spacing_equal_scipys(name):
+    """The hull facets stored in a shipped forward model's meta.json (so that a fit need not import
+    scipy.spatial) and the numpy local spacing give what scipy gives from the training states.
+
+    Reference: ``scipy.spatial.ConvexHull`` of the scaled training states (signed distance of 40 states drawn
+    around them, relative 1e-9) and ``scipy.spatial.cKDTree`` (each of the 5 nearest states' distance to its
+    (d + 1)-th nearest other one, median)."""
+    from scipy.spatial import ConvexHull, cKDTree
+
+    from project.model.forward import LOCAL_NEIGHBOURS
+
+    fw = ForwardModel.load(Path(__file__).resolve().parents[1] / "project" / "data" / "models" / name)
+    assert fw.meta["hull_equations"]
+    pts = fw._states / fw.in_std
+    fresh = ConvexHull(pts).equations
+    rng = np.random.default_rng(3)
+    st = fw.training_states[rng.integers(0, len(pts), 40)] * rng.uniform(0.8, 1.25, (40, fw.training_states.shape[1]))
+    k = pts.shape[1] + 1
+    near_all = cKDTree(pts).query(pts, k=k + 1)[0][:, k]
+    for row in st:
+        args = (row[0], row[1], row[2]) if fw.is_mie else (row[0], row[1], 12.0)
+        p = fw._coords(np.array([args[0]]), np.array([args[1]]), np.array([args[2]]))[0] / fw.in_std
+        want = float((fresh[:, :-1] @ p + fresh[:, -1]).max()) / fw.typical_spacing
+        assert fw.beyond_training_hull(*args) == pytest.approx(want, rel=1e-9, abs=1e-12)
+        nearest = np.argsort(((pts - p) ** 2).sum(1))[:LOCAL_NEIGHBOURS]
+        want_sp = max(float(np.median(near_all[nearest])), fw.typical_spacing)
+        assert fw.spacing_at(*args) == pytest.approx(want_sp, rel=1e-12)
+
+
 def test_fit_beyond_the_forward_models_states_is_out_of_domain():
     """A dense fluid beyond every training state of the forward model, though close to the densest one, is
     reported out of domain with the reason.

@@ -126,6 +126,14 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
     raise ProjectError(f"forward model activation '{name}' is not supported")
 
 
+def hull_equations(pts: np.ndarray) -> np.ndarray:
+    """Facet equations (n_facets, d + 1) of the convex hull of ``pts`` (scaled inputs): ``a . p + b <= 0`` inside,
+    with unit normals ``a`` (``scipy.spatial.ConvexHull``)."""
+    from scipy.spatial import ConvexHull
+
+    return ConvexHull(pts).equations
+
+
 class ForwardModel:
     """g*(s; T*, rho*[, lambda_r]) from a model folder (see the module docstring).
 
@@ -150,8 +158,7 @@ class ForwardModel:
         states = np.asarray(meta["training_states"], dtype=float)  # (n, 2): T*, rho* (Mie: (n, 3), with lambda_r)
         self.training_states = states
         self._states = input_coords(states[:, 0], states[:, 1], states[:, 2] if self.is_mie else None)
-        self._hull = None  # facet equations of the scaled training states' convex hull, built on first use
-        self._near = None  # each training state's distance to its (d + 1)-th nearest other one, built on first use
+        self._hull = None  # facet equations of the scaled training states' convex hull, read or built on first use
         self._training_g = None  # g* of every training state, built on first use (the fit's scan start)
 
     @property
@@ -267,15 +274,13 @@ class ForwardModel:
         hole between dense states.
         """
         pts = self._states / self.in_std
-        if self._near is None:
-            from scipy.spatial import cKDTree
-
-            k = min(pts.shape[1] + 1, len(pts) - 1)  # the (dimension + 1)-th nearest other state: robust to pairs
-            self._near = cKDTree(pts).query(pts, k=k + 1)[0][:, k]  # column 0 is the state itself
         p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r])) / self.in_std
         d2 = ((pts - p) ** 2).sum(1)
         nearest = np.argpartition(d2, min(LOCAL_NEIGHBOURS, len(d2)) - 1)[:LOCAL_NEIGHBOURS]
-        return max(float(np.median(self._near[nearest])), self.typical_spacing)
+        k = min(pts.shape[1] + 1, len(pts) - 1)  # the (dimension + 1)-th nearest other state: robust to pairs
+        dn = np.sqrt(((pts[nearest][:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+        near = np.partition(dn, k, axis=1)[:, k]  # entry 0 of each sorted row is the state itself
+        return max(float(np.median(near)), self.typical_spacing)
 
     def beyond_training_hull(self, t_star: float, rho_star: float, lambda_r: float = 12.0) -> float:
         """How far a state lies outside the convex hull of the training states, in units of their spacing.
@@ -285,9 +290,8 @@ class ForwardModel:
         every training state in that direction) the model extrapolates, however close the nearest state is.
         """
         if self._hull is None:
-            from scipy.spatial import ConvexHull
-
-            self._hull = ConvexHull(self._states / self.in_std).equations
+            stored = self.meta.get("hull_equations")  # written at training (saves importing scipy.spatial)
+            self._hull = np.asarray(stored, float) if stored else hull_equations(self._states / self.in_std)
         p = self._coords(np.array([t_star]), np.array([rho_star]), np.array([lambda_r]))[0] / self.in_std
         return float((self._hull[:, :-1] @ p + self._hull[:, -1]).max()) / self.typical_spacing
 
